@@ -1,0 +1,247 @@
+/*
+ * auth — see auth.h.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atlas.h"
+#include "auth.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "util.h"
+
+struct auth_waiter {
+	struct auth_waiter *next;
+	auth_token_fn fn;
+	void *ctx;
+};
+
+struct auth {
+	struct http_client *http;
+	const struct config *cfg;
+	char *token;           /* wiped on drop */
+	int64_t refresh_at_ms; /* monotonic: fetch anew from here on */
+	struct http_transfer *fetch;
+	struct auth_waiter *waiters;
+	char *fingerprint;     /* base URL + client id + hash of secret */
+};
+
+static int start_fetch(struct auth *a);
+static void finish(struct auth *a, const char *token, long status, const char *detail,
+		   int64_t retry_after);
+
+int
+auth_new(struct http_client *http, struct auth **out)
+{
+	struct auth *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return -ENOMEM;
+	a->http = http;
+	*out = a;
+	return 0;
+}
+
+static void
+drop_token(struct auth *a)
+{
+	util_free_secret(a->token);
+	a->token = NULL;
+	a->refresh_at_ms = 0;
+}
+
+static void
+drop_waiters(struct auth *a)
+{
+	while (a->waiters) {
+		struct auth_waiter *w = a->waiters;
+
+		a->waiters = w->next;
+		free(w);
+	}
+}
+
+void
+auth_free(struct auth *a)
+{
+	if (!a)
+		return;
+	if (a->fetch)
+		http_cancel(a->fetch);
+	drop_waiters(a);
+	drop_token(a);
+	util_free_secret(a->fingerprint);
+	free(a);
+}
+
+/* What identifies the credentials, so that a reload with the same ones
+ * keeps the token. The secret goes in as is: the fingerprint is itself
+ * treated as a secret (never logged, wiped). */
+static char *
+cred_fingerprint(const struct config *cfg)
+{
+	if (cfg->atlas.auth != ATLAS_AUTH_SERVICE_ACCOUNT)
+		return NULL;
+	return util_asprintf("%s\n%s\n%s", cfg->atlas.base_url, cfg->atlas.client_id,
+			     cfg->atlas.client_secret.value ? cfg->atlas.client_secret.value : "");
+}
+
+void
+auth_configure(struct auth *a, const struct config *cfg)
+{
+	char *fp = cred_fingerprint(cfg);
+
+	a->cfg = cfg;
+	if (!util_streq(fp, a->fingerprint)) {
+		/* A fetch in flight used the old credentials: its answer would
+		 * be for them. Restart it for the waiters. */
+		drop_token(a);
+		if (a->fetch) {
+			http_cancel(a->fetch);
+			a->fetch = NULL;
+		}
+		if (a->waiters && cfg->atlas.auth == ATLAS_AUTH_SERVICE_ACCOUNT &&
+		    start_fetch(a) < 0)
+			finish(a, NULL, 0, "cannot start the token request (out of memory)", -1);
+	}
+	util_free_secret(a->fingerprint);
+	a->fingerprint = fp;
+}
+
+static void
+finish(struct auth *a, const char *token, long status, const char *detail, int64_t retry_after)
+{
+	/* Detach the list first: a callback may ask for a token again. */
+	struct auth_waiter *w = a->waiters;
+
+	a->waiters = NULL;
+	while (w) {
+		struct auth_waiter *next = w->next;
+
+		w->fn(w->ctx, token, status, detail, retry_after);
+		free(w);
+		w = next;
+	}
+}
+
+
+static void
+on_token(void *ctx, const struct http_response *resp)
+{
+	struct auth *a = ctx;
+	char err[256] = "", detail[384];
+	int64_t expires_in = 0, margin;
+	char *token = NULL;
+	int r;
+
+	a->fetch = NULL;
+	if (resp->curl_code != 0) {
+		snprintf(detail, sizeof(detail), "token request to %s/api/oauth/token failed: %s",
+			 a->cfg->atlas.base_url, resp->error);
+		finish(a, NULL, 0, detail, -1);
+		return;
+	}
+	r = atlas_parse_token(resp->body, resp->body_len, &token, &expires_in, err, sizeof(err));
+	if (resp->status != 200 || r < 0) {
+		if (resp->status == 200)
+			snprintf(detail, sizeof(detail), "token endpoint answered 200 with an unusable body: %s",
+				 err);
+		else
+			snprintf(detail, sizeof(detail), "token endpoint answered HTTP %ld%s%s", resp->status,
+				 *err ? ": " : "", err);
+		util_free_secret(token);
+		finish(a, NULL, resp->status ? resp->status : 502, detail, resp->retry_after_s);
+		return;
+	}
+	/* Refresh shortly before expiry: a minute for normal lifetimes, a
+	 * tenth of it for short ones. */
+	margin = expires_in >= 600 ? 60 : expires_in / 10;
+	drop_token(a);
+	a->token = token;
+	a->refresh_at_ms = util_now_mono_ms() + (expires_in - margin) * 1000;
+	log_debug("atlas: new service-account token, valid %llds", (long long)expires_in);
+	finish(a, a->token, 200, NULL, -1);
+}
+
+static int
+start_fetch(struct auth *a)
+{
+	static const char *const headers[] = {
+		"Accept: application/json",
+		"Content-Type: application/x-www-form-urlencoded",
+		NULL,
+	};
+	static const char body[] = "grant_type=client_credentials";
+	char *url = atlas_token_url(a->cfg->atlas.base_url);
+	struct http_request req = {
+		.method = "POST",
+		.url = url,
+		.headers = headers,
+		.body = body,
+		.body_len = sizeof(body) - 1,
+		.basic_user = a->cfg->atlas.client_id,
+		.basic_password = a->cfg->atlas.client_secret.value,
+		.ca_file = a->cfg->atlas.ca_file,
+		.connect_timeout_ms = a->cfg->http.connect_timeout_ms,
+		.timeout_ms = a->cfg->http.timeout_ms,
+		.max_response_bytes = 64 * 1024,
+	};
+	int r = url ? http_submit(a->http, &req, on_token, a, &a->fetch) : -ENOMEM;
+
+	free(url);
+	return r;
+}
+
+int
+auth_get_token(struct auth *a, auth_token_fn fn, void *ctx, struct auth_waiter **out)
+{
+	struct auth_waiter *w;
+
+	if (out)
+		*out = NULL;
+	if (a->token && util_now_mono_ms() < a->refresh_at_ms) {
+		fn(ctx, a->token, 200, NULL, -1);
+		return 0;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->fn = fn;
+	w->ctx = ctx;
+	w->next = a->waiters;
+	a->waiters = w;
+	if (!a->fetch) {
+		int r = start_fetch(a);
+
+		if (r < 0) {
+			a->waiters = w->next;
+			free(w);
+			return r;
+		}
+	}
+	if (out)
+		*out = w;
+	return 0;
+}
+
+void
+auth_cancel(struct auth *a, struct auth_waiter *w)
+{
+	for (struct auth_waiter **p = &a->waiters; *p; p = &(*p)->next)
+		if (*p == w) {
+			*p = w->next;
+			free(w);
+			return;
+		}
+}
+
+void
+auth_invalidate(struct auth *a, const char *token)
+{
+	if (a->token && token && strcmp(a->token, token) == 0)
+		drop_token(a);
+}

@@ -1,0 +1,50 @@
+/*
+ * daemon — the running process: one libuv loop and the modules hanging off
+ * it. Each module has an init/fini pair; loop.c initialises them in
+ * dependency order (http, auth, deliver, store, poller) and finalises in
+ * reverse. Everything here runs on the loop thread.
+ */
+#ifndef KMSWATCH_DAEMON_H
+#define KMSWATCH_DAEMON_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "alerts.h"
+#include "config.h"
+
+struct http_client;
+struct auth;
+struct deliverer;
+struct poller;
+struct store;
+
+struct daemon {
+	uv_loop_t *loop;
+	const char *config_path;
+	struct config *cfg;
+	struct http_client *http;
+	struct auth *auth;
+	struct deliverer *deliver;
+	struct store *store;
+	struct poller *poller;
+	struct alert_engine *alerts;
+	uv_signal_t sighup, sigterm, sigint;
+	uv_timer_t watchdog;
+	bool watchdog_on;
+	bool stopping;
+	char host[256];
+};
+
+/* Hand a batch of events to every output: the journal (always) and the
+ * sinks whose routing accepts them. Used by the poller and by reloads. */
+void daemon_emit(struct daemon *d, const struct alert_events *evs);
+/* Re-send the one-line STATUS= to systemd (cheap; called after polls). */
+void daemon_update_status(struct daemon *d);
+
+/* The alert policy of the current config. */
+struct alert_policy daemon_alert_policy(const struct daemon *d);
+
+int daemon_run(const char *config_path);
+
+#endif

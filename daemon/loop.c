@@ -1,0 +1,361 @@
+/*
+ * loop — the daemon's life: start-up in dependency order, the libuv loop
+ * with its signals and watchdog, systemd notifications, SIGHUP reloads
+ * that swap the config only when the new one is valid, and a clean stop in
+ * reverse order that leaves uv_loop_close() nothing to complain about.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <systemd/sd-daemon.h>
+
+#include "alerts.h"
+#include "auth.h"
+#include "config.h"
+#include "daemon.h"
+#include "deliver.h"
+#include "http.h"
+#include "log.h"
+#include "msgid.h"
+#include "poller.h"
+#include "store.h"
+#include "util.h"
+
+#define ALERTS_DOC "alerts.json"
+#define PROJECTS_DOC "projects.json"
+
+struct alert_policy
+daemon_alert_policy(const struct daemon *d)
+{
+	struct alert_policy pol = {
+		.repeat_interval = d->cfg->alerts.repeat_interval,
+		.send_resolved = d->cfg->alerts.send_resolved,
+	};
+	return pol;
+}
+
+void
+daemon_emit(struct daemon *d, const struct alert_events *evs)
+{
+	for (size_t i = 0; i < evs->n; i++) {
+		const struct alert_event *ev = &evs->v[i];
+		int r = log_event(ev, NULL);
+
+		if (r < 0)
+			log_debug("journal unreachable for an event: %s", strerror(-r));
+		if (ev->kind == EV_RESOLVED && !d->cfg->alerts.send_resolved)
+			continue;
+		deliver_event(d->deliver, ev);
+	}
+}
+
+static void
+persist(struct daemon *d)
+{
+	char *json = NULL;
+	size_t len = 0;
+
+	if (alerts_save(d->alerts, &json, &len) == 0)
+		store_write(d->store, ALERTS_DOC, json, len);
+	free(json);
+	json = NULL;
+	if (poller_save_memory(d->poller, &json, &len) == 0)
+		store_write(d->store, PROJECTS_DOC, json, len);
+	free(json);
+}
+
+void
+daemon_update_status(struct daemon *d)
+{
+	size_t projects = 0, busy = 0, n[SEV_CRITICAL + 1] = {0};
+	int64_t next_ms = -1;
+	char next[48] = "";
+
+	if (!d->poller)
+		return;
+	poller_stats(d->poller, &projects, &busy, &next_ms);
+	for (size_t i = 0; i < alerts_count(d->alerts); i++)
+		n[alerts_at(d->alerts, i)->severity]++;
+	if (busy)
+		snprintf(next, sizeof(next), "%zu polling", busy);
+	else if (next_ms >= 0) {
+		char dur[24];
+
+		util_format_duration(next_ms / 1000 + 1, dur, sizeof(dur));
+		snprintf(next, sizeof(next), "next poll in %s", dur);
+	}
+	sd_notifyf(0, "STATUS=%zu project%s: %zu critical, %zu warning, %zu unknown; %s", projects,
+		   projects == 1 ? "" : "s", n[SEV_CRITICAL], n[SEV_WARNING], n[SEV_UNKNOWN],
+		   *next ? next : "idle");
+}
+
+static void
+on_result(void *ctx, const struct cfg_project *p, const struct findings *f)
+{
+	struct daemon *d = ctx;
+	struct alert_policy pol = daemon_alert_policy(d);
+	struct alert_events evs = {0};
+	time_t now = util_now();
+	int r;
+
+	r = alerts_observe(d->alerts, p->id, p->name, f, &pol, now, &evs);
+	if (r == 0)
+		r = alerts_tick(d->alerts, &pol, now, &evs);
+	if (r < 0)
+		log_err("project %s: cannot update alerts: %s", p->name, strerror(-r));
+	daemon_emit(d, &evs);
+	alert_events_free(&evs);
+	persist(d);
+	daemon_update_status(d);
+}
+
+static void
+on_removed(void *ctx, const char *project_id)
+{
+	struct daemon *d = ctx;
+	struct alert_events evs = {0};
+
+	if (alerts_drop_project(d->alerts, project_id, util_now(), &evs) < 0)
+		log_err("project %s: cannot resolve its alerts: out of memory", project_id);
+	daemon_emit(d, &evs);
+	alert_events_free(&evs);
+}
+
+static uint64_t
+monotonic_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void
+report_diag(int msgpri, const char *msgid, const char *what, const char *path, int r,
+	    const struct cfg_diag *diag)
+{
+	if (diag->n == 0)
+		log_msg(msgpri, msgid, "%s %s: %s", what, path, strerror(-r));
+	else
+		log_msg(msgpri, msgid, "%s %s: %s%s", what, path, diag->lines[0],
+			diag->n > 1 ? " (and more, below)" : "");
+	for (size_t i = 1; i < diag->n; i++)
+		log_msg(msgpri, NULL, "%s", diag->lines[i]);
+}
+
+static void
+reload(struct daemon *d)
+{
+	struct config *ncfg = NULL, *old = d->cfg;
+	struct cfg_diag diag = {0};
+	int r;
+
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
+		   (unsigned long long)monotonic_usec(), d->config_path);
+	r = cfg_load(d->config_path, &ncfg, &diag);
+	if (r < 0) {
+		report_diag(LOG_ERR, MSGID_CONFIG_REJECTED,
+			    "configuration rejected, the running one stays in force:",
+			    d->config_path, r, &diag);
+		cfg_diag_free(&diag);
+		sd_notify(0, "READY=1");
+		daemon_update_status(d);
+		return;
+	}
+	if (!util_streq(cfg_state_dir(ncfg), store_dir(d->store)))
+		log_warn("state_dir changed to %s: it takes effect at the next restart",
+			 cfg_state_dir(ncfg));
+	d->cfg = ncfg;
+	auth_configure(d->auth, ncfg);
+	if ((r = deliver_configure(d->deliver, ncfg)) < 0)
+		log_err("reload: cannot set up the notification sinks: %s", strerror(-r));
+	if ((r = poller_configure(d->poller, ncfg)) < 0)
+		log_err("reload: cannot set up polling: %s", strerror(-r));
+	cfg_free(old);
+	log_msg(LOG_NOTICE, MSGID_CONFIG_RELOADED, "configuration reloaded from %s: %zu project%s, %zu sink%s",
+		d->config_path, ncfg->n_projects, ncfg->n_projects == 1 ? "" : "s", ncfg->n_sinks,
+		ncfg->n_sinks == 1 ? "" : "s");
+	persist(d);
+	sd_notify(0, "READY=1");
+	daemon_update_status(d);
+}
+
+static void
+on_http_closed(void *arg)
+{
+	struct daemon *d = arg;
+
+	d->http = NULL;
+}
+
+/* Close everything in reverse order of start-up; uv_run returns once the
+ * last close callback has run. */
+static void
+stop(struct daemon *d)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+	log_msg(LOG_NOTICE, MSGID_STOPPING, "kmswatchd stopping");
+	persist(d);
+	poller_free(d->poller);
+	d->poller = NULL;
+	deliver_free(d->deliver);
+	d->deliver = NULL;
+	auth_free(d->auth);
+	d->auth = NULL;
+	http_client_close(d->http, on_http_closed, d);
+	if (d->watchdog_on)
+		uv_close((uv_handle_t *)&d->watchdog, NULL);
+	uv_close((uv_handle_t *)&d->sighup, NULL);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+}
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+	struct daemon *d = h->data;
+
+	if (d->stopping)
+		return;
+	if (signum == SIGHUP)
+		reload(d);
+	else
+		stop(d);
+}
+
+static void
+on_watchdog(uv_timer_t *t)
+{
+	sd_notify(0, "WATCHDOG=1");
+}
+
+static void
+log_leftover(uv_handle_t *h, void *arg)
+{
+	log_err("internal error: handle of type %s still open at exit",
+		uv_handle_type_name(uv_handle_get_type(h)));
+}
+
+static int
+load_state(struct daemon *d)
+{
+	char *json = NULL;
+	size_t len = 0;
+	int r;
+
+	r = store_read(d->store, ALERTS_DOC, &json, &len);
+	if (r == 0 && alerts_load(d->alerts, json, len) < 0)
+		log_err("state file %s/%s is damaged; starting with no open alerts",
+			store_dir(d->store), ALERTS_DOC);
+	else if (r < 0 && r != -ENOENT)
+		log_err("cannot read %s/%s: %s; starting with no open alerts", store_dir(d->store),
+			ALERTS_DOC, strerror(-r));
+	free(json);
+	json = NULL;
+	r = store_read(d->store, PROJECTS_DOC, &json, &len);
+	if (r == 0 && poller_load_memory(d->poller, json, len) < 0)
+		log_err("state file %s/%s is damaged; key first-seen times start afresh",
+			store_dir(d->store), PROJECTS_DOC);
+	else if (r < 0 && r != -ENOENT)
+		log_err("cannot read %s/%s: %s", store_dir(d->store), PROJECTS_DOC, strerror(-r));
+	free(json);
+	return 0;
+}
+
+int
+daemon_run(const char *config_path)
+{
+	struct daemon dd = {0}, *d = &dd;
+	struct poller_hooks hooks = {.on_result = on_result, .on_removed = on_removed, .ctx = d};
+	struct cfg_diag diag = {0};
+	uv_loop_t loop;
+	uint64_t wd_usec = 0;
+	int r, rc = 1;
+
+	d->config_path = config_path;
+	if (gethostname(d->host, sizeof(d->host) - 1) < 0)
+		strcpy(d->host, "localhost");
+	r = cfg_load(config_path, &d->cfg, &diag);
+	if (r < 0) {
+		report_diag(LOG_ERR, MSGID_CONFIG_REJECTED, "cannot start: configuration rejected:",
+			    config_path, r, &diag);
+		cfg_diag_free(&diag);
+		sd_notifyf(0, "ERRNO=%d", -r);
+		return 1;
+	}
+	if ((r = uv_loop_init(&loop)) < 0) {
+		log_err("cannot start the event loop: %s", uv_strerror(r));
+		cfg_free(d->cfg);
+		return 1;
+	}
+	d->loop = &loop;
+	if ((r = store_new(cfg_state_dir(d->cfg), &d->store)) < 0) {
+		log_err("cannot use state directory %s: %s", cfg_state_dir(d->cfg), strerror(-r));
+		goto out_loop;
+	}
+	if ((r = alerts_new(&d->alerts)) < 0 || (r = http_client_new(&loop, d->cfg->http.max_concurrent, &d->http)) < 0 ||
+	    (r = auth_new(d->http, &d->auth)) < 0 || (r = deliver_new(d, &d->deliver)) < 0 ||
+	    (r = poller_new(d, &hooks, &d->poller)) < 0) {
+		log_err("cannot start: %s", strerror(-r));
+		goto out_modules;
+	}
+	load_state(d);
+	auth_configure(d->auth, d->cfg);
+	if ((r = deliver_configure(d->deliver, d->cfg)) < 0 ||
+	    (r = poller_configure(d->poller, d->cfg)) < 0) {
+		log_err("cannot start: %s", strerror(-r));
+		goto out_modules;
+	}
+	uv_signal_init(&loop, &d->sighup);
+	uv_signal_init(&loop, &d->sigterm);
+	uv_signal_init(&loop, &d->sigint);
+	d->sighup.data = d->sigterm.data = d->sigint.data = d;
+	uv_signal_start(&d->sighup, on_signal, SIGHUP);
+	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d->sigint, on_signal, SIGINT);
+	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
+		/* Pinged from the loop: a hung loop stops pinging and systemd
+		 * restarts us, which is the point. */
+		uv_timer_init(&loop, &d->watchdog);
+		uv_timer_start(&d->watchdog, on_watchdog, wd_usec / 2000, wd_usec / 2000);
+		d->watchdog_on = true;
+	}
+	log_msg(LOG_NOTICE, MSGID_STARTED,
+		"kmswatchd %s started: %zu project%s, %zu sink%s, state in %s", PACKAGE_VERSION,
+		d->cfg->n_projects, d->cfg->n_projects == 1 ? "" : "s", d->cfg->n_sinks,
+		d->cfg->n_sinks == 1 ? "" : "s", store_dir(d->store));
+	sd_notify(0, "READY=1");
+	daemon_update_status(d);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	rc = 0;
+	goto out_loop;
+
+out_modules:
+	poller_free(d->poller);
+	deliver_free(d->deliver);
+	auth_free(d->auth);
+	if (d->http)
+		http_client_close(d->http, on_http_closed, d);
+	uv_run(&loop, UV_RUN_DEFAULT);
+out_loop:
+	r = uv_loop_close(&loop);
+	if (r != 0) {
+		uv_walk(&loop, log_leftover, NULL);
+		rc = 1;
+	}
+	alerts_free(d->alerts);
+	store_free(d->store);
+	cfg_free(d->cfg);
+	return rc;
+}

@@ -1,0 +1,155 @@
+/*
+ * main — the command line of kmswatchd (INTERFACE.md): run the daemon,
+ * validate a config (-t), or run every check once (--once).
+ */
+#include "autoconfig.h"
+
+#include <getopt.h>
+#include <sys/prctl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "once.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: kmswatchd [-c FILE] [-d]              run as a daemon (foreground)\n"
+		"       kmswatchd -t [-c FILE]               validate the configuration\n"
+		"       kmswatchd --once [-c FILE] [--format text|json|nagios]\n"
+		"                                            run every check once\n"
+		"       kmswatchd --version | --help\n"
+		"\n"
+		"  -c, --config FILE  configuration file (default %s)\n"
+		"  -t, --test         check the configuration and exit: 0 valid, 1 not\n"
+		"      --once         run every check once; exit 0 ok, 1 warning,\n"
+		"                     2 critical, 3 unknown\n"
+		"      --format FMT   output of --once: text (default), json, nagios\n"
+		"  -d, --debug        also log debug messages\n"
+		"\n"
+		"See kmswatchd(8) and kmswatch.yaml(5).\n",
+		CFG_DEFAULT_PATH);
+}
+
+static int
+test_config(const char *path)
+{
+	struct config *cfg = NULL;
+	struct cfg_diag diag = {0};
+	int r = cfg_load(path, &cfg, &diag);
+
+	if (r < 0) {
+		if (diag.n == 0)
+			fprintf(stderr, "%s: %s\n", path, strerror(-r));
+		for (size_t i = 0; i < diag.n; i++)
+			fprintf(stderr, "%s\n", diag.lines[i]);
+		cfg_diag_free(&diag);
+		return 1;
+	}
+	printf("%s: configuration valid: %zu project%s, %zu sink%s, state in %s\n", path,
+	       cfg->n_projects, cfg->n_projects == 1 ? "" : "s", cfg->n_sinks,
+	       cfg->n_sinks == 1 ? "" : "s", cfg_state_dir(cfg));
+	cfg_free(cfg);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	enum { OPT_ONCE = 256, OPT_FORMAT, OPT_VERSION };
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"test", no_argument, NULL, 't'},
+		{"debug", no_argument, NULL, 'd'},
+		{"once", no_argument, NULL, OPT_ONCE},
+		{"format", required_argument, NULL, OPT_FORMAT},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *path = CFG_DEFAULT_PATH;
+	enum once_format fmt = ONCE_TEXT;
+	bool test = false, once = false, debug = false, fmt_set = false;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "c:tdh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			test = true;
+			break;
+		case 'd':
+			debug = true;
+			break;
+		case OPT_ONCE:
+			once = true;
+			break;
+		case OPT_FORMAT:
+			fmt_set = true;
+			if (strcmp(optarg, "text") == 0)
+				fmt = ONCE_TEXT;
+			else if (strcmp(optarg, "json") == 0)
+				fmt = ONCE_JSON;
+			else if (strcmp(optarg, "nagios") == 0)
+				fmt = ONCE_NAGIOS;
+			else {
+				fprintf(stderr, "kmswatchd: --format: expected text, json or nagios, "
+						"not \"%s\"\n", optarg);
+				return 3;
+			}
+			break;
+		case OPT_VERSION:
+			printf("kmswatchd %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return once ? 3 : 1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "kmswatchd: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return 1;
+	}
+	if ((test && once) || (fmt_set && !once)) {
+		fprintf(stderr, "kmswatchd: %s\n",
+			test && once ? "-t and --once exclude each other"
+				     : "--format only applies to --once");
+		return 1;
+	}
+	/* The process holds secrets (Atlas and Azure credentials, webhook
+	 * keys): no core dumps, no ptrace by other processes of the user. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (test) {
+		log_init(1, debug);
+		log_set_journal(false);
+		return test_config(path);
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "kmswatchd: cannot initialise libcurl\n");
+		return once ? 3 : 1;
+	}
+	if (once) {
+		/* A one-shot check talks to its caller, not to the journal. */
+		log_init(1, debug);
+		log_set_journal(false);
+		rc = once_run(path, fmt);
+	} else {
+		log_init(-1, debug);
+		rc = daemon_run(path);
+	}
+	curl_global_cleanup();
+	return rc;
+}

@@ -1,0 +1,529 @@
+/*
+ * poller — see poller.h.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <jansson.h>
+
+#include "atlas.h"
+#include "auth.h"
+#include "backoff.h"
+#include "checks.h"
+#include "config.h"
+#include "daemon.h"
+#include "http.h"
+#include "log.h"
+#include "poller.h"
+#include "util.h"
+
+/* Transient failures are retried this many times within one round before
+ * the round reports atlas.access unknown. */
+#define POLL_RETRIES 3
+#define RETRY_BASE_MS 1000
+#define RETRY_MAX_MS 60000
+
+struct project {
+	struct project *next;
+	struct poller *poller;
+	char *id;
+	const struct cfg_project *cfg;
+	uv_timer_t timer;
+	struct http_transfer *xfer;
+	struct auth_waiter *waiter;
+	char *bearer;            /* token of the request in flight */
+	unsigned attempt;        /* retries used in this round */
+	bool auth_retried;       /* a 401 already made us fetch a new token */
+	bool busy;               /* a round is in progress */
+	bool done;               /* once mode: reported */
+	int64_t round_started_ms;
+	struct ear_memory mem;
+};
+
+struct poller {
+	struct daemon *d;
+	struct poller_hooks hooks;
+	const struct config *cfg;
+	struct project *projects;
+	json_t *loaded; /* memory read from the state dir, by project id */
+};
+
+static void round_start(uv_timer_t *t);
+static void send_request(struct project *p);
+
+int
+poller_new(struct daemon *d, const struct poller_hooks *hooks, struct poller **out)
+{
+	struct poller *pl = calloc(1, sizeof(*pl));
+
+	if (!pl)
+		return -ENOMEM;
+	pl->d = d;
+	pl->hooks = *hooks;
+	*out = pl;
+	return 0;
+}
+
+static void
+on_project_closed(uv_handle_t *h)
+{
+	struct project *p = h->data;
+
+	ear_memory_free(&p->mem);
+	free(p->id);
+	free(p);
+}
+
+static void
+project_cancel(struct project *p)
+{
+	if (p->xfer) {
+		http_cancel(p->xfer);
+		p->xfer = NULL;
+	}
+	if (p->waiter) {
+		auth_cancel(p->poller->d->auth, p->waiter);
+		p->waiter = NULL;
+	}
+	util_free_secret(p->bearer);
+	p->bearer = NULL;
+	p->busy = false;
+}
+
+static void
+project_destroy(struct project *p)
+{
+	project_cancel(p);
+	uv_timer_stop(&p->timer);
+	uv_close((uv_handle_t *)&p->timer, on_project_closed);
+}
+
+void
+poller_free(struct poller *pl)
+{
+	if (!pl)
+		return;
+	while (pl->projects) {
+		struct project *p = pl->projects;
+
+		pl->projects = p->next;
+		project_destroy(p);
+	}
+	json_decref(pl->loaded);
+	free(pl);
+}
+
+static struct project *
+find_project(struct poller *pl, const char *id)
+{
+	for (struct project *p = pl->projects; p; p = p->next)
+		if (strcmp(p->id, id) == 0)
+			return p;
+	return NULL;
+}
+
+static void
+memory_from_json(struct ear_memory *m, json_t *o)
+{
+	const char *fp = NULL, *key = NULL;
+	json_int_t first = 0;
+
+	if (!json_is_object(o) ||
+	    json_unpack(o, "{s?s, s?s, s?I}", "fingerprint", &fp, "key_id", &key,
+			"key_first_seen", &first) < 0)
+		return;
+	m->fingerprint = util_strdup(fp);
+	m->key_id = util_strdup(key);
+	m->key_first_seen = (time_t)first;
+}
+
+static struct project *
+project_new(struct poller *pl, const struct cfg_project *cp)
+{
+	struct project *p = calloc(1, sizeof(*p));
+
+	if (!p || !(p->id = strdup(cp->id))) {
+		free(p);
+		return NULL;
+	}
+	p->poller = pl;
+	p->cfg = cp;
+	if (pl->loaded)
+		memory_from_json(&p->mem, json_object_get(pl->loaded, cp->id));
+	uv_timer_init(pl->d->loop, &p->timer);
+	p->timer.data = p;
+	return p;
+}
+
+int
+poller_configure(struct poller *pl, const struct config *cfg)
+{
+	struct project *list = NULL, **tail = &list;
+	size_t added = 0, removed = 0;
+
+	pl->cfg = cfg;
+	for (size_t i = 0; i < cfg->n_projects; i++) {
+		const struct cfg_project *cp = &cfg->projects[i];
+		struct project *p = find_project(pl, cp->id);
+
+		if (p) {
+			for (struct project **pp = &pl->projects; *pp; pp = &(*pp)->next)
+				if (*pp == p) {
+					*pp = p->next;
+					break;
+				}
+			p->cfg = cp;
+		} else {
+			p = project_new(pl, cp);
+			if (!p) {
+				/* keep what we have consistent: append the rest later */
+				*tail = pl->projects;
+				pl->projects = list;
+				return -ENOMEM;
+			}
+			/* New projects are polled at once; all of them start
+			 * together, so their requests run concurrently. */
+			uv_timer_start(&p->timer, round_start, 0, 0);
+			added++;
+		}
+		p->next = NULL;
+		*tail = p;
+		tail = &p->next;
+	}
+	while (pl->projects) {
+		struct project *p = pl->projects;
+		char *id = strdup(p->id);
+
+		pl->projects = p->next;
+		project_destroy(p);
+		removed++;
+		if (id && pl->hooks.on_removed)
+			pl->hooks.on_removed(pl->hooks.ctx, id);
+		free(id);
+	}
+	pl->projects = list;
+	/* The loaded memory has served its purpose once projects exist. */
+	json_decref(pl->loaded);
+	pl->loaded = NULL;
+	if (added || removed)
+		log_info("polling %zu project%s (%zu added, %zu removed)", cfg->n_projects,
+			 cfg->n_projects == 1 ? "" : "s", added, removed);
+	return 0;
+}
+
+/* ---- one round ------------------------------------------------------- */
+
+static uint32_t
+random_u32(void)
+{
+	uint32_t r = 0;
+
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (uint32_t)util_now_mono_ms();
+	return r;
+}
+
+static void
+schedule_next(struct project *p)
+{
+	struct poller *pl = p->poller;
+	int64_t interval = pl->cfg->poll_interval * 1000;
+	int64_t elapsed = util_now_mono_ms() - p->round_started_ms;
+	int64_t delay = interval - elapsed;
+
+	if (pl->hooks.once)
+		return;
+	uv_timer_start(&p->timer, round_start, (uint64_t)(delay > 0 ? delay : 0), 0);
+}
+
+static void
+report(struct project *p, const struct atlas_fetch *fetch, const struct atlas_ear *ear)
+{
+	struct poller *pl = p->poller;
+	struct findings f = {0};
+	struct ear_memory next = {0};
+	int r = 0;
+
+	p->busy = false;
+	util_free_secret(p->bearer);
+	p->bearer = NULL;
+	chk_atlas_access(fetch, &f);
+	if (ear) {
+		r = chk_ear(ear, p->cfg->expect_provider, &p->cfg->checks, &p->mem, util_now(), &f,
+			    &next);
+		if (r == 0) {
+			ear_memory_free(&p->mem);
+			p->mem = next;
+		} else {
+			ear_memory_free(&next);
+			log_err("project %s: cannot evaluate the EAR checks: %s", p->cfg->name,
+				strerror(-r));
+		}
+	}
+	p->done = true;
+	schedule_next(p);
+	pl->hooks.on_result(pl->hooks.ctx, p->cfg, &f);
+	findings_free(&f);
+}
+
+static bool
+transient_status(long status)
+{
+	return status == 429 || status == 408 || status >= 500;
+}
+
+static void
+on_retry(uv_timer_t *t)
+{
+	send_request(t->data);
+}
+
+/* Retry within the round, or give up and report. */
+static void
+retry_or_report(struct project *p, const struct atlas_fetch *fetch, int64_t retry_after_s)
+{
+	int64_t delay;
+
+	if (p->attempt >= POLL_RETRIES) {
+		struct atlas_fetch f = *fetch;
+
+		f.retries = p->attempt;
+		report(p, &f, NULL);
+		return;
+	}
+	delay = backoff_next_ms(p->attempt, retry_after_s, RETRY_BASE_MS, RETRY_MAX_MS,
+				random_u32());
+	p->attempt++;
+	log_info("project %s: %s; retry %u/%u in %lldms", p->cfg->name, fetch->detail, p->attempt,
+		 POLL_RETRIES, (long long)delay);
+	util_free_secret(p->bearer);
+	p->bearer = NULL;
+	uv_timer_start(&p->timer, on_retry, (uint64_t)delay, 0);
+}
+
+static void
+on_ear(void *ctx, const struct http_response *resp)
+{
+	struct project *p = ctx;
+	struct atlas_fetch fetch = {0};
+	struct atlas_error apierr;
+	struct atlas_ear ear = {0};
+	char err[200] = "";
+
+	p->xfer = NULL;
+	fetch.http_status = (int)resp->status;
+	if (resp->curl_code != 0) {
+		fetch.outcome = ATLAS_FETCH_TRANSPORT;
+		snprintf(fetch.detail, sizeof(fetch.detail), "%s", resp->error);
+		retry_or_report(p, &fetch, -1);
+		return;
+	}
+	if (resp->status == 401 && p->bearer && !p->auth_retried) {
+		/* Tokens can be revoked before they expire: fetch a new one
+		 * once, then believe the 401. */
+		auth_invalidate(p->poller->d->auth, p->bearer);
+		p->auth_retried = true;
+		util_free_secret(p->bearer);
+		p->bearer = NULL;
+		send_request(p);
+		return;
+	}
+	if (resp->status != 200) {
+		fetch.outcome = ATLAS_FETCH_HTTP;
+		if (atlas_parse_error(resp->body, resp->body_len, &apierr) == 0)
+			fetch.error = &apierr;
+		snprintf(fetch.detail, sizeof(fetch.detail), "HTTP %ld from Atlas", resp->status);
+		if (transient_status(resp->status))
+			retry_or_report(p, &fetch, resp->retry_after_s);
+		else
+			report(p, &fetch, NULL);
+		return;
+	}
+	if (atlas_parse_ear(resp->body, resp->body_len, &ear, err, sizeof(err)) < 0) {
+		fetch.outcome = ATLAS_FETCH_BAD_BODY;
+		snprintf(fetch.detail, sizeof(fetch.detail), "%s", err);
+		report(p, &fetch, NULL);
+		return;
+	}
+	fetch.outcome = ATLAS_FETCH_OK;
+	report(p, &fetch, &ear);
+	atlas_ear_free(&ear);
+}
+
+static void
+submit_ear(struct project *p)
+{
+	const struct config *cfg = p->poller->cfg;
+	static const char *const headers[] = {"Accept: " ATLAS_MEDIA_2023_01_01, NULL};
+	char *url = atlas_ear_url(cfg->atlas.base_url, p->id);
+	struct http_request req = {
+		.url = url,
+		.headers = headers,
+		.ca_file = cfg->atlas.ca_file,
+		.connect_timeout_ms = cfg->http.connect_timeout_ms,
+		.timeout_ms = cfg->http.timeout_ms,
+		.max_response_bytes = cfg->http.max_response_bytes,
+	};
+	int r;
+
+	if (cfg->atlas.auth == ATLAS_AUTH_API_KEY) {
+		req.digest_user = cfg->atlas.public_key;
+		req.digest_password = cfg->atlas.private_key.value;
+	} else {
+		req.bearer = p->bearer;
+	}
+	r = url ? http_submit(p->poller->d->http, &req, on_ear, p, &p->xfer) : -ENOMEM;
+	free(url);
+	if (r < 0) {
+		struct atlas_fetch fetch = {.outcome = ATLAS_FETCH_TRANSPORT};
+
+		snprintf(fetch.detail, sizeof(fetch.detail), "cannot start the request: %s",
+			 strerror(-r));
+		retry_or_report(p, &fetch, -1);
+	}
+}
+
+static void
+on_token(void *ctx, const char *token, long status, const char *detail, int64_t retry_after_s)
+{
+	struct project *p = ctx;
+	struct atlas_fetch fetch = {0};
+
+	p->waiter = NULL;
+	if (token) {
+		p->bearer = strdup(token);
+		if (p->bearer) {
+			submit_ear(p);
+			return;
+		}
+		detail = "out of memory";
+	}
+	fetch.outcome = ATLAS_FETCH_AUTH;
+	fetch.http_status = (int)status;
+	snprintf(fetch.detail, sizeof(fetch.detail), "%s", detail ? detail : "token request failed");
+	if (status == 0 || transient_status(status))
+		retry_or_report(p, &fetch, retry_after_s);
+	else
+		report(p, &fetch, NULL);
+}
+
+static void
+send_request(struct project *p)
+{
+	struct poller *pl = p->poller;
+	int r;
+
+	if (pl->cfg->atlas.auth == ATLAS_AUTH_API_KEY) {
+		submit_ear(p);
+		return;
+	}
+	/* on_token may run synchronously (cached token) */
+	r = auth_get_token(pl->d->auth, on_token, p, &p->waiter);
+	if (r < 0) {
+		struct atlas_fetch fetch = {.outcome = ATLAS_FETCH_AUTH};
+
+		snprintf(fetch.detail, sizeof(fetch.detail), "cannot request a token: %s",
+			 strerror(-r));
+		retry_or_report(p, &fetch, -1);
+	}
+}
+
+static void
+round_start(uv_timer_t *t)
+{
+	struct project *p = t->data;
+
+	p->busy = true;
+	p->attempt = 0;
+	p->auth_retried = false;
+	p->round_started_ms = util_now_mono_ms();
+	send_request(p);
+}
+
+/* ---- memory and stats -------------------------------------------------- */
+
+int
+poller_save_memory(const struct poller *pl, char **json, size_t *len)
+{
+	json_t *root = json_object(), *projects = json_object();
+
+	if (!root || !projects) {
+		json_decref(root);
+		json_decref(projects);
+		return -ENOMEM;
+	}
+	json_object_set_new(root, "version", json_integer(1));
+	for (const struct project *p = pl->projects; p; p = p->next) {
+		json_t *o = json_object();
+
+		if (!o)
+			continue;
+		if (p->mem.fingerprint)
+			json_object_set_new(o, "fingerprint", json_string(p->mem.fingerprint));
+		if (p->mem.key_id)
+			json_object_set_new(o, "key_id", json_string(p->mem.key_id));
+		if (p->mem.key_first_seen)
+			json_object_set_new(o, "key_first_seen",
+					    json_integer(p->mem.key_first_seen));
+		json_object_set_new(projects, p->id, o);
+	}
+	json_object_set_new(root, "projects", projects);
+	*json = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
+	json_decref(root);
+	if (!*json)
+		return -ENOMEM;
+	*len = strlen(*json);
+	return 0;
+}
+
+int
+poller_load_memory(struct poller *pl, const char *json, size_t len)
+{
+	json_error_t err;
+	json_t *root = json_loadb(json, len, 0, &err), *projects;
+	json_int_t version = 0;
+
+	if (!root)
+		return -EBADMSG;
+	if (json_unpack(root, "{s:I, s:o}", "version", &version, "projects", &projects) < 0 ||
+	    version != 1 || !json_is_object(projects)) {
+		json_decref(root);
+		return -EBADMSG;
+	}
+	json_decref(pl->loaded);
+	pl->loaded = json_incref(projects);
+	json_decref(root);
+	return 0;
+}
+
+void
+poller_stats(const struct poller *pl, size_t *projects, size_t *busy, int64_t *next_ms)
+{
+	*projects = *busy = 0;
+	*next_ms = -1;
+	for (const struct project *p = pl->projects; p; p = p->next) {
+		(*projects)++;
+		if (p->busy)
+			(*busy)++;
+		else if (uv_is_active((uv_handle_t *)&p->timer)) {
+			int64_t due = (int64_t)uv_timer_get_due_in(&p->timer);
+
+			if (*next_ms < 0 || due < *next_ms)
+				*next_ms = due;
+		}
+	}
+}
+
+bool
+poller_all_done(const struct poller *pl)
+{
+	for (const struct project *p = pl->projects; p; p = p->next)
+		if (!p->done)
+			return false;
+	return true;
+}

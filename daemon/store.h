@@ -1,0 +1,25 @@
+/*
+ * store — the state directory: named JSON documents written crash-safely
+ * (tmp + fsync + rename + fsync dir). A write that fails (disk full,
+ * read-only) is journaled once, retried on the next save, and its recovery
+ * journaled too; the daemon keeps running on its in-memory state.
+ */
+#ifndef KMSWATCH_STORE_H
+#define KMSWATCH_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct store;
+
+/* Creates the directory (0700) when missing. */
+int store_new(const char *dir, struct store **out);
+void store_free(struct store *s);
+const char *store_dir(const struct store *s);
+
+/* -ENOENT when the document does not exist yet. *data is freed by caller. */
+int store_read(struct store *s, const char *name, char **data, size_t *len);
+/* Skips the write when the content equals the last one written. */
+int store_write(struct store *s, const char *name, const char *data, size_t len);
+
+#endif

@@ -1,0 +1,543 @@
+/*
+ * alerts — see alerts.h. The table is a small array: a host watches tens to
+ * hundreds of projects with a handful of open alerts each, so linear scans
+ * are cheaper than any index and far simpler.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "alerts.h"
+#include "sha256.h"
+#include "util.h"
+
+struct alert_engine {
+	struct alert *v;
+	size_t n, cap;
+};
+
+const char *
+event_kind_name(enum event_kind k)
+{
+	switch (k) {
+	case EV_FIRING:
+		return "firing";
+	case EV_REPEAT:
+		return "repeat";
+	case EV_RESOLVED:
+		return "resolved";
+	case EV_INFO:
+		return "info";
+	}
+	return "?";
+}
+
+static void
+event_clear(struct alert_event *ev)
+{
+	free(ev->project_id);
+	free(ev->project_name);
+	free(ev->subject);
+	free(ev->summary);
+	free(ev->missing);
+	memset(ev, 0, sizeof(*ev));
+}
+
+void
+alert_events_free(struct alert_events *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		event_clear(&e->v[i]);
+	free(e->v);
+	memset(e, 0, sizeof(*e));
+}
+
+static void
+alert_clear(struct alert *a)
+{
+	free(a->project_id);
+	free(a->project_name);
+	free(a->subject);
+	free(a->summary);
+	free(a->missing);
+	memset(a, 0, sizeof(*a));
+}
+
+int
+alerts_new(struct alert_engine **out)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out ? 0 : -ENOMEM;
+}
+
+static void
+table_clear(struct alert_engine *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		alert_clear(&e->v[i]);
+	e->n = 0;
+}
+
+void
+alerts_free(struct alert_engine *e)
+{
+	if (!e)
+		return;
+	table_clear(e);
+	free(e->v);
+	free(e);
+}
+
+void
+alerts_make_id(const char *project_id, enum check_id check, const char *subject,
+	       char out[ALERT_ID_LEN + 1])
+{
+	/* NUL separators keep ("a","bc") and ("ab","c") apart. */
+	struct sha256_ctx c;
+	unsigned char d[SHA256_DIGEST_LEN];
+	const char *name = check_name(check);
+
+	sha256_init(&c);
+	sha256_update(&c, project_id, strlen(project_id) + 1);
+	sha256_update(&c, name, strlen(name) + 1);
+	sha256_update(&c, subject ? subject : "", strlen(subject ? subject : "") + 1);
+	sha256_final(&c, d);
+	util_hex(d, ALERT_ID_LEN / 2, out);
+}
+
+size_t
+alerts_count(const struct alert_engine *e)
+{
+	return e->n;
+}
+
+const struct alert *
+alerts_at(const struct alert_engine *e, size_t i)
+{
+	return i < e->n ? &e->v[i] : NULL;
+}
+
+static struct alert *
+find_mut(const struct alert_engine *e, const char *id)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (strcmp(e->v[i].id, id) == 0)
+			return &e->v[i];
+	return NULL;
+}
+
+const struct alert *
+alerts_find(const struct alert_engine *e, const char *id)
+{
+	return find_mut(e, id);
+}
+
+static void
+table_remove(struct alert_engine *e, struct alert *a)
+{
+	size_t i = (size_t)(a - e->v);
+
+	alert_clear(a);
+	memmove(&e->v[i], &e->v[i + 1], (e->n - i - 1) * sizeof(*a));
+	e->n--;
+}
+
+static struct alert_event *
+event_push(struct alert_events *out)
+{
+	if (out->n == out->cap) {
+		size_t cap = out->cap ? out->cap * 2 : 8;
+		struct alert_event *v = realloc(out->v, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		out->v = v;
+		out->cap = cap;
+	}
+	memset(&out->v[out->n], 0, sizeof(out->v[0]));
+	return &out->v[out->n++];
+}
+
+/* Copies the strings of an alert into an event. */
+static int
+event_from_alert(struct alert_events *out, enum event_kind kind, const struct alert *a,
+		 enum severity sev, enum severity prev, time_t now)
+{
+	struct alert_event *ev = event_push(out);
+
+	if (!ev)
+		return -ENOMEM;
+	ev->kind = kind;
+	memcpy(ev->alert_id, a->id, sizeof(ev->alert_id));
+	ev->project_id = util_strdup(a->project_id);
+	ev->project_name = util_strdup(a->project_name);
+	ev->subject = util_strdup(a->subject);
+	ev->summary = util_strdup(a->summary);
+	ev->missing = util_strdup(a->missing);
+	ev->check = a->check;
+	ev->provider = a->provider;
+	ev->severity = sev;
+	ev->previous_severity = prev;
+	ev->started_at = a->started_at;
+	ev->observed_at = now;
+	ev->has_days_left = a->has_days_left;
+	ev->days_left = a->days_left;
+	ev->has_age_days = a->has_age_days;
+	ev->age_days = a->age_days;
+	if (!ev->project_id || !ev->project_name || !ev->subject || !ev->summary ||
+	    (a->missing && !ev->missing)) {
+		event_clear(ev);
+		out->n--;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Refresh an alert's description from the latest finding. */
+static int
+alert_update(struct alert *a, const struct finding *f, const char *project_name)
+{
+	char *summary = util_strdup(f->summary ? f->summary : "");
+	char *missing = util_strdup(f->missing);
+	char *name = util_strdup(project_name);
+
+	if (!summary || (f->missing && !missing) || !name) {
+		free(summary);
+		free(missing);
+		free(name);
+		return -ENOMEM;
+	}
+	free(a->summary);
+	free(a->missing);
+	free(a->project_name);
+	a->summary = summary;
+	a->missing = missing;
+	a->project_name = name;
+	a->provider = f->provider;
+	a->has_days_left = f->has_days_left;
+	a->days_left = f->days_left;
+	a->has_age_days = f->has_age_days;
+	a->age_days = f->age_days;
+	return 0;
+}
+
+static struct alert *
+alert_create(struct alert_engine *e, const char *id, const char *project_id,
+	     const struct finding *f, time_t now)
+{
+	struct alert *a;
+
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 16;
+		struct alert *v = realloc(e->v, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		e->v = v;
+		e->cap = cap;
+	}
+	a = &e->v[e->n];
+	memset(a, 0, sizeof(*a));
+	memcpy(a->id, id, sizeof(a->id));
+	a->project_id = util_strdup(project_id);
+	a->subject = util_strdup(f->subject ? f->subject : "");
+	if (!a->project_id || !a->subject) {
+		alert_clear(a);
+		return NULL;
+	}
+	a->check = f->check;
+	a->severity = f->severity;
+	a->started_at = now;
+	e->n++;
+	return a;
+}
+
+/* An info finding is news once: an event, no alert. */
+static int
+emit_info(struct alert_events *out, const char *project_id, const char *project_name,
+	  const struct finding *f, time_t now)
+{
+	struct alert_event *ev = event_push(out);
+
+	if (!ev)
+		return -ENOMEM;
+	ev->kind = EV_INFO;
+	alerts_make_id(project_id, f->check, f->subject, ev->alert_id);
+	ev->project_id = util_strdup(project_id);
+	ev->project_name = util_strdup(project_name);
+	ev->subject = util_strdup(f->subject ? f->subject : "");
+	ev->summary = util_strdup(f->summary ? f->summary : "");
+	ev->missing = util_strdup(f->missing);
+	ev->check = f->check;
+	ev->provider = f->provider;
+	ev->severity = SEV_INFO;
+	ev->previous_severity = SEV_OK;
+	ev->started_at = now;
+	ev->observed_at = now;
+	if (!ev->project_id || !ev->project_name || !ev->subject || !ev->summary) {
+		event_clear(ev);
+		out->n--;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static bool
+repeat_due(const struct alert *a, const struct alert_policy *pol, time_t now)
+{
+	return pol->repeat_interval > 0 && now - a->last_notified >= pol->repeat_interval;
+}
+
+/* The OK finding that explains a resolution, when the check gave one. */
+static const struct finding *
+ok_finding_for(const struct findings *f, const struct alert *a)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (f->v[i].check == a->check && f->v[i].severity == SEV_OK &&
+		    util_streq(f->v[i].subject ? f->v[i].subject : "", a->subject))
+			return &f->v[i];
+	return NULL;
+}
+
+static int
+resolve(struct alert_engine *e, struct alert *a, const char *why, time_t now,
+	struct alert_events *out)
+{
+	char *summary = why ? util_strdup(why) : util_asprintf("no longer detected: %s", a->summary);
+	int r;
+
+	if (!summary)
+		return -ENOMEM;
+	free(a->summary);
+	a->summary = summary;
+	r = event_from_alert(out, EV_RESOLVED, a, SEV_OK, a->severity, now);
+	table_remove(e, a);
+	return r;
+}
+
+int
+alerts_observe(struct alert_engine *e, const char *project_id, const char *project_name,
+	       const struct findings *f, const struct alert_policy *pol, time_t now,
+	       struct alert_events *out)
+{
+	bool *seen = calloc(e->n + f->n + 1, sizeof(*seen));
+	int r = 0;
+
+	if (!seen)
+		return -ENOMEM;
+	for (size_t i = 0; i < f->n && r == 0; i++) {
+		const struct finding *fi = &f->v[i];
+		char id[ALERT_ID_LEN + 1];
+		struct alert *a;
+
+		if (fi->severity == SEV_OK || !f->evaluated[fi->check])
+			continue;
+		if (fi->severity == SEV_INFO) {
+			r = emit_info(out, project_id, project_name, fi, now);
+			continue;
+		}
+		alerts_make_id(project_id, fi->check, fi->subject, id);
+		a = find_mut(e, id);
+		if (!a) {
+			a = alert_create(e, id, project_id, fi, now);
+			if (!a || alert_update(a, fi, project_name) < 0) {
+				r = -ENOMEM;
+				break;
+			}
+			a->last_notified = now;
+			r = event_from_alert(out, EV_FIRING, a, a->severity, SEV_OK, now);
+		} else if (a->severity != fi->severity) {
+			enum severity prev = a->severity;
+
+			if ((r = alert_update(a, fi, project_name)) < 0)
+				break;
+			a->severity = fi->severity;
+			a->last_notified = now;
+			r = event_from_alert(out, EV_FIRING, a, a->severity, prev, now);
+		} else {
+			if ((r = alert_update(a, fi, project_name)) < 0)
+				break;
+			if (repeat_due(a, pol, now)) {
+				a->last_notified = now;
+				r = event_from_alert(out, EV_REPEAT, a, a->severity, a->severity,
+						     now);
+			}
+		}
+		a->last_observed = now;
+		seen[a - e->v] = true;
+	}
+	/* Resolve what an evaluated check no longer reports. Walk backwards:
+	 * resolve() removes entries. */
+	for (size_t i = e->n; i-- > 0 && r == 0;) {
+		struct alert *a = &e->v[i];
+		const struct finding *ok;
+
+		if (seen[i] || strcmp(a->project_id, project_id) != 0 || !f->evaluated[a->check])
+			continue;
+		ok = ok_finding_for(f, a);
+		r = resolve(e, a, ok ? ok->summary : NULL, now, out);
+	}
+	free(seen);
+	return r;
+}
+
+int
+alerts_tick(struct alert_engine *e, const struct alert_policy *pol, time_t now,
+	    struct alert_events *out)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		struct alert *a = &e->v[i];
+		int r;
+
+		if (!repeat_due(a, pol, now))
+			continue;
+		a->last_notified = now;
+		if ((r = event_from_alert(out, EV_REPEAT, a, a->severity, a->severity, now)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+alerts_drop_project(struct alert_engine *e, const char *project_id, time_t now,
+		    struct alert_events *out)
+{
+	for (size_t i = e->n; i-- > 0;) {
+		struct alert *a = &e->v[i];
+		char *why;
+		int r;
+
+		if (strcmp(a->project_id, project_id) != 0)
+			continue;
+		why = util_asprintf("project removed from the configuration; was: %s", a->summary);
+		if (!why)
+			return -ENOMEM;
+		r = resolve(e, a, why, now, out);
+		free(why);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- persistence ------------------------------------------------------- */
+
+int
+alerts_save(const struct alert_engine *e, char **json, size_t *len)
+{
+	json_t *root = json_object(), *arr = json_array();
+	int r = -ENOMEM;
+
+	if (!root || !arr)
+		goto out;
+	json_object_set_new(root, "version", json_integer(1));
+	for (size_t i = 0; i < e->n; i++) {
+		const struct alert *a = &e->v[i];
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}",
+				      "id", a->id, "project_id", a->project_id, "project_name",
+				      a->project_name, "check", check_name(a->check), "provider",
+				      provider_name(a->provider), "subject", a->subject,
+				      "severity", severity_name(a->severity), "summary",
+				      a->summary, "started_at", (json_int_t)a->started_at,
+				      "last_notified", (json_int_t)a->last_notified,
+				      "last_observed", (json_int_t)a->last_observed);
+		if (!o)
+			goto out;
+		if (a->missing)
+			json_object_set_new(o, "missing", json_string(a->missing));
+		if (a->has_days_left)
+			json_object_set_new(o, "days_left", json_integer(a->days_left));
+		if (a->has_age_days)
+			json_object_set_new(o, "age_days", json_integer(a->age_days));
+		json_array_append_new(arr, o);
+	}
+	json_object_set(root, "alerts", arr);
+	*json = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
+	if (*json) {
+		*len = strlen(*json);
+		r = 0;
+	}
+out:
+	json_decref(arr);
+	json_decref(root);
+	return r;
+}
+
+static int
+load_one(struct alert_engine *e, json_t *o)
+{
+	const char *id, *pid, *pname, *check, *prov, *subject, *sev, *summary, *missing = NULL;
+	json_int_t started, notified, observed, days = 0, age = 0;
+	int has_days = 0, has_age = 0, c, s, p;
+	struct finding f = {0};
+	struct alert *a;
+	json_error_t err;
+
+	if (json_unpack_ex(o, &err, 0, "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}",
+			   "id", &id, "project_id", &pid, "project_name", &pname, "check",
+			   &check, "provider", &prov, "subject", &subject, "severity", &sev,
+			   "summary", &summary, "started_at", &started, "last_notified",
+			   &notified, "last_observed", &observed) < 0)
+		return -EBADMSG;
+	json_unpack(o, "{s?s}", "missing", &missing);
+	if (json_object_get(o, "days_left"))
+		has_days = json_unpack(o, "{s:I}", "days_left", &days) == 0;
+	if (json_object_get(o, "age_days"))
+		has_age = json_unpack(o, "{s:I}", "age_days", &age) == 0;
+	c = check_from_name(check);
+	s = severity_from_name(sev);
+	p = provider_from_name(prov);
+	if (c < 0 || s <= SEV_INFO || p < 0 || strlen(id) != ALERT_ID_LEN)
+		return -EBADMSG;
+	f.check = c;
+	f.severity = s;
+	f.provider = p;
+	f.subject = (char *)subject;
+	f.summary = (char *)summary;
+	f.missing = (char *)missing;
+	f.has_days_left = has_days;
+	f.days_left = days;
+	f.has_age_days = has_age;
+	f.age_days = age;
+	a = alert_create(e, id, pid, &f, started);
+	if (!a)
+		return -ENOMEM;
+	if (alert_update(a, &f, pname) < 0) {
+		alert_clear(a);
+		e->n--;
+		return -ENOMEM;
+	}
+	a->last_notified = notified;
+	a->last_observed = observed;
+	return 0;
+}
+
+int
+alerts_load(struct alert_engine *e, const char *json, size_t len)
+{
+	json_error_t err;
+	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &err), *arr;
+	json_int_t version = 0;
+	size_t i;
+	int r = 0;
+
+	table_clear(e);
+	if (!root)
+		return -EBADMSG;
+	if (json_unpack_ex(root, &err, 0, "{s:I, s:o}", "version", &version, "alerts", &arr) < 0 ||
+	    version != 1 || !json_is_array(arr)) {
+		r = -EBADMSG;
+		goto out;
+	}
+	for (i = 0; i < json_array_size(arr) && r == 0; i++)
+		r = load_one(e, json_array_get(arr, i));
+	if (r < 0)
+		table_clear(e);
+out:
+	json_decref(root);
+	return r;
+}

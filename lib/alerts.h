@@ -1,0 +1,98 @@
+/*
+ * alerts — the alert engine: turns each round of findings into events.
+ * One alert exists per (project, check, subject) with a stable id. Events
+ * are emitted on change only: `firing` when an alert appears or changes
+ * severity, `repeat` every repeat_interval while it keeps firing,
+ * `resolved` when it clears, and a single `info` event for info checks.
+ * The engine owns the alert table and its JSON form, which the daemon
+ * persists so that a restart neither re-announces nor forgets. Pure logic:
+ * time is an argument.
+ */
+#ifndef KMSWATCH_ALERTS_H
+#define KMSWATCH_ALERTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "checks.h"
+
+enum event_kind { EV_FIRING, EV_REPEAT, EV_RESOLVED, EV_INFO };
+const char *event_kind_name(enum event_kind k);
+
+#define ALERT_ID_LEN 32 /* hex characters */
+
+struct alert {
+	char id[ALERT_ID_LEN + 1];
+	char *project_id, *project_name, *subject, *summary, *missing;
+	enum check_id check;
+	enum provider provider;
+	enum severity severity; /* never SEV_OK while the alert exists */
+	time_t started_at, last_notified, last_observed;
+	bool has_days_left, has_age_days;
+	int64_t days_left, age_days;
+};
+
+/* A self-contained event: every string is owned by the event. */
+struct alert_event {
+	enum event_kind kind;
+	char alert_id[ALERT_ID_LEN + 1];
+	char *project_id, *project_name, *subject, *summary, *missing;
+	enum check_id check;
+	enum provider provider;
+	enum severity severity;          /* SEV_OK for resolved */
+	enum severity previous_severity; /* SEV_OK when there was none */
+	time_t started_at, observed_at;
+	bool has_days_left, has_age_days;
+	int64_t days_left, age_days;
+};
+
+struct alert_events {
+	struct alert_event *v;
+	size_t n, cap;
+};
+void alert_events_free(struct alert_events *e);
+
+struct alert_engine;
+
+struct alert_policy {
+	int64_t repeat_interval; /* seconds; 0 disables repeats */
+	bool send_resolved;      /* false: resolved events are journaled only */
+};
+
+int alerts_new(struct alert_engine **out);
+void alerts_free(struct alert_engine *e);
+
+/* The stable id of (project, check, subject): hex of a SHA-256 prefix. */
+void alerts_make_id(const char *project_id, enum check_id check, const char *subject,
+		    char out[ALERT_ID_LEN + 1]);
+
+/* Fold one round of a project's findings into the table and append the
+ * resulting events to out. Alerts of checks not marked evaluated are left
+ * untouched; alerts of evaluated checks that have no non-OK finding this
+ * round resolve. */
+int alerts_observe(struct alert_engine *e, const char *project_id, const char *project_name,
+		   const struct findings *f, const struct alert_policy *pol, time_t now,
+		   struct alert_events *out);
+
+/* Emit `repeat` events for alerts due at `now` (also done by observe). */
+int alerts_tick(struct alert_engine *e, const struct alert_policy *pol, time_t now,
+		struct alert_events *out);
+
+/* A project left the config: resolve its alerts once. */
+int alerts_drop_project(struct alert_engine *e, const char *project_id, time_t now,
+			struct alert_events *out);
+
+/* Iterate over active alerts (for --once, STATUS= and tests). */
+size_t alerts_count(const struct alert_engine *e);
+const struct alert *alerts_at(const struct alert_engine *e, size_t i);
+const struct alert *alerts_find(const struct alert_engine *e, const char *id);
+
+/* Persistence: a JSON document {"version":1,"alerts":[...]}. load
+ * replaces the table; a damaged document returns -EBADMSG and leaves the
+ * table empty (the caller logs and starts afresh). */
+int alerts_save(const struct alert_engine *e, char **json, size_t *len);
+int alerts_load(struct alert_engine *e, const char *json, size_t len);
+
+#endif

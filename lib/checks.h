@@ -1,0 +1,169 @@
+/*
+ * checks — the check catalogue of INTERFACE.md (ids, default severities,
+ * MESSAGE_IDs) and the pure check functions. A check turns parsed inputs,
+ * the current time and thresholds into findings; it never reads a clock and
+ * never does I/O, so every threshold edge is unit-testable.
+ */
+#ifndef KMSWATCH_CHECKS_H
+#define KMSWATCH_CHECKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+enum check_id {
+	CHK_ATLAS_ACCESS,
+	CHK_EAR_VALID,
+	CHK_EAR_ENABLED,
+	CHK_EAR_CONFIG,
+	CHK_EAR_CLUSTERS,
+	CHK_EAR_ROLE,
+	CHK_AZURE_SECRET_EXPIRY,
+	CHK_AZURE_KEY_STATE,
+	CHK_AZURE_KEY_AGE,
+	CHK_AZURE_KEY_VERSION,
+	CHK_AZURE_KEY_IDENTIFIER,
+	CHK_AZURE_ALLOWLIST,
+	CHK_AZURE_PERMISSIONS,
+	CHK_AZURE_ACCESS,
+	CHK_ATLAS_CONTROL_PLANE_IPS,
+	CHK__COUNT
+};
+
+/* Ordered by urgency: unknown (blind) ranks above warning, below critical,
+ * which is also how --once folds results and how min_severity routes. */
+enum severity {
+	SEV_OK = 0,
+	SEV_INFO,
+	SEV_WARNING,
+	SEV_UNKNOWN,
+	SEV_CRITICAL,
+};
+
+enum provider {
+	PROV_NONE = 0,
+	PROV_AWS,
+	PROV_AZURE,
+	PROV_GCP,
+};
+
+const char *check_name(enum check_id c);          /* "ear.valid" */
+int check_from_name(const char *name);            /* enum or -EINVAL */
+const char *check_msgid(enum check_id c);
+const char *severity_name(enum severity s);       /* "critical" */
+int severity_from_name(const char *name);         /* enum or -EINVAL */
+int severity_priority(enum severity s);           /* journald PRIORITY */
+int severity_nagios(enum severity s);             /* 0..3 */
+const char *provider_name(enum provider p);       /* "azure", "" for none */
+const char *provider_atlas_name(enum provider p); /* "AZURE", "NONE" for none */
+/* "aws", "azure", "gcp", "none" in any case (so Atlas's "AZURE" and a
+ * cluster's "NONE" work too) -> enum; -EINVAL otherwise. */
+int provider_from_name(const char *name);
+
+/* One observation of one check about one subject. */
+struct finding {
+	enum check_id check;
+	enum severity severity;    /* SEV_OK: the subject is fine */
+	enum provider provider;
+	char *subject;             /* "azure", a key version, a cluster... */
+	char *summary;             /* one line: what is wrong, what to do */
+	bool has_days_left, has_age_days;
+	int64_t days_left, age_days;
+	char *missing;             /* comma-separated CIDRs, or NULL */
+};
+
+struct findings {
+	struct finding *v;
+	size_t n, cap;
+	/* checks that produced a verdict this round; alerts of checks that did
+	 * not run (e.g. EAR checks while Atlas is unreachable) are left alone */
+	bool evaluated[CHK__COUNT];
+};
+
+/* Appends a finding; subject and summary are copied, control characters
+ * in them become spaces (a summary is one line, and parts of it come from
+ * API answers). Returns the new finding (valid until the next add) or NULL
+ * on ENOMEM. A NULL subject is stored as "". */
+struct finding *findings_add(struct findings *f, enum check_id check,
+			     enum severity sev, enum provider prov,
+			     const char *subject, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+/* Frees every finding and clears evaluated[]: the struct is ready for reuse. */
+void findings_free(struct findings *f);
+
+/*
+ * Conventions of the check functions below: they return 0, -EINVAL for a
+ * missing argument or -ENOMEM (findings added so far stay in *out). A check
+ * that reaches a verdict sets out->evaluated[its id] and adds one finding
+ * per subject it judged (SEV_OK when fine); an evaluated check without a
+ * finding for some subject means that subject is no longer a concern.
+ * A check switched off in cfg_checks.enabled[] adds nothing and is not
+ * marked evaluated. A NULL struct cfg_checks means every check is on.
+ */
+struct cfg_checks;
+struct atlas_ear;
+struct atlas_error;
+
+/* ---- atlas.access: could kmswatch read the project's EAR state? ---- */
+
+enum atlas_outcome {
+	ATLAS_FETCH_OK = 0,    /* 2xx and a body that parsed */
+	ATLAS_FETCH_HTTP,      /* a non-2xx answer (after any retries) */
+	ATLAS_FETCH_TRANSPORT, /* no answer: DNS, connect, TLS, timeout, reset */
+	ATLAS_FETCH_BAD_BODY,  /* 2xx, but the body did not parse */
+	ATLAS_FETCH_AUTH,      /* no access token: the OAuth token request failed */
+};
+
+struct atlas_fetch {
+	enum atlas_outcome outcome;
+	int http_status; /* of the failing request (the token endpoint's for
+			    ATLAS_FETCH_AUTH); 0 when there was no answer */
+	const struct atlas_error *error; /* parsed ApiError / OAuth error, or NULL */
+	unsigned retries;                /* retries made before this outcome */
+	char detail[256]; /* curl's error text, the parser's error, or the OAuth
+			     error from atlas_parse_token; "" if none. Shown
+			     only when error carries no detail of its own. */
+};
+
+/* One atlas.access finding, subject "atlas-api": SEV_OK when the read
+ * worked, else SEV_UNKNOWN with what went wrong (Atlas's errorCode and
+ * detail included) and what to do. Always marks atlas.access evaluated
+ * (the caller skips the call when the check is switched off). */
+int chk_atlas_access(const struct atlas_fetch *f, struct findings *out);
+
+/* ---- ear.valid, ear.enabled, ear.config ---- */
+
+/* What ear.config and the key-age checks remember between polls; persisted
+ * in the state file so that a restart neither re-reports nor forgets. */
+struct ear_memory {
+	char *fingerprint;     /* atlas_ear_fingerprint() of the last good read;
+				  NULL: never read */
+	char *key_id;          /* key identifier of the enabled provider, or NULL */
+	time_t key_first_seen; /* when key_id was first seen; 0 without key_id */
+};
+void ear_memory_free(struct ear_memory *m);
+
+/*
+ * Judges one parsed EAR state:
+ * - ear.valid, per enabled provider (subject "aws"/"azure"/"gcp"): critical
+ *   on valid:false, unknown when Atlas omits valid, ok on valid:true; with
+ *   no provider enabled one ok finding, subject "none".
+ * - ear.enabled, only when expect is not PROV_NONE (subject: the expected
+ *   provider): critical when it is not enabled, unknown when Atlas sends its
+ *   object without "enabled"; evaluated without a finding when nothing is
+ *   expected.
+ * - ear.config: one info finding when the fingerprint differs from prev's
+ *   (not on the first observation), listing "field: OLD -> NEW" for each
+ *   changed field; no finding otherwise.
+ * *next receives the memory to keep (always, even for checks switched
+ * off): the new fingerprint and key id, whose first-seen time is carried
+ * over from prev while the key id is unchanged and is `now` otherwise.
+ * *next is overwritten, not freed; it may be prev itself, whose old
+ * contents are then freed. prev may be NULL (nothing remembered).
+ */
+int chk_ear(const struct atlas_ear *ear, enum provider expect, const struct cfg_checks *checks,
+	    const struct ear_memory *prev, time_t now, struct findings *out,
+	    struct ear_memory *next);
+
+#endif

@@ -1,0 +1,188 @@
+/*
+ * config — the YAML configuration of INTERFACE.md: parsed with libyaml into
+ * plain structs, validated, secret references resolved. Every problem is
+ * reported as "FILE:LINE:COLUMN: message" (1-based); a config with any
+ * problem is never returned. Owns all memory it returns (cfg_free).
+ */
+#ifndef KMSWATCH_CONFIG_H
+#define KMSWATCH_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "checks.h"
+
+#define CFG_DEFAULT_PATH SYSCONFDIR "/kmswatch/kmswatch.yaml"
+#define CFG_DEFAULT_STATE_DIR LOCALSTATEDIR "/lib/kmswatch"
+
+enum secret_source {
+	SECRET_UNSET = 0,
+	SECRET_PLAIN,      /* a string in the YAML itself */
+	SECRET_FILE,       /* {file: PATH} */
+	SECRET_ENV,        /* {env: NAME} */
+	SECRET_CREDENTIAL, /* {credential: NAME} -> $CREDENTIALS_DIRECTORY/NAME */
+};
+
+/* A secret value. `value` holds the resolved secret (trailing newline
+ * stripped); it is wiped on cfg_free and must never be logged. `ref` is the
+ * non-secret reference (path, variable or credential name) for messages. */
+struct cfg_secret {
+	enum secret_source source;
+	char *ref;
+	char *value;
+	int line, column;
+};
+
+struct cfg_threshold {
+	bool enabled;
+	int64_t warning;  /* seconds */
+	int64_t critical; /* seconds */
+};
+
+struct cfg_checks {
+	struct cfg_threshold secret_expiry; /* default 30d / 7d */
+	struct cfg_threshold key_age;       /* default 75d / 90d */
+	struct cfg_threshold key_expiry;    /* default 30d / 7d */
+	bool include_future_node_ips;       /* allowlist, default true */
+	/* any check can be turned off: checks: {ear.clusters: {enabled: false}}
+	 * (the threshold blocks above also switch their check) */
+	bool enabled[CHK__COUNT];
+};
+
+enum azure_identity_type {
+	AZID_NONE = 0,
+	AZID_CLIENT_SECRET,
+	AZID_MANAGED_IDENTITY,
+	AZID_WORKLOAD_IDENTITY,
+};
+
+struct cfg_azure_identity {
+	enum azure_identity_type type;
+	char *tenant_id;
+	char *client_id;                /* optional for managed identity */
+	struct cfg_secret client_secret; /* client_secret type only */
+	char *token_file;               /* workload identity; default
+					   $AZURE_FEDERATED_TOKEN_FILE */
+};
+
+struct cfg_azure_endpoints {
+	char *login, *management, *graph, *vault_suffix, *key_vault, *imds;
+};
+
+struct cfg_project {
+	char *id;   /* 24 hex */
+	char *name; /* defaults to id */
+	enum provider expect_provider; /* PROV_NONE: not set */
+	bool has_client_secret_expires;
+	time_t client_secret_expires;
+	char *client_secret_hint;
+	struct cfg_azure_identity *identity; /* NULL: use the global one */
+	struct cfg_checks checks;            /* global merged with overrides */
+	int line, column;
+};
+
+enum sink_type {
+	SINK_WEBHOOK = 0,
+	SINK_SLACK,
+	SINK_MATTERMOST,
+	SINK_TEAMS,
+	SINK_PAGERDUTY,
+	SINK_ALERTMANAGER,
+};
+const char *sink_type_name(enum sink_type t);
+
+struct cfg_sink {
+	char *name;
+	enum sink_type type;
+	struct cfg_secret url;         /* required except for pagerduty */
+	struct cfg_secret secret;      /* webhook signing secret, optional */
+	struct cfg_secret routing_key; /* pagerduty */
+	enum severity min_severity;    /* default SEV_INFO */
+	int line, column;
+};
+
+struct cfg_silence {
+	char *project; /* name or id; NULL = all */
+	char *check;   /* check id; NULL = all */
+	time_t until;
+	char *comment;
+};
+
+enum atlas_auth { ATLAS_AUTH_SERVICE_ACCOUNT = 1, ATLAS_AUTH_API_KEY };
+
+struct config {
+	char *path;
+	int64_t poll_interval;  /* seconds, default 300 */
+	int64_t azure_interval; /* seconds, default 3600 */
+	char *state_dir;        /* NULL: not set in the file */
+
+	struct {
+		char *base_url; /* default https://cloud.mongodb.com, no trailing / */
+		enum atlas_auth auth;
+		char *client_id;              /* service account */
+		struct cfg_secret client_secret;
+		char *public_key;             /* API key */
+		struct cfg_secret private_key;
+		char *ca_file;
+	} atlas;
+
+	struct {
+		bool configured;
+		struct cfg_azure_identity identity;
+		struct cfg_azure_endpoints endpoints;
+		char *ca_file;
+	} azure;
+
+	/* extension of INTERFACE.md: HTTP client tuning */
+	struct {
+		int64_t connect_timeout_ms; /* default 10s */
+		int64_t timeout_ms;         /* total per transfer, default 30s */
+		int max_concurrent;         /* transfers in flight, default 16 */
+		size_t max_response_bytes;  /* default 4 MiB */
+	} http;
+
+	struct cfg_project *projects;
+	size_t n_projects;
+	struct cfg_checks checks;
+
+	struct {
+		int64_t repeat_interval; /* default 4h */
+		bool send_resolved;      /* default true */
+	} alerts;
+
+	struct cfg_sink *sinks;
+	size_t n_sinks;
+	struct cfg_silence *silences;
+	size_t n_silences;
+};
+
+/* Problems found while loading: each line is "FILE:LINE:COLUMN: message". */
+struct cfg_diag {
+	char **lines;
+	size_t n;
+};
+void cfg_diag_free(struct cfg_diag *d);
+
+/* Parse, validate and resolve secrets. Returns 0 and a new config in *out,
+ * or a negative errno with every problem listed in diag (-EINVAL for
+ * content problems, other errnos when the file itself cannot be read). */
+int cfg_load(const char *path, struct config **out, struct cfg_diag *diag);
+/* The same from memory; `path` only names the source in messages and is
+ * the file whose permissions decide whether plain secrets are allowed
+ * (pass NULL to skip that check, tests only). */
+int cfg_load_buffer(const char *path, const char *yaml, size_t len,
+		    struct config **out, struct cfg_diag *diag);
+void cfg_free(struct config *cfg);
+
+const struct cfg_project *cfg_find_project(const struct config *cfg, const char *id);
+/* The identity that applies to a project (its own or the global one), or
+ * NULL when none is configured. */
+const struct cfg_azure_identity *cfg_project_identity(const struct config *cfg,
+						      const struct cfg_project *p);
+/* State directory: $STATE_DIRECTORY (first entry), else state_dir:, else
+ * the built-in default. */
+const char *cfg_state_dir(const struct config *cfg);
+
+#endif

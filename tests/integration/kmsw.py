@@ -1,0 +1,259 @@
+"""Drive the real kmswatchd binary in integration tests.
+
+A Daemon writes a config (secrets in 0600 files, never in argv), starts
+kmswatchd on it with its own state directory, and reads back what it said:
+the real journald (journalctl -o json) and its stderr. Each test uses its
+own project names, so journal queries never see another test's entries.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+
+MSGID = {}
+with open(os.path.join(TOP, "lib", "msgid.h")) as f:
+    for line in f:
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "#define" and parts[1].startswith("MSGID_"):
+            MSGID[parts[1][6:].lower()] = parts[2].strip('"')
+
+CHECK_MSGID = {
+    "atlas.access": MSGID["atlas_access"],
+    "ear.valid": MSGID["ear_valid"],
+    "ear.enabled": MSGID["ear_enabled"],
+    "ear.config": MSGID["ear_config"],
+}
+
+SA_ID = "mdb_sa_id_0123456789abcdef01234567"
+SA_SECRET = "mdb_sa_sk_S3cr3t-do-not-leak-7f1e2d"
+API_PUB = "abcdefgh"
+API_PRIV = "11111111-priv-key-do-not-leak-2222"
+HOOK_SECRET = "whsec_" + "c2lnbmluZy1rZXktZG8tbm90LWxlYWstMTIzNDU2Nzg="
+SECRETS = [SA_SECRET, API_PRIV, HOOK_SECRET, HOOK_SECRET[6:]]
+
+
+def kmswatchd_path():
+    path = os.environ.get("KMSWATCHD") or os.path.join(TOP, "daemon", "kmswatchd")
+    if not os.access(path, os.X_OK):
+        raise RuntimeError("kmswatchd not built at %s (set KMSWATCHD)" % path)
+    return path
+
+
+def new_group_id():
+    return uuid.uuid4().hex[:24]
+
+
+def journal(**match):
+    """Journal entries matching FIELD=value pairs, oldest first."""
+    args = ["journalctl", "-o", "json", "--no-pager", "--all"]
+    for k, v in match.items():
+        args.append("%s=%s" % (k, v))
+    out = subprocess.run(args, capture_output=True, text=True, timeout=30).stdout
+    entries = []
+    for line in out.splitlines():
+        line = line.strip()
+        if line:
+            entries.append(json.loads(line))
+    return entries
+
+
+def journal_all_text(**match):
+    args = ["journalctl", "-o", "json", "--no-pager", "--all"]
+    for k, v in match.items():
+        args.append("%s=%s" % (k, v))
+    return subprocess.run(args, capture_output=True, text=True, timeout=30).stdout
+
+
+def yaml_quote(s):
+    return json.dumps(s)
+
+
+class Daemon:
+    """One kmswatchd process and its files."""
+
+    def __init__(self, fc, projects, auth="service_account", sinks=None,
+                 poll_interval="1s", extra="", state_dir=None, env=None,
+                 plain_secret=False):
+        self.fc = fc
+        self.dir = tempfile.mkdtemp(prefix="kmswatchd-test-")
+        self.state_dir = state_dir or os.path.join(self.dir, "state")
+        self.config = os.path.join(self.dir, "kmswatch.yaml")
+        self.projects = projects
+        self.auth = auth
+        self.sinks = sinks or []
+        self.poll_interval = poll_interval
+        self.extra = extra
+        self.plain_secret = plain_secret
+        self.env = dict(os.environ)
+        self.env.pop("NOTIFY_SOCKET", None)
+        self.env.pop("WATCHDOG_USEC", None)
+        self.env.update(env or {})
+        self.proc = None
+        self.stderr_path = os.path.join(self.dir, "stderr.log")
+        self._write_secret("atlas-secret", SA_SECRET if auth == "service_account" else API_PRIV)
+        self._write_secret("hook-secret", HOOK_SECRET)
+        self.write_config()
+
+    def _write_secret(self, name, value):
+        path = os.path.join(self.dir, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(value + "\n")
+
+    def render_config(self, projects=None):
+        projects = self.projects if projects is None else projects
+        secret_ref = "{file: %s}" % yaml_quote(os.path.join(self.dir, "atlas-secret"))
+        lines = [
+            "poll_interval: %s" % self.poll_interval,
+            "state_dir: %s" % yaml_quote(self.state_dir),
+            "atlas:",
+            "  base_url: %s" % self.fc.https_url,
+            "  ca_file: %s" % yaml_quote(self.fc.ca_file),
+        ]
+        if self.auth == "service_account":
+            lines += ["  service_account:",
+                      "    client_id: %s" % SA_ID,
+                      "    client_secret: %s" % (yaml_quote(SA_SECRET) if self.plain_secret
+                                                 else secret_ref)]
+        else:
+            lines += ["  api_key:",
+                      "    public_key: %s" % API_PUB,
+                      "    private_key: %s" % secret_ref]
+        lines.append("projects:")
+        for p in projects:
+            lines.append("  - id: %s" % p["id"])
+            if p.get("name"):
+                lines.append("    name: %s" % p["name"])
+            if p.get("expect_provider"):
+                lines.append("    expect_provider: %s" % p["expect_provider"])
+        if self.sinks:
+            lines.append("notify:")
+            for s in self.sinks:
+                lines.append("  - name: %s" % s["name"])
+                lines.append("    type: %s" % s.get("type", "webhook"))
+                lines.append("    url: %s" % s["url"])
+                if s.get("signed"):
+                    lines.append("    secret: {file: %s}" % yaml_quote(
+                        os.path.join(self.dir, "hook-secret")))
+                if s.get("min_severity"):
+                    lines.append("    min_severity: %s" % s["min_severity"])
+        if self.extra:
+            lines.append(self.extra)
+        return "\n".join(lines) + "\n"
+
+    def write_config(self, text=None, projects=None):
+        text = self.render_config(projects) if text is None else text
+        tmp = self.config + ".tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.rename(tmp, self.config)
+
+    def start(self, args=()):
+        self.stderr = open(self.stderr_path, "ab")
+        self.proc = subprocess.Popen([kmswatchd_path(), "-c", self.config] + list(args),
+                                     stdin=subprocess.DEVNULL, stdout=self.stderr,
+                                     stderr=self.stderr, env=self.env)
+        return self
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def reload(self):
+        self.signal(signal.SIGHUP)
+
+    def stop(self, timeout=20):
+        """SIGTERM and wait; returns the exit status."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+            raise AssertionError("kmswatchd did not stop within %ss" % timeout)
+        finally:
+            self.stderr.close()
+        return rc
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if getattr(self, "stderr", None):
+            self.stderr.close()
+
+    def stderr_text(self):
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def entries(self, **match):
+        """Journal entries of this process."""
+        return journal(_PID=str(self.pid), **match)
+
+    def events(self, project_name, **match):
+        """Event entries for a project, across restarts."""
+        return journal(KMSWATCH_PROJECT_NAME=project_name, **match)
+
+    def ear_requests(self, group):
+        return self.fc.requests(path="/api/atlas/v2/groups/%s/encryptionAtRest" % group)
+
+
+class NotifySocket:
+    """A fake $NOTIFY_SOCKET that records every datagram."""
+
+    def __init__(self):
+        self.path = os.path.join(tempfile.mkdtemp(prefix="notify-"), "notify.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.2)
+        self.messages = []
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop:
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.messages.append((time.monotonic(), data.decode("utf-8", "replace")))
+
+    def lines(self):
+        out = []
+        for _, m in list(self.messages):
+            out.extend(m.split("\n"))
+        return out
+
+    def close(self):
+        self._stop = True
+        self._thread.join(2)
+        self.sock.close()
+
+
+def project(fc, name=None, doc=None, **kw):
+    """A fresh Atlas project in the fake cloud, with a unique name."""
+    from client import azure_ear
+    gid = new_group_id()
+    fc.set_ear(gid, doc if doc is not None else azure_ear())
+    p = {"id": gid, "name": name or ("p-" + gid[-8:])}
+    p.update(kw)
+    return p

@@ -1,0 +1,45 @@
+"""No secret from the config ever appears in the journal, stderr, a
+payload, the process's argv or environment dump, or the state files."""
+
+import os
+
+from client import azure_ear, wait_for
+import kmsw
+from kmsw import project
+
+
+def test_no_secret_anywhere(fc, daemons):
+    p = project(fc, doc=azure_ear(valid=False))
+    fc.set_service_accounts({kmsw.SA_ID: kmsw.SA_SECRET})
+    d = daemons(fc, [p], sinks=[{"name": "s", "url": fc.hook_url("sec", https=False),
+                                 "signed": True}])
+    wait_for(lambda: fc.hooks("sec"), timeout=15)
+    d.reload()
+    wait_for(lambda: d.entries(MESSAGE_ID=kmsw.MSGID["config_reloaded"]), timeout=10)
+    with open("/proc/%d/cmdline" % d.pid, "rb") as f:
+        cmdline = f.read().decode()
+    assert d.stop() == 0
+    texts = {
+        "journal": kmsw.journal_all_text(_PID=str(d.pid)),
+        "stderr": d.stderr_text(),
+        "webhook": "".join(h["body"] + repr(h["headers"]) for h in fc.hooks("sec")),
+        "argv": cmdline,
+    }
+    for name in os.listdir(d.state_dir):
+        with open(os.path.join(d.state_dir, name)) as f:
+            texts["state/" + name] = f.read()
+    for where, text in texts.items():
+        for s in kmsw.SECRETS:
+            assert s not in text, "secret found in %s" % where
+
+
+def test_plain_secret_in_readable_file_refused(fc, daemons):
+    p = project(fc)
+    d = daemons(fc, [p], start=False, plain_secret=True)
+    os.chmod(d.config, 0o644)
+    d.start()
+    assert d.proc.wait(10) == 1
+    err = d.stderr_text()
+    assert "client_secret" in err
+    assert kmsw.SA_SECRET not in err
+    os.chmod(d.config, 0o600)

@@ -1,0 +1,116 @@
+#!/bin/bash
+# The whole test suite, as CI runs it (.ci/run) and as the README says:
+#   bash tests/run-suite.sh
+# 1. installs the Debian packages it needs (tests/deps.sh);
+# 2. builds with -Werror and runs the cmocka unit tests (make check);
+# 3. gates: systemd-analyze verify / security, the journald catalog,
+#    make distcheck;
+# 4. runs the integration tests (pytest, real journald, real systemd as PID 1,
+#    the fake cloud over HTTPS) against that build;
+# 5. rebuilds with ASan+UBSan and runs the unit and integration tests again.
+# It ends with one line "N passed, N failed" and exits non-zero on failure.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+PY=/usr/bin/python3
+jobs=$(nproc 2>/dev/null || echo 2)
+pass=0
+fail=0
+failed_names=()
+
+note() { printf '\n=== %s\n' "$*"; }
+count() { # count NAME STATUS
+	if [ "$2" = 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); failed_names+=("$1"); fi
+}
+# Unit results: one per TAP line in automake's .trs files.
+count_trs() {
+	local dir=$1 p f
+	p=$(cat "$dir"/tests/unit/*.trs 2>/dev/null | grep -c '^:test-result: PASS' || true)
+	f=$(cat "$dir"/tests/unit/*.trs 2>/dev/null | grep -Ec '^:test-result: (FAIL|XPASS|ERROR)' || true)
+	pass=$((pass + p)); fail=$((fail + f))
+	[ "$f" = 0 ] || failed_names+=("unit tests in $dir ($f)")
+}
+# pytest results from its JUnit XML.
+count_junit() {
+	local xml=$1 label=$2 out p f
+	if [ ! -s "$xml" ]; then count "$label: no results" 1; return; fi
+	out=$($PY - "$xml" <<'PYEOF'
+import sys, xml.etree.ElementTree as ET
+r = ET.parse(sys.argv[1]).getroot()
+suites = [r] if r.tag == "testsuite" else r.findall("testsuite")
+t = sum(int(s.get("tests", 0)) for s in suites)
+f = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+sk = sum(int(s.get("skipped", 0)) for s in suites)
+print(t - f - sk, f)
+PYEOF
+)
+	p=${out% *}; f=${out#* }
+	pass=$((pass + p)); fail=$((fail + f))
+	[ "$f" = 0 ] || failed_names+=("$label ($f)")
+}
+
+note "dependencies"
+bash tests/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+note "autoreconf"
+autoreconf -fi >/dev/null 2>&1 || autoreconf -fi || { echo "0 passed, 1 failed"; exit 1; }
+
+build() { # build DIR CONFIGURE-ARGS...
+	local dir=$1; shift
+	rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" &&
+		"$top"/configure --enable-werror --prefix=/usr --sysconfdir=/etc --localstatedir=/var "$@" >configure.out 2>&1 &&
+		make -j"$jobs" >make.out 2>&1
+	local rc=$?
+	cd "$top"
+	[ $rc = 0 ] || { tail -40 "$dir"/configure.out "$dir"/make.out 2>/dev/null; }
+	return $rc
+}
+
+# ---- -Werror build, unit tests, gates ----------------------------------
+note "build (-Werror)"
+build build; count "build -Werror" $?
+note "unit tests"
+(cd build && make -j"$jobs" check >check.out 2>&1); rc=$?
+count_trs build
+[ $rc = 0 ] || { grep -h -B2 -A20 'not ok' build/tests/unit/*.log | head -80; count "make check" 1; }
+
+note "systemd unit gates"
+rm -rf build/stage && (cd build && make install DESTDIR="$top/build/stage" >install.out 2>&1)
+count "make install DESTDIR" $?
+bash tests/systemd/check-unit.sh build/systemd/kmswatch.service "$top/build/stage/usr/sbin/kmswatchd"
+count "systemd-analyze verify+security" $?
+bash tests/systemd/check-catalog.sh systemd/kmswatch.catalog
+count "journald catalog" $?
+
+note "make distcheck"
+(cd build && make -j"$jobs" distcheck >distcheck.out 2>&1); rc=$?
+[ $rc = 0 ] || tail -30 build/distcheck.out
+count "make distcheck" $rc
+
+# ---- integration tests (real journald, systemd, fake cloud) -----------
+note "integration tests"
+KMSWATCHD="$top/build/daemon/kmswatchd" KMSWATCH_STAGE="$top/build/stage" \
+	$PY -m pytest -q -p no:cacheprovider tests/integration --junitxml=build/integration.xml
+count_junit build/integration.xml "integration"
+
+# ---- the same under ASan + UBSan ----------------------------------------
+note "build (ASan+UBSan)"
+build build-asan --enable-sanitizers; count "build ASan+UBSan" $?
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+note "unit tests (ASan+UBSan)"
+(cd build-asan && make -j"$jobs" check >check.out 2>&1); rc=$?
+count_trs build-asan
+[ $rc = 0 ] || { grep -h -B2 -A20 'not ok\|ERROR: ' build-asan/tests/unit/*.log | head -80; count "make check asan" 1; }
+note "integration tests (ASan+UBSan)"
+KMSWATCHD="$top/build-asan/daemon/kmswatchd" KMSWATCH_SANITIZED=1 \
+	$PY -m pytest -q -p no:cacheprovider tests/integration --junitxml=build-asan/integration.xml \
+	--deselect tests/integration/test_systemd.py
+count_junit build-asan/integration.xml "integration (asan)"
+
+echo
+if [ $fail -gt 0 ]; then
+	echo "failed: ${failed_names[*]}"
+fi
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]

@@ -1,0 +1,308 @@
+/*
+ * Unit tests of the alert engine: every transition, repeat timing, project
+ * removal, checks that did not run, and the persisted form.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "alerts.h"
+#include "checks.h"
+#include "util.h"
+
+#define P1 "65a1b2c3d4e5f60718293a00"
+#define P2 "65a1b2c3d4e5f60718293a01"
+
+static const struct alert_policy pol = {.repeat_interval = 3600, .send_resolved = true};
+
+static void
+round_of(struct findings *f, enum check_id c, enum severity s, const char *subject)
+{
+	f->evaluated[c] = true;
+	findings_add(f, c, s, PROV_AZURE, subject, "%s is %s", check_name(c), severity_name(s));
+}
+
+static void
+observe(struct alert_engine *e, const char *pid, enum check_id c, enum severity s,
+	const char *subject, time_t now, struct alert_events *out)
+{
+	struct findings f = {0};
+
+	round_of(&f, c, s, subject);
+	assert_int_equal(alerts_observe(e, pid, "proj", &f, &pol, now, out), 0);
+	findings_free(&f);
+}
+
+static void
+test_fire_once_then_quiet(void **state)
+{
+	struct alert_engine *e;
+	struct alert_events ev = {0};
+
+	assert_int_equal(alerts_new(&e), 0);
+	observe(e, P1, CHK_EAR_VALID, SEV_CRITICAL, "azure", 1000, &ev);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.v[0].kind, EV_FIRING);
+	assert_int_equal(ev.v[0].severity, SEV_CRITICAL);
+	assert_int_equal(ev.v[0].previous_severity, SEV_OK);
+	assert_int_equal(ev.v[0].started_at, 1000);
+	assert_string_equal(ev.v[0].project_id, P1);
+	assert_int_equal(strlen(ev.v[0].alert_id), ALERT_ID_LEN);
+	alert_events_free(&ev);
+	/* the same state again and again: nothing */
+	for (time_t t = 1300; t < 1000 + 3600; t += 300) {
+		observe(e, P1, CHK_EAR_VALID, SEV_CRITICAL, "azure", t, &ev);
+		assert_int_equal(ev.n, 0);
+	}
+	assert_int_equal(alerts_count(e), 1);
+	alerts_free(e);
+}
+
+static void
+test_repeat_interval(void **state)
+{
+	struct alert_engine *e;
+	struct alert_events ev = {0};
+
+	alerts_new(&e);
+	observe(e, P1, CHK_EAR_VALID, SEV_CRITICAL, "azure", 0, &ev);
+	alert_events_free(&ev);
+	observe(e, P1, CHK_EAR_VALID, SEV_CRITICAL, "azure", 3599, &ev);
+	assert_int_equal(ev.n, 0);
+	observe(e, P1, CHK_EAR_VALID, SEV_CRITICAL, "azure", 3600, &ev);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.v[0].kind, EV_REPEAT);
+	assert_int_equal(ev.v[0].started_at, 0);
+	alert_events_free(&ev);
+	/* tick does not double a repeat that observe just sent */
+	assert_int_equal(alerts_tick(e, &pol, 3600, &ev), 0);
+	assert_int_equal(ev.n, 0);
+	assert_int_equal(alerts_tick(e, &pol, 7200, &ev), 0);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.v[0].kind, EV_REPEAT);
+	alert_events_free(&ev);
+	alerts_free(e);
+}
+
+static void
+test_severity_change_both_ways(void **state)
+{
+	struct alert_engine *e;
+	struct alert_events ev = {0};
+
+	alerts_new(&e);
+	observe(e, P1, CHK_AZURE_SECRET_EXPIRY, SEV_WARNING, "secret", 10, &ev);
+	alert_events_free(&ev);
+	observe(e, P1, CHK_AZURE_SECRET_EXPIRY, SEV_CRITICAL, "secret", 20, &ev);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.v[0].kind, EV_FIRING);
+	assert_int_equal(ev.v[0].severity, SEV_CRITICAL);
+	assert_int_equal(ev.v[0].previous_severity, SEV_WARNING);
+	assert_int_equal(ev.v[0].started_at, 10);
+	alert_events_free(&ev);
+	observe(e, P1, CHK_AZURE_SECRET_EXPIRY, SEV_WARNING, "secret", 30, &ev);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.v[0].previous_severity, SEV_CRITICAL);
+	assert_int_equal(ev.v[0].severity, SEV_WARNING);
+	alert_events_free(&ev);
+	alerts_free(e);
+}
+
+static void
+test_resolve(void **state)
+{
+	struct alert_engine *e;
+	struct alert_events ev = {0};
+
+	alerts_new(&e);
+	observe(e, P1, CHK_EAR_VALID, SEV_CRITICAL, "azure", 10, &ev);
+	alert_events_free(&ev);
+	observe(e, P1, CHK_EAR_VALID, SEV_OK, "azure", 20, &ev);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.v[0].kind, EV_RESOLVED);
+	assert_int_equal(ev.v[0].severity, SEV_OK);
+	assert_int_equal(ev.v[0].previous_severity, SEV_CRITICAL);
+	assert_int_equal(ev.v[0].started_at, 10);
+	assert_int_equal(ev.v[0].observed_at, 20);
+	/* the OK finding explains the resolution */
+	assert_string_equal(ev.v[0].summary, "ear.valid is ok");
+	alert_events_free(&ev);
+	assert_int_equal(alerts_count(e), 0);
+	observe(e, P1, CHK_EAR_VALID, SEV_OK, "azure", 30, &ev);
+	assert_int_equal(ev.n, 0);
+	alerts_free(e);
+}
+
+static void
+test_unevaluated_check_keeps_alert(void **state)
+{
+	struct alert_engine *e;
+	struct alert_events ev = {0};
+	struct findings f = {0};
+
+	alerts_new(&e);
+	observe(e, P1, CHK_EAR_VALID, SEV_CRITICAL, "azure", 10, &ev);
+	alert_events_free(&ev);
+	/* Atlas unreachable: only atlas.access ran */
+	round_of(&f, CHK_ATLAS_ACCESS, SEV_UNKNOWN, "atlas-api");
+	assert_int_equal(alerts_observe(e, P1, "proj", &f, &pol, 20, &ev), 0);
+	findings_free(&f);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.v[0].check, CHK_ATLAS_ACCESS);
+	assert_int_equal(ev.v[0].severity, SEV_UNKNOWN);
+	alert_events_free(&ev);
+	assert_int_equal(alerts_count(e), 2);
+	alerts_free(e);
+}
+
+static void
+test_projects_are_separate(void **state)
+{
+	struct alert_engine *e;
+	struct alert_events ev = {0};
+
+	alerts_new(&e);
+	observe(e, P1, CHK_EAR_VALID, SEV_CRITICAL, "azure", 10, &ev);
+	observe(e, P2, CHK_EAR_VALID, SEV_CRITICAL, "azure", 10, &ev);
+	assert_int_equal(ev.n, 2);
+	assert_string_not_equal(ev.v[0].alert_id, ev.v[1].alert_id);
+	alert_events_free(&ev);
+	observe(e, P2, CHK_EAR_VALID, SEV_OK, "azure", 20, &ev);
+	assert_int_equal(ev.n, 1);
+	assert_string_equal(ev.v[0].project_id, P2);
+	alert_events_free(&ev);
+	assert_int_equal(alerts_count(e), 1);
+	alerts_free(e);
+}
+
+static void
+test_info_is_an_event_not_an_alert(void **state)
+{
+	struct alert_engine *e;
+	struct alert_events ev = {0};
+
+	alerts_new(&e);
+	observe(e, P1, CHK_EAR_CONFIG, SEV_INFO, "azure", 10, &ev);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.v[0].kind, EV_INFO);
+	assert_int_equal(alerts_count(e), 0);
+	alert_events_free(&ev);
+	alerts_free(e);
+}
+
+static void
+test_drop_project(void **state)
+{
+	struct alert_engine *e;
+	struct alert_events ev = {0};
+
+	alerts_new(&e);
+	observe(e, P1, CHK_EAR_VALID, SEV_CRITICAL, "azure", 10, &ev);
+	observe(e, P2, CHK_EAR_VALID, SEV_CRITICAL, "azure", 10, &ev);
+	alert_events_free(&ev);
+	assert_int_equal(alerts_drop_project(e, P1, 50, &ev), 0);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.v[0].kind, EV_RESOLVED);
+	assert_non_null(strstr(ev.v[0].summary, "removed from the configuration"));
+	alert_events_free(&ev);
+	assert_int_equal(alerts_drop_project(e, P1, 60, &ev), 0);
+	assert_int_equal(ev.n, 0);
+	assert_int_equal(alerts_count(e), 1);
+	alerts_free(e);
+}
+
+static void
+test_stable_ids(void **state)
+{
+	char a[ALERT_ID_LEN + 1], b[ALERT_ID_LEN + 1], c[ALERT_ID_LEN + 1];
+
+	alerts_make_id(P1, CHK_EAR_VALID, "azure", a);
+	alerts_make_id(P1, CHK_EAR_VALID, "azure", b);
+	assert_string_equal(a, b);
+	alerts_make_id(P1, CHK_EAR_VALID, "azur", c);
+	assert_string_not_equal(a, c);
+	alerts_make_id(P1, CHK_EAR_ENABLED, "azure", c);
+	assert_string_not_equal(a, c);
+}
+
+static void
+test_save_load_roundtrip(void **state)
+{
+	struct alert_engine *e, *e2;
+	struct alert_events ev = {0};
+	struct findings f = {0};
+	struct finding *fi;
+	char *json, *json2;
+	size_t len, len2;
+
+	alerts_new(&e);
+	f.evaluated[CHK_AZURE_SECRET_EXPIRY] = true;
+	fi = findings_add(&f, CHK_AZURE_SECRET_EXPIRY, SEV_WARNING, PROV_AZURE, "hint:Xy9",
+			  "expires \"soon\"\n");
+	fi->has_days_left = true;
+	fi->days_left = 12;
+	alerts_observe(e, P1, "payments", &f, &pol, 100, &ev);
+	findings_free(&f);
+	alert_events_free(&ev);
+	assert_int_equal(alerts_save(e, &json, &len), 0);
+	alerts_new(&e2);
+	assert_int_equal(alerts_load(e2, json, len), 0);
+	assert_int_equal(alerts_count(e2), 1);
+	assert_int_equal(alerts_at(e2, 0)->days_left, 12);
+	assert_int_equal(alerts_at(e2, 0)->started_at, 100);
+	assert_int_equal(alerts_save(e2, &json2, &len2), 0);
+	assert_string_equal(json, json2);
+	/* after a restart the same state announces nothing */
+	observe(e2, P1, CHK_AZURE_SECRET_EXPIRY, SEV_WARNING, "hint:Xy9", 200, &ev);
+	assert_int_equal(ev.n, 0);
+	free(json);
+	free(json2);
+	alerts_free(e);
+	alerts_free(e2);
+}
+
+static void
+test_load_damaged(void **state)
+{
+	static const char *bad[] = {
+		"", "{", "[]", "{\"version\":2,\"alerts\":[]}", "{\"version\":1}",
+		"{\"version\":1,\"alerts\":[{\"id\":\"x\"}]}",
+		"{\"version\":1,\"alerts\":[{\"id\":\"0123456789abcdef0123456789abcdef\","
+		"\"project_id\":\"p\",\"project_name\":\"n\",\"check\":\"no.such\",\"provider\":\"azure\","
+		"\"subject\":\"s\",\"severity\":\"critical\",\"summary\":\"x\",\"started_at\":1,"
+		"\"last_notified\":1,\"last_observed\":1}]}",
+	};
+	struct alert_engine *e;
+
+	alerts_new(&e);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_int_equal(alerts_load(e, bad[i], strlen(bad[i])), -EBADMSG);
+		assert_int_equal(alerts_count(e), 0);
+	}
+	alerts_free(e);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fire_once_then_quiet),
+		cmocka_unit_test(test_repeat_interval),
+		cmocka_unit_test(test_severity_change_both_ways),
+		cmocka_unit_test(test_resolve),
+		cmocka_unit_test(test_unevaluated_check_keeps_alert),
+		cmocka_unit_test(test_projects_are_separate),
+		cmocka_unit_test(test_info_is_an_event_not_an_alert),
+		cmocka_unit_test(test_drop_project),
+		cmocka_unit_test(test_stable_ids),
+		cmocka_unit_test(test_save_load_roundtrip),
+		cmocka_unit_test(test_load_damaged),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
