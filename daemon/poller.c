@@ -299,8 +299,12 @@ retry_or_report(struct project *p, const struct atlas_fetch *fetch, int64_t retr
 	delay = backoff_next_ms(p->attempt, retry_after_s, RETRY_BASE_MS, RETRY_MAX_MS,
 				random_u32());
 	p->attempt++;
-	log_info("project %s: %s; retry %u/%u in %lldms", p->cfg->name, fetch->detail, p->attempt,
-		 POLL_RETRIES, (long long)delay);
+	if (fetch->outcome == ATLAS_FETCH_HTTP)
+		log_info("project %s: Atlas answered HTTP %d; retry %u/%u in %lldms", p->cfg->name,
+			 fetch->http_status, p->attempt, POLL_RETRIES, (long long)delay);
+	else
+		log_info("project %s: %s; retry %u/%u in %lldms", p->cfg->name, fetch->detail,
+			 p->attempt, POLL_RETRIES, (long long)delay);
 	util_free_secret(p->bearer);
 	p->bearer = NULL;
 	uv_timer_start(&p->timer, on_retry, (uint64_t)delay, 0);
@@ -337,7 +341,6 @@ on_ear(void *ctx, const struct http_response *resp)
 		fetch.outcome = ATLAS_FETCH_HTTP;
 		if (atlas_parse_error(resp->body, resp->body_len, &apierr) == 0)
 			fetch.error = &apierr;
-		snprintf(fetch.detail, sizeof(fetch.detail), "HTTP %ld from Atlas", resp->status);
 		if (transient_status(resp->status))
 			retry_or_report(p, &fetch, resp->retry_after_s);
 		else

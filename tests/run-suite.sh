@@ -89,7 +89,8 @@ count "make distcheck" $rc
 
 # ---- integration tests (real journald, systemd, fake cloud) -----------
 note "integration tests"
-KMSWATCHD="$top/build/daemon/kmswatchd" KMSWATCH_STAGE="$top/build/stage" \
+KMSWATCHD="$top/build/stage/usr/sbin/kmswatchd" \
+	KMSWATCH_UNIT="$top/build/stage/lib/systemd/system/kmswatch.service" \
 	$PY -m pytest -q -p no:cacheprovider tests/integration --junitxml=build/integration.xml
 count_junit build/integration.xml "integration"
 

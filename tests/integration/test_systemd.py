@@ -518,7 +518,11 @@ def kmswatch_ns(request):
     text, files, creds, cloud = _config_and_files(request)
     unit_path = os.environ.get("KMSWATCH_UNIT") or UNIT_TEMPLATE
     with open(unit_path) as f:
-        unit = render_unit(f.read(), DAEMON + " -c /etc/kmswatch/kmswatch.yaml")
+        shipped = f.read()
+    # keep the shipped command line (it finds the config through
+    # ${CONFIGURATION_DIRECTORY}); only the binary's path changes
+    exec_start = re.search(r"(?m)^ExecStart=(\S+)(.*)$", shipped)
+    unit = render_unit(shipped, DAEMON + exec_start.group(2))
     dropin = "[Service]\n"
     for name, value in creds.items():
         files["/etc/kmswatch/credentials/" + name] = (value, 0o600)

@@ -1,0 +1,711 @@
+/*
+ * checks — the check catalogue of INTERFACE.md (ids, severities, journald
+ * priorities, Nagios codes, MESSAGE_IDs), the findings list, and the pure
+ * checks: atlas.access, ear.valid, ear.enabled, ear.config. A check takes
+ * parsed inputs, thresholds and `now`, and returns findings; it reads no
+ * clock and does no I/O. Summaries are one line each: what is wrong, then
+ * what to do, because that line is the journal MESSAGE and the chat text.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "atlas.h"
+#include "checks.h"
+#include "config.h"
+#include "msgid.h"
+#include "util.h"
+
+/* ---- catalogue ------------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	const char *msgid;
+} catalogue[CHK__COUNT] = {
+	[CHK_ATLAS_ACCESS] = {"atlas.access", MSGID_ATLAS_ACCESS},
+	[CHK_EAR_VALID] = {"ear.valid", MSGID_EAR_VALID},
+	[CHK_EAR_ENABLED] = {"ear.enabled", MSGID_EAR_ENABLED},
+	[CHK_EAR_CONFIG] = {"ear.config", MSGID_EAR_CONFIG},
+	[CHK_EAR_CLUSTERS] = {"ear.clusters", MSGID_EAR_CLUSTERS},
+	[CHK_EAR_ROLE] = {"ear.role", MSGID_EAR_ROLE},
+	[CHK_AZURE_SECRET_EXPIRY] = {"azure.secret_expiry", MSGID_AZURE_SECRET_EXPIRY},
+	[CHK_AZURE_KEY_STATE] = {"azure.key_state", MSGID_AZURE_KEY_STATE},
+	[CHK_AZURE_KEY_AGE] = {"azure.key_age", MSGID_AZURE_KEY_AGE},
+	[CHK_AZURE_KEY_VERSION] = {"azure.key_version", MSGID_AZURE_KEY_VERSION},
+	[CHK_AZURE_KEY_IDENTIFIER] = {"azure.key_identifier", MSGID_AZURE_KEY_IDENTIFIER},
+	[CHK_AZURE_ALLOWLIST] = {"azure.allowlist", MSGID_AZURE_ALLOWLIST},
+	[CHK_AZURE_PERMISSIONS] = {"azure.permissions", MSGID_AZURE_PERMISSIONS},
+	[CHK_AZURE_ACCESS] = {"azure.access", MSGID_AZURE_ACCESS},
+	[CHK_ATLAS_CONTROL_PLANE_IPS] = {"atlas.control_plane_ips",
+					 MSGID_ATLAS_CONTROL_PLANE_IPS},
+};
+
+/* Out-of-range values come only from our own bugs; an empty string keeps
+ * them from crashing a log call. */
+const char *
+check_name(enum check_id c)
+{
+	return (unsigned)c < CHK__COUNT ? catalogue[c].name : "";
+}
+
+int
+check_from_name(const char *name)
+{
+	if (name == NULL)
+		return -EINVAL;
+	for (int i = 0; i < CHK__COUNT; i++)
+		if (strcmp(name, catalogue[i].name) == 0)
+			return i;
+	return -EINVAL;
+}
+
+const char *
+check_msgid(enum check_id c)
+{
+	return (unsigned)c < CHK__COUNT ? catalogue[c].msgid : "";
+}
+
+static const char *const sev_names[] = {
+	[SEV_OK] = "ok",
+	[SEV_INFO] = "info",
+	[SEV_WARNING] = "warning",
+	[SEV_UNKNOWN] = "unknown",
+	[SEV_CRITICAL] = "critical",
+};
+
+const char *
+severity_name(enum severity s)
+{
+	return (unsigned)s < ARRAY_SIZE(sev_names) ? sev_names[s] : "";
+}
+
+int
+severity_from_name(const char *name)
+{
+	if (name == NULL)
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(sev_names); i++)
+		if (strcmp(name, sev_names[i]) == 0)
+			return (int)i;
+	return -EINVAL;
+}
+
+/* journald PRIORITY of INTERFACE.md: an ok finding is only ever logged as
+ * a resolution, hence notice (5). */
+int
+severity_priority(enum severity s)
+{
+	switch (s) {
+	case SEV_CRITICAL:
+		return 2;
+	case SEV_UNKNOWN:
+		return 3;
+	case SEV_WARNING:
+		return 4;
+	case SEV_OK:
+		return 5;
+	case SEV_INFO:
+		return 6;
+	}
+	return 3;
+}
+
+/* Nagios plugin convention; info is not a problem, so it is OK (0). */
+int
+severity_nagios(enum severity s)
+{
+	switch (s) {
+	case SEV_OK:
+	case SEV_INFO:
+		return 0;
+	case SEV_WARNING:
+		return 1;
+	case SEV_CRITICAL:
+		return 2;
+	case SEV_UNKNOWN:
+		return 3;
+	}
+	return 3;
+}
+
+const char *
+provider_name(enum provider p)
+{
+	switch (p) {
+	case PROV_AWS:
+		return "aws";
+	case PROV_AZURE:
+		return "azure";
+	case PROV_GCP:
+		return "gcp";
+	case PROV_NONE:
+		break;
+	}
+	return "";
+}
+
+const char *
+provider_atlas_name(enum provider p)
+{
+	switch (p) {
+	case PROV_AWS:
+		return "AWS";
+	case PROV_AZURE:
+		return "AZURE";
+	case PROV_GCP:
+		return "GCP";
+	case PROV_NONE:
+		break;
+	}
+	return "NONE";
+}
+
+int
+provider_from_name(const char *name)
+{
+	static const struct {
+		const char *name;
+		enum provider p;
+	} names[] = {
+		{"none", PROV_NONE}, {"aws", PROV_AWS}, {"azure", PROV_AZURE}, {"gcp", PROV_GCP}};
+
+	if (name == NULL)
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strcasecmp(name, names[i].name) == 0)
+			return (int)names[i].p;
+	return -EINVAL;
+}
+
+/* The product names operators know from the Atlas UI. */
+static const char *
+provider_title(enum provider p)
+{
+	switch (p) {
+	case PROV_AWS:
+		return "AWS KMS";
+	case PROV_AZURE:
+		return "Azure Key Vault";
+	case PROV_GCP:
+		return "Google Cloud KMS";
+	case PROV_NONE:
+		break;
+	}
+	return "no provider";
+}
+
+/* ---- findings -------------------------------------------------------- */
+
+struct finding *
+findings_add(struct findings *f, enum check_id check, enum severity sev, enum provider prov,
+	     const char *subject, const char *fmt, ...)
+{
+	struct finding *x;
+	char *subj, *summary;
+	va_list ap;
+	int n;
+
+	if (f == NULL || fmt == NULL)
+		return NULL;
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 8;
+		struct finding *v;
+
+		if (cap > SIZE_MAX / sizeof(*v))
+			return NULL;
+		v = realloc(f->v, cap * sizeof(*v));
+		if (v == NULL)
+			return NULL;
+		f->v = v;
+		f->cap = cap;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (summary = malloc((size_t)n + 1)) == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(summary, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	subj = strdup(subject ? subject : "");
+	if (subj == NULL) {
+		free(summary);
+		return NULL;
+	}
+	util_sanitize(subj);
+	util_sanitize(summary);
+	x = &f->v[f->n++];
+	memset(x, 0, sizeof(*x));
+	x->check = check;
+	x->severity = sev;
+	x->provider = prov;
+	x->subject = subj;
+	x->summary = summary;
+	return x;
+}
+
+void
+findings_free(struct findings *f)
+{
+	if (f == NULL)
+		return;
+	for (size_t i = 0; i < f->n; i++) {
+		free(f->v[i].subject);
+		free(f->v[i].summary);
+		free(f->v[i].missing);
+	}
+	free(f->v);
+	memset(f, 0, sizeof(*f));
+}
+
+static bool
+check_on(const struct cfg_checks *c, enum check_id id)
+{
+	return c == NULL || c->enabled[id];
+}
+
+/* ---- atlas.access ---------------------------------------------------- */
+
+/* "401 UNAUTHORIZED: You are not authorized", "429 RATE_LIMITED", or curl's
+ * text for a transport failure: everything Atlas or curl told us. Atlas's
+ * own detail wins over ours, which then mostly restates the status. */
+static void
+describe_answer(const struct atlas_fetch *f, char *buf, size_t len)
+{
+	const char *code = f->error != NULL ? f->error->error_code : "";
+	const char *detail = f->error != NULL && f->error->detail[0] != '\0' ? f->error->detail
+									     : f->detail;
+	size_t off = 0;
+
+	buf[0] = '\0';
+	if (f->http_status > 0)
+		off += (size_t)snprintf(buf + off, len - off, "%d", f->http_status);
+	if (off < len && code[0] != '\0')
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? " " : "", code);
+	if (off < len && detail[0] != '\0')
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? ": " : "", detail);
+	if (buf[0] == '\0')
+		snprintf(buf, len, "no detail available");
+}
+
+static bool
+code_has(const struct atlas_fetch *f, const char *needle)
+{
+	return f->error != NULL && strstr(f->error->error_code, needle) != NULL;
+}
+
+int
+chk_atlas_access(const struct atlas_fetch *f, struct findings *out)
+{
+	char what[768], after[48] = "";
+	struct finding *x = NULL;
+	const int st = f != NULL ? f->http_status : 0;
+
+	if (f == NULL || out == NULL)
+		return -EINVAL;
+	out->evaluated[CHK_ATLAS_ACCESS] = true;
+	describe_answer(f, what, sizeof(what));
+	if (f->retries > 0)
+		snprintf(after, sizeof(after), " after %u %s", f->retries,
+			 f->retries == 1 ? "retry" : "retries");
+
+#define ADD(...) findings_add(out, CHK_ATLAS_ACCESS, SEV_UNKNOWN, PROV_NONE, "atlas-api", __VA_ARGS__)
+	switch (f->outcome) {
+	case ATLAS_FETCH_OK:
+		x = findings_add(out, CHK_ATLAS_ACCESS, SEV_OK, PROV_NONE, "atlas-api",
+				 "kmswatch reads the project's encryption-at-rest settings from "
+				 "Atlas");
+		break;
+	case ATLAS_FETCH_TRANSPORT:
+		x = ADD("kmswatch could not reach Atlas%s (%s): check DNS, the firewall or proxy "
+			"towards atlas.base_url, and TLS trust (atlas.ca_file)",
+			after, what);
+		break;
+	case ATLAS_FETCH_BAD_BODY:
+		x = ADD("Atlas answered with a malformed encryption-at-rest document (%s), so "
+			"kmswatch cannot judge the project's EAR state: check that "
+			"atlas.base_url reaches Atlas itself, not a proxy or captive portal",
+			what);
+		break;
+	case ATLAS_FETCH_AUTH:
+		if (st == 0)
+			x = ADD("kmswatch could not reach the Atlas token endpoint%s (%s): check "
+				"DNS, the firewall or proxy towards atlas.base_url, and TLS trust "
+				"(atlas.ca_file)",
+				after, what);
+		else if (st == 400 || st == 401 || st == 403)
+			x = ADD("Atlas refused kmswatch's service account token request (%s): "
+				"check atlas.service_account client_id and client_secret, and that "
+				"the service account and its secret still exist in Atlas",
+				what);
+		else
+			x = ADD("the Atlas token endpoint failed%s (%s): usually transient; if it "
+				"persists check https://status.mongodb.com and atlas.base_url",
+				after, what);
+		break;
+	case ATLAS_FETCH_HTTP:
+		if (code_has(f, "ACCESS_LIST"))
+			x = ADD("Atlas refused the request from this host's address (%s): add "
+				"kmswatch's outbound IP address to the organization's API access "
+				"list",
+				what);
+		else if (st == 401)
+			x = ADD("Atlas rejected kmswatch's credentials (%s): check "
+				"atlas.service_account/api_key and the API access list",
+				what);
+		else if (st == 403)
+			x = ADD("Atlas denied access to the project's encryption-at-rest settings "
+				"(%s): grant kmswatch's service account or API key the Project "
+				"Read Only role on this project",
+				what);
+		else if (st == 404 && code_has(f, "GROUP_NOT_FOUND"))
+			x = ADD("Atlas knows no project with this id (%s): check projects[].id, "
+				"and that kmswatch's service account or API key belongs to the "
+				"project's organization",
+				what);
+		else if (st == 404)
+			x = ADD("Atlas answered not found for the encryption-at-rest endpoint "
+				"(%s): check projects[].id and atlas.base_url",
+				what);
+		else if (st == 429)
+			x = ADD("Atlas kept rate-limiting kmswatch%s (%s): raise poll_interval, "
+				"or find the other clients spending the same organization or "
+				"project rate limit",
+				after, what);
+		else if (st >= 500 && st <= 599)
+			x = ADD("Atlas had a server error%s (%s): usually transient; if it "
+				"persists check https://status.mongodb.com",
+				after, what);
+		else if (st == 406)
+			x = ADD("Atlas refused the API version kmswatch asked for (%s): the "
+				"version may have been retired; upgrade kmswatch",
+				what);
+		else
+			x = ADD("Atlas answered an unexpected HTTP status%s (%s): check "
+				"atlas.base_url and any proxy between kmswatch and Atlas",
+				after, what);
+		break;
+	default:
+		x = ADD("kmswatch could not read the project's encryption-at-rest settings "
+			"(%s)",
+			what);
+		break;
+	}
+#undef ADD
+	return x != NULL ? 0 : -ENOMEM;
+}
+
+/* ---- ear.valid ------------------------------------------------------- */
+
+static const enum provider all_providers[] = {PROV_AWS, PROV_AZURE, PROV_GCP};
+
+static const char *
+or_unknown(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? s : "(not reported)";
+}
+
+static struct finding *
+ear_invalid(struct findings *out, const struct atlas_ear *ear, enum provider p)
+{
+	static const char consequence[] =
+		"Atlas will shut down every mongod/mongos of this project at its next "
+		"15-minute validation";
+
+	switch (p) {
+	case PROV_AZURE:
+		return findings_add(
+			out, CHK_EAR_VALID, SEV_CRITICAL, p, "azure",
+			"Atlas reports the Azure Key Vault key as not valid (valid: false): %s. "
+			"Check that key %s is enabled and not expired, that the credentials "
+			"Atlas uses (client secret of application %s, or role %s) are still "
+			"valid, and that the firewall of Key Vault %s admits Atlas",
+			consequence, or_unknown(ear->azure.key_identifier),
+			or_unknown(ear->azure.client_id), or_unknown(ear->azure.role_id),
+			or_unknown(ear->azure.key_vault_name));
+	case PROV_AWS:
+		return findings_add(
+			out, CHK_EAR_VALID, SEV_CRITICAL, p, "aws",
+			"Atlas reports the AWS KMS key as not valid (valid: false): %s. Check that "
+			"KMS key %s is enabled and not pending deletion, that the IAM role or "
+			"access key Atlas uses may still use it (key policy, role trust), and "
+			"any network restriction on KMS",
+			consequence, or_unknown(ear->aws.customer_master_key_id));
+	case PROV_GCP:
+		return findings_add(
+			out, CHK_EAR_VALID, SEV_CRITICAL, p, "gcp",
+			"Atlas reports the Google Cloud KMS key as not valid (valid: false): %s. "
+			"Check that key version %s is enabled, that the service account or role "
+			"Atlas uses still holds the Encrypter/Decrypter role, and any VPC Service "
+			"Controls perimeter",
+			consequence, or_unknown(ear->gcp.key_version_resource_id));
+	case PROV_NONE:
+		break;
+	}
+	return NULL;
+}
+
+static int
+chk_ear_valid(const struct atlas_ear *ear, struct findings *out)
+{
+	bool any = false;
+
+	out->evaluated[CHK_EAR_VALID] = true;
+	for (size_t i = 0; i < ARRAY_SIZE(all_providers); i++) {
+		enum provider p = all_providers[i];
+		struct finding *x;
+
+		if (!atlas_ear_provider_enabled(ear, p))
+			continue;
+		any = true;
+		switch (atlas_ear_provider_valid(ear, p)) {
+		case TRI_FALSE:
+			x = ear_invalid(out, ear, p);
+			break;
+		case TRI_TRUE:
+			x = findings_add(out, CHK_EAR_VALID, SEV_OK, p, provider_name(p),
+					 "Atlas reports the %s key as valid", provider_title(p));
+			break;
+		default:
+			/* never report ok for what we were not told */
+			x = findings_add(out, CHK_EAR_VALID, SEV_UNKNOWN, p, provider_name(p),
+					 "Atlas reports %s encryption enabled but does not say "
+					 "whether the key is valid (no \"valid\" field): check the "
+					 "project's Encryption at Rest page in Atlas",
+					 provider_title(p));
+			break;
+		}
+		if (x == NULL)
+			return -ENOMEM;
+	}
+	if (!any && findings_add(out, CHK_EAR_VALID, SEV_OK, PROV_NONE, "none",
+				 "encryption at rest with a customer key is not enabled; there "
+				 "is no key for Atlas to validate") == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
+/* ---- ear.enabled ----------------------------------------------------- */
+
+static bool
+provider_present(const struct atlas_ear *ear, enum provider p)
+{
+	return p == PROV_AWS ? ear->aws.present : p == PROV_AZURE ? ear->azure.present
+				  : p == PROV_GCP ? ear->gcp.present
+						  : false;
+}
+
+static enum tri
+provider_enabled_tri(const struct atlas_ear *ear, enum provider p)
+{
+	return p == PROV_AWS ? ear->aws.enabled : p == PROV_AZURE ? ear->azure.enabled
+				  : p == PROV_GCP ? ear->gcp.enabled
+						  : TRI_ABSENT;
+}
+
+static int
+chk_ear_enabled(const struct atlas_ear *ear, enum provider expect, struct findings *out)
+{
+	char instead[96] = "";
+	struct finding *x;
+
+	out->evaluated[CHK_EAR_ENABLED] = true;
+	if (expect == PROV_NONE)
+		return 0; /* nothing expected, nothing to fire; stale alerts resolve */
+	if (atlas_ear_provider_enabled(ear, expect)) {
+		x = findings_add(out, CHK_EAR_ENABLED, SEV_OK, expect, provider_name(expect),
+				 "encryption at rest uses %s, as expected",
+				 provider_title(expect));
+		return x != NULL ? 0 : -ENOMEM;
+	}
+	/* the object is there but without "enabled": do not guess either way */
+	if (provider_present(ear, expect) && provider_enabled_tri(ear, expect) == TRI_ABSENT) {
+		x = findings_add(out, CHK_EAR_ENABLED, SEV_UNKNOWN, expect, provider_name(expect),
+				 "Atlas sends the %s settings without saying whether they are "
+				 "enabled: check the project's Encryption at Rest page in Atlas",
+				 provider_title(expect));
+		return x != NULL ? 0 : -ENOMEM;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(all_providers); i++) {
+		enum provider p = all_providers[i];
+		size_t off = strlen(instead);
+
+		if (p == expect || !atlas_ear_provider_enabled(ear, p))
+			continue;
+		snprintf(instead + off, sizeof(instead) - off, "%s%s", off ? " and " : "",
+			 provider_title(p));
+	}
+	if (instead[0] != '\0')
+		x = findings_add(out, CHK_EAR_ENABLED, SEV_CRITICAL, expect, provider_name(expect),
+				 "encryption at rest with %s is not enabled: Atlas reports %s "
+				 "enabled instead; switch the project to %s or correct "
+				 "projects[].expect_provider",
+				 provider_title(expect), instead, provider_title(expect));
+	else
+		x = findings_add(out, CHK_EAR_ENABLED, SEV_CRITICAL, expect, provider_name(expect),
+				 "encryption at rest with %s is not enabled, and no other "
+				 "customer key provider is (Atlas manages the keys): enable it "
+				 "in the project's Encryption at Rest settings or correct "
+				 "projects[].expect_provider",
+				 provider_title(expect));
+	return x != NULL ? 0 : -ENOMEM;
+}
+
+/* ---- ear.config ------------------------------------------------------ */
+
+/* The value of `key` in a fingerprint ("k=v\n" lines), or NULL. */
+static const char *
+fp_get(const char *fp, const char *key, size_t keylen, size_t *vlen)
+{
+	for (const char *line = fp; line != NULL && *line != '\0';) {
+		const char *eol = strchr(line, '\n');
+		const char *eq = memchr(line, '=', eol ? (size_t)(eol - line) : strlen(line));
+		const char *end = eol ? eol : line + strlen(line);
+
+		if (eq != NULL && (size_t)(eq - line) == keylen && memcmp(line, key, keylen) == 0) {
+			*vlen = (size_t)(end - eq - 1);
+			return eq + 1;
+		}
+		line = eol ? eol + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* Splits the next "key=value" line off *cursor; false at the end. Lines
+ * without '=' are skipped (they cannot come from atlas_ear_fingerprint). */
+static bool
+fp_next(const char **cursor, const char **key, size_t *klen, const char **val, size_t *vlen)
+{
+	while (*cursor != NULL && **cursor != '\0') {
+		const char *line = *cursor, *eol = strchr(line, '\n');
+		const char *end = eol != NULL ? eol : line + strlen(line);
+		const char *eq = memchr(line, '=', (size_t)(end - line));
+
+		*cursor = eol != NULL ? eol + 1 : NULL;
+		if (eq == NULL)
+			continue;
+		*key = line;
+		*klen = (size_t)(eq - line);
+		*val = eq + 1;
+		*vlen = (size_t)(end - eq - 1);
+		return true;
+	}
+	return false;
+}
+
+/* Appends "key: OLD -> NEW" ("(none)" for an empty or missing value) for
+ * every key of new_fp whose value differs in old_fp, then for the keys
+ * only old_fp has. */
+static int
+fp_diff(struct strbuf *sb, const char *old_fp, const char *new_fp)
+{
+	const char *cur, *key, *val, *other;
+	size_t klen, vlen, olen;
+	int r;
+
+	for (cur = new_fp; fp_next(&cur, &key, &klen, &val, &vlen);) {
+		other = fp_get(old_fp, key, klen, &olen);
+		if (other == NULL)
+			olen = 0;
+		if (olen == vlen && (vlen == 0 || memcmp(other, val, vlen) == 0))
+			continue;
+		r = strbuf_printf(sb, "%s%.*s: %.*s -> %.*s", sb->len ? "; " : "", (int)klen, key,
+				  olen ? (int)olen : 6, olen ? other : "(none)",
+				  vlen ? (int)vlen : 6, vlen ? val : "(none)");
+		if (r < 0)
+			return r;
+	}
+	for (cur = old_fp; fp_next(&cur, &key, &klen, &val, &vlen);) {
+		if (vlen == 0 || fp_get(new_fp, key, klen, &olen) != NULL)
+			continue;
+		r = strbuf_printf(sb, "%s%.*s: %.*s -> (none)", sb->len ? "; " : "", (int)klen,
+				  key, (int)vlen, val);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+chk_ear_config(const struct atlas_ear *ear, const char *old_fp, const char *new_fp,
+	       struct findings *out)
+{
+	struct strbuf diff = {0};
+	enum provider p = atlas_ear_enabled_provider(ear);
+	struct finding *x;
+	int r;
+
+	out->evaluated[CHK_EAR_CONFIG] = true;
+	/* first observation is a baseline, not a change */
+	if (old_fp == NULL || strcmp(old_fp, new_fp) == 0)
+		return 0;
+	r = fp_diff(&diff, old_fp, new_fp);
+	if (r < 0) {
+		strbuf_free(&diff);
+		return r;
+	}
+	x = findings_add(out, CHK_EAR_CONFIG, SEV_INFO, p, p != PROV_NONE ? provider_name(p) : "none",
+			 "encryption-at-rest configuration changed in Atlas: %s",
+			 diff.len ? diff.s : "(the fingerprint format changed)");
+	strbuf_free(&diff);
+	return x != NULL ? 0 : -ENOMEM;
+}
+
+/* ---- chk_ear --------------------------------------------------------- */
+
+void
+ear_memory_free(struct ear_memory *m)
+{
+	if (m == NULL)
+		return;
+	free(m->fingerprint);
+	free(m->key_id);
+	memset(m, 0, sizeof(*m));
+}
+
+int
+chk_ear(const struct atlas_ear *ear, enum provider expect, const struct cfg_checks *checks,
+	const struct ear_memory *prev, time_t now, struct findings *out, struct ear_memory *next)
+{
+	struct ear_memory n = {0};
+	const char *key;
+	int r = 0;
+
+	if (ear == NULL || out == NULL || next == NULL)
+		return -EINVAL;
+	n.fingerprint = atlas_ear_fingerprint(ear);
+	if (n.fingerprint == NULL)
+		return -ENOMEM;
+	key = atlas_ear_key_id(ear);
+	if (key != NULL && key[0] != '\0') {
+		n.key_id = strdup(key);
+		if (n.key_id == NULL) {
+			ear_memory_free(&n);
+			return -ENOMEM;
+		}
+		/* a new key identifier restarts the tracked key age */
+		if (prev != NULL && util_streq(prev->key_id, key) && prev->key_first_seen != 0)
+			n.key_first_seen = prev->key_first_seen;
+		else
+			n.key_first_seen = now;
+	}
+
+	if (check_on(checks, CHK_EAR_VALID))
+		r = chk_ear_valid(ear, out);
+	if (r == 0 && check_on(checks, CHK_EAR_ENABLED))
+		r = chk_ear_enabled(ear, expect, out);
+	if (r == 0 && check_on(checks, CHK_EAR_CONFIG))
+		r = chk_ear_config(ear, prev != NULL ? prev->fingerprint : NULL, n.fingerprint,
+				   out);
+	if (r < 0) {
+		ear_memory_free(&n);
+		return r;
+	}
+	if (next == prev)
+		ear_memory_free(next);
+	*next = n;
+	return 0;
+}

@@ -1,0 +1,89 @@
+/*
+ * fuzz_atlas — libFuzzer harness for the Atlas response parsers: the
+ * encryptionAtRest body (and, when it parses, the fingerprint, the key id
+ * and the ear.* checks with their fingerprint diff), ApiError bodies and
+ * OAuth token answers. Every input is untrusted network data; the only
+ * acceptable outcomes are a result or an error code.
+ *
+ * Build and run (clang):
+ *   clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Ilib \
+ *     -DSYSCONFDIR='"/etc"' -DLOCALSTATEDIR='"/var"' \
+ *     lib/util.c lib/atlas.c lib/checks.c tests/fuzz/fuzz_atlas.c -ljansson \
+ *     -o fuzz_atlas && ./fuzz_atlas -max_len=65536 CORPUS_DIR
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atlas.h"
+#include "checks.h"
+#include "util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A previous state to diff against, so ear.config's comparison of two
+ * fingerprints is exercised on every parsed input. */
+static const char prev_fp[] = "provider=azure\n"
+			      "azureEnvironment=AZURE\n"
+			      "clientID=b0c1d2e3-f405-4617-8829-3a4b5c6d7e8f\n"
+			      "keyIdentifier=https://contoso-kv.vault.azure.net/keys/k/v1\n"
+			      "roleId=65a1b2c3d4e5f60718293a4b\n"
+			      "junk line without equals\n"
+			      "=\n";
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	/* an exact-size copy: any read past `size` is caught by ASan */
+	char *body = malloc(size ? size : 1);
+	struct atlas_ear ear;
+	struct atlas_error e;
+	char err[128], *token = NULL;
+	int64_t expires;
+
+	if (body == NULL)
+		return 0;
+	memcpy(body, data, size);
+
+	if (atlas_parse_ear(body, size, &ear, err, sizeof(err)) == 0) {
+		struct ear_memory prev = {.fingerprint = (char *)prev_fp,
+					  .key_id = (char *)"https://contoso-kv.vault.azure.net/"
+							    "keys/k/v1",
+					  .key_first_seen = 1};
+		struct ear_memory next = {0};
+		struct findings out = {0};
+		char *fp = atlas_ear_fingerprint(&ear);
+		const char *key = atlas_ear_key_id(&ear);
+
+		if (key != NULL)
+			(void)strlen(key);
+		free(fp);
+		(void)atlas_ear_enabled_provider(&ear);
+		if (chk_ear(&ear, PROV_AZURE, NULL, &prev, 1000, &out, &next) == 0) {
+			/* and once more against what was just remembered */
+			struct ear_memory again = {0};
+
+			findings_free(&out);
+			chk_ear(&ear, PROV_NONE, NULL, &next, 2000, &out, &again);
+			ear_memory_free(&again);
+		}
+		findings_free(&out);
+		ear_memory_free(&next);
+		atlas_ear_free(&ear);
+	}
+
+	if (atlas_parse_error(body, size, &e) == 0 || e.error != 0) {
+		struct atlas_fetch f = {.outcome = ATLAS_FETCH_HTTP, .http_status = e.error,
+					.error = &e};
+		struct findings out = {0};
+
+		chk_atlas_access(&f, &out);
+		findings_free(&out);
+	}
+
+	if (atlas_parse_token(body, size, &token, &expires, err, sizeof(err)) == 0)
+		util_free_secret(token);
+
+	free(body);
+	return 0;
+}

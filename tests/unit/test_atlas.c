@@ -1,0 +1,916 @@
+/*
+ * Unit tests for lib/atlas.c: the encryptionAtRest parser on real-shaped
+ * answers (shapes from shared/reference/atlas-api.md) and on every kind of
+ * broken input, the fingerprint, ApiError and OAuth parsing, URL building.
+ * Bodies are copied into exactly-sized heap buffers without a NUL so that
+ * AddressSanitizer catches any read past `len`.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atlas.h"
+#include "util.h"
+
+/* ---- samples --------------------------------------------------------- */
+
+static const char AZURE_SAMPLE[] =
+	"{\n"
+	"  \"awsKms\": { \"enabled\": false, \"valid\": false, \"requirePrivateNetworking\": false },\n"
+	"  \"azureKeyVault\": {\n"
+	"    \"azureEnvironment\": \"AZURE\",\n"
+	"    \"clientID\": \"b0c1d2e3-f405-4617-8829-3a4b5c6d7e8f\",\n"
+	"    \"enabled\": true,\n"
+	"    \"keyIdentifier\": \"https://contoso-kv.vault.azure.net/keys/atlas-cmk/"
+	"0f1e2d3c4b5a69788796a5b4c3d2e1f0\",\n"
+	"    \"keyVaultName\": \"contoso-kv\",\n"
+	"    \"requirePrivateNetworking\": false,\n"
+	"    \"resourceGroupName\": \"rg-atlas-cmk\",\n"
+	"    \"roleId\": \"65a1b2c3d4e5f60718293a4b\",\n"
+	"    \"subscriptionID\": \"11111111-2222-4333-8444-555555555555\",\n"
+	"    \"tenantID\": \"99999999-8888-4777-8666-555555555555\",\n"
+	"    \"valid\": true\n"
+	"  },\n"
+	"  \"googleCloudKms\": { \"enabled\": false, \"valid\": false },\n"
+	"  \"enabledForSearchNodes\": false\n"
+	"}\n";
+
+static const char AZURE_FP[] =
+	"provider=azure\n"
+	"azureEnvironment=AZURE\n"
+	"clientID=b0c1d2e3-f405-4617-8829-3a4b5c6d7e8f\n"
+	"tenantID=99999999-8888-4777-8666-555555555555\n"
+	"subscriptionID=11111111-2222-4333-8444-555555555555\n"
+	"resourceGroupName=rg-atlas-cmk\n"
+	"keyVaultName=contoso-kv\n"
+	"keyIdentifier=https://contoso-kv.vault.azure.net/keys/atlas-cmk/"
+	"0f1e2d3c4b5a69788796a5b4c3d2e1f0\n"
+	"roleId=65a1b2c3d4e5f60718293a4b\n"
+	"requirePrivateNetworking=false\n";
+
+static const char AWS_SAMPLE[] =
+	"{\"awsKms\":{\"accessKeyID\":null,\"customerMasterKeyID\":"
+	"\"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab\","
+	"\"enabled\":true,\"region\":\"US_EAST_1\",\"requirePrivateNetworking\":false,"
+	"\"roleId\":\"65a1b2c3d4e5f60718293a4c\",\"valid\":true},"
+	"\"azureKeyVault\":{\"enabled\":false,\"requirePrivateNetworking\":false,\"valid\":false},"
+	"\"googleCloudKms\":{\"enabled\":false,\"valid\":false},"
+	"\"enabledForSearchNodes\":true}";
+
+static const char GCP_SAMPLE[] =
+	"{\"awsKms\":{\"enabled\":false,\"valid\":false},"
+	"\"azureKeyVault\":{\"enabled\":false,\"valid\":false},"
+	"\"googleCloudKms\":{\"enabled\":true,\"valid\":false,"
+	"\"keyVersionResourceID\":\"projects/p1/locations/global/keyRings/r1/cryptoKeys/k1/"
+	"cryptoKeyVersions/3\",\"roleId\":\"65a1b2c3d4e5f60718293a4d\"}}";
+
+static const char ALL_DISABLED[] =
+	"{\"awsKms\":{\"enabled\":false,\"valid\":false,\"requirePrivateNetworking\":false},"
+	"\"azureKeyVault\":{\"enabled\":false,\"valid\":false,\"requirePrivateNetworking\":false},"
+	"\"googleCloudKms\":{\"enabled\":false,\"valid\":false},\"enabledForSearchNodes\":false}";
+
+static const char API_ERROR_404[] =
+	"{\"detail\":\"No group with ID 65a1b2c3d4e5f60718293a00 exists.\",\"error\":404,"
+	"\"errorCode\":\"GROUP_NOT_FOUND\",\"parameters\":[\"65a1b2c3d4e5f60718293a00\"],"
+	"\"reason\":\"Not Found\"}";
+
+static const char API_ERROR_401[] =
+	"{\"detail\":\"You are not authorized for this resource.\",\"error\":401,"
+	"\"reason\":\"Unauthorized\"}";
+
+static const char API_ERROR_429[] =
+	"{\"detail\":\"Rate limit exceeded for api/atlas/v2/orgs. Please retry after 55 seconds. "
+	"Request capacity: 10. Refill rate: 5 per 60 seconds.\",\"error\":429,"
+	"\"errorCode\":\"RATE_LIMITED_TOKEN_BUCKET\",\"parameters\":[\"api/atlas/v2/orgs\",55,10,5,"
+	"60],\"reason\":\"Too Many Requests\"}";
+
+static const char TOKEN_SAMPLE[] =
+	"{\"access_token\":\"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJtZGJfc2FfaWQifQ.c2ln\","
+	"\"expires_in\":3600,\"token_type\":\"Bearer\"}";
+
+static const char OAUTH_ERROR[] =
+	"{\"error\":\"invalid_client\",\"error_description\":\"Invalid client credentials\"}";
+
+/* ---- helpers --------------------------------------------------------- */
+
+/* an exact-size copy without terminator: reads past len trip ASan */
+static char *
+exact(const char *s, size_t len)
+{
+	char *b = malloc(len ? len : 1);
+
+	assert_non_null(b);
+	memcpy(b, s, len);
+	return b;
+}
+
+static int
+parse_ear(const char *s, size_t len, struct atlas_ear *ear, char *err, size_t errlen)
+{
+	char *b = exact(s, len);
+	int r = atlas_parse_ear(b, len, ear, err, errlen);
+
+	free(b);
+	return r;
+}
+
+static int
+parse_ear_str(const char *s, struct atlas_ear *ear, char *err, size_t errlen)
+{
+	return parse_ear(s, strlen(s), ear, err, errlen);
+}
+
+static void
+expect_bad_ear(const char *s, const char *err_has)
+{
+	struct atlas_ear ear;
+	char err[256];
+
+	memset(&ear, 0x5a, sizeof(ear));
+	if (parse_ear_str(s, &ear, err, sizeof(err)) != -EBADMSG)
+		fail_msg("accepted: %s", s);
+	/* nothing to free, nothing half-filled */
+	assert_false(ear.azure.present);
+	assert_null(ear.azure.key_identifier);
+	assert_int_equal(ear.azure.enabled, TRI_ABSENT);
+	if (err_has != NULL && strstr(err, err_has) == NULL)
+		fail_msg("error \"%s\" lacks \"%s\" for %s", err, err_has, s);
+	assert_true(strlen(err) > 0);
+	atlas_ear_free(&ear);
+}
+
+/* ---- encryptionAtRest: real shapes ----------------------------------- */
+
+static void
+test_ear_azure_sample(void **state)
+{
+	struct atlas_ear ear;
+	char err[128] = "junk";
+	char *fp;
+
+	(void)state;
+	assert_int_equal(parse_ear_str(AZURE_SAMPLE, &ear, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_true(ear.azure.present);
+	assert_int_equal(ear.azure.enabled, TRI_TRUE);
+	assert_int_equal(ear.azure.valid, TRI_TRUE);
+	assert_int_equal(ear.azure.require_private_networking, TRI_FALSE);
+	assert_string_equal(ear.azure.azure_environment, "AZURE");
+	assert_string_equal(ear.azure.client_id, "b0c1d2e3-f405-4617-8829-3a4b5c6d7e8f");
+	assert_string_equal(ear.azure.key_identifier,
+			    "https://contoso-kv.vault.azure.net/keys/atlas-cmk/"
+			    "0f1e2d3c4b5a69788796a5b4c3d2e1f0");
+	assert_string_equal(ear.azure.key_vault_name, "contoso-kv");
+	assert_string_equal(ear.azure.resource_group_name, "rg-atlas-cmk");
+	assert_string_equal(ear.azure.role_id, "65a1b2c3d4e5f60718293a4b");
+	assert_string_equal(ear.azure.subscription_id, "11111111-2222-4333-8444-555555555555");
+	assert_string_equal(ear.azure.tenant_id, "99999999-8888-4777-8666-555555555555");
+	assert_true(ear.aws.present);
+	assert_int_equal(ear.aws.enabled, TRI_FALSE);
+	assert_int_equal(ear.aws.valid, TRI_FALSE);
+	assert_null(ear.aws.customer_master_key_id);
+	assert_true(ear.gcp.present);
+	assert_int_equal(ear.gcp.enabled, TRI_FALSE);
+	assert_int_equal(ear.enabled_for_search_nodes, TRI_FALSE);
+
+	assert_int_equal(atlas_ear_enabled_provider(&ear), PROV_AZURE);
+	assert_true(atlas_ear_provider_enabled(&ear, PROV_AZURE));
+	assert_false(atlas_ear_provider_enabled(&ear, PROV_AWS));
+	assert_false(atlas_ear_provider_enabled(&ear, PROV_NONE));
+	assert_int_equal(atlas_ear_provider_valid(&ear, PROV_AZURE), TRI_TRUE);
+	assert_int_equal(atlas_ear_provider_valid(&ear, PROV_GCP), TRI_FALSE);
+	assert_ptr_equal(atlas_ear_key_id(&ear), ear.azure.key_identifier);
+
+	fp = atlas_ear_fingerprint(&ear);
+	assert_string_equal(fp, AZURE_FP);
+	free(fp);
+	atlas_ear_free(&ear);
+	assert_null(ear.azure.key_identifier);
+	atlas_ear_free(&ear); /* twice is harmless */
+	atlas_ear_free(NULL);
+}
+
+static void
+test_ear_aws_sample(void **state)
+{
+	struct atlas_ear ear;
+	char *fp;
+
+	(void)state;
+	assert_int_equal(parse_ear_str(AWS_SAMPLE, &ear, NULL, 0), 0);
+	assert_int_equal(atlas_ear_enabled_provider(&ear), PROV_AWS);
+	assert_int_equal(ear.aws.valid, TRI_TRUE);
+	assert_null(ear.aws.access_key_id); /* null is absent */
+	assert_string_equal(ear.aws.region, "US_EAST_1");
+	assert_string_equal(ear.aws.role_id, "65a1b2c3d4e5f60718293a4c");
+	assert_int_equal(ear.enabled_for_search_nodes, TRI_TRUE);
+	assert_string_equal(atlas_ear_key_id(&ear),
+			    "arn:aws:kms:us-east-1:123456789012:key/"
+			    "1234abcd-12ab-34cd-56ef-1234567890ab");
+	fp = atlas_ear_fingerprint(&ear);
+	assert_string_equal(fp, "provider=aws\n"
+				"customerMasterKeyID=arn:aws:kms:us-east-1:123456789012:key/"
+				"1234abcd-12ab-34cd-56ef-1234567890ab\n"
+				"region=US_EAST_1\n"
+				"roleId=65a1b2c3d4e5f60718293a4c\n"
+				"accessKeyID=\n");
+	free(fp);
+	atlas_ear_free(&ear);
+}
+
+static void
+test_ear_gcp_sample(void **state)
+{
+	struct atlas_ear ear;
+	char *fp;
+
+	(void)state;
+	assert_int_equal(parse_ear_str(GCP_SAMPLE, &ear, NULL, 0), 0);
+	assert_int_equal(atlas_ear_enabled_provider(&ear), PROV_GCP);
+	assert_int_equal(ear.gcp.valid, TRI_FALSE);
+	assert_int_equal(ear.enabled_for_search_nodes, TRI_ABSENT);
+	assert_string_equal(atlas_ear_key_id(&ear),
+			    "projects/p1/locations/global/keyRings/r1/cryptoKeys/k1/"
+			    "cryptoKeyVersions/3");
+	fp = atlas_ear_fingerprint(&ear);
+	assert_string_equal(fp, "provider=gcp\n"
+				"keyVersionResourceID=projects/p1/locations/global/keyRings/r1/"
+				"cryptoKeys/k1/cryptoKeyVersions/3\n"
+				"roleId=65a1b2c3d4e5f60718293a4d\n");
+	free(fp);
+	atlas_ear_free(&ear);
+}
+
+static void
+test_ear_disabled_and_omitted(void **state)
+{
+	static const char *bodies[] = {ALL_DISABLED, "{}", "{\"enabledForSearchNodes\":false}",
+				       "{\"awsKms\":null,\"azureKeyVault\":null}"};
+	struct atlas_ear ear;
+	char *fp;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bodies); i++) {
+		assert_int_equal(parse_ear_str(bodies[i], &ear, NULL, 0), 0);
+		assert_int_equal(atlas_ear_enabled_provider(&ear), PROV_NONE);
+		assert_null(atlas_ear_key_id(&ear));
+		fp = atlas_ear_fingerprint(&ear);
+		assert_string_equal(fp, "provider=none\n");
+		free(fp);
+		atlas_ear_free(&ear);
+	}
+	/* omitted providers are not "present" */
+	assert_int_equal(parse_ear_str("{}", &ear, NULL, 0), 0);
+	assert_false(ear.aws.present);
+	assert_false(ear.azure.present);
+	assert_false(ear.gcp.present);
+	atlas_ear_free(&ear);
+	/* present but without "enabled": not enabled, and visibly so */
+	assert_int_equal(parse_ear_str("{\"azureKeyVault\":{\"valid\":true}}", &ear, NULL, 0), 0);
+	assert_true(ear.azure.present);
+	assert_int_equal(ear.azure.enabled, TRI_ABSENT);
+	assert_int_equal(atlas_ear_enabled_provider(&ear), PROV_NONE);
+	atlas_ear_free(&ear);
+}
+
+static void
+test_ear_unknown_fields_and_values(void **state)
+{
+	struct atlas_ear ear;
+
+	(void)state;
+	assert_int_equal(
+		parse_ear_str("{\"azureKeyVault\":{\"enabled\":true,\"valid\":true,"
+			      "\"azureEnvironment\":\"AZURE_SOVEREIGN_2031\","
+			      "\"newField\":{\"nested\":[1,2,{\"x\":null}]},\"secret\":null},"
+			      "\"ociVault\":{\"enabled\":true},\"links\":[]}",
+			      &ear, NULL, 0),
+		0);
+	assert_string_equal(ear.azure.azure_environment, "AZURE_SOVEREIGN_2031");
+	assert_int_equal(atlas_ear_enabled_provider(&ear), PROV_AZURE);
+	atlas_ear_free(&ear);
+
+	/* unicode in values is kept as UTF-8 */
+	assert_int_equal(parse_ear_str("{\"azureKeyVault\":{\"keyVaultName\":\"kv-\\u00e9t\\u00e9\"}}",
+				       &ear, NULL, 0),
+			 0);
+	assert_string_equal(ear.azure.key_vault_name, "kv-\xc3\xa9t\xc3\xa9");
+	atlas_ear_free(&ear);
+}
+
+static void
+test_ear_multiple_enabled(void **state)
+{
+	struct atlas_ear ear;
+	char *fp;
+
+	(void)state;
+	assert_int_equal(parse_ear_str("{\"azureKeyVault\":{\"enabled\":true,\"keyIdentifier\":\"K\","
+				       "\"roleId\":\"R1\"},\"awsKms\":{\"enabled\":true,"
+				       "\"customerMasterKeyID\":\"C\",\"roleId\":\"R2\"}}",
+				       &ear, NULL, 0),
+			 0);
+	assert_int_equal(atlas_ear_enabled_provider(&ear), PROV_AWS);
+	assert_string_equal(atlas_ear_key_id(&ear), "C");
+	fp = atlas_ear_fingerprint(&ear);
+	assert_string_equal(fp, "provider=aws,azure\n"
+				"aws.customerMasterKeyID=C\n"
+				"aws.region=\n"
+				"aws.roleId=R2\n"
+				"aws.accessKeyID=\n"
+				"azure.azureEnvironment=\n"
+				"azure.clientID=\n"
+				"azure.tenantID=\n"
+				"azure.subscriptionID=\n"
+				"azure.resourceGroupName=\n"
+				"azure.keyVaultName=\n"
+				"azure.keyIdentifier=K\n"
+				"azure.roleId=R1\n"
+				"azure.requirePrivateNetworking=\n");
+	free(fp);
+	atlas_ear_free(&ear);
+}
+
+/* ---- encryptionAtRest: broken input ---------------------------------- */
+
+static void
+test_ear_wrong_types(void **state)
+{
+	static const char *const bools[] = {"enabled", "valid", "requirePrivateNetworking"};
+	static const char *const strs[] = {"azureEnvironment", "clientID",      "keyIdentifier",
+					   "keyVaultName",     "resourceGroupName", "roleId",
+					   "subscriptionID",   "tenantID"};
+	static const char *const wrong_for_bool[] = {"\"yes\"", "1", "0", "[]", "{}", "\"true\""};
+	static const char *const wrong_for_str[] = {"1", "true", "[]", "{}", "1.5"};
+	char body[256], want[96];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bools); i++)
+		for (size_t j = 0; j < ARRAY_SIZE(wrong_for_bool); j++) {
+			snprintf(body, sizeof(body),
+				 "{\"azureKeyVault\":{\"keyVaultName\":\"kv\",\"%s\":%s}}", bools[i],
+				 wrong_for_bool[j]);
+			snprintf(want, sizeof(want), "azureKeyVault.%s is not a boolean", bools[i]);
+			expect_bad_ear(body, want);
+		}
+	for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
+		for (size_t j = 0; j < ARRAY_SIZE(wrong_for_str); j++) {
+			snprintf(body, sizeof(body),
+				 "{\"azureKeyVault\":{\"enabled\":true,\"%s\":%s}}", strs[i],
+				 wrong_for_str[j]);
+			snprintf(want, sizeof(want), "azureKeyVault.%s is not a string", strs[i]);
+			expect_bad_ear(body, want);
+		}
+	expect_bad_ear("{\"awsKms\":{\"enabled\":\"yes\"}}", "awsKms.enabled is not a boolean");
+	expect_bad_ear("{\"awsKms\":{\"customerMasterKeyID\":7}}",
+		       "awsKms.customerMasterKeyID is not a string");
+	expect_bad_ear("{\"awsKms\":{\"region\":[\"US_EAST_1\"]}}", "awsKms.region");
+	expect_bad_ear("{\"awsKms\":{\"accessKeyID\":false}}", "awsKms.accessKeyID");
+	expect_bad_ear("{\"googleCloudKms\":{\"valid\":\"false\"}}", "googleCloudKms.valid");
+	expect_bad_ear("{\"googleCloudKms\":{\"keyVersionResourceID\":{}}}",
+		       "googleCloudKms.keyVersionResourceID");
+	expect_bad_ear("{\"googleCloudKms\":{\"roleId\":0}}", "googleCloudKms.roleId");
+	expect_bad_ear("{\"enabledForSearchNodes\":\"no\"}", "enabledForSearchNodes is not a "
+							   "boolean");
+	/* a bad field after good ones: everything allocated is released */
+	expect_bad_ear("{\"azureKeyVault\":{\"enabled\":true,\"keyIdentifier\":\"x\","
+		       "\"clientID\":\"c\"},\"googleCloudKms\":{\"enabled\":1}}",
+		       "googleCloudKms.enabled");
+}
+
+static void
+test_ear_bad_structure(void **state)
+{
+	(void)state;
+	expect_bad_ear("{\"azureKeyVault\":true}", "azureKeyVault is not an object");
+	expect_bad_ear("{\"azureKeyVault\":[]}", "azureKeyVault is not an object");
+	expect_bad_ear("{\"awsKms\":\"on\"}", "awsKms is not an object");
+	expect_bad_ear("{\"googleCloudKms\":5}", "googleCloudKms is not an object");
+	expect_bad_ear("[]", "top level is not an object");
+	expect_bad_ear("[{\"azureKeyVault\":{}}]", "top level is not an object");
+	expect_bad_ear("\"string\"", "top level is not an object");
+	expect_bad_ear("42", "top level is not an object");
+	expect_bad_ear("null", "top level is not an object");
+	expect_bad_ear("true", "top level is not an object");
+	/* duplicates: which "valid" would be true? */
+	expect_bad_ear("{\"azureKeyVault\":{\"valid\":false,\"valid\":true}}", "duplicate");
+	expect_bad_ear("{\"awsKms\":{},\"awsKms\":{}}", "duplicate");
+}
+
+static void
+test_ear_garbage(void **state)
+{
+	static const char *bad[] = {
+		"",
+		" ",
+		"{",
+		"}",
+		"{\"azureKeyVault\":",
+		"{\"azureKeyVault\":{\"enabled\":tru}}",
+		"<html><body>502 Bad Gateway</body></html>",
+		"{'azureKeyVault':{}}",
+		"{\"a\":1,}",
+		"{} {}",
+		"{\"a\":\"\\u0000\"}",
+		"{\"a\":\"\\ud800\"}",
+		"{\"a\":1e999}",
+		"{\"a\":99999999999999999999999}",
+		"\xef\xbb\xbf{}",
+		"{\"a\":\"\xff\xfe\"}",
+		"{\"a\":\"\xc0\xaf\"}",
+		"{\"a\":\"line\nbreak\"}",
+	};
+	struct atlas_ear ear;
+	char err[64];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		expect_bad_ear(bad[i], NULL);
+	assert_int_equal(atlas_parse_ear(NULL, 0, &ear, err, sizeof(err)), -EBADMSG);
+	assert_string_equal(err, "empty body");
+	assert_int_equal(atlas_parse_ear(NULL, 10, &ear, err, sizeof(err)), -EBADMSG);
+	assert_int_equal(atlas_parse_ear("{}", 2, NULL, err, sizeof(err)), -EINVAL);
+	/* a tiny err buffer is still terminated */
+	assert_int_equal(parse_ear_str("[1]", &ear, err, 4), -EBADMSG);
+	assert_int_equal(strlen(err), 3);
+	/* the error names where the parse stopped */
+	assert_int_equal(parse_ear_str("{\n\"a\": x}", &ear, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "line 2"));
+}
+
+static void
+test_ear_nul_bytes(void **state)
+{
+	static const char with_nul[] = "{\"azureKeyVault\":{\"enabled\":true}}\0garbage";
+	static const char nul_inside[] = "{\"azureKeyVault\":{\"key\0Vault\":true}}";
+	struct atlas_ear ear;
+	char err[128];
+
+	(void)state;
+	/* len covers the NUL and what follows: not silently ignored */
+	assert_int_equal(parse_ear(with_nul, sizeof(with_nul) - 1, &ear, err, sizeof(err)),
+			 -EBADMSG);
+	assert_int_equal(parse_ear(nul_inside, sizeof(nul_inside) - 1, &ear, err, sizeof(err)),
+			 -EBADMSG);
+	/* but a len that stops before the NUL is a normal body */
+	assert_int_equal(parse_ear(with_nul, strlen(with_nul), &ear, err, sizeof(err)), 0);
+	assert_int_equal(atlas_ear_enabled_provider(&ear), PROV_AZURE);
+	atlas_ear_free(&ear);
+	/* an err buffer never receives raw control bytes */
+	assert_int_equal(parse_ear_str("{\"\x01\x02\":", &ear, err, sizeof(err)), -EBADMSG);
+	for (const char *p = err; *p; p++)
+		assert_true((unsigned char)*p >= 0x20);
+}
+
+static void
+test_ear_truncated(void **state)
+{
+	struct atlas_ear ear;
+	size_t n = strlen(AZURE_SAMPLE);
+
+	(void)state;
+	/* every strict prefix of a valid body is invalid (and never crashes) */
+	for (size_t len = 0; len + 2 < n; len++) {
+		char err[128];
+		if (parse_ear(AZURE_SAMPLE, len, &ear, err, sizeof(err)) != -EBADMSG)
+			fail_msg("prefix of %zu bytes accepted", len);
+	}
+	assert_int_equal(parse_ear(AZURE_SAMPLE, n, &ear, NULL, 0), 0);
+	atlas_ear_free(&ear);
+}
+
+static void
+test_ear_huge(void **state)
+{
+	size_t n = 10 * 1024 * 1024;
+	char *b = malloc(n), err[128];
+	struct atlas_ear ear;
+
+	(void)state;
+	/* 10 MB of '[': jansson's depth limit stops it, no stack overflow */
+	memset(b, '[', n);
+	assert_int_equal(atlas_parse_ear(b, n, &ear, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "depth"));
+	/* the same nested inside a known field */
+	memcpy(b, "{\"azureKeyVault\":", 17);
+	assert_int_equal(atlas_parse_ear(b, n, &ear, err, sizeof(err)), -EBADMSG);
+	/* deep but legal nesting in an unknown field, closed properly */
+	{
+		size_t depth = 1000, off = 0;
+		char *d = malloc(2 * depth + 64);
+
+		off += (size_t)sprintf(d, "{\"x\":");
+		memset(d + off, '[', depth);
+		off += depth;
+		memset(d + off, ']', depth);
+		off += depth;
+		off += (size_t)sprintf(d + off, ",\"awsKms\":{\"enabled\":true}}");
+		assert_int_equal(atlas_parse_ear(d, off, &ear, err, sizeof(err)), 0);
+		assert_int_equal(atlas_ear_enabled_provider(&ear), PROV_AWS);
+		atlas_ear_free(&ear);
+		free(d);
+	}
+	/* a flat 10 MB string value is just a long value */
+	memcpy(b, "{\"unknown\":\"", 12);
+	memset(b + 12, 'x', n - 14);
+	memcpy(b + n - 2, "\"}", 2);
+	assert_int_equal(atlas_parse_ear(b, n, &ear, err, sizeof(err)), 0);
+	atlas_ear_free(&ear);
+	free(b);
+}
+
+/* ---- fingerprint ----------------------------------------------------- */
+
+static void
+test_fingerprint_stable_and_sensitive(void **state)
+{
+	static const char *fields[] = {"azureEnvironment", "clientID",      "tenantID",
+				       "subscriptionID",   "resourceGroupName", "keyVaultName",
+				       "keyIdentifier",    "roleId"};
+	struct atlas_ear a, b;
+	char *fa, *fb, body[1024], line[96];
+
+	(void)state;
+	/* same content, different key order and spacing: same fingerprint */
+	assert_int_equal(parse_ear_str(AZURE_SAMPLE, &a, NULL, 0), 0);
+	assert_int_equal(
+		parse_ear_str("{\"azureKeyVault\":{\"valid\":false,\"tenantID\":"
+			      "\"99999999-8888-4777-8666-555555555555\",\"subscriptionID\":"
+			      "\"11111111-2222-4333-8444-555555555555\",\"roleId\":"
+			      "\"65a1b2c3d4e5f60718293a4b\",\"resourceGroupName\":\"rg-atlas-cmk\","
+			      "\"requirePrivateNetworking\":false,\"keyVaultName\":\"contoso-kv\","
+			      "\"keyIdentifier\":\"https://contoso-kv.vault.azure.net/keys/atlas-cmk/"
+			      "0f1e2d3c4b5a69788796a5b4c3d2e1f0\",\"enabled\":true,\"clientID\":"
+			      "\"b0c1d2e3-f405-4617-8829-3a4b5c6d7e8f\",\"azureEnvironment\":\"AZURE\"}}",
+			      &b, NULL, 0),
+		0);
+	fa = atlas_ear_fingerprint(&a);
+	fb = atlas_ear_fingerprint(&b);
+	/* valid and enabledForSearchNodes are state, not configuration */
+	assert_string_equal(fa, fb);
+	free(fb);
+	atlas_ear_free(&b);
+
+	/* each identity field changes the fingerprint in its own line */
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+		snprintf(body, sizeof(body),
+			 "{\"azureKeyVault\":{\"enabled\":true,\"azureEnvironment\":\"AZURE\","
+			 "\"clientID\":\"b0c1d2e3-f405-4617-8829-3a4b5c6d7e8f\",\"tenantID\":"
+			 "\"99999999-8888-4777-8666-555555555555\",\"subscriptionID\":"
+			 "\"11111111-2222-4333-8444-555555555555\",\"resourceGroupName\":"
+			 "\"rg-atlas-cmk\",\"keyVaultName\":\"contoso-kv\",\"keyIdentifier\":"
+			 "\"https://contoso-kv.vault.azure.net/keys/atlas-cmk/"
+			 "0f1e2d3c4b5a69788796a5b4c3d2e1f0\",\"roleId\":\"65a1b2c3d4e5f60718293a4b\","
+			 "\"requirePrivateNetworking\":false,\"%s\":\"CHANGED\"}}",
+			 fields[i]);
+		/* the later duplicate would be rejected: drop the original key */
+		{
+			char key[64], *p, *q;
+			snprintf(key, sizeof(key), "\"%s\":\"", fields[i]);
+			p = strstr(body, key);
+			q = strchr(p + strlen(key), '"');
+			memmove(p, q + 2, strlen(q + 2) + 1);
+		}
+		assert_int_equal(parse_ear_str(body, &b, NULL, 0), 0);
+		fb = atlas_ear_fingerprint(&b);
+		assert_string_not_equal(fa, fb);
+		snprintf(line, sizeof(line), "\n%s=CHANGED\n", fields[i]);
+		assert_non_null(strstr(fb, line));
+		free(fb);
+		atlas_ear_free(&b);
+	}
+	/* requirePrivateNetworking too */
+	assert_int_equal(parse_ear_str("{\"azureKeyVault\":{\"enabled\":true,"
+				       "\"requirePrivateNetworking\":true}}",
+				       &b, NULL, 0),
+			 0);
+	fb = atlas_ear_fingerprint(&b);
+	assert_non_null(strstr(fb, "\nrequirePrivateNetworking=true\n"));
+	free(fb);
+	atlas_ear_free(&b);
+	free(fa);
+	atlas_ear_free(&a);
+	assert_null(atlas_ear_fingerprint(NULL));
+}
+
+static void
+test_fingerprint_escaping(void **state)
+{
+	struct atlas_ear ear;
+	char *fp;
+
+	(void)state;
+	/* a value with a newline cannot forge another line */
+	assert_int_equal(parse_ear_str("{\"gcp\":1,\"googleCloudKms\":{\"enabled\":true,"
+				       "\"keyVersionResourceID\":\"a\\nroleId=evil\\\\x\\t\","
+				       "\"roleId\":\"r\"}}",
+				       &ear, NULL, 0),
+			 0);
+	fp = atlas_ear_fingerprint(&ear);
+	assert_string_equal(fp, "provider=gcp\n"
+				"keyVersionResourceID=a\\x0aroleId=evil\\\\x\\x09\n"
+				"roleId=r\n");
+	free(fp);
+	atlas_ear_free(&ear);
+}
+
+/* ---- ApiError -------------------------------------------------------- */
+
+static int
+parse_error(const char *s, struct atlas_error *e)
+{
+	size_t len = strlen(s);
+	char *b = exact(s, len);
+	int r = atlas_parse_error(b, len, e);
+
+	free(b);
+	return r;
+}
+
+static void
+test_error_samples(void **state)
+{
+	struct atlas_error e;
+
+	(void)state;
+	assert_int_equal(parse_error(API_ERROR_404, &e), 0);
+	assert_int_equal(e.error, 404);
+	assert_string_equal(e.error_code, "GROUP_NOT_FOUND");
+	assert_string_equal(e.detail, "No group with ID 65a1b2c3d4e5f60718293a00 exists.");
+
+	assert_int_equal(parse_error(API_ERROR_401, &e), 0);
+	assert_int_equal(e.error, 401);
+	assert_string_equal(e.error_code, "");
+	assert_string_equal(e.detail, "You are not authorized for this resource.");
+
+	assert_int_equal(parse_error(API_ERROR_429, &e), 0);
+	assert_int_equal(e.error, 429);
+	assert_string_equal(e.error_code, "RATE_LIMITED_TOKEN_BUCKET");
+	assert_non_null(strstr(e.detail, "Please retry after 55 seconds"));
+
+	/* the OAuth shape */
+	assert_int_equal(parse_error(OAUTH_ERROR, &e), 0);
+	assert_int_equal(e.error, 0);
+	assert_string_equal(e.error_code, "invalid_client");
+	assert_string_equal(e.detail, "Invalid client credentials");
+
+	/* reason stands in for a missing detail */
+	assert_int_equal(parse_error("{\"error\":401,\"reason\":\"Unauthorized\"}", &e), 0);
+	assert_string_equal(e.detail, "Unauthorized");
+	assert_string_equal(e.error_code, "");
+
+	/* nothing but a status: not enough, but the status is kept */
+	assert_int_equal(parse_error("{\"error\":401}", &e), -EBADMSG);
+	assert_int_equal(e.error, 401);
+}
+
+static void
+test_error_sanitise_and_truncate(void **state)
+{
+	struct atlas_error e;
+	char body[8192];
+	size_t off;
+
+	(void)state;
+	assert_int_equal(parse_error("{\"errorCode\":\"X\\nY\",\"detail\":\"line1\\nline2\\r\\t"
+				     "\\u001b[31mred\\u007f\"}",
+				     &e),
+			 0);
+	assert_string_equal(e.error_code, "X Y");
+	assert_string_equal(e.detail, "line1 line2   [31mred ");
+
+	off = (size_t)snprintf(body, sizeof(body), "{\"errorCode\":\"");
+	memset(body + off, 'C', 200);
+	off += 200;
+	off += (size_t)snprintf(body + off, sizeof(body) - off, "\",\"detail\":\"");
+	for (int i = 0; i < 1000; i++)
+		off += (size_t)snprintf(body + off, sizeof(body) - off, "\\u00e9");
+	snprintf(body + off, sizeof(body) - off, "\"}");
+	assert_int_equal(parse_error(body, &e), 0);
+	assert_int_equal(strlen(e.error_code), sizeof(e.error_code) - 1);
+	/* 2-byte characters: truncated on a character boundary */
+	assert_int_equal(strlen(e.detail), sizeof(e.detail) - 2);
+	assert_memory_equal(e.detail, "\xc3\xa9\xc3\xa9", 4);
+}
+
+static void
+test_error_bad_input(void **state)
+{
+	static const char *bad[] = {
+		"",      "<html>502 Bad Gateway</html>", "[]", "null", "{}",
+		"{\"errorCode\":5,\"detail\":[]}", "{\"error\":\"\"}", "{\"detail\":",
+	};
+	struct atlas_error e;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		memset(&e, 0x41, sizeof(e));
+		if (parse_error(bad[i], &e) != -EBADMSG)
+			fail_msg("accepted: %s", bad[i]);
+		assert_string_equal(e.error_code, "");
+		assert_string_equal(e.detail, "");
+	}
+	/* wrong types are skipped, the rest is used */
+	assert_int_equal(parse_error("{\"error\":\"x\",\"errorCode\":\"GROUP_NOT_FOUND\","
+				     "\"detail\":7,\"reason\":\"Not Found\"}",
+				     &e),
+			 0);
+	assert_int_equal(e.error, 0);
+	assert_string_equal(e.error_code, "GROUP_NOT_FOUND");
+	assert_string_equal(e.detail, "Not Found");
+	/* absurd status numbers are ignored */
+	assert_int_equal(parse_error("{\"error\":99999,\"detail\":\"d\"}", &e), 0);
+	assert_int_equal(e.error, 0);
+	assert_int_equal(atlas_parse_error(NULL, 0, &e), -EBADMSG);
+	assert_int_equal(atlas_parse_error("{}", 2, NULL), -EINVAL);
+}
+
+/* ---- OAuth token ----------------------------------------------------- */
+
+static int
+parse_token(const char *s, char **tok, int64_t *exp, char *err, size_t errlen)
+{
+	size_t len = strlen(s);
+	char *b = exact(s, len);
+	int r = atlas_parse_token(b, len, tok, exp, err, errlen);
+
+	free(b);
+	return r;
+}
+
+static void
+test_token_sample(void **state)
+{
+	char *tok = NULL, err[128];
+	int64_t exp = 0;
+
+	(void)state;
+	assert_int_equal(parse_token(TOKEN_SAMPLE, &tok, &exp, err, sizeof(err)), 0);
+	assert_string_equal(tok, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJtZGJfc2FfaWQifQ.c2ln");
+	assert_int_equal(exp, 3600);
+	util_free_secret(tok);
+
+	/* token_type is case-insensitive (RFC 6749 5.1); expires_in optional */
+	assert_int_equal(parse_token("{\"access_token\":\"abc\",\"token_type\":\"bearer\"}", &tok,
+				     &exp, err, sizeof(err)),
+			 0);
+	assert_string_equal(tok, "abc");
+	assert_int_equal(exp, ATLAS_TOKEN_DEFAULT_LIFETIME);
+	util_free_secret(tok);
+	assert_int_equal(parse_token("{\"access_token\":\"abc\",\"expires_in\":60,\"scope\":\"x\"}",
+				     &tok, NULL, err, sizeof(err)),
+			 0);
+	util_free_secret(tok);
+}
+
+static void
+test_token_oauth_error(void **state)
+{
+	char *tok = (char *)1, err[128];
+	int64_t exp = 77;
+
+	(void)state;
+	assert_int_equal(parse_token(OAUTH_ERROR, &tok, &exp, err, sizeof(err)), -EACCES);
+	assert_null(tok);
+	assert_int_equal(exp, 0);
+	assert_string_equal(err, "invalid_client: Invalid client credentials");
+	assert_int_equal(parse_token("{\"error\":\"unauthorized_client\"}", &tok, &exp, err,
+				     sizeof(err)),
+			 -EACCES);
+	assert_string_equal(err, "unauthorized_client");
+	/* control characters sanitised; a small buffer truncates safely */
+	assert_int_equal(parse_token("{\"error\":\"bad\\nthing\",\"error_description\":"
+				     "\"multi\\r\\nline\"}",
+				     &tok, &exp, err, 12),
+			 -EACCES);
+	assert_string_equal(err, "bad thing: ");
+	/* an error wins over a token in the same body, and the token never
+	 * reaches err */
+	assert_int_equal(parse_token("{\"error\":\"invalid_grant\",\"access_token\":\"SECRET\"}",
+				     &tok, &exp, err, sizeof(err)),
+			 -EACCES);
+	assert_null(tok);
+	assert_null(strstr(err, "SECRET"));
+}
+
+static void
+test_token_invalid(void **state)
+{
+	static const struct {
+		const char *body, *err_has;
+	} bad[] = {
+		{"", "empty"},
+		{"garbage", "line 1"},
+		{"[]", "not an object"},
+		{"{}", "no access_token"},
+		{"{\"access_token\":null}", "no access_token"},
+		{"{\"access_token\":42}", "not a string"},
+		{"{\"access_token\":\"\"}", "empty"},
+		{"{\"access_token\":\"a b\"}", "HTTP header"},
+		{"{\"access_token\":\"a\\r\\nX-Evil: 1\"}", "HTTP header"},
+		{"{\"access_token\":\"caf\\u00e9\"}", "HTTP header"},
+		{"{\"access_token\":\"abc\",\"token_type\":\"mac\"}", "not Bearer"},
+		{"{\"access_token\":\"abc\",\"token_type\":1}", "token_type is not a string"},
+		{"{\"access_token\":\"abc\",\"expires_in\":\"3600\"}", "not an integer"},
+		{"{\"access_token\":\"abc\",\"expires_in\":3600.5}", "not an integer"},
+		{"{\"access_token\":\"abc\",\"expires_in\":0}", "positive"},
+		{"{\"access_token\":\"abc\",\"expires_in\":-5}", "positive"},
+		{"{\"access_token\":\"a\",\"access_token\":\"b\"}", "duplicate"},
+	};
+	char *tok = (char *)1, err[128];
+	int64_t exp = 5;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		if (parse_token(bad[i].body, &tok, &exp, err, sizeof(err)) != -EBADMSG)
+			fail_msg("accepted: %s", bad[i].body);
+		assert_null(tok);
+		if (strstr(err, bad[i].err_has) == NULL)
+			fail_msg("error \"%s\" lacks \"%s\"", err, bad[i].err_has);
+	}
+	assert_int_equal(atlas_parse_token("{}", 2, NULL, &exp, err, sizeof(err)), -EINVAL);
+	assert_int_equal(atlas_parse_token(NULL, 0, &tok, &exp, NULL, 0), -EBADMSG);
+}
+
+/* ---- URLs ------------------------------------------------------------ */
+
+static void
+test_urls(void **state)
+{
+	char *u;
+
+	(void)state;
+	u = atlas_ear_url("https://cloud.mongodb.com", "65a1b2c3d4e5f60718293a00");
+	assert_string_equal(u, "https://cloud.mongodb.com/api/atlas/v2/groups/"
+			       "65a1b2c3d4e5f60718293a00/encryptionAtRest");
+	free(u);
+	u = atlas_ear_url("https://cloud.mongodbgov.com/", "65a1b2c3d4e5f60718293a00");
+	assert_string_equal(u, "https://cloud.mongodbgov.com/api/atlas/v2/groups/"
+			       "65a1b2c3d4e5f60718293a00/encryptionAtRest");
+	free(u);
+	u = atlas_ear_url("http://127.0.0.1:8443/prefix///", "65A1B2C3D4E5F60718293A00");
+	assert_string_equal(u, "http://127.0.0.1:8443/prefix/api/atlas/v2/groups/"
+			       "65A1B2C3D4E5F60718293A00/encryptionAtRest");
+	free(u);
+	u = atlas_token_url("https://cloud.mongodb.com/");
+	assert_string_equal(u, "https://cloud.mongodb.com/api/oauth/token");
+	free(u);
+	u = atlas_token_url("https://cloud.mongodb.com");
+	assert_string_equal(u, "https://cloud.mongodb.com/api/oauth/token");
+	free(u);
+
+	errno = 0;
+	assert_null(atlas_ear_url("https://cloud.mongodb.com", "65a1b2c3d4e5f60718293a0"));
+	assert_int_equal(errno, EINVAL);
+	assert_null(atlas_ear_url("https://cloud.mongodb.com", "65a1b2c3d4e5f60718293a000"));
+	assert_null(atlas_ear_url("https://cloud.mongodb.com", "../../../orgs/x/apiKeys?a=b"));
+	assert_null(atlas_ear_url("https://cloud.mongodb.com", "65a1b2c3d4e5f60718293a0g"));
+	assert_null(atlas_ear_url("https://cloud.mongodb.com", ""));
+	assert_null(atlas_ear_url("https://cloud.mongodb.com", NULL));
+	assert_null(atlas_ear_url(NULL, "65a1b2c3d4e5f60718293a00"));
+	assert_null(atlas_ear_url("", "65a1b2c3d4e5f60718293a00"));
+	assert_null(atlas_token_url("/"));
+	assert_null(atlas_token_url(NULL));
+
+	assert_true(atlas_group_id_valid("65a1b2c3d4e5f60718293a00"));
+	assert_false(atlas_group_id_valid("65a1b2c3d4e5f60718293a0"));
+	assert_false(atlas_group_id_valid(NULL));
+	assert_false(atlas_group_id_valid("65a1b2c3d4e5f60718293a0 "));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ear_azure_sample),
+		cmocka_unit_test(test_ear_aws_sample),
+		cmocka_unit_test(test_ear_gcp_sample),
+		cmocka_unit_test(test_ear_disabled_and_omitted),
+		cmocka_unit_test(test_ear_unknown_fields_and_values),
+		cmocka_unit_test(test_ear_multiple_enabled),
+		cmocka_unit_test(test_ear_wrong_types),
+		cmocka_unit_test(test_ear_bad_structure),
+		cmocka_unit_test(test_ear_garbage),
+		cmocka_unit_test(test_ear_nul_bytes),
+		cmocka_unit_test(test_ear_truncated),
+		cmocka_unit_test(test_ear_huge),
+		cmocka_unit_test(test_fingerprint_stable_and_sensitive),
+		cmocka_unit_test(test_fingerprint_escaping),
+		cmocka_unit_test(test_error_samples),
+		cmocka_unit_test(test_error_sanitise_and_truncate),
+		cmocka_unit_test(test_error_bad_input),
+		cmocka_unit_test(test_token_sample),
+		cmocka_unit_test(test_token_oauth_error),
+		cmocka_unit_test(test_token_invalid),
+		cmocka_unit_test(test_urls),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,941 @@
+/*
+ * Unit tests for lib/checks.c: the catalogue (names, MESSAGE_IDs,
+ * severities, priorities, Nagios codes), the findings list, atlas.access
+ * for every failure class, and ear.valid / ear.enabled / ear.config with
+ * the key memory they hand on.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atlas.h"
+#include "checks.h"
+#include "config.h"
+#include "msgid.h"
+#include "util.h"
+
+/* ---- helpers --------------------------------------------------------- */
+
+static const struct finding *
+find(const struct findings *f, enum check_id c, const char *subject)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (f->v[i].check == c && strcmp(f->v[i].subject, subject) == 0)
+			return &f->v[i];
+	return NULL;
+}
+
+static size_t
+count(const struct findings *f, enum check_id c)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < f->n; i++)
+		n += f->v[i].check == c;
+	return n;
+}
+
+static void
+assert_one_line(const struct findings *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		for (const char *p = f->v[i].summary; *p; p++)
+			if ((unsigned char)*p < 0x20)
+				fail_msg("control character in \"%s\"", f->v[i].summary);
+	}
+}
+
+#define assert_contains(hay, needle)                                                              \
+	do {                                                                                      \
+		if (strstr((hay), (needle)) == NULL)                                              \
+			fail_msg("\"%s\" lacks \"%s\"", (hay), (needle));                         \
+	} while (0)
+
+static void
+all_on(struct cfg_checks *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (int i = 0; i < CHK__COUNT; i++)
+		c->enabled[i] = true;
+}
+
+static void
+ear_from(const char *json, struct atlas_ear *ear)
+{
+	char err[128];
+
+	if (atlas_parse_ear(json, strlen(json), ear, err, sizeof(err)) != 0)
+		fail_msg("bad test body (%s): %s", err, json);
+}
+
+/* ---- catalogue ------------------------------------------------------- */
+
+static void
+test_catalogue_names(void **state)
+{
+	static const char *names[CHK__COUNT] = {
+		"atlas.access",        "ear.valid",           "ear.enabled",
+		"ear.config",          "ear.clusters",        "ear.role",
+		"azure.secret_expiry", "azure.key_state",     "azure.key_age",
+		"azure.key_version",   "azure.key_identifier", "azure.allowlist",
+		"azure.permissions",   "azure.access",        "atlas.control_plane_ips",
+	};
+
+	(void)state;
+	for (int i = 0; i < CHK__COUNT; i++) {
+		assert_string_equal(check_name((enum check_id)i), names[i]);
+		assert_int_equal(check_from_name(names[i]), i);
+	}
+	assert_int_equal(check_from_name("ear.Valid"), -EINVAL);
+	assert_int_equal(check_from_name("ear"), -EINVAL);
+	assert_int_equal(check_from_name(""), -EINVAL);
+	assert_int_equal(check_from_name(NULL), -EINVAL);
+	assert_string_equal(check_name(CHK__COUNT), "");
+	assert_string_equal(check_name((enum check_id)-1), "");
+}
+
+static void
+test_catalogue_msgids(void **state)
+{
+	static const char *ids[CHK__COUNT] = {
+		MSGID_ATLAS_ACCESS,       MSGID_EAR_VALID,         MSGID_EAR_ENABLED,
+		MSGID_EAR_CONFIG,         MSGID_EAR_CLUSTERS,      MSGID_EAR_ROLE,
+		MSGID_AZURE_SECRET_EXPIRY, MSGID_AZURE_KEY_STATE,  MSGID_AZURE_KEY_AGE,
+		MSGID_AZURE_KEY_VERSION,  MSGID_AZURE_KEY_IDENTIFIER, MSGID_AZURE_ALLOWLIST,
+		MSGID_AZURE_PERMISSIONS,  MSGID_AZURE_ACCESS,      MSGID_ATLAS_CONTROL_PLANE_IPS,
+	};
+
+	(void)state;
+	for (int i = 0; i < CHK__COUNT; i++) {
+		const char *m = check_msgid((enum check_id)i);
+
+		assert_string_equal(m, ids[i]);
+		assert_int_equal(strlen(m), 32);
+		assert_int_equal(strspn(m, "0123456789abcdef"), 32);
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(m, check_msgid((enum check_id)j));
+	}
+	assert_string_equal(check_msgid(CHK__COUNT), "");
+}
+
+static void
+test_severities(void **state)
+{
+	(void)state;
+	assert_string_equal(severity_name(SEV_OK), "ok");
+	assert_string_equal(severity_name(SEV_INFO), "info");
+	assert_string_equal(severity_name(SEV_WARNING), "warning");
+	assert_string_equal(severity_name(SEV_UNKNOWN), "unknown");
+	assert_string_equal(severity_name(SEV_CRITICAL), "critical");
+	assert_string_equal(severity_name((enum severity)99), "");
+	for (int s = SEV_OK; s <= SEV_CRITICAL; s++)
+		assert_int_equal(severity_from_name(severity_name((enum severity)s)), s);
+	assert_int_equal(severity_from_name("CRITICAL"), -EINVAL);
+	assert_int_equal(severity_from_name("error"), -EINVAL);
+	assert_int_equal(severity_from_name(NULL), -EINVAL);
+
+	/* journald PRIORITY of INTERFACE.md */
+	assert_int_equal(severity_priority(SEV_CRITICAL), 2);
+	assert_int_equal(severity_priority(SEV_UNKNOWN), 3);
+	assert_int_equal(severity_priority(SEV_WARNING), 4);
+	assert_int_equal(severity_priority(SEV_OK), 5);
+	assert_int_equal(severity_priority(SEV_INFO), 6);
+	/* Nagios */
+	assert_int_equal(severity_nagios(SEV_OK), 0);
+	assert_int_equal(severity_nagios(SEV_INFO), 0);
+	assert_int_equal(severity_nagios(SEV_WARNING), 1);
+	assert_int_equal(severity_nagios(SEV_CRITICAL), 2);
+	assert_int_equal(severity_nagios(SEV_UNKNOWN), 3);
+	assert_int_equal(severity_nagios((enum severity)99), 3);
+	/* urgency order used to fold results */
+	assert_true(SEV_OK < SEV_INFO && SEV_INFO < SEV_WARNING && SEV_WARNING < SEV_UNKNOWN &&
+		    SEV_UNKNOWN < SEV_CRITICAL);
+}
+
+static void
+test_providers(void **state)
+{
+	(void)state;
+	assert_string_equal(provider_name(PROV_NONE), "");
+	assert_string_equal(provider_name(PROV_AWS), "aws");
+	assert_string_equal(provider_name(PROV_AZURE), "azure");
+	assert_string_equal(provider_name(PROV_GCP), "gcp");
+	assert_string_equal(provider_atlas_name(PROV_NONE), "NONE");
+	assert_string_equal(provider_atlas_name(PROV_AWS), "AWS");
+	assert_string_equal(provider_atlas_name(PROV_AZURE), "AZURE");
+	assert_string_equal(provider_atlas_name(PROV_GCP), "GCP");
+	assert_int_equal(provider_from_name("azure"), PROV_AZURE);
+	assert_int_equal(provider_from_name("AZURE"), PROV_AZURE);
+	assert_int_equal(provider_from_name("aws"), PROV_AWS);
+	assert_int_equal(provider_from_name("GCP"), PROV_GCP);
+	assert_int_equal(provider_from_name("NONE"), PROV_NONE);
+	assert_int_equal(provider_from_name("oci"), -EINVAL);
+	assert_int_equal(provider_from_name(""), -EINVAL);
+	assert_int_equal(provider_from_name(NULL), -EINVAL);
+}
+
+/* ---- findings -------------------------------------------------------- */
+
+static void
+test_findings_list(void **state)
+{
+	struct findings f = {0};
+	struct finding *x;
+
+	(void)state;
+	x = findings_add(&f, CHK_EAR_VALID, SEV_CRITICAL, PROV_AZURE, "azure", "%s %d", "n", 1);
+	assert_non_null(x);
+	assert_int_equal(x->check, CHK_EAR_VALID);
+	assert_int_equal(x->severity, SEV_CRITICAL);
+	assert_int_equal(x->provider, PROV_AZURE);
+	assert_string_equal(x->subject, "azure");
+	assert_string_equal(x->summary, "n 1");
+	assert_false(x->has_days_left);
+	assert_false(x->has_age_days);
+	assert_null(x->missing);
+	/* NULL subject, control characters from API text */
+	x = findings_add(&f, CHK_ATLAS_ACCESS, SEV_UNKNOWN, PROV_NONE, NULL, "a\nb\r%s",
+			 "c\td\x1b");
+	assert_string_equal(x->subject, "");
+	assert_string_equal(x->summary, "a b c d ");
+	x = findings_add(&f, CHK_EAR_CONFIG, SEV_INFO, PROV_NONE, "x\ny", "%s", "");
+	assert_string_equal(x->subject, "x y");
+	assert_string_equal(x->summary, "");
+	/* growth keeps earlier entries */
+	for (int i = 0; i < 1000; i++) {
+		x = findings_add(&f, CHK_AZURE_ALLOWLIST, SEV_OK, PROV_AZURE, "s", "%d", i);
+		assert_non_null(x);
+	}
+	x->missing = strdup("10.0.0.0/8"); /* owned by the list from now on */
+	assert_int_equal(f.n, 1003);
+	assert_string_equal(f.v[0].summary, "n 1");
+	assert_string_equal(f.v[1002].summary, "999");
+	f.evaluated[CHK_EAR_VALID] = true;
+	findings_free(&f);
+	assert_int_equal(f.n, 0);
+	assert_null(f.v);
+	assert_false(f.evaluated[CHK_EAR_VALID]);
+	findings_free(&f);
+	findings_free(NULL);
+	assert_null(findings_add(NULL, CHK_EAR_VALID, SEV_OK, PROV_NONE, "", "x"));
+}
+
+/* ---- atlas.access ---------------------------------------------------- */
+
+static const struct finding *
+access_one(struct findings *out, const struct atlas_fetch *f)
+{
+	findings_free(out);
+	assert_int_equal(chk_atlas_access(f, out), 0);
+	assert_true(out->evaluated[CHK_ATLAS_ACCESS]);
+	assert_int_equal(out->n, 1);
+	assert_int_equal(out->v[0].check, CHK_ATLAS_ACCESS);
+	assert_string_equal(out->v[0].subject, "atlas-api");
+	assert_int_equal(out->v[0].provider, PROV_NONE);
+	assert_one_line(out);
+	return &out->v[0];
+}
+
+static void
+test_access_ok(void **state)
+{
+	struct findings out = {0};
+	struct atlas_fetch f = {.outcome = ATLAS_FETCH_OK, .http_status = 200};
+	const struct finding *x;
+
+	(void)state;
+	x = access_one(&out, &f);
+	assert_int_equal(x->severity, SEV_OK);
+	/* only atlas.access was judged */
+	for (int i = 0; i < CHK__COUNT; i++)
+		assert_int_equal(out.evaluated[i], i == CHK_ATLAS_ACCESS);
+	findings_free(&out);
+	assert_int_equal(chk_atlas_access(NULL, &out), -EINVAL);
+	assert_int_equal(chk_atlas_access(&f, NULL), -EINVAL);
+}
+
+static void
+test_access_401(void **state)
+{
+	struct findings out = {0};
+	struct atlas_error e = {.error = 401};
+	struct atlas_fetch f = {.outcome = ATLAS_FETCH_HTTP, .http_status = 401, .error = &e};
+	const struct finding *x;
+
+	(void)state;
+	snprintf(e.error_code, sizeof(e.error_code), "UNAUTHORIZED");
+	snprintf(e.detail, sizeof(e.detail), "You are not authorized for this resource.");
+	x = access_one(&out, &f);
+	assert_int_equal(x->severity, SEV_UNKNOWN);
+	assert_string_equal(x->summary,
+			    "Atlas rejected kmswatch's credentials (401 UNAUTHORIZED: You are not "
+			    "authorized for this resource.): check atlas.service_account/api_key "
+			    "and the API access list");
+	/* some 401s carry no errorCode */
+	e.error_code[0] = '\0';
+	x = access_one(&out, &f);
+	assert_contains(x->summary, "(401: You are not authorized for this resource.)");
+	/* and some no body at all */
+	f.error = NULL;
+	x = access_one(&out, &f);
+	assert_contains(x->summary, "credentials (401): check");
+	findings_free(&out);
+}
+
+static void
+test_access_403_404(void **state)
+{
+	struct findings out = {0};
+	struct atlas_error e = {.error = 403};
+	struct atlas_fetch f = {.outcome = ATLAS_FETCH_HTTP, .http_status = 403, .error = &e};
+	const struct finding *x;
+
+	(void)state;
+	snprintf(e.error_code, sizeof(e.error_code), "USER_CANNOT_ACCESS_GROUP");
+	snprintf(e.detail, sizeof(e.detail), "Insufficient permissions.");
+	x = access_one(&out, &f);
+	assert_int_equal(x->severity, SEV_UNKNOWN);
+	assert_contains(x->summary, "403 USER_CANNOT_ACCESS_GROUP: Insufficient permissions.");
+	assert_contains(x->summary, "Project Read Only");
+
+	/* the API access list is a different fix */
+	snprintf(e.error_code, sizeof(e.error_code), "IP_ADDRESS_NOT_ON_ACCESS_LIST");
+	snprintf(e.detail, sizeof(e.detail), "IP address 192.0.2.7 is not allowed.");
+	x = access_one(&out, &f);
+	assert_contains(x->summary, "IP_ADDRESS_NOT_ON_ACCESS_LIST");
+	assert_contains(x->summary, "192.0.2.7");
+	assert_contains(x->summary, "API access list");
+
+	e.error = f.http_status = 404;
+	snprintf(e.error_code, sizeof(e.error_code), "GROUP_NOT_FOUND");
+	snprintf(e.detail, sizeof(e.detail), "No group with ID 65a1b2c3d4e5f60718293a00 exists.");
+	x = access_one(&out, &f);
+	assert_string_equal(x->summary,
+			    "Atlas knows no project with this id (404 GROUP_NOT_FOUND: No group "
+			    "with ID 65a1b2c3d4e5f60718293a00 exists.): check projects[].id, and "
+			    "that kmswatch's service account or API key belongs to the project's "
+			    "organization");
+
+	snprintf(e.error_code, sizeof(e.error_code), "RESOURCE_NOT_FOUND");
+	x = access_one(&out, &f);
+	assert_contains(x->summary, "404 RESOURCE_NOT_FOUND");
+	assert_contains(x->summary, "atlas.base_url");
+	findings_free(&out);
+}
+
+static void
+test_access_429_5xx(void **state)
+{
+	struct findings out = {0};
+	struct atlas_error e = {.error = 429};
+	struct atlas_fetch f = {.outcome = ATLAS_FETCH_HTTP, .http_status = 429, .error = &e,
+				.retries = 3};
+	const struct finding *x;
+
+	(void)state;
+	snprintf(e.error_code, sizeof(e.error_code), "RATE_LIMITED_TOKEN_BUCKET");
+	snprintf(e.detail, sizeof(e.detail), "Rate limit exceeded. Please retry after 55 seconds.");
+	x = access_one(&out, &f);
+	assert_int_equal(x->severity, SEV_UNKNOWN);
+	assert_contains(x->summary, "rate-limiting kmswatch after 3 retries (429 "
+				    "RATE_LIMITED_TOKEN_BUCKET: Rate limit exceeded.");
+	assert_contains(x->summary, "poll_interval");
+	f.retries = 1;
+	x = access_one(&out, &f);
+	assert_contains(x->summary, "after 1 retry (");
+
+	f.http_status = 503;
+	f.error = NULL;
+	f.retries = 4;
+	x = access_one(&out, &f);
+	assert_contains(x->summary, "server error after 4 retries (503)");
+	f.http_status = 500;
+	f.error = &e;
+	e.error = 500;
+	snprintf(e.error_code, sizeof(e.error_code), "UNEXPECTED_ERROR");
+	snprintf(e.detail, sizeof(e.detail), "Unexpected error.");
+	x = access_one(&out, &f);
+	assert_contains(x->summary, "(500 UNEXPECTED_ERROR: Unexpected error.)");
+	assert_contains(x->summary, "status.mongodb.com");
+
+	f.http_status = 406;
+	f.error = NULL;
+	f.retries = 0;
+	x = access_one(&out, &f);
+	assert_contains(x->summary, "API version");
+	f.http_status = 418;
+	x = access_one(&out, &f);
+	assert_contains(x->summary, "unexpected HTTP status (418)");
+	findings_free(&out);
+}
+
+static void
+test_access_transport_and_body(void **state)
+{
+	struct findings out = {0};
+	struct atlas_fetch f = {.outcome = ATLAS_FETCH_TRANSPORT, .retries = 2};
+	const struct finding *x;
+
+	(void)state;
+	snprintf(f.detail, sizeof(f.detail),
+		 "SSL certificate problem: unable to get local issuer certificate");
+	x = access_one(&out, &f);
+	assert_int_equal(x->severity, SEV_UNKNOWN);
+	assert_contains(x->summary, "could not reach Atlas after 2 retries (SSL certificate "
+				    "problem: unable to get local issuer certificate)");
+	assert_contains(x->summary, "atlas.ca_file");
+	f.detail[0] = '\0';
+	x = access_one(&out, &f);
+	assert_contains(x->summary, "(no detail available)");
+
+	f = (struct atlas_fetch){.outcome = ATLAS_FETCH_BAD_BODY, .http_status = 200};
+	snprintf(f.detail, sizeof(f.detail), "azureKeyVault.enabled is not a boolean");
+	x = access_one(&out, &f);
+	assert_contains(x->summary, "malformed");
+	assert_contains(x->summary, "(200: azureKeyVault.enabled is not a boolean)");
+
+	/* text from outside stays on one line */
+	snprintf(f.detail, sizeof(f.detail), "line 1\nline 2\r\n");
+	x = access_one(&out, &f);
+	assert_contains(x->summary, "line 1 line 2");
+	findings_free(&out);
+}
+
+static void
+test_access_auth(void **state)
+{
+	struct findings out = {0};
+	struct atlas_error e = {0};
+	struct atlas_fetch f = {.outcome = ATLAS_FETCH_AUTH, .http_status = 401};
+	const struct finding *x;
+
+	(void)state;
+	/* the token endpoint's OAuth error as atlas_parse_token reports it */
+	snprintf(f.detail, sizeof(f.detail), "invalid_client: Invalid client credentials");
+	x = access_one(&out, &f);
+	assert_int_equal(x->severity, SEV_UNKNOWN);
+	assert_contains(x->summary, "(401: invalid_client: Invalid client credentials)");
+	assert_contains(x->summary, "client_secret");
+	/* or parsed into an atlas_error */
+	snprintf(e.error_code, sizeof(e.error_code), "invalid_client");
+	snprintf(e.detail, sizeof(e.detail), "Invalid client credentials");
+	f.error = &e;
+	f.detail[0] = '\0';
+	x = access_one(&out, &f);
+	assert_contains(x->summary, "(401 invalid_client: Invalid client credentials)");
+	/* Atlas's own detail wins over the caller's restatement */
+	snprintf(f.detail, sizeof(f.detail), "HTTP 401 from the token endpoint");
+	x = access_one(&out, &f);
+	assert_contains(x->summary, "(401 invalid_client: Invalid client credentials)");
+	assert_null(strstr(x->summary, "from the token endpoint"));
+	/* without it, the caller's detail is used */
+	e.detail[0] = '\0';
+	x = access_one(&out, &f);
+	assert_contains(x->summary, "(401 invalid_client: HTTP 401 from the token endpoint)");
+
+	f = (struct atlas_fetch){.outcome = ATLAS_FETCH_AUTH, .retries = 2};
+	snprintf(f.detail, sizeof(f.detail), "Could not resolve host: cloud.mongodb.com");
+	x = access_one(&out, &f);
+	assert_contains(x->summary, "token endpoint after 2 retries (Could not resolve host");
+
+	f.http_status = 502;
+	x = access_one(&out, &f);
+	assert_contains(x->summary, "token endpoint failed after 2 retries (502: ");
+	findings_free(&out);
+}
+
+/* ---- ear.* ----------------------------------------------------------- */
+
+static const char AZ_OK[] =
+	"{\"awsKms\":{\"enabled\":false,\"valid\":false},"
+	"\"azureKeyVault\":{\"azureEnvironment\":\"AZURE\",\"clientID\":\"c1\",\"enabled\":true,"
+	"\"keyIdentifier\":\"https://kv1.vault.azure.net/keys/k/v1\",\"keyVaultName\":\"kv1\","
+	"\"requirePrivateNetworking\":false,\"resourceGroupName\":\"rg1\",\"roleId\":\"r1\","
+	"\"subscriptionID\":\"s1\",\"tenantID\":\"t1\",\"valid\":true},"
+	"\"googleCloudKms\":{\"enabled\":false,\"valid\":false}}";
+
+struct run {
+	struct atlas_ear ear;
+	struct findings out;
+	struct ear_memory mem;
+};
+
+static void
+run_ear(struct run *r, const char *json, enum provider expect, const struct cfg_checks *cc,
+	const struct ear_memory *prev, time_t now)
+{
+	ear_from(json, &r->ear);
+	memset(&r->out, 0, sizeof(r->out));
+	memset(&r->mem, 0, sizeof(r->mem));
+	assert_int_equal(chk_ear(&r->ear, expect, cc, prev, now, &r->out, &r->mem), 0);
+	assert_one_line(&r->out);
+}
+
+static void
+run_free(struct run *r)
+{
+	atlas_ear_free(&r->ear);
+	findings_free(&r->out);
+	ear_memory_free(&r->mem);
+}
+
+static void
+test_ear_valid_true(void **state)
+{
+	struct cfg_checks cc;
+	struct run r;
+	const struct finding *x;
+
+	(void)state;
+	all_on(&cc);
+	run_ear(&r, AZ_OK, PROV_NONE, &cc, NULL, 1000);
+	x = find(&r.out, CHK_EAR_VALID, "azure");
+	assert_non_null(x);
+	assert_int_equal(x->severity, SEV_OK);
+	assert_int_equal(x->provider, PROV_AZURE);
+	assert_int_equal(count(&r.out, CHK_EAR_VALID), 1);
+	assert_true(r.out.evaluated[CHK_EAR_VALID]);
+	/* no expectation: a verdict with nothing to report */
+	assert_true(r.out.evaluated[CHK_EAR_ENABLED]);
+	assert_int_equal(count(&r.out, CHK_EAR_ENABLED), 0);
+	/* first observation: baseline, no change */
+	assert_true(r.out.evaluated[CHK_EAR_CONFIG]);
+	assert_int_equal(count(&r.out, CHK_EAR_CONFIG), 0);
+	assert_false(r.out.evaluated[CHK_ATLAS_ACCESS]);
+	assert_false(r.out.evaluated[CHK_AZURE_KEY_AGE]);
+	/* memory */
+	assert_non_null(r.mem.fingerprint);
+	assert_contains(r.mem.fingerprint, "keyIdentifier=https://kv1.vault.azure.net/keys/k/v1\n");
+	assert_string_equal(r.mem.key_id, "https://kv1.vault.azure.net/keys/k/v1");
+	assert_int_equal(r.mem.key_first_seen, 1000);
+	run_free(&r);
+}
+
+static void
+test_ear_valid_false(void **state)
+{
+	struct run r;
+	const struct finding *x;
+
+	(void)state;
+	/* NULL checks: everything on */
+	run_ear(&r,
+		"{\"azureKeyVault\":{\"enabled\":true,\"valid\":false,\"keyIdentifier\":"
+		"\"https://kv1.vault.azure.net/keys/k/v1\",\"keyVaultName\":\"kv1\","
+		"\"clientID\":\"c1\"}}",
+		PROV_AZURE, NULL, NULL, 1000);
+	x = find(&r.out, CHK_EAR_VALID, "azure");
+	assert_non_null(x);
+	assert_int_equal(x->severity, SEV_CRITICAL);
+	assert_int_equal(x->provider, PROV_AZURE);
+	assert_contains(x->summary, "Atlas will shut down every mongod/mongos of this project at "
+				    "its next 15-minute validation");
+	assert_contains(x->summary, "https://kv1.vault.azure.net/keys/k/v1");
+	assert_contains(x->summary, "enabled");
+	assert_contains(x->summary, "client secret");
+	assert_contains(x->summary, "firewall of Key Vault kv1");
+	/* the provider is enabled as expected: ear.enabled is fine */
+	x = find(&r.out, CHK_EAR_ENABLED, "azure");
+	assert_non_null(x);
+	assert_int_equal(x->severity, SEV_OK);
+	run_free(&r);
+
+	run_ear(&r, "{\"awsKms\":{\"enabled\":true,\"valid\":false,\"customerMasterKeyID\":\"K\"}}",
+		PROV_NONE, NULL, NULL, 1);
+	x = find(&r.out, CHK_EAR_VALID, "aws");
+	assert_int_equal(x->severity, SEV_CRITICAL);
+	assert_int_equal(x->provider, PROV_AWS);
+	assert_contains(x->summary, "15-minute");
+	assert_contains(x->summary, "KMS key K");
+	run_free(&r);
+
+	run_ear(&r, "{\"googleCloudKms\":{\"enabled\":true,\"valid\":false}}", PROV_NONE, NULL,
+		NULL, 1);
+	x = find(&r.out, CHK_EAR_VALID, "gcp");
+	assert_int_equal(x->severity, SEV_CRITICAL);
+	assert_contains(x->summary, "key version (not reported)");
+	run_free(&r);
+}
+
+static void
+test_ear_valid_absent_and_none(void **state)
+{
+	struct run r;
+	const struct finding *x;
+
+	(void)state;
+	/* enabled but no "valid": blind, so unknown, never ok */
+	run_ear(&r, "{\"azureKeyVault\":{\"enabled\":true}}", PROV_NONE, NULL, NULL, 1);
+	x = find(&r.out, CHK_EAR_VALID, "azure");
+	assert_int_equal(x->severity, SEV_UNKNOWN);
+	assert_contains(x->summary, "valid");
+	run_free(&r);
+
+	/* nothing enabled: one ok, subject "none"; a disabled provider's
+	 * valid:false is not a problem */
+	static const char *none[] = {"{}", "{\"azureKeyVault\":{\"enabled\":false,\"valid\":false}}",
+				     "{\"awsKms\":{\"valid\":false}}"};
+	for (size_t i = 0; i < ARRAY_SIZE(none); i++) {
+		run_ear(&r, none[i], PROV_NONE, NULL, NULL, 1);
+		assert_int_equal(count(&r.out, CHK_EAR_VALID), 1);
+		x = find(&r.out, CHK_EAR_VALID, "none");
+		assert_non_null(x);
+		assert_int_equal(x->severity, SEV_OK);
+		assert_int_equal(x->provider, PROV_NONE);
+		assert_null(r.mem.key_id);
+		assert_int_equal(r.mem.key_first_seen, 0);
+		assert_string_equal(r.mem.fingerprint, "provider=none\n");
+		run_free(&r);
+	}
+}
+
+static void
+test_ear_multiple_providers(void **state)
+{
+	struct run r;
+
+	(void)state;
+	run_ear(&r,
+		"{\"azureKeyVault\":{\"enabled\":true,\"valid\":false},"
+		"\"awsKms\":{\"enabled\":true,\"valid\":true},"
+		"\"googleCloudKms\":{\"enabled\":true}}",
+		PROV_AZURE, NULL, NULL, 1);
+	assert_int_equal(count(&r.out, CHK_EAR_VALID), 3);
+	assert_int_equal(find(&r.out, CHK_EAR_VALID, "azure")->severity, SEV_CRITICAL);
+	assert_int_equal(find(&r.out, CHK_EAR_VALID, "aws")->severity, SEV_OK);
+	assert_int_equal(find(&r.out, CHK_EAR_VALID, "gcp")->severity, SEV_UNKNOWN);
+	assert_null(find(&r.out, CHK_EAR_VALID, "none"));
+	assert_int_equal(find(&r.out, CHK_EAR_ENABLED, "azure")->severity, SEV_OK);
+	run_free(&r);
+}
+
+static void
+test_ear_enabled_mismatch(void **state)
+{
+	struct run r;
+	const struct finding *x;
+
+	(void)state;
+	/* expected Azure, Atlas has AWS */
+	run_ear(&r, "{\"awsKms\":{\"enabled\":true,\"valid\":true},"
+		    "\"azureKeyVault\":{\"enabled\":false}}",
+		PROV_AZURE, NULL, NULL, 1);
+	x = find(&r.out, CHK_EAR_ENABLED, "azure");
+	assert_non_null(x);
+	assert_int_equal(x->severity, SEV_CRITICAL);
+	assert_int_equal(x->provider, PROV_AZURE);
+	assert_contains(x->summary, "Azure Key Vault is not enabled");
+	assert_contains(x->summary, "AWS KMS enabled instead");
+	assert_contains(x->summary, "expect_provider");
+	assert_int_equal(count(&r.out, CHK_EAR_ENABLED), 1);
+	run_free(&r);
+
+	/* expected Azure, nothing enabled (providers omitted entirely) */
+	run_ear(&r, "{}", PROV_AZURE, NULL, NULL, 1);
+	x = find(&r.out, CHK_EAR_ENABLED, "azure");
+	assert_int_equal(x->severity, SEV_CRITICAL);
+	assert_contains(x->summary, "no other customer key provider");
+	run_free(&r);
+
+	/* expected GCP, Azure and AWS both on */
+	run_ear(&r, "{\"awsKms\":{\"enabled\":true},\"azureKeyVault\":{\"enabled\":true}}",
+		PROV_GCP, NULL, NULL, 1);
+	x = find(&r.out, CHK_EAR_ENABLED, "gcp");
+	assert_int_equal(x->severity, SEV_CRITICAL);
+	assert_contains(x->summary, "AWS KMS and Azure Key Vault enabled instead");
+	run_free(&r);
+
+	/* the expected provider's object without "enabled": do not guess */
+	run_ear(&r, "{\"azureKeyVault\":{\"valid\":true}}", PROV_AZURE, NULL, NULL, 1);
+	x = find(&r.out, CHK_EAR_ENABLED, "azure");
+	assert_int_equal(x->severity, SEV_UNKNOWN);
+	run_free(&r);
+
+	/* expected and enabled */
+	run_ear(&r, AZ_OK, PROV_AZURE, NULL, NULL, 1);
+	x = find(&r.out, CHK_EAR_ENABLED, "azure");
+	assert_int_equal(x->severity, SEV_OK);
+	run_free(&r);
+}
+
+/* Replace the value of "key" in AZ_OK (first occurrence). */
+static char *
+az_with(const char *key, const char *json_value)
+{
+	char pat[64], *out, *p, *q;
+	struct strbuf b = {0};
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(AZ_OK, pat);
+	assert_non_null(p);
+	p += strlen(pat);
+	q = p + strcspn(p, ",}");
+	assert_int_equal(strbuf_append(&b, AZ_OK, (size_t)(p - AZ_OK)), 0);
+	assert_int_equal(strbuf_puts(&b, json_value), 0);
+	assert_int_equal(strbuf_puts(&b, q), 0);
+	out = b.s;
+	return out;
+}
+
+static void
+test_ear_config_each_field(void **state)
+{
+	static const struct {
+		const char *key, *newval, *line;
+		bool key_changes;
+	} cases[] = {
+		{"azureEnvironment", "\"AZURE_US_GOVERNMENT\"",
+		 "azureEnvironment: AZURE -> AZURE_US_GOVERNMENT", false},
+		{"clientID", "\"c2\"", "clientID: c1 -> c2", false},
+		{"tenantID", "\"t2\"", "tenantID: t1 -> t2", false},
+		{"subscriptionID", "\"s2\"", "subscriptionID: s1 -> s2", false},
+		{"resourceGroupName", "\"rg2\"", "resourceGroupName: rg1 -> rg2", false},
+		{"keyVaultName", "\"kv2\"", "keyVaultName: kv1 -> kv2", false},
+		{"keyIdentifier", "\"https://kv1.vault.azure.net/keys/k/v2\"",
+		 "keyIdentifier: https://kv1.vault.azure.net/keys/k/v1 -> "
+		 "https://kv1.vault.azure.net/keys/k/v2",
+		 true},
+		{"roleId", "\"r2\"", "roleId: r1 -> r2", false},
+		{"requirePrivateNetworking", "true", "requirePrivateNetworking: false -> true", false},
+		{"roleId", "null", "roleId: r1 -> (none)", false},
+	};
+	struct run base, r;
+	const struct finding *x;
+
+	(void)state;
+	run_ear(&base, AZ_OK, PROV_NONE, NULL, NULL, 1000);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *json = az_with(cases[i].key, cases[i].newval);
+		char want[256];
+
+		run_ear(&r, json, PROV_NONE, NULL, &base.mem, 5000);
+		assert_true(r.out.evaluated[CHK_EAR_CONFIG]);
+		assert_int_equal(count(&r.out, CHK_EAR_CONFIG), 1);
+		x = find(&r.out, CHK_EAR_CONFIG, "azure");
+		assert_non_null(x);
+		assert_int_equal(x->severity, SEV_INFO);
+		assert_int_equal(x->provider, PROV_AZURE);
+		/* exactly the one changed field */
+		snprintf(want, sizeof(want),
+			 "encryption-at-rest configuration changed in Atlas: %s", cases[i].line);
+		assert_string_equal(x->summary, want);
+		/* a new key identifier restarts the key age; nothing else does */
+		assert_int_equal(r.mem.key_first_seen, cases[i].key_changes ? 5000 : 1000);
+		run_free(&r);
+		free(json);
+	}
+	/* unchanged: no finding, first-seen kept */
+	run_ear(&r, AZ_OK, PROV_NONE, NULL, &base.mem, 9000);
+	assert_true(r.out.evaluated[CHK_EAR_CONFIG]);
+	assert_int_equal(count(&r.out, CHK_EAR_CONFIG), 0);
+	assert_int_equal(r.mem.key_first_seen, 1000);
+	assert_string_equal(r.mem.fingerprint, base.mem.fingerprint);
+	run_free(&r);
+	run_free(&base);
+}
+
+static void
+test_ear_config_provider_switch(void **state)
+{
+	struct run a, b;
+	const struct finding *x;
+
+	(void)state;
+	run_ear(&a, AZ_OK, PROV_NONE, NULL, NULL, 100);
+	run_ear(&b, "{\"awsKms\":{\"enabled\":true,\"valid\":true,\"customerMasterKeyID\":\"K\","
+		    "\"region\":\"EU_WEST_1\"}}",
+		PROV_NONE, NULL, &a.mem, 200);
+	x = find(&b.out, CHK_EAR_CONFIG, "aws");
+	assert_non_null(x);
+	assert_contains(x->summary, "provider: azure -> aws");
+	assert_contains(x->summary, "customerMasterKeyID: (none) -> K");
+	assert_contains(x->summary, "region: (none) -> EU_WEST_1");
+	assert_contains(x->summary, "keyIdentifier: https://kv1.vault.azure.net/keys/k/v1 -> (none)");
+	assert_contains(x->summary, "roleId: r1 -> (none)");
+	/* fields empty on both sides are not changes */
+	assert_null(strstr(x->summary, "accessKeyID"));
+	assert_string_equal(b.mem.key_id, "K");
+	assert_int_equal(b.mem.key_first_seen, 200);
+	run_free(&b);
+
+	/* EAR switched off */
+	run_ear(&b, "{\"azureKeyVault\":{\"enabled\":false}}", PROV_NONE, NULL, &a.mem, 300);
+	x = find(&b.out, CHK_EAR_CONFIG, "none");
+	assert_non_null(x);
+	assert_contains(x->summary, "provider: azure -> none");
+	assert_null(b.mem.key_id);
+	assert_int_equal(b.mem.key_first_seen, 0);
+	run_free(&b);
+	run_free(&a);
+}
+
+static void
+test_ear_first_observation(void **state)
+{
+	struct ear_memory empty = {0};
+	struct run r;
+
+	(void)state;
+	/* remembered nothing yet (NULL fingerprint) */
+	run_ear(&r, AZ_OK, PROV_NONE, NULL, &empty, 4242);
+	assert_int_equal(count(&r.out, CHK_EAR_CONFIG), 0);
+	assert_true(r.out.evaluated[CHK_EAR_CONFIG]);
+	assert_int_equal(r.mem.key_first_seen, 4242);
+	run_free(&r);
+
+	/* a key remembered without a first-seen time gets one now */
+	empty.fingerprint = NULL;
+	empty.key_id = (char *)"https://kv1.vault.azure.net/keys/k/v1";
+	run_ear(&r, AZ_OK, PROV_NONE, NULL, &empty, 77);
+	assert_int_equal(r.mem.key_first_seen, 77);
+	run_free(&r);
+}
+
+static void
+test_ear_disabled_checks(void **state)
+{
+	struct cfg_checks cc;
+	struct run base, r;
+
+	(void)state;
+	run_ear(&base, AZ_OK, PROV_NONE, NULL, NULL, 10);
+	all_on(&cc);
+	cc.enabled[CHK_EAR_VALID] = false;
+	run_ear(&r, "{\"azureKeyVault\":{\"enabled\":true,\"valid\":false}}", PROV_AWS, &cc,
+		&base.mem, 20);
+	assert_false(r.out.evaluated[CHK_EAR_VALID]);
+	assert_int_equal(count(&r.out, CHK_EAR_VALID), 0);
+	assert_true(r.out.evaluated[CHK_EAR_ENABLED]);
+	assert_int_equal(find(&r.out, CHK_EAR_ENABLED, "aws")->severity, SEV_CRITICAL);
+	assert_true(r.out.evaluated[CHK_EAR_CONFIG]);
+	run_free(&r);
+
+	/* everything off: no findings, no verdicts, but memory still moves on
+	 * (the key age must not be lost while ear.config is muted) */
+	cc.enabled[CHK_EAR_ENABLED] = false;
+	cc.enabled[CHK_EAR_CONFIG] = false;
+	{
+		char *json = az_with("keyIdentifier", "\"https://kv1.vault.azure.net/keys/k/v9\"");
+		run_ear(&r, json, PROV_AWS, &cc, &base.mem, 30);
+		free(json);
+	}
+	assert_int_equal(r.out.n, 0);
+	for (int i = 0; i < CHK__COUNT; i++)
+		assert_false(r.out.evaluated[i]);
+	assert_string_equal(r.mem.key_id, "https://kv1.vault.azure.net/keys/k/v9");
+	assert_int_equal(r.mem.key_first_seen, 30);
+	assert_string_not_equal(r.mem.fingerprint, base.mem.fingerprint);
+	run_free(&r);
+
+	/* only ear.config off */
+	all_on(&cc);
+	cc.enabled[CHK_EAR_CONFIG] = false;
+	run_ear(&r, "{}", PROV_NONE, &cc, &base.mem, 40);
+	assert_false(r.out.evaluated[CHK_EAR_CONFIG]);
+	assert_int_equal(count(&r.out, CHK_EAR_CONFIG), 0);
+	assert_true(r.out.evaluated[CHK_EAR_VALID]);
+	run_free(&r);
+	run_free(&base);
+}
+
+static void
+test_ear_memory_in_place(void **state)
+{
+	struct atlas_ear ear;
+	struct findings out = {0};
+	struct ear_memory mem = {0};
+	char *json;
+
+	(void)state;
+	ear_from(AZ_OK, &ear);
+	assert_int_equal(chk_ear(&ear, PROV_AZURE, NULL, &mem, 100, &out, &mem), 0);
+	assert_int_equal(mem.key_first_seen, 100);
+	findings_free(&out);
+	assert_int_equal(chk_ear(&ear, PROV_AZURE, NULL, &mem, 200, &out, &mem), 0);
+	assert_int_equal(mem.key_first_seen, 100);
+	assert_int_equal(count(&out, CHK_EAR_CONFIG), 0);
+	findings_free(&out);
+	atlas_ear_free(&ear);
+
+	json = az_with("keyIdentifier", "\"https://kv1.vault.azure.net/keys/k/v2\"");
+	ear_from(json, &ear);
+	free(json);
+	assert_int_equal(chk_ear(&ear, PROV_AZURE, NULL, &mem, 300, &out, &mem), 0);
+	assert_int_equal(mem.key_first_seen, 300);
+	assert_string_equal(mem.key_id, "https://kv1.vault.azure.net/keys/k/v2");
+	assert_int_equal(count(&out, CHK_EAR_CONFIG), 1);
+	findings_free(&out);
+	atlas_ear_free(&ear);
+	ear_memory_free(&mem);
+	ear_memory_free(&mem);
+	ear_memory_free(NULL);
+
+	assert_int_equal(chk_ear(NULL, PROV_NONE, NULL, NULL, 0, &out, &mem), -EINVAL);
+	ear_from("{}", &ear);
+	assert_int_equal(chk_ear(&ear, PROV_NONE, NULL, NULL, 0, NULL, &mem), -EINVAL);
+	assert_int_equal(chk_ear(&ear, PROV_NONE, NULL, NULL, 0, &out, NULL), -EINVAL);
+	atlas_ear_free(&ear);
+}
+
+static void
+test_ear_hostile_values(void **state)
+{
+	struct run a, b;
+	const struct finding *x;
+
+	(void)state;
+	/* values with line breaks cannot break the one-line summary or forge
+	 * a diff line */
+	run_ear(&a, "{\"azureKeyVault\":{\"enabled\":true,\"valid\":false,"
+		    "\"keyIdentifier\":\"k\\nroleId=x\",\"keyVaultName\":\"kv\\r\\n\"}}",
+		PROV_NONE, NULL, NULL, 1);
+	x = find(&a.out, CHK_EAR_VALID, "azure");
+	assert_contains(x->summary, "key k roleId=x is enabled");
+	run_ear(&b, "{\"azureKeyVault\":{\"enabled\":true,\"valid\":false,"
+		    "\"keyIdentifier\":\"k\\nroleId=y\",\"keyVaultName\":\"kv\\r\\n\"}}",
+		PROV_NONE, NULL, &a.mem, 2);
+	x = find(&b.out, CHK_EAR_CONFIG, "azure");
+	assert_non_null(x);
+	assert_string_equal(x->summary, "encryption-at-rest configuration changed in Atlas: "
+					"keyIdentifier: k\\x0aroleId=x -> k\\x0aroleId=y");
+	run_free(&b);
+	run_free(&a);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_catalogue_names),
+		cmocka_unit_test(test_catalogue_msgids),
+		cmocka_unit_test(test_severities),
+		cmocka_unit_test(test_providers),
+		cmocka_unit_test(test_findings_list),
+		cmocka_unit_test(test_access_ok),
+		cmocka_unit_test(test_access_401),
+		cmocka_unit_test(test_access_403_404),
+		cmocka_unit_test(test_access_429_5xx),
+		cmocka_unit_test(test_access_transport_and_body),
+		cmocka_unit_test(test_access_auth),
+		cmocka_unit_test(test_ear_valid_true),
+		cmocka_unit_test(test_ear_valid_false),
+		cmocka_unit_test(test_ear_valid_absent_and_none),
+		cmocka_unit_test(test_ear_multiple_providers),
+		cmocka_unit_test(test_ear_enabled_mismatch),
+		cmocka_unit_test(test_ear_config_each_field),
+		cmocka_unit_test(test_ear_config_provider_switch),
+		cmocka_unit_test(test_ear_first_observation),
+		cmocka_unit_test(test_ear_disabled_checks),
+		cmocka_unit_test(test_ear_memory_in_place),
+		cmocka_unit_test(test_ear_hostile_values),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
