@@ -1,0 +1,2182 @@
+/*
+ * config — owns the YAML configuration of INTERFACE.md: reading the file,
+ * turning libyaml's events into a small node tree, checking every key
+ * against the tables below, resolving secret references, and the struct
+ * config that results. Every problem becomes one line
+ * "FILE:LINE:COLUMN: PATH: message" in struct cfg_diag; all problems are
+ * collected (up to CFG_MAX_PROBLEMS), and a config with any problem is
+ * never returned.
+ *
+ * Decisions worth knowing:
+ * - YAML anchors and aliases are refused. They save little in a file this
+ *   size, and refusing them rules out alias bombs and shared nodes that
+ *   would make "where is the problem" ambiguous.
+ * - A plain null ("", "~", "null") where a mapping or a list is expected
+ *   counts as empty, so a block whose entries are all commented out is
+ *   still valid.
+ * - Secrets: every scalar we take from libyaml is wiped when the tree is
+ *   freed, resolved secret values are wiped by cfg_free, and libyaml's
+ *   input buffers and queued tokens are wiped before the parser is freed.
+ *   libyaml's scanner also builds short-lived copies of each scalar that it
+ *   frees itself without wiping; those we cannot reach, which is one more
+ *   reason to prefer {credential:} or {file:} over plain-text secrets.
+ */
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "config.h"
+#include "util.h"
+
+#define CFG_MAX_FILE (1024 * 1024)
+#define CFG_MAX_SECRET (64 * 1024)
+#define CFG_MAX_DEPTH 64
+#define CFG_MAX_PROBLEMS 100
+#define CFG_MAX_KEYS 32			     /* entries of the largest key table */
+#define CFG_MAX_DURATION (3650 * 86400LL)    /* ten years: keeps ms math safe */
+#define QUOTE_MAX 64			     /* bytes of a value echoed in a message */
+
+/* ---- the node tree ------------------------------------------------------ */
+
+enum node_kind { N_NULL, N_SCALAR, N_SEQ, N_MAP };
+
+struct node {
+	enum node_kind kind;
+	int line, col;	 /* 1-based */
+	char *s;	 /* scalar bytes (NUL-terminated, may hold a secret) */
+	size_t len;
+	struct node **v; /* N_SEQ: items; N_MAP: key, value, key, value, ... */
+	size_t n, cap;
+};
+
+/* A problem waiting to be sorted into file order: projects and silences
+ * are read after the rest, wherever they stand. */
+struct problem {
+	int line, col;
+	size_t seq;
+	char *text;
+};
+
+struct ctx {
+	const char *file;
+	struct cfg_diag *diag;
+	struct problem *pv;
+	size_t pn;
+	struct config *cfg;
+	const char *input; /* for positions of encoding errors */
+	size_t input_len;
+	char path[256]; /* key path of the node being read, for messages */
+	size_t plen;
+	unsigned problems;
+	bool oom;
+	bool refused; /* anchors/aliases: the tree is not worth validating */
+	enum { MODE_SKIP, MODE_KNOWN, MODE_ERROR } mode_state;
+	mode_t mode;
+	int mode_errno;
+};
+
+/* ---- diagnostics -------------------------------------------------------- */
+
+static void
+problem_add(struct ctx *c, int line, int col, char *text)
+{
+	struct problem *n;
+
+	if (text == NULL) {
+		c->oom = true;
+		return;
+	}
+	n = realloc(c->pv, (c->pn + 1) * sizeof(*c->pv));
+	if (n == NULL) {
+		free(text);
+		c->oom = true;
+		return;
+	}
+	c->pv = n;
+	c->pv[c->pn] = (struct problem){line, col, c->pn, text};
+	c->pn++;
+}
+
+static void vproblem_at(struct ctx *c, int line, int col, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
+/* line 0: a problem with the file as a whole ("FILE: message") */
+static void
+vproblem_at(struct ctx *c, int line, int col, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	if (c->problems++ > CFG_MAX_PROBLEMS)
+		return;
+	if (c->problems > CFG_MAX_PROBLEMS) {
+		problem_add(c, INT_MAX, 0,
+			    util_asprintf("%s: too many problems, stopping here", c->file));
+		return;
+	}
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (line <= 0)
+		problem_add(c, 0, 0, util_asprintf("%s: %s", c->file, msg));
+	else
+		problem_add(c, line, col,
+			    util_asprintf("%s:%d:%d: %s%s%s", c->file, line, col, c->path,
+					  c->plen > 0 ? ": " : "", msg));
+}
+
+static void problem_at(struct ctx *c, int line, int col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void
+problem_at(struct ctx *c, int line, int col, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vproblem_at(c, line, col, fmt, ap);
+	va_end(ap);
+}
+
+#define problem(c, node, ...) problem_at((c), (node)->line, (node)->col, __VA_ARGS__)
+
+static size_t push_key(struct ctx *c, const char *key);
+static void pop(struct ctx *c, size_t mark);
+static void problem_key(struct ctx *c, const char *key, int line, int col, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* A problem found after the walk, about one key of the current mapping. */
+static void
+problem_key(struct ctx *c, const char *key, int line, int col, const char *fmt, ...)
+{
+	size_t mark = push_key(c, key);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vproblem_at(c, line, col, fmt, ap);
+	va_end(ap);
+	pop(c, mark);
+}
+
+static int
+problem_cmp(const void *a, const void *b)
+{
+	const struct problem *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Hands the problems over to the caller, in file order. */
+static void
+problems_flush(struct ctx *c)
+{
+	struct cfg_diag *d = c->diag;
+	char **lines = NULL;
+
+	if (c->pn > 1)
+		qsort(c->pv, c->pn, sizeof(*c->pv), problem_cmp);
+	if (c->pn > 0)
+		lines = realloc(d->lines, (d->n + c->pn) * sizeof(*d->lines));
+	for (size_t i = 0; i < c->pn; i++) {
+		if (lines != NULL)
+			lines[d->n++] = c->pv[i].text;
+		else
+			free(c->pv[i].text);
+	}
+	if (lines != NULL)
+		d->lines = lines;
+	else if (c->pn > 0)
+		c->oom = true;
+	free(c->pv);
+	c->pv = NULL;
+	c->pn = 0;
+}
+
+/* A user-supplied word or value, quoted, escaped and cut for a message.
+ * Never called on a secret. */
+struct qbuf {
+	char s[4 * (QUOTE_MAX + 4) + 8];
+};
+
+static const char *
+quote(struct qbuf *q, const char *s)
+{
+	size_t o = 0, i;
+
+	q->s[o++] = '"';
+	/* finish a UTF-8 sequence rather than cut it in half */
+	for (i = 0; s[i] != '\0' && (i < QUOTE_MAX || ((unsigned char)s[i] & 0xc0) == 0x80);
+	     i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch < 0x20 || ch == 0x7f) {
+			o += (size_t)snprintf(q->s + o, sizeof(q->s) - o, "\\x%02x", ch);
+			continue;
+		}
+		if (ch == '"' || ch == '\\')
+			q->s[o++] = '\\';
+		q->s[o++] = (char)ch;
+	}
+	q->s[o++] = '"';
+	if (s[i] != '\0') {
+		memcpy(q->s + o, "...", 3);
+		o += 3;
+	}
+	q->s[o] = '\0';
+	return q->s;
+}
+
+static const char *
+kind_name(const struct node *n)
+{
+	switch (n->kind) {
+	case N_NULL:
+		return "an empty value";
+	case N_SCALAR:
+		return "a string";
+	case N_SEQ:
+		return "a list";
+	case N_MAP:
+		return "a mapping";
+	}
+	return "?";
+}
+
+static size_t
+push(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Extends the key path; returns the mark to pass to pop(). */
+static size_t
+push(struct ctx *c, const char *fmt, ...)
+{
+	size_t mark = c->plen;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(c->path + c->plen, sizeof(c->path) - c->plen, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		c->plen += (size_t)n;
+	if (c->plen >= sizeof(c->path))
+		c->plen = sizeof(c->path) - 1;
+	return mark;
+}
+
+static size_t
+push_key(struct ctx *c, const char *key)
+{
+	return push(c, "%s%s", c->plen > 0 ? "." : "", key);
+}
+
+static void
+pop(struct ctx *c, size_t mark)
+{
+	c->plen = mark;
+	c->path[mark] = '\0';
+}
+
+/* ---- "did you mean" ----------------------------------------------------- */
+
+/* Edit distance counting a swap of two neighbours as one edit (the
+ * commonest typo, "nmae"), case-insensitive; SIZE_MAX for long words. */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	unsigned char d[QUOTE_MAX + 1][QUOTE_MAX + 1];
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > QUOTE_MAX || lb > QUOTE_MAX)
+		return SIZE_MAX;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = (unsigned char)i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = (unsigned char)j;
+	for (size_t i = 1; i <= la; i++) {
+		for (size_t j = 1; j <= lb; j++) {
+			int ca = tolower((unsigned char)a[i - 1]);
+			int cb = tolower((unsigned char)b[j - 1]);
+			unsigned best = d[i - 1][j - 1] + (ca != cb);
+
+			if (d[i - 1][j] + 1u < best)
+				best = d[i - 1][j] + 1u;
+			if (d[i][j - 1] + 1u < best)
+				best = d[i][j - 1] + 1u;
+			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+			    cb == tolower((unsigned char)a[i - 2]) && d[i - 2][j - 2] + 1u < best)
+				best = d[i - 2][j - 2] + 1u;
+			d[i][j] = (unsigned char)best;
+		}
+	}
+	return d[la][lb];
+}
+
+/* The candidate closest to word, if close enough to be a likely typo.
+ * Candidates are structs whose first member is the name, `stride` bytes
+ * apart, ended by a NULL name. */
+static const char *
+closest(const char *word, const void *base, size_t stride)
+{
+	const char *best = NULL;
+	size_t bestd = SIZE_MAX;
+
+	for (const char *p = base;; p += stride) {
+		const char *name = *(const char *const *)(const void *)p;
+		size_t d;
+
+		if (name == NULL)
+			break;
+		d = edit_distance(word, name);
+		if (d <= 2 && 2 * d < strlen(name) && d < bestd) {
+			best = name;
+			bestd = d;
+		}
+	}
+	return best;
+}
+
+static void
+problem_unknown(struct ctx *c, const struct node *n, const char *what, const char *word,
+		const char *hint)
+{
+	struct qbuf q;
+
+	if (hint != NULL)
+		problem(c, n, "unknown %s %s; did you mean \"%s\"?", what, quote(&q, word), hint);
+	else
+		problem(c, n, "unknown %s %s", what, quote(&q, word));
+}
+
+/* ---- tables ------------------------------------------------------------- */
+
+struct keydef;
+typedef int handler_fn(struct ctx *c, const struct node *v, void *obj, const struct keydef *k);
+
+struct enumdef {
+	const char *name;
+	int value;
+};
+
+struct keydef {
+	const char *name;
+	handler_fn *fn; /* NULL: the caller reads the value after the walk */
+	size_t off;	/* where the handler writes, relative to obj */
+	unsigned flags;
+	int aux; /* handler-specific: a check id, a maximum, a URL rule */
+	const struct enumdef *values;
+	const struct keydef *sub;
+};
+
+#define K_REQUIRED 0x1
+#define K_MS 0x2	/* durations stored in milliseconds */
+#define K_PUBLIC 0x4	/* a secret value that may also be public: the caller decides */
+
+#define UNUSED __attribute__((unused))
+#define KEY(n, f, o, ...) {.name = (n), .fn = (f), .off = (o), __VA_ARGS__}
+#define AT(obj, k, type) ((type *)(void *)((char *)(obj) + (k)->off))
+#define CFG(member) offsetof(struct config, member)
+
+struct seen {
+	const struct node *key, *val;
+};
+
+static const struct enumdef providers[] = {
+	{"azure", PROV_AZURE}, {"aws", PROV_AWS}, {"gcp", PROV_GCP}, {NULL, 0}};
+static const struct enumdef sink_types[] = {
+	{"webhook", SINK_WEBHOOK},   {"slack", SINK_SLACK},
+	{"mattermost", SINK_MATTERMOST}, {"teams", SINK_TEAMS},
+	{"pagerduty", SINK_PAGERDUTY}, {"alertmanager", SINK_ALERTMANAGER},
+	{NULL, 0}};
+static const struct enumdef min_severities[] = {
+	{"info", SEV_INFO}, {"warning", SEV_WARNING}, {"critical", SEV_CRITICAL}, {NULL, 0}};
+static const struct enumdef identity_types[] = {
+	{"client_secret", AZID_CLIENT_SECRET},
+	{"managed_identity", AZID_MANAGED_IDENTITY},
+	{"workload_identity", AZID_WORKLOAD_IDENTITY},
+	{NULL, 0}};
+static const struct enumdef secret_kinds[] = {
+	{"file", SECRET_FILE}, {"env", SECRET_ENV}, {"credential", SECRET_CREDENTIAL}, {NULL, 0}};
+
+static int
+enum_lookup(const struct enumdef *e, const char *s)
+{
+	for (; e->name != NULL; e++)
+		if (strcmp(e->name, s) == 0)
+			return e->value;
+	return -1;
+}
+
+static const struct seen *
+seen_key(const struct keydef *tab, const struct seen *seen, const char *name)
+{
+	for (size_t i = 0; tab[i].name != NULL; i++)
+		if (strcmp(tab[i].name, name) == 0)
+			return seen[i].key != NULL ? &seen[i] : NULL;
+	return NULL;
+}
+
+/*
+ * Reads a mapping against a table: unknown and duplicate keys are
+ * reported, known ones dispatched in file order, missing required ones
+ * reported at the mapping. `seen` (table-sized, may be NULL) tells the
+ * caller which keys were present. Returns -EINVAL if v is not a mapping.
+ */
+static int
+walk_map(struct ctx *c, const struct node *v, const struct keydef *tab, void *obj,
+	 struct seen *seen)
+{
+	struct seen local[CFG_MAX_KEYS];
+	size_t ntab = 0;
+
+	while (tab[ntab].name != NULL)
+		ntab++;
+	assert(ntab <= CFG_MAX_KEYS);
+	if (seen == NULL)
+		seen = local;
+	memset(seen, 0, ntab * sizeof(*seen));
+	if (v->kind != N_MAP && v->kind != N_NULL) {
+		problem(c, v, "expected a mapping, got %s", kind_name(v));
+		return -EINVAL;
+	}
+	for (size_t i = 0; v->kind == N_MAP && i + 1 < v->n; i += 2) {
+		const struct node *key = v->v[i], *val = v->v[i + 1];
+		struct qbuf q;
+		size_t j, mark;
+
+		if (key->kind != N_SCALAR) {
+			problem(c, key, "expected a key name, got %s", kind_name(key));
+			continue;
+		}
+		/* a quoted "\0" must not cut a key short into a known one */
+		for (j = 0; j < ntab; j++)
+			if (strlen(tab[j].name) == key->len && strcmp(tab[j].name, key->s) == 0)
+				break;
+		if (j == ntab) {
+			problem_unknown(c, key, "key", key->s,
+					closest(key->s, tab, sizeof(*tab)));
+			continue;
+		}
+		if (seen[j].key != NULL) {
+			problem(c, key, "duplicate key %s (first at line %d)", quote(&q, key->s),
+				seen[j].key->line);
+			continue;
+		}
+		seen[j].key = key;
+		seen[j].val = val;
+		if (tab[j].fn == NULL)
+			continue;
+		mark = push_key(c, tab[j].name);
+		tab[j].fn(c, val, obj, &tab[j]);
+		pop(c, mark);
+	}
+	for (size_t j = 0; j < ntab; j++)
+		if ((tab[j].flags & K_REQUIRED) && seen[j].key == NULL)
+			problem(c, v, "missing required key \"%s\"", tab[j].name);
+	return 0;
+}
+
+/* The items of a list (NULL counts as empty), or -1 after reporting. */
+static long
+list_len(struct ctx *c, const struct node *v)
+{
+	if (v->kind == N_NULL)
+		return 0;
+	if (v->kind != N_SEQ) {
+		problem(c, v, "expected a list, got %s", kind_name(v));
+		return -1;
+	}
+	return (long)v->n;
+}
+
+static void *
+list_alloc(struct ctx *c, size_t n, size_t size)
+{
+	void *p;
+
+	if (n == 0)
+		return NULL;
+	p = calloc(n, size);
+	if (p == NULL)
+		c->oom = true;
+	return p;
+}
+
+/* ---- scalar handlers ---------------------------------------------------- */
+
+static bool
+has_control(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return true;
+	return false;
+}
+
+/* The scalar's text, or NULL after reporting why it is not a usable one. */
+static const char *
+want_str(struct ctx *c, const struct node *v, const char *what)
+{
+	if (v->kind == N_NULL || (v->kind == N_SCALAR && v->len == 0)) {
+		problem(c, v, "empty value (expected %s)", what);
+		return NULL;
+	}
+	if (v->kind != N_SCALAR) {
+		problem(c, v, "expected %s, got %s", what, kind_name(v));
+		return NULL;
+	}
+	if (has_control(v->s, v->len)) {
+		problem(c, v, "contains a control character");
+		return NULL;
+	}
+	return v->s;
+}
+
+static int
+set_str(struct ctx *c, char **dst, const char *s, size_t len)
+{
+	char *n = strndup(s, len);
+
+	if (n == NULL) {
+		c->oom = true;
+		return -ENOMEM;
+	}
+	free(*dst);
+	*dst = n;
+	return 0;
+}
+
+static int
+h_string(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	const char *s = want_str(c, v, "a string");
+
+	return s == NULL ? -EINVAL : set_str(c, AT(obj, k, char *), s, v->len);
+}
+
+/* Relative paths would depend on the daemon's working directory. */
+static int
+h_path(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	const char *s = want_str(c, v, "an absolute path");
+	struct qbuf q;
+
+	if (s == NULL)
+		return -EINVAL;
+	if (s[0] != '/') {
+		problem(c, v, "not an absolute path: %s", quote(&q, s));
+		return -EINVAL;
+	}
+	return set_str(c, AT(obj, k, char *), s, v->len);
+}
+
+/* A file read at run time (a CA bundle): a missing one is better reported
+ * by `kmswatchd -t` than by every TLS handshake. */
+static int
+h_file(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	struct qbuf q;
+
+	if (h_path(c, v, obj, k) < 0)
+		return -EINVAL;
+	if (access(v->s, R_OK) < 0) {
+		problem(c, v, "cannot read %s: %s", quote(&q, v->s), strerror(errno));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+h_duration(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	const char *s = want_str(c, v, "a duration");
+	int64_t max = k->aux > 0 ? k->aux : CFG_MAX_DURATION, secs = 0;
+	char buf[32];
+	struct qbuf q;
+	int r;
+
+	if (s == NULL)
+		return -EINVAL;
+	r = util_parse_duration(s, &secs);
+	if (r == -ERANGE || (r == 0 && secs > max)) {
+		util_format_duration(max, buf, sizeof(buf));
+		problem(c, v, "duration too long: %s (at most %s)", quote(&q, s), buf);
+		return -EINVAL;
+	}
+	if (r < 0) {
+		problem(c, v, "not a duration: %s (expected e.g. 30s, 5m, 4h, 30d)",
+			quote(&q, s));
+		return -EINVAL;
+	}
+	*AT(obj, k, int64_t) = k->flags & K_MS ? secs * 1000 : secs;
+	return 0;
+}
+
+/* YAML 1.1 spellings, as yamllint and Ansible accept them. */
+static int
+h_bool(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	static const char *const yes[] = {"true", "yes", "on"};
+	static const char *const no[] = {"false", "no", "off"};
+	const char *s = want_str(c, v, "true or false");
+	struct qbuf q;
+
+	if (s == NULL)
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0 || strcasecmp(s, no[i]) == 0) {
+			*AT(obj, k, bool) = strcasecmp(s, yes[i]) == 0;
+			return 0;
+		}
+	}
+	problem(c, v, "not a boolean: %s (expected true or false)", quote(&q, s));
+	return -EINVAL;
+}
+
+/* A positive integer up to k->aux. */
+static int
+h_int(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	const char *s = want_str(c, v, "an integer");
+	struct qbuf q;
+	char *end;
+	long n;
+
+	if (s == NULL)
+		return -EINVAL;
+	errno = 0;
+	n = strtol(s, &end, 10);
+	/* strtol would also take blanks and a sign */
+	if (!isdigit((unsigned char)s[0]) || *end != '\0') {
+		problem(c, v, "not an integer: %s", quote(&q, s));
+		return -EINVAL;
+	}
+	if (errno == ERANGE || n < 1 || n > k->aux) {
+		problem(c, v, "out of range: %s (expected 1 to %d)", quote(&q, s), k->aux);
+		return -EINVAL;
+	}
+	*AT(obj, k, int) = (int)n;
+	return 0;
+}
+
+/* Bytes, or a number with a binary unit: "4MiB", "512KiB", "1048576". */
+static int
+h_size(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	static const struct {
+		const char *unit;
+		unsigned shift;
+	} units[] = {{"", 0}, {"B", 0}, {"KiB", 10}, {"MiB", 20}, {"GiB", 30}};
+	const char *s = want_str(c, v, "a size");
+	unsigned long long n;
+	struct qbuf q;
+	char *end;
+
+	if (s == NULL)
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	for (size_t i = 0; isdigit((unsigned char)s[0]) && i < ARRAY_SIZE(units); i++) {
+		if (strcmp(end, units[i].unit) != 0)
+			continue;
+		if (errno == ERANGE || n > (1ULL << 30) >> units[i].shift ||
+		    n << units[i].shift < 1024) {
+			problem(c, v, "out of range: %s (expected 1KiB to 1GiB)", quote(&q, s));
+			return -EINVAL;
+		}
+		*AT(obj, k, size_t) = (size_t)(n << units[i].shift);
+		return 0;
+	}
+	problem(c, v, "not a size: %s (expected bytes or e.g. 512KiB, 4MiB, 1GiB)",
+		quote(&q, s));
+	return -EINVAL;
+}
+
+static int
+h_time(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	const char *s = want_str(c, v, "a date");
+	struct qbuf q;
+
+	if (s == NULL)
+		return -EINVAL;
+	if (util_parse_time(s, AT(obj, k, time_t)) < 0) {
+		problem(c, v, "not a date: %s (expected ISO 8601, e.g. 2027-03-01)", quote(&q, s));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* "a, b or c" */
+static void
+enum_list(const struct enumdef *e, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; e[i].name != NULL && o < len; i++) {
+		const char *sep = i == 0 ? "" : e[i + 1].name == NULL ? " or " : ", ";
+		int n = snprintf(buf + o, len - o, "%s%s", sep, e[i].name);
+
+		if (n > 0)
+			o += (size_t)n;
+	}
+}
+
+static int
+h_enum(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	const char *s = want_str(c, v, "a name"), *hint;
+	char list[128];
+	struct qbuf q;
+	int e;
+
+	if (s == NULL)
+		return -EINVAL;
+	e = enum_lookup(k->values, s);
+	if (e >= 0) {
+		*AT(obj, k, int) = e;
+		return 0;
+	}
+	enum_list(k->values, list, sizeof(list));
+	hint = closest(s, k->values, sizeof(*k->values));
+	if (hint != NULL)
+		problem(c, v, "invalid value %s (expected %s); did you mean \"%s\"?",
+			quote(&q, s), list, hint);
+	else
+		problem(c, v, "invalid value %s (expected %s)", quote(&q, s), list);
+	return -EINVAL;
+}
+
+static bool
+all_of(const char *s, const char *set)
+{
+	return *s != '\0' && s[strspn(s, set)] == '\0';
+}
+
+#define HEX "0123456789abcdefABCDEF"
+#define DNS_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-"
+
+static bool
+is_guid(const char *s)
+{
+	static const size_t groups[] = {8, 4, 4, 4, 12};
+
+	for (size_t i = 0; i < ARRAY_SIZE(groups); i++) {
+		if (strspn(s, HEX) != groups[i])
+			return false;
+		s += groups[i];
+		if (*s != (i + 1 < ARRAY_SIZE(groups) ? '-' : '\0'))
+			return false;
+		s++;
+	}
+	return true;
+}
+
+/* Entra ID accepts the tenant as a GUID or as one of its domain names. */
+static bool
+is_tenant(const char *s)
+{
+	return all_of(s, DNS_CHARS);
+}
+
+static bool
+is_dns_suffix(const char *s)
+{
+	return all_of(s, DNS_CHARS) && s[0] != '.' && s[strlen(s) - 1] != '.';
+}
+
+static bool
+is_project_id(const char *s)
+{
+	return strlen(s) == 24 && all_of(s, HEX);
+}
+
+enum format { FMT_GUID, FMT_TENANT, FMT_DNS_SUFFIX, FMT_PROJECT_ID };
+
+static const struct {
+	bool (*ok)(const char *s);
+	const char *what, *expected;
+} formats[] = {
+	[FMT_GUID] = {is_guid, "a GUID", "e.g. 11111111-2222-4333-8444-555555555555"},
+	[FMT_TENANT] = {is_tenant, "a tenant id",
+			"a GUID or a domain such as contoso.onmicrosoft.com"},
+	[FMT_DNS_SUFFIX] = {is_dns_suffix, "a DNS suffix", "e.g. vault.azure.net"},
+	[FMT_PROJECT_ID] = {is_project_id, "a project id",
+			    "24 hex digits, as in the Atlas project URL"},
+};
+
+/* A string of the format k->aux. */
+static int
+h_format(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	const char *s = want_str(c, v, formats[k->aux].what);
+	struct qbuf q;
+
+	if (s == NULL)
+		return -EINVAL;
+	if (!formats[k->aux].ok(s)) {
+		problem(c, v, "not %s: %s (expected %s)", formats[k->aux].what, quote(&q, s),
+			formats[k->aux].expected);
+		return -EINVAL;
+	}
+	return set_str(c, AT(obj, k, char *), s, v->len);
+}
+
+enum url_rule {
+	URL_HTTPS,    /* https://, or http:// to the loopback host (tests) */
+	URL_HTTP_ANY, /* http:// or https:// */
+};
+
+static bool
+url_ok(const char *s, enum url_rule rule)
+{
+	static const char *const loopback[] = {"127.0.0.1", "localhost", "[::1]"};
+	const char *host;
+	size_t hl;
+	bool https = strncasecmp(s, "https://", 8) == 0;
+
+	if (!https && strncasecmp(s, "http://", 7) != 0)
+		return false;
+	host = s + (https ? 8 : 7);
+	hl = strcspn(host, "/?#");
+	if (hl == 0 || strchr(s, ' ') != NULL)
+		return false;
+	if (https || rule == URL_HTTP_ANY)
+		return true;
+	/* "http://localhost:80@example.com" goes to example.com */
+	if (memchr(host, '@', hl) != NULL)
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(loopback); i++) {
+		size_t n = strlen(loopback[i]);
+
+		if (hl >= n && strncasecmp(host, loopback[i], n) == 0 &&
+		    (hl == n || host[n] == ':'))
+			return true;
+	}
+	return false;
+}
+
+/* Base URLs are stored without trailing slashes: paths are appended. */
+static int
+h_url(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	const char *s = want_str(c, v, "a URL");
+	size_t len;
+	struct qbuf q;
+
+	if (s == NULL)
+		return -EINVAL;
+	if (!url_ok(s, (enum url_rule)k->aux)) {
+		if (k->aux == URL_HTTPS)
+			problem(c, v, "must be an https:// URL (http:// only for 127.0.0.1, "
+				      "localhost and [::1]): %s",
+				quote(&q, s));
+		else
+			problem(c, v, "not an http:// or https:// URL: %s", quote(&q, s));
+		return -EINVAL;
+	}
+	for (len = v->len; s[len - 1] == '/'; len--)
+		;
+	return set_str(c, AT(obj, k, char *), s, len);
+}
+
+/* ---- secrets ------------------------------------------------------------ */
+
+static void
+wipe_free(char *p, size_t len)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, len);
+	free(p);
+}
+
+/* Reads a secret file; on error reports it and returns NULL. */
+static char *
+read_secret(struct ctx *c, const struct node *v, const char *what, const char *name,
+	    const char *path, size_t *len)
+{
+	struct qbuf q;
+	struct stat st;
+	char *buf = NULL;
+	int r;
+
+	/* a FIFO or a terminal would block `kmswatchd -t` and every reload */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		problem(c, v, "%s %s is not a regular file", what, quote(&q, name));
+		return NULL;
+	}
+	r = util_read_file(path, CFG_MAX_SECRET, &buf, len);
+	if (r == -EFBIG)
+		problem(c, v, "%s %s is larger than 64 KiB", what, quote(&q, name));
+	else if (r < 0)
+		problem(c, v, "cannot read %s %s: %s", what, quote(&q, name), strerror(-r));
+	return r < 0 ? NULL : buf;
+}
+
+/* A plain-text secret is only kept in a file nobody else can read. */
+static bool
+plain_secret_allowed(struct ctx *c, int line, int col)
+{
+	if (c->mode_state == MODE_ERROR) {
+		problem_at(c, line, col,
+			   "cannot check who may read %s (%s), so a plain-text secret is refused; "
+			   "use {credential: NAME} or {file: PATH}",
+			   c->file, strerror(c->mode_errno));
+		return false;
+	}
+	if (c->mode_state == MODE_KNOWN && (c->mode & 044)) {
+		problem_at(c, line, col,
+			   "plain-text secret in a file readable by group or others (mode %04o): "
+			   "chmod 600 %s, or use {credential: NAME} or {file: PATH}",
+			   (unsigned)(c->mode & 07777), c->file);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * A secret is a plain string or exactly one of {file:}, {env:},
+ * {credential:}. Messages name the key and the reference, never the value.
+ */
+static int
+h_secret(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	struct cfg_secret *sec = AT(obj, k, struct cfg_secret);
+	const char *ref = NULL, *what = NULL;
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	const struct node *rk, *rv;
+	char *buf = NULL, *path;
+	size_t len = 0, alloc;
+	struct qbuf q;
+	int src;
+
+	sec->line = v->line;
+	sec->column = v->col;
+	if (v->kind == N_SCALAR) {
+		if (!(k->flags & K_PUBLIC) && !plain_secret_allowed(c, v->line, v->col))
+			return -EINVAL;
+		buf = strndup(v->s, v->len);
+		if (buf == NULL) {
+			c->oom = true;
+			return -ENOMEM;
+		}
+		len = v->len;
+		src = SECRET_PLAIN;
+		goto check;
+	}
+	if (v->kind != N_MAP || v->n != 2) {
+		problem(c, v, "%s (expected a string or exactly one of {file: PATH}, {env: NAME}, "
+			      "{credential: NAME})",
+			v->kind == N_NULL ? "empty value" : "not a secret");
+		return -EINVAL;
+	}
+	rk = v->v[0];
+	rv = v->v[1];
+	src = rk->kind == N_SCALAR && strlen(rk->s) == rk->len ? enum_lookup(secret_kinds, rk->s)
+								: -1;
+	if (src < 0) {
+		/* the "key" may be the secret itself, as in {s3cr3t}: not echoed */
+		problem(c, rk, "a secret reference is one of {file: PATH}, {env: NAME}, "
+			       "{credential: NAME}");
+		return -EINVAL;
+	}
+	ref = want_str(c, rv, src == SECRET_FILE ? "a path" : "a name");
+	if (ref == NULL)
+		return -EINVAL;
+	switch (src) {
+	case SECRET_FILE:
+		what = "secret file";
+		if (ref[0] != '/') {
+			problem(c, rv, "not an absolute path: %s", quote(&q, ref));
+			return -EINVAL;
+		}
+		buf = read_secret(c, rv, what, ref, ref, &len);
+		break;
+	case SECRET_ENV:
+		what = "environment variable";
+		if (getenv(ref) == NULL) {
+			problem(c, rv, "environment variable %s is not set", quote(&q, ref));
+			return -EINVAL;
+		}
+		buf = strdup(getenv(ref));
+		if (buf == NULL) {
+			c->oom = true;
+			return -ENOMEM;
+		}
+		len = strlen(buf);
+		break;
+	default:
+		what = "credential";
+		if (strchr(ref, '/') != NULL || strcmp(ref, ".") == 0 || strcmp(ref, "..") == 0) {
+			problem(c, rv, "not a credential name: %s (a file name, without '/')",
+				quote(&q, ref));
+			return -EINVAL;
+		}
+		if (dir == NULL || *dir == '\0') {
+			problem(c, rv,
+				"credential %s needs $CREDENTIALS_DIRECTORY, which is not set "
+				"(systemd sets it for LoadCredential=; elsewhere use {file: PATH})",
+				quote(&q, ref));
+			return -EINVAL;
+		}
+		path = util_asprintf("%s/%s", dir, ref);
+		if (path == NULL) {
+			c->oom = true;
+			return -ENOMEM;
+		}
+		buf = read_secret(c, rv, what, ref, path, &len);
+		free(path);
+		break;
+	}
+	if (buf == NULL)
+		return -EINVAL;
+check:
+	alloc = len;
+	/* one trailing newline is what `echo` and editors add */
+	if (len > 0 && buf[len - 1] == '\n') {
+		buf[--len] = '\0';
+		if (len > 0 && buf[len - 1] == '\r')
+			buf[--len] = '\0';
+	}
+	if (len == 0 || memchr(buf, '\0', len) != NULL || memchr(buf, '\n', len) != NULL ||
+	    memchr(buf, '\r', len) != NULL) {
+		const char *why =
+			len == 0 ? "empty secret" : "line break or NUL byte in the secret";
+
+		if (ref != NULL)
+			problem(c, v, "%s from %s %s (only one trailing newline is stripped)", why,
+				what, quote(&q, ref));
+		else
+			problem(c, v, "%s", why);
+		wipe_free(buf, alloc);
+		return -EINVAL;
+	}
+	if (ref != NULL && set_str(c, &sec->ref, ref, strlen(ref)) < 0) {
+		wipe_free(buf, len);
+		return -ENOMEM;
+	}
+	util_free_secret(sec->value);
+	sec->value = buf;
+	sec->source = (enum secret_source)src;
+	return 0;
+}
+
+/* ---- blocks ------------------------------------------------------------- */
+
+static int
+h_block(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	return walk_map(c, v, k->sub, (char *)obj + k->off, NULL);
+}
+
+static const struct keydef identity_keys[] = {
+	KEY("type", h_enum, offsetof(struct cfg_azure_identity, type), .flags = K_REQUIRED,
+	    .values = identity_types),
+	KEY("tenant_id", h_format, offsetof(struct cfg_azure_identity, tenant_id),
+	    .aux = FMT_TENANT),
+	KEY("client_id", h_format, offsetof(struct cfg_azure_identity, client_id),
+	    .aux = FMT_GUID),
+	KEY("client_secret", h_secret, offsetof(struct cfg_azure_identity, client_secret)),
+	KEY("token_file", h_path, offsetof(struct cfg_azure_identity, token_file)),
+	{0},
+};
+
+/* Which keys each identity type needs and which it would silently ignore. */
+static void
+check_identity(struct ctx *c, const struct node *v, struct cfg_azure_identity *id,
+	       const struct seen *seen)
+{
+	static const struct {
+		enum azure_identity_type type;
+		const char *name, *needs[3], *refuses[2];
+	} rules[] = {
+		{AZID_CLIENT_SECRET,
+		 "client_secret",
+		 {"tenant_id", "client_id", "client_secret"},
+		 {"token_file"}},
+		{AZID_WORKLOAD_IDENTITY,
+		 "workload_identity",
+		 {"tenant_id", "client_id"},
+		 {"client_secret"}},
+		{AZID_MANAGED_IDENTITY,
+		 "managed_identity",
+		 {NULL},
+		 {"client_secret", "token_file"}},
+	};
+	const char *env;
+
+	for (size_t i = 0; i < ARRAY_SIZE(rules); i++) {
+		if (rules[i].type != id->type)
+			continue;
+		for (size_t j = 0; j < ARRAY_SIZE(rules[i].needs) && rules[i].needs[j]; j++)
+			if (seen_key(identity_keys, seen, rules[i].needs[j]) == NULL)
+				problem(c, v, "missing required key \"%s\" (type %s needs it)",
+					rules[i].needs[j], rules[i].name);
+		for (size_t j = 0; j < ARRAY_SIZE(rules[i].refuses) && rules[i].refuses[j]; j++) {
+			const struct seen *s = seen_key(identity_keys, seen, rules[i].refuses[j]);
+
+			if (s != NULL)
+				problem(c, s->key, "key \"%s\" is not used by type %s",
+					rules[i].refuses[j], rules[i].name);
+		}
+	}
+	/* the variable the Azure workload identity webhook sets in the pod */
+	if (id->type == AZID_WORKLOAD_IDENTITY && id->token_file == NULL &&
+	    seen_key(identity_keys, seen, "token_file") == NULL) {
+		env = getenv("AZURE_FEDERATED_TOKEN_FILE");
+		if (env == NULL || env[0] != '/')
+			problem(c, v, "missing required key \"token_file\" (type "
+				      "workload_identity needs it, or AZURE_FEDERATED_TOKEN_FILE)");
+		else
+			set_str(c, &id->token_file, env, strlen(env));
+	}
+}
+
+static int
+h_identity(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	struct cfg_azure_identity *id = AT(obj, k, struct cfg_azure_identity);
+	struct seen seen[CFG_MAX_KEYS];
+	unsigned before = c->problems;
+
+	if (walk_map(c, v, identity_keys, id, seen) < 0)
+		return -EINVAL;
+	/* a bad type was reported already; its rules would only add noise */
+	if (id->type != AZID_NONE)
+		check_identity(c, v, id, seen);
+	return c->problems > before ? -EINVAL : 0;
+}
+
+static int
+h_project_identity(struct ctx *c, const struct node *v, void *obj, const struct keydef *k UNUSED)
+{
+	struct cfg_project *p = obj;
+	static const struct keydef self = KEY("identity", h_identity, 0);
+
+	p->identity = calloc(1, sizeof(*p->identity));
+	if (p->identity == NULL) {
+		c->oom = true;
+		return -ENOMEM;
+	}
+	return h_identity(c, v, p->identity, &self);
+}
+
+static const struct keydef endpoint_keys[] = {
+	KEY("login", h_url, CFG(azure.endpoints.login), .aux = URL_HTTPS),
+	KEY("management", h_url, CFG(azure.endpoints.management), .aux = URL_HTTPS),
+	KEY("graph", h_url, CFG(azure.endpoints.graph), .aux = URL_HTTPS),
+	KEY("vault_suffix", h_format, CFG(azure.endpoints.vault_suffix), .aux = FMT_DNS_SUFFIX),
+	KEY("key_vault", h_url, CFG(azure.endpoints.key_vault), .aux = URL_HTTPS),
+	/* IMDS is plain http on a link-local address by design */
+	KEY("imds", h_url, CFG(azure.endpoints.imds), .aux = URL_HTTP_ANY),
+	{0},
+};
+
+static const struct keydef azure_keys[] = {
+	KEY("identity", h_identity, CFG(azure.identity)),
+	KEY("endpoints", h_block, 0, .sub = endpoint_keys),
+	KEY("ca_file", h_file, CFG(azure.ca_file)),
+	{0},
+};
+
+static int
+h_azure(struct ctx *c, const struct node *v, void *obj, const struct keydef *k UNUSED)
+{
+	struct config *cfg = obj;
+
+	cfg->azure.configured = true;
+	return walk_map(c, v, azure_keys, cfg, NULL);
+}
+
+static const struct keydef service_account_keys[] = {
+	KEY("client_id", h_string, CFG(atlas.client_id), .flags = K_REQUIRED),
+	KEY("client_secret", h_secret, CFG(atlas.client_secret), .flags = K_REQUIRED),
+	{0},
+};
+
+static const struct keydef api_key_keys[] = {
+	KEY("public_key", h_string, CFG(atlas.public_key), .flags = K_REQUIRED),
+	KEY("private_key", h_secret, CFG(atlas.private_key), .flags = K_REQUIRED),
+	{0},
+};
+
+static const struct keydef atlas_keys[] = {
+	KEY("base_url", h_url, CFG(atlas.base_url), .aux = URL_HTTPS),
+	KEY("service_account", h_block, 0, .sub = service_account_keys),
+	KEY("api_key", h_block, 0, .sub = api_key_keys),
+	KEY("ca_file", h_file, CFG(atlas.ca_file)),
+	{0},
+};
+
+static int
+h_atlas(struct ctx *c, const struct node *v, void *obj, const struct keydef *k UNUSED)
+{
+	struct config *cfg = obj;
+	struct seen seen[CFG_MAX_KEYS];
+	const struct seen *sa, *ak, *later;
+
+	if (walk_map(c, v, atlas_keys, cfg, seen) < 0)
+		return -EINVAL;
+	sa = seen_key(atlas_keys, seen, "service_account");
+	ak = seen_key(atlas_keys, seen, "api_key");
+	if (sa == NULL && ak == NULL) {
+		problem(c, v, "missing required key \"service_account\" or \"api_key\" "
+			      "(exactly one is needed)");
+		return -EINVAL;
+	}
+	if (sa != NULL && ak != NULL) {
+		later = sa->key->line > ak->key->line ||
+				(sa->key->line == ak->key->line && sa->key->col > ak->key->col)
+			? sa
+			: ak;
+		problem(c, later->key, "give exactly one of \"service_account\" and \"api_key\"");
+		return -EINVAL;
+	}
+	cfg->atlas.auth = sa != NULL ? ATLAS_AUTH_SERVICE_ACCOUNT : ATLAS_AUTH_API_KEY;
+	return 0;
+}
+
+static const struct keydef http_keys[] = {
+	KEY("connect_timeout", h_duration, CFG(http.connect_timeout_ms), .flags = K_MS,
+	    .aux = 3600),
+	KEY("timeout", h_duration, CFG(http.timeout_ms), .flags = K_MS, .aux = 3600),
+	KEY("max_concurrent", h_int, CFG(http.max_concurrent), .aux = 256),
+	KEY("max_response_size", h_size, CFG(http.max_response_bytes)),
+	{0},
+};
+
+static int
+h_http(struct ctx *c, const struct node *v, void *obj, const struct keydef *k UNUSED)
+{
+	struct config *cfg = obj;
+	char a[32], b[32];
+
+	if (walk_map(c, v, http_keys, cfg, NULL) < 0)
+		return -EINVAL;
+	if (cfg->http.connect_timeout_ms > cfg->http.timeout_ms) {
+		util_format_duration(cfg->http.connect_timeout_ms / 1000, a, sizeof(a));
+		util_format_duration(cfg->http.timeout_ms / 1000, b, sizeof(b));
+		problem(c, v, "connect_timeout (%s) is longer than timeout (%s)", a, b);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const struct keydef alerts_keys[] = {
+	KEY("repeat_interval", h_duration, CFG(alerts.repeat_interval)),
+	KEY("send_resolved", h_bool, CFG(alerts.send_resolved)),
+	{0},
+};
+
+/* ---- checks ------------------------------------------------------------- */
+
+#define SWITCH(id) (offsetof(struct cfg_checks, enabled) + (size_t)(id) * sizeof(bool))
+
+static const struct keydef threshold_keys[] = {
+	KEY("warning", h_duration, offsetof(struct cfg_threshold, warning)),
+	KEY("critical", h_duration, offsetof(struct cfg_threshold, critical)),
+	KEY("enabled", h_bool, offsetof(struct cfg_threshold, enabled)),
+	{0},
+};
+
+/*
+ * secret_expiry and key_expiry count days left (warning comes first, with
+ * more left); key_age counts days since creation (warning comes first,
+ * younger). The check runs on merged values, so a project that overrides
+ * only one side is still checked against the other.
+ */
+static int
+h_threshold(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	struct cfg_checks *ck = obj;
+	struct cfg_threshold *t = AT(obj, k, struct cfg_threshold);
+	bool age = k->off == offsetof(struct cfg_checks, key_age);
+	unsigned before = c->problems;
+	struct seen seen[CFG_MAX_KEYS];
+	char w[32], cr[32];
+
+	if (walk_map(c, v, threshold_keys, t, seen) < 0 || c->problems > before)
+		return -EINVAL;
+	/* secret_expiry and key_age are their checks' switches too; the
+	 * key_expiry switch is only the expiry window of azure.key_state */
+	if (k->aux >= 0 && seen_key(threshold_keys, seen, "enabled") != NULL)
+		ck->enabled[k->aux] = t->enabled;
+	if (age ? t->warning < t->critical : t->warning > t->critical)
+		return 0;
+	util_format_duration(t->warning, w, sizeof(w));
+	util_format_duration(t->critical, cr, sizeof(cr));
+	problem(c, v, "warning (%s) must be %s than critical (%s)", w, age ? "shorter" : "longer",
+		cr);
+	return -EINVAL;
+}
+
+static const struct keydef allowlist_keys[] = {
+	KEY("include_future_node_ips", h_bool,
+	    offsetof(struct cfg_checks, include_future_node_ips)),
+	KEY("enabled", h_bool, SWITCH(CHK_AZURE_ALLOWLIST)),
+	{0},
+};
+
+/* `checks: {ear.clusters: {enabled: false}}` */
+static int
+h_check_switch(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	const struct keydef keys[] = {KEY("enabled", h_bool, SWITCH(k->aux)), {0}};
+
+	return walk_map(c, v, keys, obj, NULL);
+}
+
+/* The table has one entry per check id, so it is built from the catalogue
+ * of checks.c rather than repeated here. */
+static int
+h_checks(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	static const struct keydef fixed[] = {
+		KEY("secret_expiry", h_threshold, offsetof(struct cfg_checks, secret_expiry),
+		    .aux = CHK_AZURE_SECRET_EXPIRY),
+		KEY("key_age", h_threshold, offsetof(struct cfg_checks, key_age),
+		    .aux = CHK_AZURE_KEY_AGE),
+		KEY("key_expiry", h_threshold, offsetof(struct cfg_checks, key_expiry), .aux = -1),
+		KEY("allowlist", h_block, 0, .sub = allowlist_keys),
+	};
+	struct keydef keys[ARRAY_SIZE(fixed) + CHK__COUNT + 1];
+
+	memcpy(keys, fixed, sizeof(fixed));
+	for (int i = 0; i < CHK__COUNT; i++)
+		keys[ARRAY_SIZE(fixed) + (size_t)i] = (struct keydef)KEY(
+			check_name((enum check_id)i), h_check_switch, 0, .aux = i);
+	keys[ARRAY_SIZE(keys) - 1] = (struct keydef){0};
+	return walk_map(c, v, keys, AT(obj, k, struct cfg_checks), NULL);
+}
+
+static void
+checks_defaults(struct cfg_checks *ck)
+{
+	*ck = (struct cfg_checks){
+		.secret_expiry = {true, 30 * 86400, 7 * 86400},
+		.key_age = {true, 75 * 86400, 90 * 86400},
+		.key_expiry = {true, 30 * 86400, 7 * 86400},
+		.include_future_node_ips = true,
+	};
+	for (size_t i = 0; i < CHK__COUNT; i++)
+		ck->enabled[i] = true;
+}
+
+/* The threshold blocks and their check ids are one switch each; whichever
+ * the file set last in a `checks:` block wins. */
+static void
+checks_sync(struct cfg_checks *ck)
+{
+	ck->secret_expiry.enabled = ck->enabled[CHK_AZURE_SECRET_EXPIRY];
+	ck->key_age.enabled = ck->enabled[CHK_AZURE_KEY_AGE];
+}
+
+static int
+h_check_name(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	const char *names[CHK__COUNT + 1], *s = want_str(c, v, "a check id");
+
+	if (s == NULL)
+		return -EINVAL;
+	if (check_from_name(s) >= 0)
+		return set_str(c, AT(obj, k, char *), s, v->len);
+	for (int i = 0; i < CHK__COUNT; i++)
+		names[i] = check_name((enum check_id)i);
+	names[CHK__COUNT] = NULL;
+	problem_unknown(c, v, "check", s, closest(s, names, sizeof(names[0])));
+	return -EINVAL;
+}
+
+/* ---- projects, sinks, silences ------------------------------------------ */
+
+/* Atlas prints ids in lower case; they are compared that way. */
+static int
+h_project_id(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	char **dst = AT(obj, k, char *);
+
+	if (h_format(c, v, obj, k) < 0)
+		return -EINVAL;
+	for (char *p = *dst; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return 0;
+}
+
+static int
+h_secret_expires(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	struct cfg_project *p = obj;
+
+	if (h_time(c, v, obj, k) < 0)
+		return -EINVAL;
+	p->has_client_secret_expires = true;
+	return 0;
+}
+
+/* Graph's passwordCredentials hint is the first three characters. */
+static int
+h_hint(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	const char *s = want_str(c, v, "a string");
+
+	if (s == NULL)
+		return -EINVAL;
+	if (v->len != 3) {
+		problem(c, v, "expected the first 3 characters of the client secret, as Entra "
+			      "ID shows them");
+		return -EINVAL;
+	}
+	return set_str(c, AT(obj, k, char *), s, v->len);
+}
+
+static const struct keydef project_azure_keys[] = {
+	KEY("client_secret_expires", h_secret_expires,
+	    offsetof(struct cfg_project, client_secret_expires)),
+	KEY("client_secret_hint", h_hint, offsetof(struct cfg_project, client_secret_hint)),
+	KEY("identity", h_project_identity, 0),
+	{0},
+};
+
+static const struct keydef project_keys[] = {
+	KEY("id", h_project_id, offsetof(struct cfg_project, id), .flags = K_REQUIRED,
+	    .aux = FMT_PROJECT_ID),
+	KEY("name", h_string, offsetof(struct cfg_project, name)),
+	KEY("expect_provider", h_enum, offsetof(struct cfg_project, expect_provider),
+	    .values = providers),
+	KEY("azure", h_block, 0, .sub = project_azure_keys),
+	KEY("checks", h_checks, offsetof(struct cfg_project, checks)),
+	{0},
+};
+
+static void
+load_project(struct ctx *c, const struct node *item, size_t i)
+{
+	struct cfg_project *all = c->cfg->projects, *p = &all[i];
+	struct seen seen[CFG_MAX_KEYS];
+	const struct seen *s;
+	struct qbuf q;
+
+	p->line = item->line;
+	p->column = item->col;
+	p->checks = c->cfg->checks; /* overrides apply field by field */
+	if (walk_map(c, item, project_keys, p, seen) < 0 || p->id == NULL)
+		return;
+	s = seen_key(project_keys, seen, "id");
+	for (size_t j = 0; j < i; j++) {
+		if (util_streq(all[j].id, p->id)) {
+			problem_key(c, "id", s->val->line, s->val->col,
+				    "duplicate project id %s (already used by projects[%zu] at "
+				    "line %d)",
+				    quote(&q, p->id), j, all[j].line);
+			return;
+		}
+	}
+	if (p->name == NULL) {
+		set_str(c, &p->name, p->id, strlen(p->id));
+		return;
+	}
+	s = seen_key(project_keys, seen, "name");
+	for (size_t j = 0; j < i; j++) {
+		if (util_streq(all[j].name, p->name)) {
+			problem_key(c, "name", s->val->line, s->val->col,
+				    "duplicate project name %s (already used by projects[%zu] at "
+				    "line %d)",
+				    quote(&q, p->name), j, all[j].line);
+			return;
+		}
+	}
+}
+
+static void
+load_projects(struct ctx *c, const struct node *v)
+{
+	struct config *cfg = c->cfg;
+	long n = list_len(c, v);
+
+	if (n == 0)
+		problem(c, v, "at least one project is needed");
+	if (n <= 0)
+		return;
+	cfg->projects = list_alloc(c, (size_t)n, sizeof(*cfg->projects));
+	if (cfg->projects == NULL)
+		return;
+	cfg->n_projects = (size_t)n;
+	for (size_t i = 0; i < cfg->n_projects; i++) {
+		size_t mark = push(c, "[%zu]", i);
+
+		load_project(c, v->v[i], i);
+		pop(c, mark);
+	}
+}
+
+static const struct keydef sink_keys[] = {
+	KEY("name", h_string, offsetof(struct cfg_sink, name), .flags = K_REQUIRED),
+	KEY("type", h_enum, offsetof(struct cfg_sink, type), .flags = K_REQUIRED,
+	    .values = sink_types),
+	KEY("url", h_secret, offsetof(struct cfg_sink, url), .flags = K_PUBLIC),
+	KEY("secret", h_secret, offsetof(struct cfg_sink, secret)),
+	KEY("routing_key", h_secret, offsetof(struct cfg_sink, routing_key)),
+	KEY("min_severity", h_enum, offsetof(struct cfg_sink, min_severity),
+	    .values = min_severities),
+	{0},
+};
+
+/* Which keys each sink type needs or would silently ignore. */
+static void
+check_sink(struct ctx *c, const struct node *item, struct cfg_sink *s, const struct seen *seen)
+{
+	const struct seen *type = seen_key(sink_keys, seen, "type");
+	const struct seen *url = seen_key(sink_keys, seen, "url");
+	const struct seen *secret = seen_key(sink_keys, seen, "secret");
+	const struct seen *rkey = seen_key(sink_keys, seen, "routing_key");
+	int t;
+
+	if (type == NULL || type->val->kind != N_SCALAR ||
+	    (t = enum_lookup(sink_types, type->val->s)) < 0)
+		return;
+	/* PagerDuty has one Events API endpoint; url only overrides it */
+	if (url == NULL && t != SINK_PAGERDUTY)
+		problem(c, item, "missing required key \"url\"");
+	if (rkey == NULL && t == SINK_PAGERDUTY)
+		problem(c, item, "missing required key \"routing_key\"");
+	if (rkey != NULL && t != SINK_PAGERDUTY)
+		problem(c, rkey->key, "key \"routing_key\" is only used by type pagerduty");
+	if (secret != NULL && t != SINK_WEBHOOK)
+		problem(c, secret->key, "key \"secret\" is only used by type webhook");
+	/* the URL may carry a token (Slack's does): never echoed */
+	if (s->url.value != NULL && !url_ok(s->url.value, URL_HTTP_ANY))
+		problem_key(c, "url", s->url.line, s->url.column,
+			    "not an http:// or https:// URL (the value is not shown)");
+	/* a chat incoming-webhook URL is the credential itself; a webhook or
+	 * Alertmanager URL is an address, and may stand in a readable file */
+	if (s->url.source == SECRET_PLAIN &&
+	    (t == SINK_SLACK || t == SINK_MATTERMOST || t == SINK_TEAMS)) {
+		size_t mark = push_key(c, "url");
+
+		plain_secret_allowed(c, s->url.line, s->url.column);
+		pop(c, mark);
+	}
+}
+
+static void
+load_sink(struct ctx *c, const struct node *item, size_t i)
+{
+	struct cfg_sink *all = c->cfg->sinks, *s = &all[i];
+	struct seen seen[CFG_MAX_KEYS];
+	const struct node *name;
+	struct qbuf q;
+
+	s->line = item->line;
+	s->column = item->col;
+	s->min_severity = SEV_INFO;
+	if (walk_map(c, item, sink_keys, s, seen) < 0)
+		return;
+	check_sink(c, item, s, seen);
+	for (size_t j = 0; s->name != NULL && j < i; j++) {
+		if (util_streq(all[j].name, s->name)) {
+			name = seen_key(sink_keys, seen, "name")->val;
+			problem_key(c, "name", name->line, name->col,
+				    "duplicate sink name %s (already used by notify[%zu] at "
+				    "line %d)",
+				    quote(&q, s->name), j, all[j].line);
+			return;
+		}
+	}
+}
+
+static int
+h_notify(struct ctx *c, const struct node *v, void *obj, const struct keydef *k UNUSED)
+{
+	struct config *cfg = obj;
+	long n = list_len(c, v);
+
+	if (n <= 0)
+		return n < 0 ? -EINVAL : 0;
+	cfg->sinks = list_alloc(c, (size_t)n, sizeof(*cfg->sinks));
+	if (cfg->sinks == NULL)
+		return -ENOMEM;
+	cfg->n_sinks = (size_t)n;
+	for (size_t i = 0; i < cfg->n_sinks; i++) {
+		size_t mark = push(c, "[%zu]", i);
+
+		load_sink(c, v->v[i], i);
+		pop(c, mark);
+	}
+	return 0;
+}
+
+static const struct keydef silence_keys[] = {
+	KEY("project", h_string, offsetof(struct cfg_silence, project)),
+	KEY("check", h_check_name, offsetof(struct cfg_silence, check)),
+	KEY("until", h_time, offsetof(struct cfg_silence, until), .flags = K_REQUIRED),
+	KEY("comment", h_string, offsetof(struct cfg_silence, comment)),
+	{0},
+};
+
+static void
+load_silence(struct ctx *c, const struct node *item, struct cfg_silence *s)
+{
+	const struct config *cfg = c->cfg;
+	struct seen seen[CFG_MAX_KEYS];
+	const struct node *v;
+	struct qbuf q;
+
+	if (walk_map(c, item, silence_keys, s, seen) < 0 || s->project == NULL)
+		return;
+	for (size_t j = 0; j < cfg->n_projects; j++) {
+		const struct cfg_project *p = &cfg->projects[j];
+
+		if (util_streq(p->name, s->project) ||
+		    (p->id != NULL && strcasecmp(p->id, s->project) == 0))
+			return;
+	}
+	/* a silence that matches nothing is a typo that would let alerts through */
+	v = seen_key(silence_keys, seen, "project")->val;
+	problem_key(c, "project", v->line, v->col, "no project named %s", quote(&q, s->project));
+}
+
+static void
+load_silences(struct ctx *c, const struct node *v)
+{
+	struct config *cfg = c->cfg;
+	long n = list_len(c, v);
+
+	if (n <= 0)
+		return;
+	cfg->silences = list_alloc(c, (size_t)n, sizeof(*cfg->silences));
+	if (cfg->silences == NULL)
+		return;
+	cfg->n_silences = (size_t)n;
+	for (size_t i = 0; i < cfg->n_silences; i++) {
+		size_t mark = push(c, "[%zu]", i);
+
+		load_silence(c, v->v[i], &cfg->silences[i]);
+		pop(c, mark);
+	}
+}
+
+/* ---- the top level ------------------------------------------------------ */
+
+/* projects and silences have no handler: they are read after the walk,
+ * once the global checks (merged into each project) and the projects
+ * (named by silences) are known, wherever they stand in the file. */
+static const struct keydef top_keys[] = {
+	KEY("poll_interval", h_duration, CFG(poll_interval)),
+	KEY("azure_interval", h_duration, CFG(azure_interval)),
+	KEY("state_dir", h_path, CFG(state_dir)),
+	KEY("atlas", h_atlas, 0, .flags = K_REQUIRED),
+	KEY("azure", h_azure, 0),
+	KEY("http", h_http, 0),
+	KEY("projects", NULL, 0, .flags = K_REQUIRED),
+	KEY("checks", h_checks, CFG(checks)),
+	KEY("alerts", h_block, 0, .sub = alerts_keys),
+	KEY("notify", h_notify, 0),
+	KEY("silences", NULL, 0),
+	{0},
+};
+
+static void
+load_root(struct ctx *c, const struct node *root)
+{
+	struct seen seen[CFG_MAX_KEYS];
+	const struct seen *s;
+	size_t mark;
+
+	if (root == NULL || root->kind == N_NULL) {
+		problem_at(c, 1, 1, "empty configuration (expected a mapping with at least "
+				    "\"atlas\" and \"projects\")");
+		return;
+	}
+	if (root->kind != N_MAP) {
+		problem(c, root, "expected a mapping at the top level, got %s", kind_name(root));
+		return;
+	}
+	walk_map(c, root, top_keys, c->cfg, seen);
+	if ((s = seen_key(top_keys, seen, "projects")) != NULL) {
+		mark = push_key(c, "projects");
+		load_projects(c, s->val);
+		pop(c, mark);
+	}
+	if ((s = seen_key(top_keys, seen, "silences")) != NULL) {
+		mark = push_key(c, "silences");
+		load_silences(c, s->val);
+		pop(c, mark);
+	}
+}
+
+/* ---- YAML to nodes ------------------------------------------------------ */
+
+static void
+node_free(struct node *n)
+{
+	if (n == NULL)
+		return;
+	for (size_t i = 0; i < n->n; i++)
+		node_free(n->v[i]);
+	free(n->v);
+	wipe_free(n->s, n->len);
+	free(n);
+}
+
+static int
+node_add(struct ctx *c, struct node *parent, struct node *child)
+{
+	if (parent->n == parent->cap) {
+		size_t cap = parent->cap ? 2 * parent->cap : 8;
+		struct node **v = realloc(parent->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			c->oom = true;
+			node_free(child);
+			return -ENOMEM;
+		}
+		parent->v = v;
+		parent->cap = cap;
+	}
+	parent->v[parent->n++] = child;
+	return 0;
+}
+
+static void
+yaml_problem(struct ctx *c, const yaml_parser_t *p)
+{
+	const char *what = p->problem != NULL ? p->problem : "malformed YAML";
+	int line = 1, col = 1;
+
+	switch (p->error) {
+	case YAML_MEMORY_ERROR:
+		c->oom = true;
+		break;
+	case YAML_READER_ERROR:
+		/* encoding problems carry a byte offset, not a mark */
+		for (size_t i = 0; i < p->problem_offset && i < c->input_len; i++) {
+			if (c->input[i] == '\n') {
+				line++;
+				col = 1;
+			} else if (((unsigned char)c->input[i] & 0xc0) != 0x80) {
+				col++;
+			}
+		}
+		problem_at(c, line, col, "not valid UTF-8 text: %s at byte %zu", what,
+			   p->problem_offset);
+		break;
+	default:
+		if (p->context != NULL)
+			problem_at(c, (int)p->problem_mark.line + 1,
+				   (int)p->problem_mark.column + 1,
+				   "YAML syntax error: %s (%s at line %zu, column %zu)", what,
+				   p->context, p->context_mark.line + 1,
+				   p->context_mark.column + 1);
+		else
+			problem_at(c, (int)p->problem_mark.line + 1,
+				   (int)p->problem_mark.column + 1, "YAML syntax error: %s",
+				   what);
+		break;
+	}
+}
+
+static int
+next_event(struct ctx *c, yaml_parser_t *p, yaml_event_t *ev)
+{
+	if (yaml_parser_parse(p, ev))
+		return 0;
+	yaml_problem(c, p);
+	return -EINVAL;
+}
+
+static bool
+is_null(const char *s)
+{
+	return *s == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
+	       strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0;
+}
+
+static void
+refuse_anchor(struct ctx *c, const struct node *n, const yaml_char_t *anchor)
+{
+	struct qbuf q;
+
+	if (anchor == NULL)
+		return;
+	problem(c, n, "YAML anchors are not supported (&%s): repeat the value instead",
+		quote(&q, (const char *)anchor));
+	c->refused = true;
+}
+
+/*
+ * Builds the node that starts with *ev (consumed) and everything in it.
+ * *out receives the node even on error, so the caller can free it.
+ */
+static int
+build(struct ctx *c, yaml_parser_t *p, yaml_event_t *ev, int depth, struct node **out)
+{
+	yaml_event_type_t end;
+	struct node *n;
+	struct qbuf q;
+	int r;
+
+	*out = n = calloc(1, sizeof(*n));
+	if (n == NULL) {
+		c->oom = true;
+		yaml_event_delete(ev);
+		return -ENOMEM;
+	}
+	n->line = (int)ev->start_mark.line + 1;
+	n->col = (int)ev->start_mark.column + 1;
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		refuse_anchor(c, n, ev->data.scalar.anchor);
+		/* take the bytes instead of copying: one copy fewer to wipe */
+		n->s = (char *)ev->data.scalar.value;
+		n->len = ev->data.scalar.length;
+		ev->data.scalar.value = NULL;
+		n->kind = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+					  ev->data.scalar.tag == NULL && is_null(n->s)
+				  ? N_NULL
+				  : N_SCALAR;
+		yaml_event_delete(ev);
+		return 0;
+	case YAML_ALIAS_EVENT:
+		problem(c, n, "YAML aliases are not supported (*%s): repeat the value instead",
+			quote(&q, (const char *)ev->data.alias.anchor));
+		c->refused = true;
+		yaml_event_delete(ev);
+		return 0;
+	case YAML_SEQUENCE_START_EVENT:
+		refuse_anchor(c, n, ev->data.sequence_start.anchor);
+		n->kind = N_SEQ;
+		end = YAML_SEQUENCE_END_EVENT;
+		break;
+	case YAML_MAPPING_START_EVENT:
+		refuse_anchor(c, n, ev->data.mapping_start.anchor);
+		n->kind = N_MAP;
+		end = YAML_MAPPING_END_EVENT;
+		break;
+	default: /* libyaml only starts nodes with the events above */
+		yaml_event_delete(ev);
+		problem(c, n, "unexpected YAML event");
+		return -EINVAL;
+	}
+	yaml_event_delete(ev);
+	/* the walkers recurse; bound them here, once */
+	if (depth >= CFG_MAX_DEPTH) {
+		problem(c, n, "nested more than %d levels deep", CFG_MAX_DEPTH);
+		return -EINVAL;
+	}
+	for (;;) {
+		yaml_event_t child_ev;
+		struct node *child;
+
+		r = next_event(c, p, &child_ev);
+		if (r < 0)
+			return r;
+		if (child_ev.type == end) {
+			yaml_event_delete(&child_ev);
+			return 0;
+		}
+		r = build(c, p, &child_ev, depth + 1, &child);
+		if (child != NULL && node_add(c, n, child) < 0)
+			return -ENOMEM;
+		if (r < 0)
+			return r;
+	}
+}
+
+/* What we can reach of libyaml's copies of the input. */
+static void
+wipe_parser(yaml_parser_t *p)
+{
+	if (p->raw_buffer.start != NULL)
+		explicit_bzero(p->raw_buffer.start,
+			       (size_t)(p->raw_buffer.end - p->raw_buffer.start));
+	if (p->buffer.start != NULL)
+		explicit_bzero(p->buffer.start, (size_t)(p->buffer.end - p->buffer.start));
+	for (yaml_token_t *t = p->tokens.head; t != NULL && t != p->tokens.tail; t++)
+		if (t->type == YAML_SCALAR_TOKEN && t->data.scalar.value != NULL)
+			explicit_bzero(t->data.scalar.value, t->data.scalar.length);
+}
+
+/* One document, or none (*root NULL: an empty file or only comments). */
+static int
+parse_yaml(struct ctx *c, const char *buf, size_t len, struct node **root)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	int r;
+
+	*root = NULL;
+	if (!yaml_parser_initialize(&p)) {
+		c->oom = true;
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+	r = next_event(c, &p, &ev); /* stream start */
+	if (r == 0) {
+		yaml_event_delete(&ev);
+		r = next_event(c, &p, &ev);
+	}
+	if (r == 0 && ev.type == YAML_DOCUMENT_START_EVENT) {
+		yaml_event_delete(&ev);
+		r = next_event(c, &p, &ev);
+		if (r == 0)
+			r = build(c, &p, &ev, 0, root);
+		if (r == 0)
+			r = next_event(c, &p, &ev); /* document end */
+		if (r == 0) {
+			yaml_event_delete(&ev);
+			r = next_event(c, &p, &ev);
+		}
+		if (r == 0 && ev.type == YAML_DOCUMENT_START_EVENT) {
+			problem_at(c, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
+				   "a second YAML document: the file must hold exactly one");
+			yaml_event_delete(&ev);
+			r = -EINVAL;
+		}
+	}
+	if (r == 0)
+		yaml_event_delete(&ev);
+	wipe_parser(&p);
+	yaml_parser_delete(&p);
+	return r;
+}
+
+/* ---- the public interface ----------------------------------------------- */
+
+static void
+secret_free(struct cfg_secret *s)
+{
+	free(s->ref);
+	util_free_secret(s->value);
+}
+
+static void
+identity_free(struct cfg_azure_identity *id)
+{
+	free(id->tenant_id);
+	free(id->client_id);
+	secret_free(&id->client_secret);
+	free(id->token_file);
+}
+
+void
+cfg_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->path);
+	free(cfg->state_dir);
+	free(cfg->atlas.base_url);
+	free(cfg->atlas.client_id);
+	secret_free(&cfg->atlas.client_secret);
+	free(cfg->atlas.public_key);
+	secret_free(&cfg->atlas.private_key);
+	free(cfg->atlas.ca_file);
+	identity_free(&cfg->azure.identity);
+	free(cfg->azure.endpoints.login);
+	free(cfg->azure.endpoints.management);
+	free(cfg->azure.endpoints.graph);
+	free(cfg->azure.endpoints.vault_suffix);
+	free(cfg->azure.endpoints.key_vault);
+	free(cfg->azure.endpoints.imds);
+	free(cfg->azure.ca_file);
+	for (size_t i = 0; i < cfg->n_projects; i++) {
+		struct cfg_project *p = &cfg->projects[i];
+
+		free(p->id);
+		free(p->name);
+		free(p->client_secret_hint);
+		if (p->identity != NULL)
+			identity_free(p->identity);
+		free(p->identity);
+	}
+	free(cfg->projects);
+	for (size_t i = 0; i < cfg->n_sinks; i++) {
+		free(cfg->sinks[i].name);
+		secret_free(&cfg->sinks[i].url);
+		secret_free(&cfg->sinks[i].secret);
+		secret_free(&cfg->sinks[i].routing_key);
+	}
+	free(cfg->sinks);
+	for (size_t i = 0; i < cfg->n_silences; i++) {
+		free(cfg->silences[i].project);
+		free(cfg->silences[i].check);
+		free(cfg->silences[i].comment);
+	}
+	free(cfg->silences);
+	free(cfg);
+}
+
+void
+cfg_diag_free(struct cfg_diag *d)
+{
+	if (d == NULL)
+		return;
+	for (size_t i = 0; i < d->n; i++)
+		free(d->lines[i]);
+	free(d->lines);
+	d->lines = NULL;
+	d->n = 0;
+}
+
+static struct config *
+cfg_new(const char *path)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+
+	if (cfg == NULL)
+		return NULL;
+	cfg->poll_interval = 300;
+	cfg->azure_interval = 3600;
+	cfg->atlas.base_url = strdup("https://cloud.mongodb.com");
+	cfg->path = util_strdup(path);
+	cfg->http.connect_timeout_ms = 10 * 1000;
+	cfg->http.timeout_ms = 30 * 1000;
+	cfg->http.max_concurrent = 16;
+	cfg->http.max_response_bytes = 4 * 1024 * 1024;
+	checks_defaults(&cfg->checks);
+	cfg->alerts.repeat_interval = 4 * 3600;
+	cfg->alerts.send_resolved = true;
+	if (cfg->atlas.base_url == NULL || (path != NULL && cfg->path == NULL)) {
+		cfg_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+int
+cfg_load_buffer(const char *path, const char *yaml, size_t len, struct config **out,
+		struct cfg_diag *diag)
+{
+	struct ctx c = {.file = path != NULL ? path : "<config>", .diag = diag};
+	struct node *root = NULL;
+	struct stat st;
+	int r;
+
+	if (out != NULL)
+		*out = NULL;
+	if (out == NULL || diag == NULL || (yaml == NULL && len > 0))
+		return -EINVAL;
+	if (len > CFG_MAX_FILE) {
+		problem_at(&c, 0, 0, "larger than 1 MiB");
+		problems_flush(&c);
+		return -EFBIG;
+	}
+	if (path != NULL && stat(path, &st) == 0) {
+		c.mode_state = MODE_KNOWN;
+		c.mode = st.st_mode;
+	} else if (path != NULL) {
+		c.mode_state = MODE_ERROR;
+		c.mode_errno = errno;
+	}
+	c.cfg = cfg_new(path);
+	if (c.cfg == NULL)
+		return -ENOMEM;
+	c.input = yaml != NULL ? yaml : "";
+	c.input_len = len;
+	r = parse_yaml(&c, c.input, len, &root);
+	if (r == 0 && !c.refused)
+		load_root(&c, root);
+	node_free(root);
+	problems_flush(&c);
+	if (c.oom)
+		r = -ENOMEM;
+	else if (c.problems > 0)
+		r = -EINVAL;
+	if (r < 0) {
+		cfg_free(c.cfg);
+		return r;
+	}
+	checks_sync(&c.cfg->checks);
+	for (size_t i = 0; i < c.cfg->n_projects; i++)
+		checks_sync(&c.cfg->projects[i].checks);
+	*out = c.cfg;
+	return 0;
+}
+
+int
+cfg_load(const char *path, struct config **out, struct cfg_diag *diag)
+{
+	struct ctx c = {.file = path, .diag = diag};
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if (out != NULL)
+		*out = NULL;
+	if (path == NULL || out == NULL || diag == NULL)
+		return -EINVAL;
+	r = util_read_file(path, CFG_MAX_FILE, &buf, &len);
+	if (r < 0) {
+		problem_at(&c, 0, 0, "cannot read: %s",
+			   r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
+		problems_flush(&c);
+		return r;
+	}
+	r = cfg_load_buffer(path, buf, len, out, diag);
+	wipe_free(buf, len);
+	return r;
+}
+
+const struct cfg_project *
+cfg_find_project(const struct config *cfg, const char *id)
+{
+	if (cfg == NULL || id == NULL)
+		return NULL;
+	for (size_t i = 0; i < cfg->n_projects; i++)
+		if (strcasecmp(cfg->projects[i].id, id) == 0)
+			return &cfg->projects[i];
+	return NULL;
+}
+
+const struct cfg_azure_identity *
+cfg_project_identity(const struct config *cfg, const struct cfg_project *p)
+{
+	if (p != NULL && p->identity != NULL)
+		return p->identity;
+	if (cfg != NULL && cfg->azure.identity.type != AZID_NONE)
+		return &cfg->azure.identity;
+	return NULL;
+}
+
+/*
+ * systemd passes one path per StateDirectory= entry, colon-separated; ours
+ * is the first. The copy lives in a per-thread buffer, valid until the next
+ * call; an entry that does not fit (longer than PATH_MAX) is ignored.
+ */
+const char *
+cfg_state_dir(const struct config *cfg)
+{
+	static _Thread_local char buf[PATH_MAX];
+	const char *env = getenv("STATE_DIRECTORY");
+	size_t n;
+
+	if (env != NULL && (n = strcspn(env, ":")) > 0 && n < sizeof(buf)) {
+		memcpy(buf, env, n);
+		buf[n] = '\0';
+		return buf;
+	}
+	if (cfg != NULL && cfg->state_dir != NULL)
+		return cfg->state_dir;
+	return CFG_DEFAULT_STATE_DIR;
+}
+
+const char *
+sink_type_name(enum sink_type t)
+{
+	for (const struct enumdef *e = sink_types; e->name != NULL; e++)
+		if (e->value == (int)t)
+			return e->name;
+	return "?";
+}
