@@ -31,6 +31,7 @@ struct daemon {
 	struct alert_engine *alerts;
 	uv_signal_t sighup, sigterm, sigint;
 	uv_timer_t watchdog;
+	uv_timer_t persist_timer; /* coalesces state writes of one poll burst */
 	bool watchdog_on;
 	bool stopping;
 	char host[256];

@@ -31,6 +31,9 @@
 
 #define ALERTS_DOC "alerts.json"
 #define PROJECTS_DOC "projects.json"
+/* A poll cycle's results arrive within milliseconds of each other: write
+ * the state once for the burst rather than once per project. */
+#define PERSIST_DELAY_MS 200
 
 struct alert_policy
 daemon_alert_policy(const struct daemon *d)
@@ -70,6 +73,19 @@ persist(struct daemon *d)
 	if (poller_save_memory(d->poller, &json, &len) == 0)
 		store_write(d->store, PROJECTS_DOC, json, len);
 	free(json);
+}
+
+static void
+on_persist_timer(uv_timer_t *t)
+{
+	persist(t->data);
+}
+
+static void
+persist_soon(struct daemon *d)
+{
+	if (!uv_is_active((uv_handle_t *)&d->persist_timer))
+		uv_timer_start(&d->persist_timer, on_persist_timer, PERSIST_DELAY_MS, 0);
 }
 
 void
@@ -113,7 +129,7 @@ on_result(void *ctx, const struct cfg_project *p, const struct findings *f)
 		log_err("project %s: cannot update alerts: %s", p->name, strerror(-r));
 	daemon_emit(d, &evs);
 	alert_events_free(&evs);
-	persist(d);
+	persist_soon(d);
 	daemon_update_status(d);
 }
 
@@ -206,6 +222,7 @@ stop(struct daemon *d)
 	d->stopping = true;
 	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	log_msg(LOG_NOTICE, MSGID_STOPPING, "kmswatchd stopping");
+	uv_timer_stop(&d->persist_timer);
 	persist(d);
 	poller_free(d->poller);
 	d->poller = NULL;
@@ -216,6 +233,7 @@ stop(struct daemon *d)
 	http_client_close(d->http, on_http_closed, d);
 	if (d->watchdog_on)
 		uv_close((uv_handle_t *)&d->watchdog, NULL);
+	uv_close((uv_handle_t *)&d->persist_timer, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -317,6 +335,8 @@ daemon_run(const char *config_path)
 		log_err("cannot start: %s", strerror(-r));
 		goto out_modules;
 	}
+	uv_timer_init(&loop, &d->persist_timer);
+	d->persist_timer.data = d;
 	uv_signal_init(&loop, &d->sighup);
 	uv_signal_init(&loop, &d->sigterm);
 	uv_signal_init(&loop, &d->sigint);

@@ -10,7 +10,8 @@ projects, runs kmswatchd (service-account auth) on them, and reports for the
 first cycle (cold: TLS handshakes, token) and each later cycle (warm:
 connection reuse):
   wall   from the first EAR request of the cycle to the last answer
-  cpu    user+system CPU of kmswatchd over the cycle (/proc/PID/stat)
+  cpu    CPU time of kmswatchd from the end of the previous cycle to the
+         end of this one (/proc/PID/task/*/schedstat)
   conns  distinct TCP connections the cycle's requests used
 and at the end the peak RSS (VmHWM) and the CPU spent while idle between
 cycles (which should be ~0: only timers are armed).
@@ -34,9 +35,13 @@ CLK = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK
+    """CPU time of every thread of the process, in ns resolution
+    (/proc/PID/task/*/schedstat; /proc/PID/stat counts 10 ms ticks)."""
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+            total += int(f.read().split()[0])
+    return total / 1e9
 
 
 def status_kb(pid, key):
@@ -96,7 +101,7 @@ def main():
             prev_cpu = cpu_seconds(d.pid)
         print("peak RSS (VmHWM): %d KiB" % status_kb(d.pid, "VmHWM"))
         for c, t in idle_cpu:
-            print("idle: %.0f ms CPU over %.1f s" % (c * 1000, t))
+            print("idle: %.2f ms CPU over %.1f s" % (c * 1000, t))
         print("token requests: %d" % len(fc.requests(path="/api/oauth/token")))
         rc = d.stop()
         print("exit status: %d" % rc)
