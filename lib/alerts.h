@@ -46,6 +46,13 @@ struct alert_event {
 	time_t started_at, observed_at;
 	bool has_days_left, has_age_days;
 	int64_t days_left, age_days;
+	/* silenced or inhibited: journaled (with the note) but not sent */
+	bool held;
+	char *note;
+	/* resolved: the sinks that were sent this alert's firing, which get
+	 * the resolution whatever their routing says now */
+	char **sinks;
+	size_t n_sinks;
 };
 
 struct alert_events {
@@ -79,6 +86,10 @@ int alerts_observe(struct alert_engine *e, const char *project_id, const char *p
 /* Emit `repeat` events for alerts due at `now` (also done by observe). */
 int alerts_tick(struct alert_engine *e, const struct alert_policy *pol, time_t now,
 		struct alert_events *out);
+
+/* The deliverer queued this alert's firing/repeat for `sink`; remembered
+ * (and persisted) so that the resolution reaches the same sinks. */
+int alerts_note_sink(struct alert_engine *e, const char *alert_id, const char *sink);
 
 /* A project left the config: resolve its alerts once. */
 int alerts_drop_project(struct alert_engine *e, const char *project_id, time_t now,

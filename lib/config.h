@@ -100,6 +100,13 @@ struct cfg_sink {
 	struct cfg_secret secret;      /* webhook signing secret, optional */
 	struct cfg_secret routing_key; /* pagerduty */
 	enum severity min_severity;    /* default SEV_INFO */
+	char *ca_file;                 /* extra trust anchors for this sink, optional */
+	int64_t min_interval_ms;       /* rate limit between posts; default 1s for
+					  slack, mattermost and teams, 0 otherwise */
+	int64_t max_age;               /* seconds an event may wait before it is
+					  given up (journaled); default 72h */
+	int64_t resend_interval;       /* alertmanager: re-post firing alerts this
+					  often (seconds), default 60 */
 	int line, column;
 };
 
@@ -150,6 +157,10 @@ struct config {
 	struct {
 		int64_t repeat_interval; /* default 4h */
 		bool send_resolved;      /* default true */
+		/* flapping guard: consecutive observations a new state must
+		 * hold before it is announced */
+		int confirm_firing;      /* default 1 */
+		int confirm_resolved;    /* default 2 */
 	} alerts;
 
 	struct cfg_sink *sinks;

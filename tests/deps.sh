@@ -5,7 +5,7 @@ set -euo pipefail
 [ "${KMSWATCH_SKIP_APT:-0}" = 1 ] && exit 0
 PKGS=(build-essential autoconf automake autoconf-archive pkg-config
       libuv1-dev libcurl4-openssl-dev libsystemd-dev libyaml-dev libjansson-dev
-      libcmocka-dev python3 python3-pytest openssl curl systemd util-linux
+      libcmocka-dev python3 python3-pytest python3-jsonschema openssl curl systemd util-linux
       iproute2 procps)
 missing=()
 for p in "${PKGS[@]}"; do
