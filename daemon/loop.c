@@ -41,6 +41,10 @@ daemon_alert_policy(const struct daemon *d)
 	struct alert_policy pol = {
 		.repeat_interval = d->cfg->alerts.repeat_interval,
 		.send_resolved = d->cfg->alerts.send_resolved,
+		.confirm_firing = d->cfg->alerts.confirm_firing,
+		.confirm_resolved = d->cfg->alerts.confirm_resolved,
+		.silences = d->cfg->silences,
+		.n_silences = d->cfg->n_silences,
 	};
 	return pol;
 }
@@ -50,11 +54,11 @@ daemon_emit(struct daemon *d, const struct alert_events *evs)
 {
 	for (size_t i = 0; i < evs->n; i++) {
 		const struct alert_event *ev = &evs->v[i];
-		int r = log_event(ev, NULL);
+		int r = log_event(ev, ev->note);
 
 		if (r < 0)
 			log_debug("journal unreachable for an event: %s", strerror(-r));
-		if (ev->kind == EV_RESOLVED && !d->cfg->alerts.send_resolved)
+		if (ev->held || (ev->kind == EV_RESOLVED && !d->cfg->alerts.send_resolved))
 			continue;
 		deliver_event(d->deliver, ev);
 	}
@@ -99,7 +103,8 @@ daemon_update_status(struct daemon *d)
 		return;
 	poller_stats(d->poller, &projects, &busy, &next_ms);
 	for (size_t i = 0; i < alerts_count(d->alerts); i++)
-		n[alerts_at(d->alerts, i)->severity]++;
+		if (alerts_at(d->alerts, i)->announced)
+			n[alerts_at(d->alerts, i)->severity]++;
 	if (busy)
 		snprintf(next, sizeof(next), "%zu polling", busy);
 	else if (next_ms >= 0) {

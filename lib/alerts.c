@@ -6,12 +6,15 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
 #include "alerts.h"
+#include "config.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -37,6 +40,14 @@ event_kind_name(enum event_kind k)
 }
 
 static void
+strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
 event_clear(struct alert_event *ev)
 {
 	free(ev->project_id);
@@ -44,6 +55,8 @@ event_clear(struct alert_event *ev)
 	free(ev->subject);
 	free(ev->summary);
 	free(ev->missing);
+	free(ev->note);
+	strv_free(ev->sinks, ev->n_sinks);
 	memset(ev, 0, sizeof(*ev));
 }
 
@@ -64,6 +77,7 @@ alert_clear(struct alert *a)
 	free(a->subject);
 	free(a->summary);
 	free(a->missing);
+	strv_free(a->sinks, a->n_sinks);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -136,6 +150,28 @@ alerts_find(const struct alert_engine *e, const char *id)
 	return find_mut(e, id);
 }
 
+int
+alerts_note_sink(struct alert_engine *e, const char *alert_id, const char *sink)
+{
+	struct alert *a = find_mut(e, alert_id);
+	char **v, *copy;
+
+	if (!a)
+		return -ENOENT;
+	for (size_t i = 0; i < a->n_sinks; i++)
+		if (strcmp(a->sinks[i], sink) == 0)
+			return 0;
+	copy = strdup(sink);
+	v = copy ? realloc(a->sinks, (a->n_sinks + 1) * sizeof(*v)) : NULL;
+	if (!v) {
+		free(copy);
+		return -ENOMEM;
+	}
+	v[a->n_sinks++] = copy;
+	a->sinks = v;
+	return 0;
+}
+
 static void
 table_remove(struct alert_engine *e, struct alert *a)
 {
@@ -162,12 +198,13 @@ event_push(struct alert_events *out)
 	return &out->v[out->n++];
 }
 
-/* Copies the strings of an alert into an event. */
+/* Copies an alert into an event (strings owned by the event). */
 static int
 event_from_alert(struct alert_events *out, enum event_kind kind, const struct alert *a,
-		 enum severity sev, enum severity prev, time_t now)
+		 enum severity sev, enum severity prev, time_t now, const char *note)
 {
 	struct alert_event *ev = event_push(out);
+	bool nomem;
 
 	if (!ev)
 		return -ENOMEM;
@@ -178,6 +215,8 @@ event_from_alert(struct alert_events *out, enum event_kind kind, const struct al
 	ev->subject = util_strdup(a->subject);
 	ev->summary = util_strdup(a->summary);
 	ev->missing = util_strdup(a->missing);
+	ev->note = util_strdup(note);
+	ev->held = note != NULL;
 	ev->check = a->check;
 	ev->provider = a->provider;
 	ev->severity = sev;
@@ -188,8 +227,18 @@ event_from_alert(struct alert_events *out, enum event_kind kind, const struct al
 	ev->days_left = a->days_left;
 	ev->has_age_days = a->has_age_days;
 	ev->age_days = a->age_days;
-	if (!ev->project_id || !ev->project_name || !ev->subject || !ev->summary ||
-	    (a->missing && !ev->missing)) {
+	nomem = !ev->project_id || !ev->project_name || !ev->subject || !ev->summary ||
+		(a->missing && !ev->missing) || (note && !ev->note);
+	if (!nomem && kind == EV_RESOLVED && a->n_sinks) {
+		ev->sinks = calloc(a->n_sinks, sizeof(*ev->sinks));
+		nomem = !ev->sinks;
+		for (size_t i = 0; !nomem && i < a->n_sinks; i++) {
+			ev->sinks[i] = strdup(a->sinks[i]);
+			nomem = !ev->sinks[i];
+			ev->n_sinks = i + 1;
+		}
+	}
+	if (nomem) {
 		event_clear(ev);
 		out->n--;
 		return -ENOMEM;
@@ -256,40 +305,98 @@ alert_create(struct alert_engine *e, const char *id, const char *project_id,
 	return a;
 }
 
-/* An info finding is news once: an event, no alert. */
+/* An info finding is news once: an event, no alert. Silences apply. */
 static int
 emit_info(struct alert_events *out, const char *project_id, const char *project_name,
-	  const struct finding *f, time_t now)
+	  const struct finding *f, time_t now, const char *note)
 {
-	struct alert_event *ev = event_push(out);
+	struct alert a = {
+		.project_id = (char *)project_id,
+		.project_name = (char *)project_name,
+		.subject = f->subject ? f->subject : "",
+		.summary = f->summary ? f->summary : "",
+		.missing = f->missing,
+		.check = f->check,
+		.provider = f->provider,
+		.started_at = now,
+	};
 
-	if (!ev)
-		return -ENOMEM;
-	ev->kind = EV_INFO;
-	alerts_make_id(project_id, f->check, f->subject, ev->alert_id);
-	ev->project_id = util_strdup(project_id);
-	ev->project_name = util_strdup(project_name);
-	ev->subject = util_strdup(f->subject ? f->subject : "");
-	ev->summary = util_strdup(f->summary ? f->summary : "");
-	ev->missing = util_strdup(f->missing);
-	ev->check = f->check;
-	ev->provider = f->provider;
-	ev->severity = SEV_INFO;
-	ev->previous_severity = SEV_OK;
-	ev->started_at = now;
-	ev->observed_at = now;
-	if (!ev->project_id || !ev->project_name || !ev->subject || !ev->summary) {
-		event_clear(ev);
-		out->n--;
-		return -ENOMEM;
+	alerts_make_id(project_id, f->check, a.subject, a.id);
+	return event_from_alert(out, EV_INFO, &a, SEV_INFO, SEV_OK, now, note);
+}
+
+/* ---- holds: silences and inhibition ------------------------------------ */
+
+static bool
+inhibitable(enum check_id c)
+{
+	return c == CHK_AZURE_KEY_AGE || c == CHK_AZURE_KEY_VERSION;
+}
+
+/* While a project's ear.valid is critical, its key age and key version
+ * alerts are beside the point: the outage is the news. */
+static bool
+inhibited(const struct alert_engine *e, const char *project_id, enum check_id c)
+{
+	if (!inhibitable(c))
+		return false;
+	for (size_t i = 0; i < e->n; i++) {
+		const struct alert *v = &e->v[i];
+
+		if (v->check == CHK_EAR_VALID && v->announced && v->severity == SEV_CRITICAL &&
+		    strcmp(v->project_id, project_id) == 0)
+			return true;
 	}
-	return 0;
+	return false;
+}
+
+/* Why events of this alert are held back now, or false. */
+static bool
+hold_reason(const struct alert_engine *e, const struct alert_policy *pol, const char *project_id,
+	    const char *project_name, enum check_id c, time_t now, char *buf, size_t len)
+{
+	for (size_t i = 0; i < pol->n_silences; i++) {
+		const struct cfg_silence *s = &pol->silences[i];
+		char until[UTIL_TIME_LEN];
+
+		if (now >= s->until)
+			continue;
+		if (s->project && strcasecmp(s->project, project_id) != 0 &&
+		    !util_streq(s->project, project_name))
+			continue;
+		if (s->check && strcmp(s->check, check_name(c)) != 0)
+			continue;
+		util_format_time(s->until, until, sizeof(until));
+		snprintf(buf, len, "silenced until %s%s%s", until, s->comment ? ": " : "",
+			 s->comment ? s->comment : "");
+		return true;
+	}
+	if (inhibited(e, project_id, c)) {
+		snprintf(buf, len, "held back while ear.valid is critical for this project");
+		return true;
+	}
+	return false;
+}
+
+static int
+announce(struct alert_engine *e, struct alert_events *out, enum event_kind kind, struct alert *a,
+	 enum severity sev, enum severity prev, const struct alert_policy *pol, time_t now)
+{
+	char note[256];
+	bool held = hold_reason(e, pol, a->project_id, a->project_name, a->check, now, note,
+				sizeof(note));
+
+	if (kind != EV_RESOLVED)
+		a->held = held;
+	a->last_notified = now;
+	return event_from_alert(out, kind, a, sev, prev, now, held ? note : NULL);
 }
 
 static bool
 repeat_due(const struct alert *a, const struct alert_policy *pol, time_t now)
 {
-	return pol->repeat_interval > 0 && now - a->last_notified >= pol->repeat_interval;
+	return a->announced && pol->repeat_interval > 0 &&
+	       now - a->last_notified >= pol->repeat_interval;
 }
 
 /* The OK finding that explains a resolution, when the check gave one. */
@@ -304,19 +411,100 @@ ok_finding_for(const struct findings *f, const struct alert *a)
 }
 
 static int
-resolve(struct alert_engine *e, struct alert *a, const char *why, time_t now,
-	struct alert_events *out)
+resolve(struct alert_engine *e, struct alert *a, const char *why, const struct alert_policy *pol,
+	time_t now, struct alert_events *out)
 {
-	char *summary = why ? util_strdup(why) : util_asprintf("no longer detected: %s", a->summary);
-	int r;
+	char *summary;
+	int r = 0;
 
-	if (!summary)
-		return -ENOMEM;
-	free(a->summary);
-	a->summary = summary;
-	r = event_from_alert(out, EV_RESOLVED, a, SEV_OK, a->severity, now);
+	if (a->announced) {
+		summary = why ? util_strdup(why)
+			      : util_asprintf("no longer detected: %s", a->summary);
+		if (!summary)
+			return -ENOMEM;
+		free(a->summary);
+		a->summary = summary;
+		r = announce(e, out, EV_RESOLVED, a, SEV_OK, a->severity, pol, now);
+	}
 	table_remove(e, a);
 	return r;
+}
+
+static int
+confirm_n(int n)
+{
+	return n < 1 ? 1 : n;
+}
+
+/* One non-OK finding for an alert. */
+static int
+observe_one(struct alert_engine *e, const char *project_id, const char *project_name,
+	    const struct finding *fi, const struct alert_policy *pol, time_t now, bool *seen,
+	    struct alert_events *out)
+{
+	char id[ALERT_ID_LEN + 1];
+	struct alert *a;
+	int r;
+
+	alerts_make_id(project_id, fi->check, fi->subject, id);
+	a = find_mut(e, id);
+	if (!a) {
+		a = alert_create(e, id, project_id, fi, now);
+		if (!a)
+			return -ENOMEM;
+		a->pending = fi->severity;
+		a->pending_count = 0;
+	}
+	if ((r = alert_update(a, fi, project_name)) < 0)
+		return r;
+	a->last_observed = now;
+	seen[a - e->v] = true;
+	if (a->announced && a->severity == fi->severity) {
+		/* steady: any pending change did not hold */
+		a->pending = a->severity;
+		a->pending_count = 0;
+		if (repeat_due(a, pol, now))
+			return announce(e, out, EV_REPEAT, a, a->severity, a->severity, pol, now);
+		return 0;
+	}
+	if (a->pending != fi->severity) {
+		a->pending = fi->severity;
+		a->pending_count = 0;
+	}
+	if (++a->pending_count < confirm_n(pol->confirm_firing))
+		return 0;
+	/* confirmed: a new alert or a severity change */
+	{
+		enum severity prev = a->announced ? a->severity : SEV_OK;
+
+		if (!a->announced)
+			a->started_at = now;
+		a->announced = true;
+		a->severity = fi->severity;
+		a->pending_count = 0;
+		return announce(e, out, EV_FIRING, a, a->severity, prev, pol, now);
+	}
+}
+
+/* Held alerts whose hold has ended are sent now, if they still fire. */
+static int
+release_holds(struct alert_engine *e, const struct alert_policy *pol, time_t now,
+	      struct alert_events *out)
+{
+	char note[256];
+
+	for (size_t i = 0; i < e->n; i++) {
+		struct alert *a = &e->v[i];
+		int r;
+
+		if (!a->announced || !a->held ||
+		    hold_reason(e, pol, a->project_id, a->project_name, a->check, now, note,
+				sizeof(note)))
+			continue;
+		if ((r = announce(e, out, EV_FIRING, a, a->severity, SEV_OK, pol, now)) < 0)
+			return r;
+	}
+	return 0;
 }
 
 int
@@ -329,59 +517,49 @@ alerts_observe(struct alert_engine *e, const char *project_id, const char *proje
 
 	if (!seen)
 		return -ENOMEM;
-	for (size_t i = 0; i < f->n && r == 0; i++) {
-		const struct finding *fi = &f->v[i];
-		char id[ALERT_ID_LEN + 1];
-		struct alert *a;
+	/* Two passes: inhibitable checks last, so that an ear.valid that
+	 * turns critical in the same round already holds them back. */
+	for (int pass = 0; pass < 2 && r == 0; pass++) {
+		for (size_t i = 0; i < f->n && r == 0; i++) {
+			const struct finding *fi = &f->v[i];
+			char note[256];
 
-		if (fi->severity == SEV_OK || !f->evaluated[fi->check])
-			continue;
-		if (fi->severity == SEV_INFO) {
-			r = emit_info(out, project_id, project_name, fi, now);
-			continue;
-		}
-		alerts_make_id(project_id, fi->check, fi->subject, id);
-		a = find_mut(e, id);
-		if (!a) {
-			a = alert_create(e, id, project_id, fi, now);
-			if (!a || alert_update(a, fi, project_name) < 0) {
-				r = -ENOMEM;
-				break;
-			}
-			a->last_notified = now;
-			r = event_from_alert(out, EV_FIRING, a, a->severity, SEV_OK, now);
-		} else if (a->severity != fi->severity) {
-			enum severity prev = a->severity;
+			if (fi->severity == SEV_OK || !f->evaluated[fi->check] ||
+			    inhibitable(fi->check) != (pass == 1))
+				continue;
+			if (fi->severity == SEV_INFO) {
+				bool held = hold_reason(e, pol, project_id, project_name,
+							fi->check, now, note, sizeof(note));
 
-			if ((r = alert_update(a, fi, project_name)) < 0)
-				break;
-			a->severity = fi->severity;
-			a->last_notified = now;
-			r = event_from_alert(out, EV_FIRING, a, a->severity, prev, now);
-		} else {
-			if ((r = alert_update(a, fi, project_name)) < 0)
-				break;
-			if (repeat_due(a, pol, now)) {
-				a->last_notified = now;
-				r = event_from_alert(out, EV_REPEAT, a, a->severity, a->severity,
-						     now);
+				r = emit_info(out, project_id, project_name, fi, now,
+					      held ? note : NULL);
+				continue;
 			}
+			r = observe_one(e, project_id, project_name, fi, pol, now, seen, out);
 		}
-		a->last_observed = now;
-		seen[a - e->v] = true;
 	}
-	/* Resolve what an evaluated check no longer reports. Walk backwards:
-	 * resolve() removes entries. */
+	/* Resolve what an evaluated check no longer reports, once the clear
+	 * state has held. Walk backwards: resolve() removes entries. */
 	for (size_t i = e->n; i-- > 0 && r == 0;) {
 		struct alert *a = &e->v[i];
 		const struct finding *ok;
 
 		if (seen[i] || strcmp(a->project_id, project_id) != 0 || !f->evaluated[a->check])
 			continue;
+		if (a->announced) {
+			if (a->pending != SEV_OK) {
+				a->pending = SEV_OK;
+				a->pending_count = 0;
+			}
+			if (++a->pending_count < confirm_n(pol->confirm_resolved))
+				continue;
+		}
 		ok = ok_finding_for(f, a);
-		r = resolve(e, a, ok ? ok->summary : NULL, now, out);
+		r = resolve(e, a, ok ? ok->summary : NULL, pol, now, out);
 	}
 	free(seen);
+	if (r == 0)
+		r = release_holds(e, pol, now, out);
 	return r;
 }
 
@@ -395,17 +573,19 @@ alerts_tick(struct alert_engine *e, const struct alert_policy *pol, time_t now,
 
 		if (!repeat_due(a, pol, now))
 			continue;
-		a->last_notified = now;
-		if ((r = event_from_alert(out, EV_REPEAT, a, a->severity, a->severity, now)) < 0)
+		if ((r = announce(e, out, EV_REPEAT, a, a->severity, a->severity, pol, now)) < 0)
 			return r;
 	}
-	return 0;
+	return release_holds(e, pol, now, out);
 }
 
 int
 alerts_drop_project(struct alert_engine *e, const char *project_id, time_t now,
 		    struct alert_events *out)
 {
+	/* Holds do not apply: the project is gone, so are its silences. */
+	static const struct alert_policy nopol = {0};
+
 	for (size_t i = e->n; i-- > 0;) {
 		struct alert *a = &e->v[i];
 		char *why;
@@ -416,7 +596,7 @@ alerts_drop_project(struct alert_engine *e, const char *project_id, time_t now,
 		why = util_asprintf("project removed from the configuration; was: %s", a->summary);
 		if (!why)
 			return -ENOMEM;
-		r = resolve(e, a, why, now, out);
+		r = resolve(e, a, why, &nopol, now, out);
 		free(why);
 		if (r < 0)
 			return r;
@@ -453,6 +633,17 @@ alerts_save(const struct alert_engine *e, char **json, size_t *len)
 			json_object_set_new(o, "days_left", json_integer(a->days_left));
 		if (a->has_age_days)
 			json_object_set_new(o, "age_days", json_integer(a->age_days));
+		json_object_set_new(o, "announced", json_boolean(a->announced));
+		json_object_set_new(o, "held", json_boolean(a->held));
+		json_object_set_new(o, "pending", json_string(severity_name(a->pending)));
+		json_object_set_new(o, "pending_count", json_integer(a->pending_count));
+		if (a->n_sinks) {
+			json_t *sinks = json_array();
+
+			for (size_t k = 0; sinks && k < a->n_sinks; k++)
+				json_array_append_new(sinks, json_string(a->sinks[k]));
+			json_object_set_new(o, "sinks", sinks);
+		}
 		json_array_append_new(arr, o);
 	}
 	json_object_set(root, "alerts", arr);
@@ -465,6 +656,48 @@ out:
 	json_decref(arr);
 	json_decref(root);
 	return r;
+}
+
+/* Fields added after the first format: absent means an announced alert
+ * with nothing pending, as every alert of the first format was. */
+static int
+load_extra(struct alert_engine *e, struct alert *a, json_t *o)
+{
+	json_t *announced = json_object_get(o, "announced"), *held = json_object_get(o, "held");
+	json_t *pending = json_object_get(o, "pending"), *count = json_object_get(o, "pending_count");
+	json_t *sinks = json_object_get(o, "sinks"), *v;
+	size_t i;
+	int sev;
+
+	a->announced = announced ? json_is_true(announced) : true;
+	a->held = held && json_is_true(held);
+	a->pending = a->severity;
+	if (pending) {
+		sev = json_is_string(pending) ? severity_from_name(json_string_value(pending)) : -1;
+		if (sev < 0)
+			goto bad;
+		a->pending = sev;
+	}
+	if (count) {
+		if (!json_is_integer(count) || json_integer_value(count) < 0 ||
+		    json_integer_value(count) > 1000000)
+			goto bad;
+		a->pending_count = (int)json_integer_value(count);
+	}
+	if (sinks) {
+		if (!json_is_array(sinks))
+			goto bad;
+		json_array_foreach(sinks, i, v) {
+			if (!json_is_string(v))
+				goto bad;
+			if (alerts_note_sink(e, a->id, json_string_value(v)) < 0)
+				goto bad;
+		}
+	}
+	return 0;
+bad:
+	table_remove(e, a);
+	return -EBADMSG;
 }
 
 static int
@@ -491,7 +724,7 @@ load_one(struct alert_engine *e, json_t *o)
 	c = check_from_name(check);
 	s = severity_from_name(sev);
 	p = provider_from_name(prov);
-	if (c < 0 || s <= SEV_INFO || p < 0 || strlen(id) != ALERT_ID_LEN)
+	if (c < 0 || s <= SEV_INFO || p < 0 || strlen(id) != ALERT_ID_LEN || find_mut(e, id))
 		return -EBADMSG;
 	f.check = c;
 	f.severity = s;
@@ -513,7 +746,7 @@ load_one(struct alert_engine *e, json_t *o)
 	}
 	a->last_notified = notified;
 	a->last_observed = observed;
-	return 0;
+	return load_extra(e, a, o);
 }
 
 int

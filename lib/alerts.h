@@ -4,6 +4,15 @@
  * are emitted on change only: `firing` when an alert appears or changes
  * severity, `repeat` every repeat_interval while it keeps firing,
  * `resolved` when it clears, and a single `info` event for info checks.
+ *
+ * Flapping guard: a new state (firing, another severity, or clear) must be
+ * observed confirm_firing / confirm_resolved times in a row before it is
+ * announced; until then the alert is tracked but says nothing.
+ * Silences and inhibition hold an alert back: its events are still
+ * produced (the daemon journals them with a note) but marked `held`, so
+ * they are not sent to sinks; when the hold ends while the alert still
+ * fires, a `firing` event that is not held is produced, so it is sent.
+ *
  * The engine owns the alert table and its JSON form, which the daemon
  * persists so that a restart neither re-announces nor forgets. Pure logic:
  * time is an argument.
@@ -28,10 +37,16 @@ struct alert {
 	char *project_id, *project_name, *subject, *summary, *missing;
 	enum check_id check;
 	enum provider provider;
-	enum severity severity; /* never SEV_OK while the alert exists */
+	enum severity severity; /* announced severity; never SEV_OK */
+	bool announced;         /* false: seen, not yet confirmed (flapping guard) */
+	bool held;              /* its last announcement was held back */
+	enum severity pending;  /* a different state being confirmed, SEV_OK: clear */
+	int pending_count;      /* consecutive observations of `pending` */
 	time_t started_at, last_notified, last_observed;
 	bool has_days_left, has_age_days;
 	int64_t days_left, age_days;
+	char **sinks;           /* sinks its firing was queued to */
+	size_t n_sinks;
 };
 
 /* A self-contained event: every string is owned by the event. */
@@ -63,9 +78,15 @@ void alert_events_free(struct alert_events *e);
 
 struct alert_engine;
 
+struct cfg_silence;
+
 struct alert_policy {
 	int64_t repeat_interval; /* seconds; 0 disables repeats */
 	bool send_resolved;      /* false: resolved events are journaled only */
+	int confirm_firing;      /* observations to announce firing/severity change; <1 = 1 */
+	int confirm_resolved;    /* observations to announce a resolution; <1 = 1 */
+	const struct cfg_silence *silences;
+	size_t n_silences;
 };
 
 int alerts_new(struct alert_engine **out);
@@ -83,7 +104,8 @@ int alerts_observe(struct alert_engine *e, const char *project_id, const char *p
 		   const struct findings *f, const struct alert_policy *pol, time_t now,
 		   struct alert_events *out);
 
-/* Emit `repeat` events for alerts due at `now` (also done by observe). */
+/* Emit `repeat` events for alerts due at `now` (also done by observe), and
+ * the `firing` of held alerts whose silence has expired. */
 int alerts_tick(struct alert_engine *e, const struct alert_policy *pol, time_t now,
 		struct alert_events *out);
 

@@ -109,8 +109,8 @@ field(const char *name, const char *value)
 int
 log_event(const struct alert_event *ev, const char *note)
 {
-	char *line = NULL, *msg = NULL, *f[16] = {0};
-	struct iovec iov[16];
+	char *line = NULL, *msg = NULL, *f[24] = {0};
+	struct iovec iov[24];
 	size_t n = 0;
 	int r = 0;
 
@@ -145,6 +145,8 @@ log_event(const struct alert_event *ev, const char *note)
 		f[n++] = util_asprintf("KMSWATCH_AGE_DAYS=%lld", (long long)ev->age_days);
 	if (ev->missing)
 		f[n++] = field("KMSWATCH_MISSING", ev->missing);
+	if (note)
+		f[n++] = field("KMSWATCH_HELD", note);
 	for (size_t i = 0; i < n; i++) {
 		if (!f[i]) {
 			r = -ENOMEM;

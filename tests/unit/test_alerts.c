@@ -14,6 +14,7 @@
 
 #include "alerts.h"
 #include "checks.h"
+#include "config.h"
 #include "util.h"
 
 #define P1 "65a1b2c3d4e5f60718293a00"
@@ -288,6 +289,216 @@ test_load_damaged(void **state)
 	alerts_free(e);
 }
 
+static void
+observe_pol(struct alert_engine *e, const struct alert_policy *p, const char *pid,
+	    enum check_id c, enum severity s, const char *subject, time_t now,
+	    struct alert_events *out)
+{
+	struct findings f = {0};
+
+	round_of(&f, c, s, subject);
+	assert_int_equal(alerts_observe(e, pid, "proj", &f, p, now, out), 0);
+	findings_free(&f);
+}
+
+static void
+test_flapping_guard(void **state)
+{
+	struct alert_policy p = pol;
+	struct alert_engine *e;
+	struct alert_events ev = {0};
+
+	p.confirm_firing = 2;
+	p.confirm_resolved = 2;
+	alerts_new(&e);
+	/* one bad observation: tracked, not announced */
+	observe_pol(e, &p, P1, CHK_EAR_VALID, SEV_CRITICAL, "azure", 10, &ev);
+	assert_int_equal(ev.n, 0);
+	assert_int_equal(alerts_count(e), 1);
+	assert_false(alerts_at(e, 0)->announced);
+	/* it flapped back: forgotten without a word */
+	observe_pol(e, &p, P1, CHK_EAR_VALID, SEV_OK, "azure", 20, &ev);
+	assert_int_equal(ev.n, 0);
+	assert_int_equal(alerts_count(e), 0);
+	/* two in a row: announced, started at the confirming observation */
+	observe_pol(e, &p, P1, CHK_EAR_VALID, SEV_CRITICAL, "azure", 30, &ev);
+	observe_pol(e, &p, P1, CHK_EAR_VALID, SEV_CRITICAL, "azure", 40, &ev);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.v[0].kind, EV_FIRING);
+	assert_int_equal(ev.v[0].started_at, 40);
+	alert_events_free(&ev);
+	/* one good observation does not resolve; a bad one resets the count */
+	observe_pol(e, &p, P1, CHK_EAR_VALID, SEV_OK, "azure", 50, &ev);
+	observe_pol(e, &p, P1, CHK_EAR_VALID, SEV_CRITICAL, "azure", 60, &ev);
+	observe_pol(e, &p, P1, CHK_EAR_VALID, SEV_OK, "azure", 70, &ev);
+	assert_int_equal(ev.n, 0);
+	observe_pol(e, &p, P1, CHK_EAR_VALID, SEV_OK, "azure", 80, &ev);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.v[0].kind, EV_RESOLVED);
+	alert_events_free(&ev);
+	/* severity changes need confirming too */
+	observe_pol(e, &p, P2, CHK_AZURE_SECRET_EXPIRY, SEV_WARNING, "s", 10, &ev);
+	observe_pol(e, &p, P2, CHK_AZURE_SECRET_EXPIRY, SEV_WARNING, "s", 20, &ev);
+	alert_events_free(&ev);
+	observe_pol(e, &p, P2, CHK_AZURE_SECRET_EXPIRY, SEV_CRITICAL, "s", 30, &ev);
+	assert_int_equal(ev.n, 0);
+	observe_pol(e, &p, P2, CHK_AZURE_SECRET_EXPIRY, SEV_CRITICAL, "s", 40, &ev);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.v[0].previous_severity, SEV_WARNING);
+	alert_events_free(&ev);
+	alerts_free(e);
+}
+
+static void
+test_silence_holds_then_releases(void **state)
+{
+	struct cfg_silence sil = {.project = "proj", .check = "ear.valid", .until = 100,
+				  .comment = "CHG-1"};
+	struct alert_policy p = pol;
+	struct alert_engine *e;
+	struct alert_events ev = {0};
+
+	p.silences = &sil;
+	p.n_silences = 1;
+	alerts_new(&e);
+	observe_pol(e, &p, P1, CHK_EAR_VALID, SEV_CRITICAL, "azure", 10, &ev);
+	assert_int_equal(ev.n, 1);
+	assert_true(ev.v[0].held);
+	assert_non_null(strstr(ev.v[0].note, "silenced until 1970-01-01T00:01:40Z: CHG-1"));
+	alert_events_free(&ev);
+	/* another check is not silenced */
+	observe_pol(e, &p, P1, CHK_EAR_ENABLED, SEV_CRITICAL, "azure", 10, &ev);
+	assert_false(ev.v[0].held);
+	assert_null(ev.v[0].note);
+	alert_events_free(&ev);
+	/* the silence expires while it still fires: sent now */
+	assert_int_equal(alerts_tick(e, &p, 99, &ev), 0);
+	assert_int_equal(ev.n, 0);
+	assert_int_equal(alerts_tick(e, &p, 100, &ev), 0);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.v[0].kind, EV_FIRING);
+	assert_false(ev.v[0].held);
+	assert_int_equal(ev.v[0].check, CHK_EAR_VALID);
+	assert_int_equal(ev.v[0].started_at, 10);
+	alert_events_free(&ev);
+	assert_int_equal(alerts_tick(e, &p, 200, &ev), 0);
+	assert_int_equal(ev.n, 0);
+	alerts_free(e);
+}
+
+static void
+test_silence_by_project_id_and_all_checks(void **state)
+{
+	struct cfg_silence sil = {.project = P1, .until = 1000};
+	struct alert_policy p = pol;
+	struct alert_engine *e;
+	struct alert_events ev = {0};
+
+	p.silences = &sil;
+	p.n_silences = 1;
+	alerts_new(&e);
+	observe_pol(e, &p, P1, CHK_ATLAS_ACCESS, SEV_UNKNOWN, "atlas-api", 10, &ev);
+	observe_pol(e, &p, P2, CHK_ATLAS_ACCESS, SEV_UNKNOWN, "atlas-api", 10, &ev);
+	assert_int_equal(ev.n, 2);
+	assert_true(ev.v[0].held);
+	assert_false(ev.v[1].held);
+	alert_events_free(&ev);
+	alerts_free(e);
+}
+
+static void
+test_inhibition(void **state)
+{
+	struct alert_engine *e;
+	struct alert_events ev = {0};
+	struct findings f = {0};
+
+	alerts_new(&e);
+	/* same round: ear.valid critical holds key_age back */
+	round_of(&f, CHK_AZURE_KEY_AGE, SEV_WARNING, "key");
+	round_of(&f, CHK_EAR_VALID, SEV_CRITICAL, "azure");
+	assert_int_equal(alerts_observe(e, P1, "proj", &f, &pol, 10, &ev), 0);
+	findings_free(&f);
+	assert_int_equal(ev.n, 2);
+	assert_int_equal(ev.v[0].check, CHK_EAR_VALID);
+	assert_false(ev.v[0].held);
+	assert_int_equal(ev.v[1].check, CHK_AZURE_KEY_AGE);
+	assert_true(ev.v[1].held);
+	alert_events_free(&ev);
+	/* another project's key_age is not affected */
+	observe(e, P2, CHK_AZURE_KEY_VERSION, SEV_WARNING, "key", 10, &ev);
+	assert_false(ev.v[0].held);
+	alert_events_free(&ev);
+	/* ear.valid resolves: key_age, still firing, is sent */
+	memset(&f, 0, sizeof(f));
+	round_of(&f, CHK_AZURE_KEY_AGE, SEV_WARNING, "key");
+	round_of(&f, CHK_EAR_VALID, SEV_OK, "azure");
+	assert_int_equal(alerts_observe(e, P1, "proj", &f, &pol, 20, &ev), 0);
+	findings_free(&f);
+	assert_int_equal(ev.n, 2);
+	assert_int_equal(ev.v[0].kind, EV_RESOLVED);
+	assert_int_equal(ev.v[1].kind, EV_FIRING);
+	assert_int_equal(ev.v[1].check, CHK_AZURE_KEY_AGE);
+	assert_false(ev.v[1].held);
+	alert_events_free(&ev);
+	alerts_free(e);
+}
+
+static void
+test_resolution_goes_to_sinks_that_got_the_firing(void **state)
+{
+	struct alert_engine *e, *e2;
+	struct alert_events ev = {0};
+	char id[ALERT_ID_LEN + 1], *json;
+	size_t len;
+
+	alerts_new(&e);
+	observe(e, P1, CHK_EAR_VALID, SEV_CRITICAL, "azure", 10, &ev);
+	memcpy(id, ev.v[0].alert_id, sizeof(id));
+	alert_events_free(&ev);
+	assert_int_equal(alerts_note_sink(e, id, "slack"), 0);
+	assert_int_equal(alerts_note_sink(e, id, "pd"), 0);
+	assert_int_equal(alerts_note_sink(e, id, "slack"), 0);
+	assert_int_equal(alerts_note_sink(e, "nope", "slack"), -ENOENT);
+	/* survives a restart */
+	assert_int_equal(alerts_save(e, &json, &len), 0);
+	alerts_new(&e2);
+	assert_int_equal(alerts_load(e2, json, len), 0);
+	free(json);
+	observe(e2, P1, CHK_EAR_VALID, SEV_OK, "azure", 20, &ev);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.v[0].n_sinks, 2);
+	assert_string_equal(ev.v[0].sinks[0], "slack");
+	assert_string_equal(ev.v[0].sinks[1], "pd");
+	alert_events_free(&ev);
+	alerts_free(e);
+	alerts_free(e2);
+}
+
+static void
+test_pending_state_persists(void **state)
+{
+	struct alert_policy p = pol;
+	struct alert_engine *e, *e2;
+	struct alert_events ev = {0};
+	char *json;
+	size_t len;
+
+	p.confirm_firing = 2;
+	alerts_new(&e);
+	observe_pol(e, &p, P1, CHK_EAR_VALID, SEV_CRITICAL, "azure", 10, &ev);
+	assert_int_equal(alerts_save(e, &json, &len), 0);
+	alerts_new(&e2);
+	assert_int_equal(alerts_load(e2, json, len), 0);
+	free(json);
+	observe_pol(e2, &p, P1, CHK_EAR_VALID, SEV_CRITICAL, "azure", 20, &ev);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.v[0].kind, EV_FIRING);
+	alert_events_free(&ev);
+	alerts_free(e);
+	alerts_free(e2);
+}
+
 int
 main(void)
 {
@@ -303,6 +514,12 @@ main(void)
 		cmocka_unit_test(test_stable_ids),
 		cmocka_unit_test(test_save_load_roundtrip),
 		cmocka_unit_test(test_load_damaged),
+		cmocka_unit_test(test_flapping_guard),
+		cmocka_unit_test(test_silence_holds_then_releases),
+		cmocka_unit_test(test_silence_by_project_id_and_all_checks),
+		cmocka_unit_test(test_inhibition),
+		cmocka_unit_test(test_resolution_goes_to_sinks_that_got_the_firing),
+		cmocka_unit_test(test_pending_state_persists),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
