@@ -9,12 +9,25 @@
         ...  # run kmswatchd against fc.https_url with fc.ca_file
         wait_for(lambda: fc.hooks("alerts"), timeout=10)
 
+Azure: one call builds a consistent world for an EAR document (tenant,
+identities, Graph app + service principal, vault, key, ARM document):
+
+    ear = azure_ear()
+    with FakeCloud() as fc:
+        world = fc.azure_default_world(ear, group=GID)
+        # kmswatch config: azure.endpoints = fc.azure_endpoints(),
+        #   azure.identity = client_secret, world["tenant"],
+        #   world["reader"]["client_id"], world["reader"]["secret"]
+        fc.add_key_version(world["vault"], world["key"], age_days=0)   # a rotation
+        fc.set_vault_firewall(world["vault"], deny=True)
+
 See fakecloud.py's docstring for the control API this wraps.
 """
 
 import copy
 import json
 import os
+import re
 import shutil
 import signal
 import ssl
@@ -30,6 +43,13 @@ SERVER = os.path.join(HERE, "fakecloud.py")
 PYTHON = "/usr/bin/python3"
 
 MT_EAR = "application/vnd.atlas.2023-01-01+json"
+
+# kmswatch's own read-only Azure identity in azure_default_world().
+DEFAULT_READER_ID = "5e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b"
+DEFAULT_READER_SECRET = "kmswatch~reader~secret"
+# The secret "Atlas uses" (its first 3 characters are the Graph hint).
+DEFAULT_ATLAS_SECRET = "Xy9~atlas~application~secret"
+KEY_ID_RE = re.compile(r"https://([^./:]+)\.([^/:]+)(?::443)?/keys/([^/]+)/([^/]+)/?", re.I)
 
 
 class FakeCloudError(Exception):
@@ -91,6 +111,45 @@ def azure_ear(valid=True, enabled=True,
             else:
                 doc[k] = copy.deepcopy(overrides[k])
     return doc
+
+
+def days_from_now(days):
+    """Unix seconds `days` from now (negative: in the past)."""
+    return time.time() + days * 86400
+
+
+def password_credential(end_in_days=365, start_days_ago=30, hint="Xy9",
+                        display_name="atlas-cmk", key_id=None):
+    """A Graph passwordCredential for set_graph_application(); end_in_days=None
+    gives one without endDateTime."""
+    cred = {"displayName": display_name, "hint": hint,
+            "startDateTime": days_from_now(-start_days_ago),
+            "endDateTime": None if end_in_days is None else days_from_now(end_in_days)}
+    if key_id:
+        cred["keyId"] = key_id
+    return cred
+
+
+def key_version(age_days=10, version=None, enabled=True, exp_in_days=None,
+                nbf_days_ago=None, **extra):
+    """A Key Vault key version created age_days ago (for set_vault_key and
+    friends); extra keys (kty, key_ops, tags, updated, ...) pass through."""
+    v = dict(extra, created=int(days_from_now(-age_days)), enabled=enabled)
+    if version:
+        v["version"] = version
+    if exp_in_days is not None:
+        v["exp"] = int(days_from_now(exp_in_days))
+    if nbf_days_ago is not None:
+        v["nbf"] = int(days_from_now(-nbf_days_ago))
+    return v
+
+
+def parse_key_identifier(kid):
+    """(vault, dns suffix, key name, version) of a versioned key identifier,
+    or None."""
+    m = KEY_ID_RE.fullmatch(kid or "")
+    return (m.group(1).lower(), m.group(2).lower(), m.group(3), m.group(4).lower()) \
+        if m else None
 
 
 class FakeCloud:
@@ -327,3 +386,200 @@ class FakeCloud:
 
     def clear_requests(self):
         return self._call("DELETE", "/requests")
+
+    # Azure (see fakecloud.py's docstring)
+    def azure_endpoints(self):
+        """kmswatch's azure.endpoints overrides pointing at this fake (IMDS
+        is plain HTTP, on the control port)."""
+        return {"login": self.https_url, "management": self.https_url,
+                "graph": self.https_url, "key_vault": self.https_url,
+                "imds": self.control_url}
+
+    def azure_state(self):
+        return self._call("GET", "/azure")
+
+    def set_azure_identities(self, identities):
+        """Replace all identities: a list of {tenant, client_id, secret |
+        federated | managed, ...}."""
+        return self._call("PUT", "/azure/identities", list(identities))
+
+    def add_azure_identity(self, tenant, client_id, secret=None, federated=None, **extra):
+        """Add (or replace) one identity; returns its view (with object_id)."""
+        body = dict(extra, tenant=tenant, client_id=client_id)
+        if secret is not None:
+            body["secret"] = secret
+        if federated is not None:
+            body["federated"] = federated
+        return self._call("POST", "/azure/identities", body)["identities"][0]
+
+    def azure_identities(self):
+        return self._call("GET", "/azure/identities")
+
+    def delete_azure_identity(self, tenant, client_id):
+        return self._call("DELETE", "/azure/identities/%s/%s" % (self._q(tenant),
+                                                                  self._q(client_id)))
+
+    def set_azure_grants(self, grants):
+        """Replace all grants: {client_id: {graph, graph_self, keys, arm,
+        role_assignments}}."""
+        return self._call("PUT", "/azure/grants", grants)
+
+    def grant_azure(self, client_id, **grant):
+        """grant_azure(id, graph=True, keys=True | ["vault"], arm=..., ...);
+        replaces that identity's grant."""
+        return self._call("PUT", "/azure/grants/%s" % self._q(client_id), grant)
+
+    def set_graph_application(self, app_id, password_credentials=(), **props):
+        body = dict(props, passwordCredentials=list(password_credentials))
+        return self._call("PUT", "/azure/graph/applications/%s" % self._q(app_id),
+                          body)["object"]
+
+    def set_graph_service_principal(self, app_id, password_credentials=(), **props):
+        body = dict(props, passwordCredentials=list(password_credentials))
+        return self._call("PUT", "/azure/graph/servicePrincipals/%s" % self._q(app_id),
+                          body)["object"]
+
+    def delete_graph_application(self, app_id):
+        return self._call("DELETE", "/azure/graph/applications/%s" % self._q(app_id))
+
+    def delete_graph_service_principal(self, app_id):
+        return self._call("DELETE", "/azure/graph/servicePrincipals/%s" % self._q(app_id))
+
+    def set_vault(self, name, **doc):
+        """Create or replace a vault: subscription, resource_group, location,
+        tenant, suffix, properties (merged onto defaults), tags, systemData,
+        keys, firewall, role_assignments, next_link.  Returns its view."""
+        return self._call("PUT", "/azure/vaults/%s" % self._q(name), doc)["vault"]
+
+    def patch_vault(self, name, **doc):
+        """Merge into a vault (properties shallowly; keys per key)."""
+        return self._call("PATCH", "/azure/vaults/%s" % self._q(name), doc)["vault"]
+
+    def vault(self, name):
+        return self._call("GET", "/azure/vaults/%s" % self._q(name))
+
+    def delete_vault(self, name):
+        return self._call("DELETE", "/azure/vaults/%s" % self._q(name))
+
+    def set_vault_key(self, vault, key, versions, current=None, rotation_policy=None):
+        body = {"versions": list(versions)}
+        if current:
+            body["current"] = current
+        if rotation_policy is not None:
+            body["rotation_policy"] = rotation_policy
+        return self._call("PUT", "/azure/vaults/%s/keys/%s" % (self._q(vault), self._q(key)),
+                          body)["key"]
+
+    def delete_vault_key(self, vault, key):
+        return self._call("DELETE", "/azure/vaults/%s/keys/%s" % (self._q(vault),
+                                                                   self._q(key)))
+
+    def add_key_version(self, vault, key, **version):
+        """Add a version (key_version() keywords: age_days, enabled, ... or
+        raw ones: created, exp, ...); returns {"version", "kid"}."""
+        if set(version) & {"age_days", "exp_in_days", "nbf_days_ago"}:
+            version = key_version(**version)
+        r = self._call("POST", "/azure/vaults/%s/keys/%s/versions" % (self._q(vault),
+                                                                      self._q(key)), version)
+        return {"version": r["version"], "kid": r["kid"]}
+
+    def update_key_version(self, vault, key, version, **attrs):
+        """Change attributes (enabled, exp, nbf, created, updated, tags...)."""
+        return self._call("PATCH", "/azure/vaults/%s/keys/%s/versions/%s" % (
+            self._q(vault), self._q(key), self._q(version)), attrs)["version"]
+
+    def set_rotation_policy(self, vault, key, policy):
+        """policy: {"lifetimeActions": [...], "attributes": {...}} or None
+        (back to the service default)."""
+        return self._call("PUT", "/azure/vaults/%s/keys/%s/rotationpolicy" % (
+            self._q(vault), self._q(key)), policy)["rotation_policy"]
+
+    def set_vault_firewall(self, vault, deny=True, client_address=None):
+        body = {"deny": deny}
+        if client_address:
+            body["client_address"] = client_address
+        return self._call("PUT", "/azure/vaults/%s/firewall" % self._q(vault), body)
+
+    def set_role_assignments(self, vault, assignments):
+        """[{"principalId", "role" (built-in name or GUID), "principalType",
+        "scope" ("vault" | "resource_group" | "subscription" | "key:NAME" |
+        a path)}]."""
+        return self._call("PUT", "/azure/roleAssignments/%s" % self._q(vault),
+                          list(assignments))["role_assignments"]
+
+    def set_azure_token_ttl(self, seconds):
+        return self._call("PUT", "/azure/token_ttl", {"seconds": seconds})
+
+    def revoke_azure_tokens(self):
+        return self._call("POST", "/azure/revoke_tokens")
+
+    def azure_tokens(self):
+        """Issued Azure tokens: tenant, client_id, object_id, aud, kind
+        (vault | arm | graph), via (secret | federated | managed), issued,
+        expires."""
+        return self._call("GET", "/azure/tokens")
+
+    def azure_default_world(self, ear=None, group=None, reader_client_id=DEFAULT_READER_ID,
+                            reader_secret=DEFAULT_READER_SECRET,
+                            atlas_secret=DEFAULT_ATLAS_SECRET, secret_end_in_days=365,
+                            key_age_days=10, location="westeurope"):
+        """Set up everything an EAR document (default azure_ear()) points at,
+        all healthy and readable:
+          - tenant tenantID with two identities: kmswatch's reader
+            (reader_client_id / reader_secret, also the VM's system-assigned
+            managed identity, granted Graph, key and ARM reads) and Atlas's
+            application clientID (atlas_secret);
+          - Graph application + service principal for clientID, the
+            application with one passwordCredential (hint atlas_secret[:3],
+            ending in secret_end_in_days);
+          - vault keyVaultName in subscriptionID / resourceGroupName, access
+            policies giving Atlas's service principal get, wrapKey,
+            unwrapKey, encrypt, decrypt; network open; role assignments
+            (Atlas SP: Key Vault Crypto Service Encryption User, reader:
+            Reader);
+          - the key and pinned version of keyIdentifier, created
+            key_age_days ago (key "atlas-cmk" with a fresh version if the
+            identifier cannot be parsed).
+        With group, the EAR document is also stored for that Atlas group.
+        Returns the names and ids involved."""
+        ear = ear if ear is not None else azure_ear()
+        akv = ear["azureKeyVault"]
+        tenant, app_id = akv["tenantID"], akv["clientID"]
+        vault = akv["keyVaultName"]
+        parsed = parse_key_identifier(akv.get("keyIdentifier"))
+        suffix, key, version = (parsed[1:] if parsed else
+                                ("vault.azure.net", "atlas-cmk", None))
+        if group is not None:
+            self.set_ear(group, ear)
+        reader = self.add_azure_identity(tenant, reader_client_id, reader_secret,
+                                         managed=True, system_assigned=True)
+        self.add_azure_identity(tenant, app_id, atlas_secret)
+        self.grant_azure(reader_client_id, graph=True, keys=True, arm=True,
+                         role_assignments=True)
+        app = self.set_graph_application(app_id, [password_credential(
+            end_in_days=secret_end_in_days, hint=atlas_secret[:3])], displayName="atlas-cmk")
+        sp = self.set_graph_service_principal(app_id, displayName="atlas-cmk")
+        view = self.set_vault(
+            vault, subscription=akv["subscriptionID"], resource_group=akv["resourceGroupName"],
+            tenant=tenant, suffix=suffix, location=location,
+            properties={
+                "accessPolicies": [{"tenantId": tenant, "objectId": sp["id"], "permissions": {
+                    "keys": ["get", "wrapKey", "unwrapKey", "encrypt", "decrypt"],
+                    "secrets": [], "certificates": []}}],
+                "networkAcls": {"bypass": "AzureServices", "defaultAction": "Allow",
+                                "ipRules": [], "virtualNetworkRules": []},
+                "publicNetworkAccess": "Enabled", "enableRbacAuthorization": False},
+            keys={key: [key_version(age_days=key_age_days, version=version)]},
+            role_assignments=[
+                {"principalId": sp["id"], "role": "Key Vault Crypto Service Encryption User"},
+                {"principalId": reader["object_id"], "role": "Reader"}])
+        versions = view["keys"][key]["versions"]
+        return {"tenant": tenant, "subscription": akv["subscriptionID"],
+                "resource_group": akv["resourceGroupName"], "vault": vault, "suffix": suffix,
+                "key": key, "version": versions[0]["kid"].rsplit("/", 1)[1],
+                "kid": versions[0]["kid"],
+                "reader": {"client_id": reader_client_id, "secret": reader_secret,
+                           "object_id": reader["object_id"]},
+                "atlas_app": {"client_id": app_id, "secret": atlas_secret,
+                              "app_object_id": app["id"], "sp_object_id": sp["id"],
+                              "key_id": app["passwordCredentials"][0]["keyId"]}}

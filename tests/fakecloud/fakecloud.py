@@ -1,6 +1,8 @@
 #!/usr/bin/python3
-"""fakecloud: a loopback stand-in for the MongoDB Atlas Admin API v2 and for
-webhook receivers, used by kmswatch's integration tests.  Standard library only.
+r"""fakecloud: a loopback stand-in for the MongoDB Atlas Admin API v2, the Azure
+APIs kmswatch reads (Entra ID tokens, managed-identity IMDS, Microsoft Graph,
+Key Vault, ARM) and webhook receivers, used by kmswatch's integration tests.
+Standard library only.
 
     /usr/bin/python3 tests/fakecloud/fakecloud.py --dir DIR [--port 0]
         [--control-port 0] [--config FILE] [--verbose]
@@ -9,10 +11,10 @@ At start it creates (or reuses) in DIR a test CA (ca.pem, ca.key) and a server
 certificate for 127.0.0.1, ::1 and localhost (server.pem, server.key), both EC
 P-256, made with the openssl CLI.  It then listens on 127.0.0.1 with
 
-  * HTTPS (TLS 1.2+, HTTP/1.1 keep-alive) on --port: the Atlas API and the
-    webhook receivers;
+  * HTTPS (TLS 1.2+, HTTP/1.1 keep-alive) on --port: the Atlas API, the Azure
+    APIs and the webhook receivers;
   * plain HTTP on --control-port: the control API below, plus the webhook
-    receivers again;
+    receivers and Azure IMDS again;
 
 and writes DIR/ready.json atomically once both listen:
     {"https_port": N, "control_port": M, "ca_file": "DIR/ca.pem", "pid": P}
@@ -38,6 +40,146 @@ challenged (no -sess, no userhash), qop=auth with nc and cnonce, uri equal to
 the request target; nonces live 300 s (then 401 stale=TRUE) and an nc may
 not be reused for a nonce.  OAuth answers use application/json and RFC 6749
 error bodies ({"error": "invalid_client", ...}), not ApiError.
+
+Azure endpoints (HTTPS port; IMDS also on the control port), facts from
+shared/reference/azure-api.md
+------------------------------------------------------------------------
+Every Azure host is this one server: kmswatch's azure.endpoints overrides
+login, management, graph and key_vault to https://127.0.0.1:PORT and imds to
+http://127.0.0.1:CONTROL_PORT (client.FakeCloud.azure_endpoints()).  Paths
+tell the APIs apart: /{tenant}/oauth2/v2.0/token, /metadata/identity/...,
+/v1.0/..., /subscriptions/..., /keys/....  Azure state starts empty (no
+--config part); POST /reset empties it.
+
+  POST /{tenant}/oauth2/v2.0/token      Entra ID v2, client credentials
+      form: client_id, scope (ONE resource, "{resource}/.default"),
+      grant_type=client_credentials, and client_secret, or
+      client_assertion_type=urn:ietf:params:oauth:client-assertion-type:
+      jwt-bearer + client_assertion (accepted when equal to the identity's
+      "federated" string).  200 {"token_type":"Bearer","expires_in":3599,
+      "ext_expires_in":3599,"access_token":...}.  Errors: {"error",
+      "error_description": "AADSTSn: ...\r\nTrace ID: ..\r\nCorrelation ID: ..
+      \r\nTimestamp: ..", "error_codes": [n], "timestamp": "YYYY-MM-DD
+      HH:MM:SSZ", "trace_id", "correlation_id", "error_uri"}:
+        unknown tenant                400 invalid_request      90002
+        unknown client_id in tenant   400 unauthorized_client  700016
+        wrong secret                  401 invalid_client       7000215
+        secret past secret_expires    401 invalid_client       7000222
+        bad scope (several, no /.default)  400 invalid_scope   70011
+        unknown resource              400 invalid_resource     500011
+        no credential 401 invalid_client 7000218; assertion mismatch
+        401 invalid_client 70021; missing parameter 400 900144; secret and
+        assertion together / other assertion type 400 9002313; grant type
+        400 unsupported_grant_type 70003; not POST 400 900561 (codes outside
+        azure-api.md 1.2 are the usual service ones, approximate).
+      An identity's "error" forces one of secret_expired, invalid_secret,
+      app_not_found, tenant_not_found, invalid_scope on every request.
+      Known resources: the vault, ARM (management.azure.com and
+      management.core.windows.net) and Graph hosts of the four clouds of
+      azure-api.md 1.1.  A token is JWT-shaped (aud, tid, appid, oid, exp;
+      HS256, clients must not parse it) and remembered server-side with its
+      identity, tenant and audience; it lives az token_ttl (3599) seconds.
+  GET /metadata/identity/oauth2/token?api-version=2018-02-01&resource=R
+      [&client_id=|object_id=|msi_res_id=|mi_res_id=]     header Metadata: true
+      Managed identities are identities with "managed": true; without a
+      selector the "system_assigned" one (else the only one).  200 {
+      "access_token","client_id","expires_in":"3599","expires_on":"<unix>",
+      "ext_expires_in","not_before","resource": R,"token_type":"Bearer"}
+      (numbers as strings).  400 {"error":"invalid_request",
+      "error_description":...} without Metadata: true, api-version, resource
+      or for an unknown identity; 400 invalid_resource for an unknown
+      resource (also "/.default" ones: IMDS takes a resource, not a scope).
+  GET /v1.0/applications(appId='{appId}')[?$select=...]
+  GET /v1.0/servicePrincipals(appId='{appId}')[?$select=...]
+  GET /v1.0/{applications|servicePrincipals}/{objectId}
+  GET /v1.0/{applications|servicePrincipals}?$filter=appId eq '{appId}'
+      Bearer token with a Graph audience, else 401 InvalidAuthenticationToken.
+      Reads need the grant "graph"; an identity may read its own application
+      and service principal without it (grant "graph_self", default true;
+      not for the $filter list).  403 Authorization_RequestDenied; 404
+      Request_ResourceNotFound; unknown $select property 400
+      Request_BadRequest; other $filter 400 Request_UnsupportedQuery.  Errors
+      {"error":{"code","message","innerError":{"date","request-id",
+      "client-request-id"}}}.  200s: "@odata.context" + the object (only the
+      $select'ed properties, null when unset) or {"value":[...]};
+      passwordCredentials [{customKeyIdentifier, displayName, endDateTime,
+      hint, keyId, secretText: null, startDateTime}], times ISO-8601 UTC with
+      7 fractional digits.
+  GET /keys/{name}[/]?api-version=7.5                 the current version
+  GET /keys/{name}/{version}?api-version=7.5
+  GET /keys/{name}/versions?api-version=7.5[&maxresults=1..25][&$skiptoken=..]
+  GET /keys/{name}/rotationpolicy?api-version=7.5
+      ROUTING CONTRACT: the daemon sends Key Vault requests to its key_vault
+      override (https://127.0.0.1:PORT) with the real path and sets
+      "Host: {vault}.{suffix}" (e.g. contoso-kv.vault.azure.net); the fake
+      picks the vault from the Host header (port stripped, case-insensitive)
+      and requires the suffix to be the vault's.  A Host naming no vault:
+      400 BadParameter; an unknown vault: 404 VaultNotFound (fakecloud's own:
+      real Azure would fail in DNS).
+      Checks in order: api-version (7.0..7.6, missing or other 400
+      BadParameter); vault; Bearer token (401 {"error":{"code":"Unauthorized",
+      "message":"AKV10000: ..."}} with WWW-Authenticate: Bearer authorization=
+      "https://login.windows.net/{vault tenant}", resource="https://vault.
+      azure.net" (per cloud); the token's audience must be that resource
+      (AKV10022) and its tenant the vault's (AKV10032)); firewall (403
+      Forbidden, innererror ForbiddenByFirewall, message "Client address is
+      not authorized and caller is not a trusted service.\r\nClient address:
+      127.0.0.1\r\nCaller: appid=..;oid=..\r\nVault: NAME;location=LOC");
+      grant "keys" (403 Forbidden, innererror ForbiddenByRbac); key and
+      version (404 KeyNotFound "A key with (name/id) NAME[/VERSION] was not
+      found in this key vault. ...").
+      Bundles: {"key":{kid,kty,key_ops,n,e | crv,x,y},"attributes":{enabled,
+      [nbf],[exp],created,updated,recoverableDays,recoveryLevel},["tags"]},
+      times in unix seconds, exp/nbf absent when unset; recoveryLevel follows
+      the vault's soft-delete settings.  The current version is the newest
+      by created, enabled or not, as in the service (a key's "current"
+      overrides); a disabled version is served with enabled: false.
+      Versions pages: {"value":[{kid,attributes,[tags]}],"nextLink"}, in
+      version-string order (unrelated to creation: clients sort by created),
+      25 per page by default; nextLink is absolute, keeps api-version (and
+      maxresults when given) and an opaque $skiptoken, and is null on the
+      last page.  Its base is https://127.0.0.1:PORT by default; a vault with
+      "next_link": "vault" gives the real form https://{vault}.{suffix}:443/
+      keys/.. instead.  Either way a client sends the path and query to its
+      key_vault endpoint with the vault's Host header.
+      Without a policy set, rotationpolicy answers the service's default
+      {"lifetimeActions":[{"trigger":{"timeBeforeExpiry":"P30D"},"action":
+      {"type":"Notify"}}],"attributes":{}} (not 404); a set policy gets its
+      id, created/updated, and the 30-day Notify added when it has no Notify
+      (as the service does).
+  GET /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/
+      vaults/{name}?api-version=2024-11-01          (path case-insensitive)
+      The vault resource {id,name,type,location,tags,systemData{createdBy,
+      createdByType,createdAt,lastModifiedBy,lastModifiedByType,
+      lastModifiedAt},properties{tenantId,sku,accessPolicies,networkAcls{
+      bypass,defaultAction,ipRules[{value}],virtualNetworkRules},
+      enabledFor*,enableSoftDelete,softDeleteRetentionInDays,
+      enableRbacAuthorization,enablePurgeProtection,vaultUri,
+      provisioningState,publicNetworkAccess}}.  Bare IPv4 ipRules are stored
+      (on PUT) as /32.  lastModifiedAt moves on every control write of
+      properties, tags or location.
+  GET {vault id}/providers/Microsoft.Authorization/roleAssignments
+      ?api-version=2022-04-01[&$filter=atScope() | principalId eq '{id}' |
+      assignedTo('{id}') (joined with "and")]
+      {"value":[{"id","name","type","properties":{"roleDefinitionId":
+      "/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/
+      {guid}","principalId","principalType","scope","condition",
+      "conditionVersion","createdOn","updatedOn","createdBy","updatedBy",
+      "delegatedManagedIdentityResourceId","description"}}]}; without
+      atScope() assignments below the vault (scope key:NAME) are listed too.
+      ARM checks: api-version (400 MissingApiVersionParameter /
+      NoRegisteredProviderFound); Bearer token with an ARM audience (401
+      AuthenticationFailed, InvalidAuthenticationToken,
+      ExpiredAuthenticationToken, InvalidAuthenticationTokenAudience, and
+      InvalidAuthenticationTokenTenant for another tenant than the vault's);
+      grant "arm" (vault) or "role_assignments" (defaults to "arm") else 403
+      AuthorizationFailed; then 404 SubscriptionNotFound /
+      ResourceGroupNotFound / ResourceNotFound.  Errors {"error":{"code",
+      "message"}}.  200s carry x-ms-ratelimit-remaining-subscription-reads.
+Azure answers use application/json; charset=utf-8 (Graph 200s its OData
+variant).  Faults apply to these paths as to Atlas ones; a fault with a
+status but no body gets an error body shaped for that API (429 + Retry-After
+via "headers").
 
 Webhook receiver (both ports): POST /hooks/{name} records the delivery and
 answers 200 {"ok":true}, unless a scripted response is queued for that name.
@@ -86,6 +228,61 @@ Control API (plain HTTP JSON on the control port)
   DELETE /requests
   PUT    /tls                            {"mode": "good"|"untrusted"|"wrong_host"|
                                          "expired"}: certificate for new connections
+  Azure (times: unix seconds or ISO-8601 strings; PUT replaces):
+  GET    /azure                          summary of the Azure state
+  PUT    /azure/identities               identity or list (replaces all);
+         identity: {"tenant", "client_id", "secret"?, "federated"?,
+         "managed"?, "system_assigned"?, "resource_id"?, "object_id"?,
+         "secret_expires"?, "error"?: secret_expired|invalid_secret|
+         app_not_found|tenant_not_found|invalid_scope}.  A tenant exists while
+         it has an identity.  Tokens carry object_id, else the Graph service
+         principal's id for client_id, else one derived from client_id.
+  POST   /azure/identities               add or replace (same body)
+  GET    /azure/identities   DELETE /azure/identities/{tenant}/{client_id}
+  PUT    /azure/grants                   {client_id: grant, ..} or
+         {"client_id": C, ..grant} (replaces all); grant: {"graph": bool,
+         "graph_self": bool (default true), "keys", "arm",
+         "role_assignments" (default: as "arm"): true | false | [vault names]}.
+         No grant: nothing readable (but the Graph self-read).
+  PUT    /azure/grants/{client_id}       one grant    GET /azure/grants
+  PUT    /azure/graph/applications/{appId}      {"id"?, "displayName"?,
+  PUT    /azure/graph/servicePrincipals/{appId}  "passwordCredentials"?: [{
+         "keyId"?, "displayName"?, "hint"?, "startDateTime"? (now),
+         "endDateTime"? (start + 2 years; null: none)}], "keyCredentials"?,
+         other Graph properties}; ids default to stable derived GUIDs.
+         Answers {"ok", "object": the stored object}.   GET, DELETE too.
+  PUT    /azure/vaults/{name}            {"subscription", "resource_group",
+         "tenant" (defaults: those of the default EAR), "location"
+         (westeurope), "suffix" (vault.azure.net), "properties" (merged onto
+         defaults: open network, access policies [], soft delete 90 days,
+         purge protection, RBAC off; null removes one), "tags", "systemData",
+         "keys": {name: versions | {"versions", "current"?,
+         "rotation_policy"?}}, "firewall", "role_assignments",
+         "next_link": "override"|"vault"}; answers {"ok", "vault": view}.
+         key version: {"version"? (random 32 hex), "created"? (now),
+         "updated"? (created), "enabled"? (true), "nbf"?, "exp"?, "kty"?
+         (RSA), "key_ops"?, "key_size"?, "crv"?, "tags"?, "recoveryLevel"?,
+         "recoverableDays"?, "managed"?, "exportable"?}.
+  PATCH  /azure/vaults/{name}            same body merged in (properties
+         shallowly, keys per key, null deletes a key)
+  GET    /azure/vaults/{name}            {"arm", "keys", "firewall",
+         "next_link", "role_assignments"} as served      DELETE too
+  PUT    /azure/vaults/{name}/keys/{key}          versions | {"versions", ..}
+  DELETE /azure/vaults/{name}/keys/{key}
+  POST   /azure/vaults/{name}/keys/{key}/versions  add one ({} = new, now);
+         answers {"ok", "version", "kid"}
+  PATCH  /azure/vaults/{name}/keys/{key}/versions/{version}   attributes
+         (enabled, exp, nbf, tags, created, updated; updated defaults to now)
+  PUT    /azure/vaults/{name}/keys/{key}/rotationpolicy   {"lifetimeActions",
+         "attributes": {"expiryTime"?}} or null (service default again)
+  PUT    /azure/vaults/{name}/firewall   {"deny": bool, "client_address"?}
+  PUT    /azure/roleAssignments/{vault}  [{"principalId", "role": built-in
+         name (ROLE_DEFINITIONS) or GUID, "principalType"? (ServicePrincipal),
+         "scope"?: vault|resource_group|subscription|key:NAME|/path,
+         "name"?}]
+  PUT    /azure/token_ttl                {"seconds": N}
+  POST   /azure/revoke_tokens            every Azure token stops working
+  GET    /azure/tokens                   issued tokens (without the token)
 PUT replaces.  Control errors are {"error": "..."} with 400/404/405.
 
 Request log entries: seq, time, listener ("https"|"http"), conn (remote port),
@@ -102,8 +299,10 @@ all keys optional.  Without it: no API keys, no service accounts, no groups.
 
 import argparse
 import base64
+import calendar
 import collections
 import copy
+import datetime
 import hashlib
 import hmac
 import http
@@ -124,6 +323,7 @@ import threading
 import time
 import traceback
 import urllib.parse
+import uuid
 
 # --- constants ---------------------------------------------------------------
 
@@ -145,6 +345,7 @@ HANDSHAKE_TIMEOUT = 10
 RATE_LIMIT = 100                # RateLimit-Limit reported on Atlas 200s
 RATE_WINDOW = 60.0              # seconds; RateLimit-Remaining counts this window
 TOKEN_TTL_DEFAULT = 3600
+MAX_AZ_TOKENS = 20000         # Azure tokens remembered (oldest dropped)
 
 OPENSSL = "/usr/bin/openssl" if os.path.exists("/usr/bin/openssl") else "openssl"
 
@@ -403,6 +604,10 @@ class BadInput(Exception):
     """A control request or config the server refuses (-> 400)."""
 
 
+class ControlNotFound(Exception):
+    """A control request names something that does not exist (-> 404)."""
+
+
 def _str_map(obj, what):
     if not isinstance(obj, dict) or not all(isinstance(k, str) and isinstance(v, str)
                                             for k, v in obj.items()):
@@ -536,6 +741,781 @@ def load_config(path):
     }
 
 
+# --- Azure: constants and helpers (facts from shared/reference/azure-api.md) -----
+
+AZ_TOKEN_TTL_DEFAULT = 3599
+TICKS = 10 ** 7                     # Graph timestamps keep 7 fractional digits
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+MT_AZ_JSON = "application/json; charset=utf-8"
+MT_GRAPH = ("application/json;odata.metadata=minimal;odata.streaming=true;"
+            "IEEE754Compatible=false;charset=utf-8")
+AZ_NAMESPACE = uuid.UUID("6f0d9a52-5c1e-4b7a-9a43-2c1f3e0b8d11")   # for derived ids
+AZ_ADMIN_OID = "0a1b2c3d-4e5f-4061-8273-948596a7b8c9"   # "who" in systemData, createdBy
+
+# Token resources (scope minus "/.default", no trailing slash, lower case) -> kind.
+AZ_RESOURCES = {}
+for _kind, _hosts in (
+        ("vault", ("vault.azure.net", "vault.azure.cn", "vault.usgovcloudapi.net",
+                   "vault.microsoftazure.de")),
+        ("arm", ("management.azure.com", "management.core.windows.net",
+                 "management.chinacloudapi.cn", "management.core.chinacloudapi.cn",
+                 "management.usgovcloudapi.net", "management.core.usgovcloudapi.net",
+                 "management.microsoftazure.de")),
+        ("graph", ("graph.microsoft.com", "microsoftgraph.chinacloudapi.cn",
+                   "graph.microsoft.us", "dod-graph.microsoft.us", "graph.microsoft.de"))):
+    for _h in _hosts:
+        AZ_RESOURCES["https://" + _h] = _kind
+
+# Key Vault DNS suffix -> (token resource the vault expects, authority host of
+# its 401 challenge).  Public-cloud vaults answer with login.windows.net.
+KV_SUFFIXES = {"vault.azure.net": ("https://vault.azure.net", "login.windows.net"),
+               "vault.azure.cn": ("https://vault.azure.cn", "login.chinacloudapi.cn"),
+               "vault.usgovcloudapi.net": ("https://vault.usgovcloudapi.net",
+                                           "login.microsoftonline.us"),
+               "vault.microsoftazure.de": ("https://vault.microsoftazure.de",
+                                           "login.microsoftonline.de")}
+KV_API_VERSIONS = ("7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6")
+KV_MAX_RESULTS = 25
+KV_KTY = ("EC", "EC-HSM", "RSA", "RSA-HSM", "oct", "oct-HSM")
+KV_DEFAULT_OPS = ["encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey"]
+KV_NOTIFY_DEFAULT = {"trigger": {"timeBeforeExpiry": "P30D"}, "action": {"type": "Notify"}}
+ARM_VAULT_API_VERSIONS = ("2016-10-01", "2018-02-14", "2019-09-01", "2021-10-01",
+                          "2022-07-01", "2023-02-01", "2023-07-01", "2024-11-01")
+ARM_RA_API_VERSIONS = ("2015-07-01", "2018-01-01-preview", "2020-04-01-preview",
+                       "2020-10-01-preview", "2022-04-01")
+IMDS_API_VERSIONS = ("2018-02-01", "2019-08-01", "2019-11-01", "2020-06-01",
+                     "2021-02-01", "2021-05-01", "2021-12-13")
+ARM_READS_LIMIT = 250               # x-ms-ratelimit-remaining-subscription-reads
+ARM_READS_WINDOW = 10.0
+
+# Built-in role definition GUIDs.  VERIFIED: every GUID below was checked
+# against the role table of MicrosoftDocs azure-docs built-in-roles.md
+# (role-based-access-control; stored localized copies, looked up with the
+# `search` tool), and the Key Vault ones also against public Bicep modules.
+ROLE_DEFINITIONS = {
+    "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+    "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
+    "Owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+    "Key Vault Administrator": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
+    "Key Vault Contributor": "f25e0fa2-a7c8-4377-a976-54943a77a395",
+    "Key Vault Crypto Officer": "14b46e9e-c2b7-41b4-b07b-48a6ebf60603",
+    "Key Vault Crypto Service Encryption User": "e147488a-f6f5-4113-8e2d-b22465e65bf6",
+    "Key Vault Crypto User": "12338af0-0e69-4776-bea7-57ae8d297424",
+    "Key Vault Reader": "21090545-7ca7-4776-b22c-e363652d74d2",
+}
+
+# Entra ID errors a test can force on an identity ("error": name).  The codes
+# and texts of azure-api.md 1.2; the 700016 / 90002 / 70011 texts are the
+# usual service wording (UNVERIFIED there).
+AAD_ERRORS = {
+    "secret_expired": (401, "invalid_client", 7000222,
+                       "The provided client secret keys for app '{app}' are expired. Visit "
+                       "the Azure portal to create new keys for your app: "
+                       "https://aka.ms/NewClientSecret, or consider using certificate "
+                       "credentials for added security: https://aka.ms/certCreds."),
+    "invalid_secret": (401, "invalid_client", 7000215,
+                       "Invalid client secret provided. Ensure the secret being sent in the "
+                       "request is the client secret value, not the client secret ID, for a "
+                       "secret added to app '{app}'."),
+    "app_not_found": (400, "unauthorized_client", 700016,
+                      "Application with identifier '{app}' was not found in the directory "
+                      "'{tenant}'. This can happen if the application has not been installed "
+                      "by the administrator of the tenant or consented to by any user in the "
+                      "tenant. You may have sent your authentication request to the wrong "
+                      "tenant."),
+    "tenant_not_found": (400, "invalid_request", 90002,
+                         "Tenant '{tenant}' not found. Check to make sure you have the "
+                         "correct tenant ID and are signing into the correct cloud. Check "
+                         "with your subscription administrator, this may happen if there "
+                         "are no active subscriptions for the tenant."),
+    "invalid_scope": (400, "invalid_scope", 70011,
+                      "The provided value for the input parameter 'scope' is not valid. "
+                      "The scope {scope} is not valid."),
+}
+
+GRAPH_PROPS = {
+    "application": ("id", "appId", "displayName", "createdDateTime", "description", "notes",
+                    "signInAudience", "publisherDomain", "identifierUris", "tags",
+                    "keyCredentials", "passwordCredentials", "deletedDateTime"),
+    "servicePrincipal": ("id", "appId", "displayName", "appDisplayName", "accountEnabled",
+                         "appOwnerOrganizationId", "servicePrincipalType",
+                         "servicePrincipalNames", "tags", "description", "notes",
+                         "keyCredentials", "passwordCredentials", "deletedDateTime"),
+}
+GRAPH_SETS = {"applications": "application", "serviceprincipals": "servicePrincipal"}
+GRAPH_SET_NAMES = {"application": "applications", "servicePrincipal": "servicePrincipals"}
+
+
+def az_uuid(*parts):
+    """A stable GUID derived from parts (default object ids and the like)."""
+    return str(uuid.uuid5(AZ_NAMESPACE, "\0".join(p.lower() for p in parts)))
+
+
+def iso7(ticks):
+    """Graph/ARM style UTC timestamp with 7 fractional digits."""
+    secs, frac = divmod(int(ticks), TICKS)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + ".%07dZ" % frac
+
+
+def now_ticks():
+    return int(time.time() * TICKS)
+
+
+_ISO_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})"
+                     r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?"
+                     r"(Z|z|[+-]\d{2}:?\d{2})?")
+
+
+def parse_when(value, what):
+    """Unix seconds (int/float) or an ISO-8601 date/time string -> ticks
+    (100 ns units since the epoch)."""
+    if isinstance(value, bool) or value is None:
+        raise BadInput("%s must be unix seconds or an ISO-8601 time" % what)
+    if isinstance(value, (int, float)):
+        if not 0 <= value < 253402300800:
+            raise BadInput("%s is out of range" % what)
+        return int(round(value * TICKS))
+    m = _ISO_RE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if m is None:
+        raise BadInput("%s must be unix seconds or an ISO-8601 time, not %r" % (what, value))
+    y, mo, d, hh, mi, ss, frac, tz = m.groups()
+    try:
+        dt = datetime.datetime(int(y), int(mo), int(d), int(hh or 0), int(mi or 0),
+                               int(ss or 0), tzinfo=datetime.timezone.utc)
+    except ValueError as e:
+        raise BadInput("%s: %s" % (what, e))
+    secs = calendar.timegm(dt.utctimetuple())
+    if tz and tz not in "Zz":
+        sign = -1 if tz[0] == "-" else 1
+        digits = tz[1:].replace(":", "")
+        secs -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    if secs < 0:
+        raise BadInput("%s is before 1970" % what)
+    return secs * TICKS + int(((frac or "") + "0000000")[:7])
+
+
+def parse_unix(value, what):
+    return parse_when(value, what) // TICKS
+
+
+def add_years(ticks, years):
+    secs, frac = divmod(ticks, TICKS)
+    dt = datetime.datetime.fromtimestamp(secs, datetime.timezone.utc)
+    try:
+        dt = dt.replace(year=dt.year + years)
+    except ValueError:          # 29 February
+        dt = dt.replace(year=dt.year + years, day=28)
+    return calendar.timegm(dt.utctimetuple()) * TICKS + frac
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def hs256_jwt(claims, key):
+    """A JWT-shaped token signed with HMAC-SHA256 (clients must not parse it)."""
+    head = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64url(json.dumps(claims, separators=(",", ":")).encode())
+    sig = b64url(hmac.new(key, ("%s.%s" % (head, body)).encode(), hashlib.sha256).digest())
+    return "%s.%s.%s" % (head, body, sig)
+
+
+def az_resource_kind(resource):
+    """(normalised resource, kind) for a token resource, or (resource, None)."""
+    r = resource.strip().rstrip("/").lower()
+    return r, AZ_RESOURCES.get(r)
+
+
+def azure_family(path):
+    """Which Azure API a path belongs to (None: Atlas, hooks or unknown)."""
+    if path == "/metadata/identity/oauth2/token":
+        return "imds"
+    if ENTRA_TOKEN_RE.fullmatch(path):
+        return "entra"
+    if path == "/v1.0" or path.startswith("/v1.0/"):
+        return "graph"
+    if path.startswith("/subscriptions/"):
+        return "arm"
+    if path == "/keys" or path.startswith("/keys/"):
+        return "kv"
+    return None
+
+
+AZ_ERROR_CODES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+                  409: "Conflict", 429: "TooManyRequests", 500: "InternalServerError",
+                  502: "BadGateway", 503: "ServiceUnavailable", 504: "GatewayTimeout"}
+
+
+def azure_generic_error(family, status):
+    """Body of a scripted Azure error without a body, shaped per API."""
+    text = "fakecloud scripted %d" % status
+    if family in ("entra", "imds"):
+        err = "temporarily_unavailable" if status == 429 or status >= 500 else "invalid_request"
+        return {"error": err, "error_description": text}
+    return {"error": {"code": AZ_ERROR_CODES.get(status, reason_phrase(status).replace(" ", "")),
+                      "message": text}}
+
+
+ENTRA_TOKEN_RE = re.compile(r"/([^/]+)/oauth2/v2\.0/token")
+KV_PATH_RE = re.compile(r"/keys/([^/]+)(?:/([^/]+))?/?")
+ARM_VAULT_RE = re.compile(r"/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/"
+                          r"Microsoft\.KeyVault/vaults/([^/]+)"
+                          r"(/providers/Microsoft\.Authorization/roleAssignments)?/?", re.I)
+GRAPH_BY_APPID_RE = re.compile(r"/v1\.0/(applications|servicePrincipals)\(appId='([^']*)'\)/?",
+                               re.I)
+GRAPH_BY_ID_RE = re.compile(r"/v1\.0/(applications|servicePrincipals)/([^/()]+)/?", re.I)
+GRAPH_LIST_RE = re.compile(r"/v1\.0/(applications|servicePrincipals)/?", re.I)
+GRAPH_FILTER_RE = re.compile(r"\s*appId\s+eq\s+'([^']*)'\s*", re.I)
+VAULT_NAME_RE = re.compile(r"[a-zA-Z0-9-]{3,24}")
+KEY_NAME_RE = re.compile(r"[0-9a-zA-Z-]{1,127}")
+KEY_VERSION_RE = re.compile(r"[0-9a-zA-Z]{1,64}")
+GUIDISH_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                        r"[0-9a-fA-F]{12}")
+
+
+# --- Azure: control-body validation ------------------------------------------------
+
+def _obj(value, what, allowed):
+    if not isinstance(value, dict):
+        raise BadInput("%s must be a JSON object" % what)
+    unknown = set(value) - set(allowed)
+    if unknown:
+        raise BadInput("unknown %s keys: %s" % (what, ", ".join(sorted(unknown))))
+    return value
+
+
+def _str(value, what, pattern=None, optional=False):
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value or any(c in value for c in "\r\n\0") or \
+            (pattern is not None and not pattern.fullmatch(value)):
+        raise BadInput("%s must be a%s string" % (what, " valid" if pattern else " non-empty"))
+    return value
+
+
+def _bool(value, what):
+    if not isinstance(value, bool):
+        raise BadInput("%s must be true or false" % what)
+    return value
+
+
+def _plain_id(value, what):
+    """Ids that end up in URL paths: no slashes, quotes or control characters."""
+    v = _str(value, what)
+    if any(c in v for c in "/'?#% ") or len(v) > 256:
+        raise BadInput("%s contains characters not allowed in an id" % what)
+    return v
+
+
+IDENTITY_KEYS = ("tenant", "client_id", "secret", "federated", "managed", "system_assigned",
+                 "resource_id", "object_id", "error", "secret_expires")
+
+
+def parse_identity(obj):
+    _obj(obj, "identity", IDENTITY_KEYS)
+    ident = {"tenant": _plain_id(obj.get("tenant"), "tenant"),
+             "client_id": _plain_id(obj.get("client_id"), "client_id"),
+             "secret": _str(obj.get("secret"), "secret", optional=True),
+             "federated": _str(obj.get("federated"), "federated", optional=True),
+             "system_assigned": _bool(obj.get("system_assigned", False), "system_assigned"),
+             "resource_id": _str(obj.get("resource_id"), "resource_id", optional=True),
+             "object_id": _str(obj.get("object_id"), "object_id", optional=True),
+             "error": obj.get("error"), "secret_expires": None}
+    ident["managed"] = _bool(obj.get("managed", ident["system_assigned"]), "managed")
+    if ident["system_assigned"] and not ident["managed"]:
+        raise BadInput("a system_assigned identity is managed")
+    if ident["error"] is not None and ident["error"] not in AAD_ERRORS:
+        raise BadInput("error must be one of %s" % ", ".join(sorted(AAD_ERRORS)))
+    if obj.get("secret_expires") is not None:
+        ident["secret_expires"] = parse_when(obj["secret_expires"], "secret_expires") / TICKS
+    if not (ident["secret"] or ident["federated"] or ident["managed"]):
+        raise BadInput("an identity needs a secret, a federated assertion or managed: true")
+    return ident
+
+
+def parse_identities(obj):
+    items = obj if isinstance(obj, list) else [obj]
+    out = {}
+    for item in items:
+        ident = parse_identity(item)
+        out[(ident["tenant"].lower(), ident["client_id"].lower())] = ident
+    return out
+
+
+GRANT_KEYS = ("graph", "graph_self", "keys", "arm", "role_assignments")
+
+
+def parse_grant(obj, what="grant"):
+    _obj(obj, what, GRANT_KEYS + ("client_id",))
+    g = {}
+    for k in GRANT_KEYS:
+        if k not in obj:
+            continue
+        v = obj[k]
+        if k in ("graph", "graph_self"):
+            g[k] = _bool(v, "%s.%s" % (what, k))
+        elif isinstance(v, bool):
+            g[k] = v
+        elif isinstance(v, list) and all(isinstance(x, str) and x for x in v):
+            g[k] = sorted({x.lower() for x in v})
+        else:
+            raise BadInput("%s.%s must be true, false or a list of vault names" % (what, k))
+    return g
+
+
+def parse_grants(obj):
+    """{"client_id": C, ...grant} or {C: grant, ...} -> {c: grant}."""
+    if isinstance(obj, dict) and "client_id" in obj:
+        return {_plain_id(obj["client_id"], "client_id").lower(): parse_grant(obj)}
+    if not isinstance(obj, dict):
+        raise BadInput('grants must be {"client_id": ..., ...} or {client_id: grant, ...}')
+    return {_plain_id(k, "client_id").lower(): parse_grant(v, "grant for %s" % k)
+            for k, v in obj.items()}
+
+
+PASSWORD_KEYS = ("keyId", "displayName", "startDateTime", "endDateTime", "hint",
+                 "customKeyIdentifier", "secretText")
+
+
+def parse_password_credential(obj):
+    _obj(obj, "passwordCredential", PASSWORD_KEYS)
+    if obj.get("secretText") is not None:
+        raise BadInput("secretText is null on reads; leave it out")
+    start = parse_when(obj["startDateTime"], "startDateTime") \
+        if obj.get("startDateTime") is not None else now_ticks()
+    if "endDateTime" not in obj:
+        end = add_years(start, 2)   # addPassword's default: startDateTime + 2 years
+    elif obj["endDateTime"] is None:
+        end = None
+    else:
+        end = parse_when(obj["endDateTime"], "endDateTime")
+    for k in ("displayName", "hint", "customKeyIdentifier"):
+        if obj.get(k) is not None and not isinstance(obj[k], str):
+            raise BadInput("passwordCredential %s must be a string or null" % k)
+    # Key order as in the application-get example of azure-api.md section 4.
+    return {"customKeyIdentifier": obj.get("customKeyIdentifier"),
+            "displayName": obj.get("displayName"),
+            "endDateTime": None if end is None else iso7(end),
+            "hint": obj.get("hint"),
+            "keyId": _str(obj.get("keyId", str(uuid.uuid4())), "keyId"),
+            "secretText": None,
+            "startDateTime": iso7(start)}
+
+
+def parse_graph_object(obj, kind, app_id):
+    """Control body of PUT /azure/graph/{applications|servicePrincipals}/{appId}."""
+    props = GRAPH_PROPS[kind]
+    _obj(obj, kind, props)
+    if "appId" in obj and str(obj["appId"]).lower() != app_id.lower():
+        raise BadInput("appId in the body differs from the one in the path")
+    out = {"id": _str(obj.get("id") or az_uuid(kind, app_id), "id"), "appId": app_id,
+           "displayName": _str(obj.get("displayName", "app-" + app_id[:8]), "displayName")}
+    if kind == "application":
+        out["createdDateTime"] = iso7(now_ticks() // TICKS * TICKS)
+        out["signInAudience"] = "AzureADMyOrg"
+    else:
+        out.update(accountEnabled=True, appDisplayName=out["displayName"],
+                   servicePrincipalType="Application", servicePrincipalNames=[app_id])
+    for k in props:
+        if k in obj and k not in ("id", "appId", "displayName"):
+            out[k] = copy.deepcopy(obj[k])
+    if not isinstance(out.setdefault("keyCredentials", []), list):
+        raise BadInput("keyCredentials must be a list")
+    creds = obj.get("passwordCredentials", [])
+    if not isinstance(creds, list):
+        raise BadInput("passwordCredentials must be a list")
+    out["passwordCredentials"] = [parse_password_credential(c) for c in creds]
+    return out
+
+
+VAULT_KEYS = ("subscription", "resource_group", "location", "tenant", "suffix", "properties",
+              "tags", "systemData", "keys", "firewall", "role_assignments", "next_link")
+VERSION_KEYS = ("version", "created", "updated", "enabled", "nbf", "exp", "kty", "key_ops",
+                "key_size", "crv", "tags", "recoveryLevel", "recoverableDays", "managed",
+                "exportable")
+
+
+def parse_key_version(obj, now=None):
+    _obj(obj, "key version", VERSION_KEYS)
+    now = int(time.time()) if now is None else now
+    v = {"version": _str(obj.get("version", secrets.token_hex(16)), "version",
+                         KEY_VERSION_RE).lower(),
+         "enabled": _bool(obj.get("enabled", True), "enabled"),
+         "kty": obj.get("kty", "RSA"),
+         "key_ops": obj.get("key_ops", list(KV_DEFAULT_OPS))}
+    v["created"] = parse_unix(obj["created"], "created") if obj.get("created") is not None \
+        else now
+    v["updated"] = parse_unix(obj["updated"], "updated") if obj.get("updated") is not None \
+        else v["created"]
+    for k in ("nbf", "exp"):
+        v[k] = parse_unix(obj[k], k) if obj.get(k) is not None else None
+    if v["kty"] not in KV_KTY:
+        raise BadInput("kty must be one of %s" % ", ".join(KV_KTY))
+    if not isinstance(v["key_ops"], list) or not all(isinstance(x, str) for x in v["key_ops"]):
+        raise BadInput("key_ops must be a list of strings")
+    size = obj.get("key_size", 2048)
+    if isinstance(size, bool) or not isinstance(size, int) or size not in (2048, 3072, 4096):
+        raise BadInput("key_size must be 2048, 3072 or 4096")
+    v["key_size"] = size
+    v["crv"] = obj.get("crv", "P-256")
+    if v["crv"] not in ("P-256", "P-256K", "P-384", "P-521"):
+        raise BadInput("crv must be P-256, P-256K, P-384 or P-521")
+    if obj.get("tags") is not None and not (isinstance(obj["tags"], dict) and all(
+            isinstance(x, str) for x in obj["tags"].values())):
+        raise BadInput("tags must be an object of strings")
+    v["tags"] = obj.get("tags")
+    for k in ("recoveryLevel",):
+        v[k] = _str(obj.get(k), k, optional=True)
+    rd = obj.get("recoverableDays")
+    if rd is not None and (isinstance(rd, bool) or not isinstance(rd, int)):
+        raise BadInput("recoverableDays must be an integer")
+    v["recoverableDays"] = rd
+    for k in ("managed", "exportable"):
+        v[k] = None if obj.get(k) is None else _bool(obj[k], k)
+    return v
+
+
+def parse_rotation_policy(obj):
+    if obj is None:
+        return None
+    _obj(obj, "rotation policy", ("lifetimeActions", "attributes", "id"))
+    actions = obj.get("lifetimeActions", [])
+    if not isinstance(actions, list) or not all(
+            isinstance(a, dict) and isinstance(a.get("action"), dict) and
+            isinstance(a.get("trigger"), dict) for a in actions):
+        raise BadInput("lifetimeActions must be a list of {trigger, action} objects")
+    attrs = obj.get("attributes") or {}
+    if not isinstance(attrs, dict):
+        raise BadInput("attributes must be an object")
+    now = int(time.time())
+    return {"lifetimeActions": copy.deepcopy(actions),
+            "expiryTime": _str(attrs.get("expiryTime"), "expiryTime", optional=True),
+            "created": parse_unix(attrs["created"], "created") if "created" in attrs else now,
+            "updated": parse_unix(attrs["updated"], "updated") if "updated" in attrs else now}
+
+
+def parse_key(name, obj):
+    """A key: a list of versions or {"versions": [..], "current", "rotation_policy"}."""
+    _str(name, "key name", KEY_NAME_RE)
+    if isinstance(obj, list):
+        obj = {"versions": obj}
+    _obj(obj, "key", ("versions", "current", "rotation_policy"))
+    versions = obj.get("versions", [])
+    if not isinstance(versions, list):
+        raise BadInput("versions must be a list")
+    now = int(time.time())
+    parsed = [parse_key_version(v, now) for v in versions]
+    seen = set()
+    for v in parsed:
+        if v["version"] in seen:
+            raise BadInput("duplicate key version %s" % v["version"])
+        seen.add(v["version"])
+    current = obj.get("current")
+    if current is not None:
+        current = _str(current, "current", KEY_VERSION_RE).lower()
+        if current not in seen:
+            raise BadInput("current names no version of the key")
+    return {"name": name, "versions": parsed, "current": current,
+            "rotation_policy": parse_rotation_policy(obj.get("rotation_policy"))}
+
+
+def parse_firewall(obj):
+    _obj(obj, "firewall", ("deny", "client_address"))
+    return {"deny": _bool(obj.get("deny", False), "deny"),
+            "client_address": _str(obj.get("client_address"), "client_address",
+                                   optional=True)}
+
+
+def normalise_ip_rules(rules):
+    """ipRules as ARM returns them: [{"value": cidr}], bare IPv4 -> /32."""
+    if not isinstance(rules, list):
+        raise BadInput("networkAcls.ipRules must be a list")
+    out = []
+    for r in rules:
+        value = r.get("value") if isinstance(r, dict) else r
+        if not isinstance(value, str) or not value:
+            raise BadInput("an ipRule must be a string or {\"value\": string}")
+        if re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}", value):
+            value += "/32"
+        out.append(dict(r, value=value) if isinstance(r, dict) else {"value": value})
+    return out
+
+
+def default_vault_properties(name, tenant, suffix):
+    return {"tenantId": tenant, "sku": {"family": "A", "name": "standard"},
+            "accessPolicies": [],
+            "networkAcls": {"bypass": "AzureServices", "defaultAction": "Allow",
+                            "ipRules": [], "virtualNetworkRules": []},
+            "enabledForDeployment": False, "enabledForDiskEncryption": False,
+            "enabledForTemplateDeployment": False, "enableSoftDelete": True,
+            "softDeleteRetentionInDays": 90, "enableRbacAuthorization": False,
+            "enablePurgeProtection": True, "vaultUri": "https://%s.%s" % (name, suffix),
+            "provisioningState": "Succeeded", "publicNetworkAccess": "Enabled"}
+
+
+def merge_properties(base, given):
+    """Shallow merge of ARM properties; a null value removes the property."""
+    if not isinstance(given, dict):
+        raise BadInput("properties must be an object")
+    out = copy.deepcopy(base)
+    for k, v in given.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = copy.deepcopy(v)
+    acls = out.get("networkAcls")
+    if acls is not None:
+        if not isinstance(acls, dict):
+            raise BadInput("networkAcls must be an object")
+        if "ipRules" in acls:
+            acls["ipRules"] = normalise_ip_rules(acls["ipRules"])
+    if not isinstance(out.get("accessPolicies", []), list):
+        raise BadInput("accessPolicies must be a list")
+    return out
+
+
+RA_KEYS = ("principalId", "role", "principalType", "scope", "name")
+
+
+def parse_role_assignments(items):
+    if not isinstance(items, list):
+        raise BadInput("role assignments must be a list")
+    out = []
+    stamp = iso7(now_ticks())
+    for obj in items:
+        _obj(obj, "role assignment", RA_KEYS)
+        role = _str(obj.get("role"), "role")
+        guid = ROLE_DEFINITIONS.get(role)
+        if guid is None:
+            m = GUIDISH_RE.search(role.rsplit("/", 1)[-1])
+            if not m:
+                raise BadInput("role must be a built-in role name (%s) or a GUID"
+                               % ", ".join(sorted(ROLE_DEFINITIONS)))
+            guid = m.group(0).lower()
+        scope = obj.get("scope", "vault")
+        if scope not in ("vault", "resource_group", "subscription") and not (
+                isinstance(scope, str) and (scope.startswith("/") or scope.startswith("key:"))):
+            raise BadInput('scope must be "vault", "resource_group", "subscription", '
+                           '"key:NAME" or a full scope path')
+        out.append({"name": _str(obj.get("name") or str(uuid.uuid4()), "name"),
+                    "role": guid, "principalId": _plain_id(obj.get("principalId"), "principalId"),
+                    "principalType": _str(obj.get("principalType", "ServicePrincipal"),
+                                          "principalType"),
+                    "scope": scope, "createdOn": stamp, "updatedOn": stamp})
+    return out
+
+
+def build_vault(name, obj, old=None):
+    """A stored vault from a control body; with old, the body is merged onto
+    it (PATCH): top-level values replace, properties merge shallowly, keys
+    merge per key (null deletes one)."""
+    _str(name, "vault name", VAULT_NAME_RE)
+    _obj(obj, "vault", VAULT_KEYS)
+    akv = default_ear()["azureKeyVault"]
+    if old is None:
+        v = {"name": name, "subscription": akv["subscriptionID"],
+             "resource_group": akv["resourceGroupName"], "location": "westeurope",
+             "tenant": akv["tenantID"], "suffix": "vault.azure.net", "tags": {},
+             "keys": {}, "firewall": {"deny": False, "client_address": None},
+             "role_assignments": [], "next_link": "override"}
+        created = iso7(now_ticks())
+        v["systemData"] = {"createdBy": AZ_ADMIN_OID, "createdByType": "User",
+                           "createdAt": created, "lastModifiedBy": AZ_ADMIN_OID,
+                           "lastModifiedByType": "User", "lastModifiedAt": created}
+    else:
+        v = copy.deepcopy(old)
+    for k, what in (("subscription", "subscription"), ("resource_group", "resource_group")):
+        if k in obj:
+            v[k] = _plain_id(obj[k], what)
+    for k in ("location", "tenant", "suffix"):
+        if k in obj:
+            v[k] = _str(obj[k], k)
+    v["suffix"] = v["suffix"].lower().strip(".")
+    if obj.get("next_link", v["next_link"]) not in ("override", "vault"):
+        raise BadInput('next_link must be "override" or "vault"')
+    v["next_link"] = obj.get("next_link", v["next_link"])
+    if "tags" in obj:
+        if not isinstance(obj["tags"], dict):
+            raise BadInput("tags must be an object")
+        v["tags"] = copy.deepcopy(obj["tags"])
+    base = default_vault_properties(name, v["tenant"], v["suffix"]) if old is None \
+        else v["properties"]
+    v["properties"] = merge_properties(base, obj.get("properties", {}))
+    if old is not None and (set(obj) & {"properties", "tags", "location"}):
+        v["systemData"]["lastModifiedAt"] = iso7(now_ticks())
+    if "systemData" in obj:
+        sd = obj["systemData"]
+        if not isinstance(sd, dict):
+            raise BadInput("systemData must be an object")
+        for k, val in sd.items():
+            v["systemData"][k] = iso7(parse_when(val, k)) if k.endswith("At") else val
+    keys = obj.get("keys", {})
+    if not isinstance(keys, dict):
+        raise BadInput("keys must be an object of key name to versions")
+    for kname, spec in keys.items():
+        if spec is None:
+            v["keys"].pop(kname.lower(), None)
+        else:
+            v["keys"][kname.lower()] = parse_key(kname, spec)
+    if "firewall" in obj:
+        v["firewall"] = parse_firewall(obj["firewall"])
+    if "role_assignments" in obj:
+        v["role_assignments"] = parse_role_assignments(obj["role_assignments"])
+    return v
+
+
+# --- Azure: rendering ---------------------------------------------------------------
+
+def arm_vault_id(v):
+    return "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.KeyVault/vaults/%s" % (
+        v["subscription"], v["resource_group"], v["name"])
+
+
+def arm_vault_doc(v):
+    """The ARM vault resource (azure-api.md section 3; getVault.json order)."""
+    return {"id": arm_vault_id(v), "name": v["name"], "type": "Microsoft.KeyVault/vaults",
+            "location": v["location"], "tags": copy.deepcopy(v["tags"]),
+            "systemData": copy.deepcopy(v["systemData"]),
+            "properties": copy.deepcopy(v["properties"])}
+
+
+def ra_scope(v, scope):
+    if scope == "vault":
+        return arm_vault_id(v)
+    if scope == "resource_group":
+        return "/subscriptions/%s/resourceGroups/%s" % (v["subscription"], v["resource_group"])
+    if scope == "subscription":
+        return "/subscriptions/%s" % v["subscription"]
+    if scope.startswith("key:"):
+        return arm_vault_id(v) + "/keys/" + scope[4:]
+    return scope
+
+
+def arm_role_assignment(v, ra):
+    scope = ra_scope(v, ra["scope"])
+    return {"id": scope.rstrip("/") + "/providers/Microsoft.Authorization/roleAssignments/"
+            + ra["name"],
+            "name": ra["name"], "type": "Microsoft.Authorization/roleAssignments",
+            "properties": {
+                "roleDefinitionId": "/subscriptions/%s/providers/Microsoft.Authorization/"
+                                    "roleDefinitions/%s" % (v["subscription"], ra["role"]),
+                "principalId": ra["principalId"], "principalType": ra["principalType"],
+                "scope": scope, "condition": None, "conditionVersion": None,
+                "createdOn": ra["createdOn"], "updatedOn": ra["updatedOn"],
+                "createdBy": AZ_ADMIN_OID, "updatedBy": AZ_ADMIN_OID,
+                "delegatedManagedIdentityResourceId": None, "description": None}}
+
+
+def kv_recovery(props):
+    """(recoveryLevel, recoverableDays) implied by the vault's soft-delete
+    settings."""
+    if props.get("enableSoftDelete") is False:
+        return "Purgeable", None
+    days = props.get("softDeleteRetentionInDays", 90)
+    if isinstance(days, bool) or not isinstance(days, int):
+        days = 90
+    level = "Recoverable" if days == 90 else "CustomizedRecoverable"
+    if props.get("enablePurgeProtection") is not True:
+        level += "+Purgeable"
+    return level, days
+
+
+def kv_kid(v, key, version=None):
+    kid = "https://%s.%s/keys/%s" % (v["name"], v["suffix"], key["name"])
+    return kid + "/" + version if version else kid
+
+
+def kv_attributes(v, ver):
+    level, days = kv_recovery(v["properties"])
+    a = {"enabled": ver["enabled"]}
+    for k in ("nbf", "exp"):
+        if ver[k] is not None:          # exp/nbf are absent when unset
+            a[k] = ver[k]
+    a["created"] = ver["created"]
+    a["updated"] = ver["updated"]
+    if ver["recoverableDays"] is not None:
+        a["recoverableDays"] = ver["recoverableDays"]
+    elif ver["recoveryLevel"] is None and days is not None:
+        a["recoverableDays"] = days
+    a["recoveryLevel"] = ver["recoveryLevel"] or level
+    if ver["exportable"] is not None:
+        a["exportable"] = ver["exportable"]
+    return a
+
+
+def kv_key_bundle(v, key, ver):
+    kid = kv_kid(v, key, ver["version"])
+    jwk = {"kid": kid, "kty": ver["kty"], "key_ops": list(ver["key_ops"])}
+    seed = hashlib.sha256(kid.lower().encode()).digest()
+    if ver["kty"].startswith("RSA"):
+        n = bytearray(hashlib.shake_256(seed).digest(ver["key_size"] // 8))
+        n[0] |= 0x80
+        n[-1] |= 1
+        jwk["n"], jwk["e"] = b64url(bytes(n)), "AQAB"
+    elif ver["kty"].startswith("EC"):
+        size = {"P-256": 32, "P-256K": 32, "P-384": 48, "P-521": 66}[ver["crv"]]
+        raw = hashlib.shake_256(seed).digest(2 * size)
+        jwk["crv"], jwk["x"], jwk["y"] = ver["crv"], b64url(raw[:size]), b64url(raw[size:])
+    doc = {"key": jwk, "attributes": kv_attributes(v, ver)}
+    if ver["tags"]:
+        doc["tags"] = dict(ver["tags"])
+    if ver["managed"]:
+        doc["managed"] = True
+    return doc
+
+
+def kv_version_item(v, key, ver):
+    item = {"kid": kv_kid(v, key, ver["version"]), "attributes": kv_attributes(v, ver)}
+    if ver["tags"]:
+        item["tags"] = dict(ver["tags"])
+    if ver["managed"]:
+        item["managed"] = True
+    return item
+
+
+def kv_current(key):
+    """The key's current version: an explicit "current", else the newest
+    created (disabled or not, as the service does)."""
+    if key["current"]:
+        for ver in key["versions"]:
+            if ver["version"] == key["current"]:
+                return ver
+    best = None
+    for ver in key["versions"]:
+        if best is None or ver["created"] >= best["created"]:
+            best = ver
+    return best
+
+
+def kv_rotation_policy(v, key):
+    pol = key["rotation_policy"]
+    if pol is None:
+        # The service's default policy (azure-sdk-for-js#17746): no id, no
+        # timestamps, only the 30-day Notify (shape UNVERIFIED beyond that).
+        return {"lifetimeActions": [copy.deepcopy(KV_NOTIFY_DEFAULT)], "attributes": {}}
+    actions = copy.deepcopy(pol["lifetimeActions"])
+    if not any(str(a["action"].get("type", "")).lower() == "notify" for a in actions):
+        actions.append(copy.deepcopy(KV_NOTIFY_DEFAULT))   # the service adds it too
+    attrs = {}
+    if pol["expiryTime"]:
+        attrs["expiryTime"] = pol["expiryTime"]
+    attrs["created"], attrs["updated"] = pol["created"], pol["updated"]
+    return {"id": kv_kid(v, key) + "/rotationpolicy", "lifetimeActions": actions,
+            "attributes": attrs}
+
+
+def vault_view(v):
+    """GET /azure/vaults/{name}: what the fake serves for this vault."""
+    return {"arm": arm_vault_doc(v),
+            "keys": {k["name"]: {"current": (kv_current(k) or {}).get("version"),
+                                 "versions": [kv_version_item(v, k, ver)
+                                              for ver in k["versions"]],
+                                 "rotation_policy": kv_rotation_policy(v, k)}
+                     for k in v["keys"].values()},
+            "firewall": dict(v["firewall"]), "next_link": v["next_link"],
+            "role_assignments": [arm_role_assignment(v, ra) for ra in v["role_assignments"]]}
+
+
 # --- shared state -------------------------------------------------------------
 
 def new_group(ear=None):
@@ -573,6 +1553,14 @@ class State:
             self.requests = collections.deque(maxlen=MAX_LOG)
             self.seq = 0
             self.rate_times = collections.deque()
+            self.arm_read_times = collections.deque()
+            # Azure (starts empty; see the docstring)
+            self.az_identities = {}     # (tenant, client_id) lower-cased -> identity
+            self.az_grants = {}         # client_id lower-cased -> grant
+            self.az_graph = {"application": {}, "servicePrincipal": {}}   # appId lc -> obj
+            self.az_vaults = {}         # vault name lower-cased -> vault
+            self.az_tokens = {}         # access token -> {tenant, client_id, aud, ...}
+            self.az_token_ttl = AZ_TOKEN_TTL_DEFAULT
 
     def next_conn_serial(self):
         with self.lock:
@@ -600,14 +1588,21 @@ class State:
         with self.lock:
             return self._take(self.hook_scripts.get(name, []), lambda f: True)
 
-    def rate_remaining(self):
-        """Atlas 200s report how many requests remain in a sliding window."""
+    def _window_remaining(self, times, limit, window):
         with self.lock:
             now = time.monotonic()
-            self.rate_times.append(now)
-            while self.rate_times and self.rate_times[0] < now - RATE_WINDOW:
-                self.rate_times.popleft()
-            return max(0, RATE_LIMIT - len(self.rate_times))
+            times.append(now)
+            while times and times[0] < now - window:
+                times.popleft()
+            return max(0, limit - len(times))
+
+    def rate_remaining(self):
+        """Atlas 200s report how many requests remain in a sliding window."""
+        return self._window_remaining(self.rate_times, RATE_LIMIT, RATE_WINDOW)
+
+    def arm_reads_remaining(self):
+        """x-ms-ratelimit-remaining-subscription-reads on ARM 200s."""
+        return self._window_remaining(self.arm_read_times, ARM_READS_LIMIT, ARM_READS_WINDOW)
 
     def new_nonce(self):
         with self.lock:
@@ -979,12 +1974,29 @@ class Handler(http.server.BaseHTTPRequestHandler):
         status = f.get("status", 200)
         body = f.get("body")
         if body is None:
-            body = b"" if status < 400 else json.dumps(api_error(
-                status, GENERIC_ERROR_CODES.get(status, "UNEXPECTED_ERROR"),
-                "fakecloud scripted %d" % status)).encode()
+            body = b"" if status < 400 else json.dumps(self.scripted_error_body(status)).encode()
         self.reply(status, body, MT_JSON if body else None, f["headers"],
                    content_length=f.get("content_length"))
         return True
+
+    def scripted_error_body(self, status):
+        """A fault's default error body: shaped like the API the path belongs to."""
+        family = azure_family(self.req_path)
+        if family is not None:
+            return azure_generic_error(family, status)
+        return api_error(status, GENERIC_ERROR_CODES.get(status, "UNEXPECTED_ERROR"),
+                         "fakecloud scripted %d" % status)
+
+    def _form(self):
+        """The body as an application/x-www-form-urlencoded form, or None."""
+        ctype = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+        if ctype != "application/x-www-form-urlencoded":
+            return None
+        try:
+            return urllib.parse.parse_qs(self.body.decode("utf-8"), keep_blank_values=True,
+                                         strict_parsing=bool(self.body))
+        except (ValueError, UnicodeDecodeError):
+            return None
 
     # -- webhooks --
 
@@ -1021,6 +2033,638 @@ class Handler(http.server.BaseHTTPRequestHandler):
         raise NotImplementedError
 
 
+# --- Azure: HTTP endpoints ----------------------------------------------------------
+
+def parse_ra_filter(text):
+    """$filter of a role-assignment list -> (at_scope, principal or None).
+    Raises ValueError on anything else."""
+    at_scope, principal = False, None
+    for term in re.split(r"\s+and\s+", text.strip(), flags=re.I):
+        term = term.strip()
+        m = re.fullmatch(r"principalId\s+eq\s+'([^']*)'", term, re.I) or \
+            re.fullmatch(r"assignedTo\('([^']*)'\)", term, re.I)
+        if re.fullmatch(r"atScope\(\)", term, re.I):
+            at_scope = True
+        elif m and principal is None:
+            principal = m.group(1)
+        else:
+            raise ValueError(term)
+    return at_scope, principal
+
+
+class AzureMixin:
+    """The Azure endpoints, mixed into the HTTPS handler (and into the control
+    handler for IMDS).  Each az_* method answers the request itself."""
+
+    def _one(self, name, source=None):
+        """A parameter given exactly once and non-empty, else None."""
+        vals = (self.query if source is None else source).get(name, [])
+        return vals[0] if len(vals) == 1 and vals[0] else None
+
+    # -- tokens and grants --
+
+    def _az_oid(self, ident):
+        """The object id a token for ident carries (caller holds the lock):
+        the identity's own, else its Graph service principal's, else derived."""
+        if ident["object_id"]:
+            return ident["object_id"]
+        sp = self.state.az_graph["servicePrincipal"].get(ident["client_id"].lower())
+        return sp["id"] if sp else az_uuid("servicePrincipal", ident["client_id"])
+
+    def _az_issue(self, ident, resource, kind, via):
+        now = int(time.time())
+        with self.state.lock:
+            ttl = self.state.az_token_ttl
+            oid = self._az_oid(ident)
+            claims = {"aud": resource, "iss": "https://sts.windows.net/%s/" % ident["tenant"],
+                      "iat": now, "nbf": now, "exp": now + ttl, "appid": ident["client_id"],
+                      "oid": oid, "sub": oid, "tid": ident["tenant"], "idtyp": "app",
+                      "ver": "1.0", "uti": secrets.token_urlsafe(12)}
+            token = hs256_jwt(claims, self.state.token_key)
+            tokens = self.state.az_tokens
+            if len(tokens) >= MAX_AZ_TOKENS:
+                for t in [t for t, r in tokens.items() if r["expires"] <= now]:
+                    del tokens[t]
+                while len(tokens) >= MAX_AZ_TOKENS:
+                    del tokens[next(iter(tokens))]
+            tokens[token] = {"tenant": ident["tenant"], "client_id": ident["client_id"],
+                             "object_id": oid, "aud": resource, "kind": kind, "via": via,
+                             "issued": now, "expires": now + ttl}
+        return token, ttl, now
+
+    def _az_bearer(self):
+        """(token record, problem); problem is None, "missing", "invalid" or
+        "expired" (the record is still returned for an expired token)."""
+        auth = (self.headers.get("Authorization") or "").strip()
+        scheme, _, rest = auth.partition(" ")
+        token = rest.strip()
+        if scheme.lower() != "bearer" or not token:
+            return None, "missing"
+        with self.state.lock:
+            rec = self.state.az_tokens.get(token)
+            rec = dict(rec) if rec is not None else None
+        if rec is None:
+            return None, "invalid"
+        if rec["expires"] <= time.time():
+            return rec, "expired"
+        return rec, None
+
+    def _az_granted(self, client_id, what, vault=None):
+        with self.state.lock:
+            grant = dict(self.state.az_grants.get(client_id.lower(), {}))
+        value = grant.get(what)
+        if value is None and what == "role_assignments":
+            value = grant.get("arm")        # Reader (*/read) covers role assignments
+        if value is None and what == "graph_self":
+            value = True                    # self-read needs no Graph permission
+        if isinstance(value, list):
+            return vault is not None and vault.lower() in value
+        return value is True
+
+    # -- Entra ID v2 token endpoint --
+
+    def _aad_error(self, status, error, code, message):
+        trace, corr = str(uuid.uuid4()), str(uuid.uuid4())
+        stamp = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())
+        desc = "AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s" % (
+            code, message, trace, corr, stamp)
+        self.reply_json(status, {"error": error, "error_description": desc,
+                                 "error_codes": [code], "timestamp": stamp,
+                                 "trace_id": trace, "correlation_id": corr,
+                                 "error_uri": "https://login.microsoftonline.com/error?code=%d"
+                                              % code},
+                        MT_AZ_JSON, {"Cache-Control": "no-store, no-cache",
+                                     "Pragma": "no-cache", "x-ms-request-id": trace})
+
+    def az_entra(self):
+        tenant = urllib.parse.unquote(ENTRA_TOKEN_RE.fullmatch(self.req_path).group(1))
+        if self.command != "POST":
+            return self._aad_error(400, "invalid_request", 900561,
+                                   "The endpoint only accepts POST requests. Received a %s "
+                                   "request." % self.command)
+        form = self._form() or {}
+
+        def one(name):
+            return self._one(name, form)
+
+        def missing(name):
+            return self._aad_error(400, "invalid_request", 900144,
+                                   "The request body must contain the following parameter: "
+                                   "'%s'." % name)
+        grant = one("grant_type")
+        if grant is None:
+            return missing("grant_type")
+        if grant != "client_credentials":
+            return self._aad_error(400, "unsupported_grant_type", 70003,
+                                   "The app requested an unsupported grant type '%s'." % grant)
+        client_id = one("client_id")
+        if client_id is None:
+            return missing("client_id")
+        scope = one("scope") or ""
+        with self.state.lock:
+            known = any(t == tenant.lower() for t, _ in self.state.az_identities)
+            ident = copy.deepcopy(self.state.az_identities.get((tenant.lower(),
+                                                                client_id.lower())))
+        names = {"app": client_id, "tenant": tenant, "scope": scope}
+
+        def fail(name):
+            status, error, code, text = AAD_ERRORS[name]
+            return self._aad_error(status, error, code, text.format(**names))
+        if not known:
+            return fail("tenant_not_found")
+        if ident is None:
+            return fail("app_not_found")
+        if ident["error"]:
+            return fail(ident["error"])
+        secret, atype, assertion = (one("client_secret"), one("client_assertion_type"),
+                                    one("client_assertion"))
+        if secret is not None:
+            if atype is not None or assertion is not None:
+                return self._aad_error(400, "invalid_request", 9002313,
+                                       "Invalid request. Request is malformed or invalid.")
+            if not ident["secret"] or not hmac.compare_digest(ident["secret"].encode(),
+                                                              secret.encode()):
+                return fail("invalid_secret")
+            if ident["secret_expires"] is not None and ident["secret_expires"] <= time.time():
+                return fail("secret_expired")
+            via = "secret"
+        elif atype is not None or assertion is not None:
+            if atype != JWT_BEARER:
+                return self._aad_error(400, "invalid_request", 9002313,
+                                       "Invalid request. Request is malformed or invalid.")
+            if assertion is None:
+                return missing("client_assertion")
+            if not ident["federated"] or not hmac.compare_digest(ident["federated"].encode(),
+                                                                 assertion.encode()):
+                return self._aad_error(401, "invalid_client", 70021,
+                                       "No matching federated identity record found for "
+                                       "presented assertion.")
+            via = "federated"
+        else:
+            return self._aad_error(401, "invalid_client", 7000218,
+                                   "The request body must contain the following parameter: "
+                                   "'client_assertion' or 'client_secret'.")
+        if not scope:
+            return self._aad_error(400, "invalid_scope", 70011,
+                                   "The provided request must include a 'scope' input "
+                                   "parameter.")
+        parts = scope.split()
+        if len(parts) != 1 or not parts[0].endswith("/.default"):
+            return fail("invalid_scope")
+        resource, kind = az_resource_kind(parts[0][:-len("/.default")])
+        if kind is None:
+            return self._aad_error(400, "invalid_resource", 500011,
+                                   "The resource principal named %s was not found in the "
+                                   "tenant named %s. This can happen if the application has "
+                                   "not been installed by the administrator of the tenant or "
+                                   "consented to by any user in the tenant. You might have "
+                                   "sent your authentication request to the wrong tenant."
+                                   % (parts[0][:-len("/.default")], tenant))
+        token, ttl, _ = self._az_issue(ident, resource, kind, via)
+        self.reply_json(200, {"token_type": "Bearer", "expires_in": ttl, "ext_expires_in": ttl,
+                              "access_token": token}, MT_AZ_JSON,
+                        {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"})
+
+    # -- IMDS (managed identity) --
+
+    def az_imds(self):
+        def fail(status, error, desc):
+            self.reply_json(status, {"error": error, "error_description": desc}, MT_AZ_JSON)
+        if self.command != "GET":
+            return fail(405, "invalid_request", "The request method %s is not supported."
+                        % self.command)
+        if self.headers.get("Metadata") != "true":
+            return fail(400, "invalid_request", "Required metadata header not specified")
+        api = self._one("api-version")
+        if api is None:
+            return fail(400, "invalid_request", "Required query variable 'api-version' is "
+                                                "missing")
+        if api not in IMDS_API_VERSIONS:
+            return fail(400, "invalid_request", "Invalid api-version '%s'" % api)
+        res = self._one("resource")
+        if res is None:
+            return fail(400, "invalid_request", "Required query variable 'resource' is missing")
+        selectors = [(k, self._one(k)) for k in ("client_id", "object_id", "msi_res_id",
+                                                 "mi_res_id") if self._one(k)]
+        if len(selectors) > 1:
+            return fail(400, "invalid_request", "Only one of client_id, object_id or "
+                                                "msi_res_id may be given")
+        with self.state.lock:
+            managed = [dict(copy.deepcopy(i), oid=self._az_oid(i))
+                       for i in self.state.az_identities.values() if i["managed"]]
+        ident = None
+        if selectors:
+            field, value = selectors[0]
+            for i in managed:
+                have = {"client_id": i["client_id"], "object_id": i["oid"]}.get(
+                    field, i["resource_id"]) or ""
+                if have.lower() == value.lower():
+                    ident = i
+                    break
+        else:
+            system = [i for i in managed if i["system_assigned"]]
+            if system:
+                ident = system[0]
+            elif len(managed) > 1:
+                return fail(400, "invalid_request",
+                            "Multiple user assigned identities exist, please specify the "
+                            "clientId / resourceId of the identity in the token request")
+            elif managed:
+                ident = managed[0]
+        if ident is None:
+            return fail(400, "invalid_request", "Identity not found")
+        resource, kind = az_resource_kind(res)
+        if kind is None:
+            return fail(400, "invalid_resource",
+                        "AADSTS500011: The resource principal named %s was not found in the "
+                        "tenant named %s." % (res, ident["tenant"]))
+        token, ttl, now = self._az_issue(ident, resource, kind, "managed")
+        self.reply_json(200, {"access_token": token, "client_id": ident["client_id"],
+                              "expires_in": str(ttl), "expires_on": str(now + ttl),
+                              "ext_expires_in": str(ttl), "not_before": str(now),
+                              "resource": res, "token_type": "Bearer"}, MT_AZ_JSON)
+
+    # -- Microsoft Graph --
+
+    def _graph_error(self, status, code, message, headers=None):
+        rid = str(uuid.uuid4())
+        crid = self.headers.get("client-request-id") or rid
+        inner = {"date": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()),
+                 "request-id": rid, "client-request-id": crid}
+        h = {"request-id": rid, "client-request-id": crid}
+        h.update(headers or {})
+        self.reply_json(status, {"error": {"code": code, "message": message,
+                                           "innerError": inner}}, MT_AZ_JSON, h)
+
+    def az_graph(self):
+        path = urllib.parse.unquote(self.req_path)
+        m_app = GRAPH_BY_APPID_RE.fullmatch(path)
+        m_list = GRAPH_LIST_RE.fullmatch(path)
+        m_id = None if m_app or m_list else GRAPH_BY_ID_RE.fullmatch(path)
+        m = m_app or m_list or m_id
+        if m is None:
+            segment = path[len("/v1.0/"):].split("/")[0] or "v1.0"
+            return self._graph_error(400, "BadRequest",
+                                     "Resource not found for the segment '%s'." % segment)
+        if self.command != "GET":
+            return self._graph_error(405, "Request_BadRequest", "Specified HTTP method is not "
+                                     "allowed for the request target.", {"Allow": "GET"})
+        rec, problem = self._az_bearer()
+        if problem is not None or rec["kind"] != "graph":
+            message = {"missing": "Access token is empty.",
+                       "expired": "Access token has expired or is not yet valid.",
+                       "invalid": "Access token validation failure."}.get(
+                problem, "Access token validation failure. Invalid audience.")
+            return self._graph_error(401, "InvalidAuthenticationToken", message, {
+                "WWW-Authenticate": 'Bearer realm="", authorization_uri="https://login.'
+                                    'microsoftonline.com/common/oauth2/authorize", '
+                                    'client_id="00000003-0000-0000-c000-000000000000"'})
+        kind = GRAPH_SETS[m.group(1).lower()]
+        set_name = GRAPH_SET_NAMES[kind]
+        select = None
+        if self.query.get("$select"):
+            canonical = {p.lower(): p for p in GRAPH_PROPS[kind]}
+            select = []
+            for s in ",".join(self.query["$select"]).split(","):
+                s = s.strip()
+                if s and s.lower() not in canonical:
+                    return self._graph_error(400, "Request_BadRequest",
+                                             "Could not find a property named '%s' on type "
+                                             "'microsoft.graph.%s'." % (s, kind))
+                if s and canonical[s.lower()] not in select:
+                    select.append(canonical[s.lower()])
+        ctx = "https://graph.microsoft.com/v1.0/$metadata#%s%s" % (
+            set_name, "(%s)" % ",".join(select) if select else "")
+
+        def project(obj):
+            if not select:
+                return obj
+            return {p: obj.get(p) for p in select}
+        denied = ("Authorization_RequestDenied",
+                  "Insufficient privileges to complete the operation.")
+        if m_list:
+            target = None
+            if "$filter" in self.query:
+                fm = GRAPH_FILTER_RE.fullmatch(self._one("$filter") or "")
+                if not fm:
+                    return self._graph_error(400, "Request_UnsupportedQuery", "Unsupported "
+                                             "query.")
+                target = fm.group(1).lower()
+            if not self._az_granted(rec["client_id"], "graph"):
+                return self._graph_error(403, *denied)
+            with self.state.lock:
+                objs = [copy.deepcopy(o) for o in self.state.az_graph[kind].values()
+                        if target is None or o["appId"].lower() == target]
+            body = {"@odata.context": ctx, "value": [project(o) for o in objs]}
+        else:
+            wanted = m.group(2)
+            with self.state.lock:
+                if m_app:
+                    obj = self.state.az_graph[kind].get(wanted.lower())
+                else:
+                    obj = next((o for o in self.state.az_graph[kind].values()
+                                if o["id"].lower() == wanted.lower()), None)
+                obj = copy.deepcopy(obj)
+            app_id = wanted if m_app else (obj or {}).get("appId", "")
+            if not (self._az_granted(rec["client_id"], "graph") or (
+                    app_id.lower() == rec["client_id"].lower() and
+                    self._az_granted(rec["client_id"], "graph_self"))):
+                return self._graph_error(403, *denied)
+            if obj is None:
+                return self._graph_error(404, "Request_ResourceNotFound",
+                                         "Resource '%s' does not exist or one of its queried "
+                                         "reference-property objects are not present." % wanted)
+            body = dict({"@odata.context": ctx + "/$entity"}, **project(obj))
+        rid = str(uuid.uuid4())
+        self.reply_json(200, body, MT_GRAPH, {
+            "request-id": rid, "client-request-id": self.headers.get("client-request-id") or rid,
+            "OData-Version": "4.0"})
+
+    # -- Key Vault data plane (vault chosen by the Host header) --
+
+    def _kv_headers(self, v=None):
+        h = {"Cache-Control": "no-cache", "Pragma": "no-cache", "Expires": "-1",
+             "x-ms-request-id": str(uuid.uuid4()),
+             "x-ms-keyvault-service-version": "1.9.2164.1",
+             "x-ms-keyvault-network-info": "conn_type=Ipv4;addr=%s;act_addr_fam=InterNetwork;"
+                                           % self.client_address[0]}
+        if v is not None:
+            h["x-ms-keyvault-region"] = v["location"]
+        crid = self.headers.get("x-ms-client-request-id")
+        if crid:
+            h["x-ms-client-request-id"] = crid
+        return h
+
+    def _kv_error(self, status, code, message, v=None, inner=None, headers=None):
+        err = {"code": code, "message": message}
+        if inner:
+            err["innererror"] = {"code": inner}
+        h = self._kv_headers(v)
+        h.update(headers or {})
+        self.reply_json(status, {"error": err}, MT_AZ_JSON, h)
+
+    @staticmethod
+    def kv_host(host):
+        """Host header -> (vault label, DNS suffix), or None if it names no vault."""
+        host = host.strip().lower()
+        if host.startswith("["):
+            return None
+        name = re.sub(r":\d*$", "", host)
+        label, dot, suffix = name.partition(".")
+        if not dot or not label or not suffix or re.fullmatch(r"[\d.]+", name):
+            return None
+        return label, suffix.rstrip(".")
+
+    def az_kv(self):
+        if self.command != "GET":
+            return self._kv_error(405, "MethodNotAllowed", "The %s method is not supported "
+                                  "here." % self.command, headers={"Allow": "GET"})
+        api = self._one("api-version")
+        if api is None:
+            return self._kv_error(400, "BadParameter", "The api-version query parameter is "
+                                  "missing; it is required for every request.")
+        if api not in KV_API_VERSIONS:
+            return self._kv_error(400, "BadParameter", "The specified version (%s) is not "
+                                  "recognized. Consider using the latest supported version "
+                                  "(7.5)." % api)
+        where = self.kv_host(self.headers.get("Host") or "")
+        if where is None:
+            return self._kv_error(400, "BadParameter", "fakecloud: a Key Vault request must "
+                                  "carry Host: {vault}.{suffix}, e.g. contoso-kv.vault.azure."
+                                  "net (got %r)." % (self.headers.get("Host") or ""))
+        label, suffix = where
+        with self.state.lock:
+            v = copy.deepcopy(self.state.az_vaults.get(label))
+        if v is None or v["suffix"] != suffix:
+            return self._kv_error(404, "VaultNotFound", "fakecloud: no vault %s.%s (in Azure "
+                                  "its DNS name would not resolve)." % (label, suffix))
+        expected, authority = KV_SUFFIXES.get(suffix, ("https://" + suffix,
+                                                       "login.microsoftonline.com"))
+        challenge = {"WWW-Authenticate": 'Bearer authorization="https://%s/%s", resource="%s"'
+                                         % (authority, v["tenant"], expected)}
+        rec, problem = self._az_bearer()
+        if problem is not None:
+            message = {"missing": "AKV10000: Request is missing a Bearer or PoP token.",
+                       "expired": "Token validation failed: the access token has expired.",
+                       "invalid": "Token validation failed: the access token is not "
+                                  "recognised."}[problem]
+            return self._kv_error(401, "Unauthorized", message, v, headers=challenge)
+        if rec["aud"] != expected:
+            return self._kv_error(401, "Unauthorized", "AKV10022: Invalid audience. Expected "
+                                  "%s, found: %s." % (expected, rec["aud"]), v, headers=challenge)
+        if rec["tenant"].lower() != v["tenant"].lower():
+            return self._kv_error(401, "Unauthorized", "AKV10032: Invalid issuer. Expected one "
+                                  "of https://sts.windows.net/%s/, found https://sts.windows."
+                                  "net/%s/." % (v["tenant"], rec["tenant"]), v,
+                                  headers=challenge)
+        caller = "Caller: appid=%s;oid=%s" % (rec["client_id"], rec["object_id"])
+        vault_line = "Vault: %s;location=%s" % (v["name"], v["location"])
+        if v["firewall"]["deny"]:
+            addr = v["firewall"]["client_address"] or self.client_address[0]
+            return self._kv_error(403, "Forbidden", "Client address is not authorized and "
+                                  "caller is not a trusted service.\r\nClient address: %s\r\n"
+                                  "%s\r\n%s" % (addr, caller, vault_line), v,
+                                  inner="ForbiddenByFirewall")
+        m = KV_PATH_RE.fullmatch(self.req_path)
+        if m is None:
+            return self._kv_error(404, "NotFound", "fakecloud serves only /keys/{name}[/"
+                                  "{version}|/versions|/rotationpolicy].", v)
+        name = urllib.parse.unquote(m.group(1))
+        sub = urllib.parse.unquote(m.group(2)) if m.group(2) else None
+        if not self._az_granted(rec["client_id"], "keys", v["name"]):
+            return self._kv_error(
+                403, "Forbidden", "Caller is not authorized to perform action on resource.\r\n"
+                "If role assignments, deny assignments or role definitions were changed "
+                "recently, please observe propagation time.\r\n%s\r\nAction: "
+                "'Microsoft.KeyVault/vaults/keys/read'\r\nResource: '%s/keys/%s'\r\n"
+                "Assignment: (not found)\r\nDenyAssignmentId: null\r\nDecisionReason: null \r\n"
+                "%s\r\n" % (caller, arm_vault_id(v).lower(), name.lower(), vault_line), v,
+                inner="ForbiddenByRbac")
+
+        def not_found(what):
+            return self._kv_error(404, "KeyNotFound", "A key with (name/id) %s was not found "
+                                  "in this key vault. If you recently deleted this key you may "
+                                  "be able to recover it using the correct recovery command. "
+                                  "For help resolving this issue, please see https://go."
+                                  "microsoft.com/fwlink/?linkid=2125182" % what, v)
+        key = v["keys"].get(name.lower())
+        if key is None:
+            return not_found(name)
+        if sub is None:
+            ver = kv_current(key)
+            if ver is None:
+                return not_found(name)
+            body = kv_key_bundle(v, key, ver)
+        elif sub.lower() == "versions":
+            body = self._kv_versions_page(v, key, api)
+            if body is None:
+                return
+        elif sub.lower() == "rotationpolicy":
+            body = kv_rotation_policy(v, key)
+        else:
+            ver = next((x for x in key["versions"] if x["version"] == sub.lower()), None)
+            if ver is None:
+                return not_found("%s/%s" % (name, sub))
+            body = kv_key_bundle(v, key, ver)
+        self.reply_json(200, body, MT_AZ_JSON, self._kv_headers(v))
+
+    def _kv_versions_page(self, v, key, api):
+        """One page of GET /keys/{name}/versions, or None if an error was sent."""
+        raw = self._one("maxresults")
+        if raw is not None and not (raw.isdigit() and 1 <= int(raw) <= KV_MAX_RESULTS):
+            self._kv_error(400, "BadParameter", "maxresults must be an integer between 1 and "
+                           "%d." % KV_MAX_RESULTS, v)
+            return None
+        per = int(raw) if raw else KV_MAX_RESULTS
+        offset = 0
+        token = self._one("$skiptoken")
+        if token is not None:
+            try:
+                t = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+                if t["v"] != v["name"].lower() or t["k"] != key["name"].lower() or \
+                        isinstance(t["o"], bool) or not isinstance(t["o"], int) or t["o"] < 0:
+                    raise ValueError
+                offset = t["o"]
+            except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+                self._kv_error(400, "BadParameter", "The $skiptoken is invalid.", v)
+                return None
+        # The service's order is undocumented; the fake sorts by version string,
+        # which is unrelated to creation time (clients must sort by created).
+        items = sorted(key["versions"], key=lambda x: x["version"])
+        next_link = None
+        if offset + per < len(items):
+            base = ("https://127.0.0.1:%d" % self.server.server_address[1]
+                    if v["next_link"] == "override"
+                    else "https://%s.%s:443" % (v["name"], v["suffix"]))
+            tok = b64url(json.dumps({"v": v["name"].lower(), "k": key["name"].lower(),
+                                     "o": offset + per}).encode())
+            next_link = "%s/keys/%s/versions?api-version=%s&$skiptoken=%s" % (
+                base, key["name"], api, tok)
+            if raw:
+                next_link += "&maxresults=%d" % per
+        return {"value": [kv_version_item(v, key, x) for x in items[offset:offset + per]],
+                "nextLink": next_link}
+
+    # -- ARM: vault resource and its role assignments --
+
+    def _arm_error(self, status, code, message, headers=None):
+        rid = str(uuid.uuid4())
+        h = {"Cache-Control": "no-cache", "Pragma": "no-cache", "Expires": "-1",
+             "x-ms-request-id": rid, "x-ms-correlation-request-id": rid}
+        h.update(headers or {})
+        self.reply_json(status, {"error": {"code": code, "message": message}}, MT_AZ_JSON, h)
+
+    def az_arm(self):
+        m = ARM_VAULT_RE.fullmatch(self.req_path)
+        if m is None:
+            return self._arm_error(404, "NotFound", "fakecloud serves only Microsoft.KeyVault/"
+                                   "vaults/{name} and its providers/Microsoft.Authorization/"
+                                   "roleAssignments under /subscriptions.")
+        sub, rg, name = (urllib.parse.unquote(g) for g in m.group(1, 2, 3))
+        ra = m.group(4) is not None
+        if self.command != "GET":
+            return self._arm_error(405, "MethodNotAllowed", "The %s method is not supported "
+                                   "here." % self.command, {"Allow": "GET"})
+        api = self._one("api-version")
+        if api is None:
+            return self._arm_error(400, "MissingApiVersionParameter", "The api-version query "
+                                   "parameter (?api-version=) is required for all requests.")
+        allowed = ARM_RA_API_VERSIONS if ra else ARM_VAULT_API_VERSIONS
+        if api not in allowed:
+            return self._arm_error(400, "NoRegisteredProviderFound", "No registered resource "
+                                   "provider found for location 'westeurope' and API version "
+                                   "'%s' for type '%s'. The supported api-versions are '%s'."
+                                   % (api, "roleAssignments" if ra else "vaults",
+                                      ", ".join(allowed)))
+        rec, problem = self._az_bearer()
+        if problem is not None or rec["kind"] != "arm":
+            code, message = {
+                "missing": ("AuthenticationFailed",
+                            "Authentication failed. The 'Authorization' header is missing."),
+                "expired": ("ExpiredAuthenticationToken", "The access token expiry UTC time "
+                            "'%s' is earlier than current UTC time '%s'." % (
+                                time.strftime("%m/%d/%Y %H:%M:%S", time.gmtime(
+                                    rec["expires"] if rec else 0)),
+                                time.strftime("%m/%d/%Y %H:%M:%S", time.gmtime()))),
+                "invalid": ("InvalidAuthenticationToken", "The access token is invalid."),
+            }.get(problem, ("InvalidAuthenticationTokenAudience",
+                            "The access token has been obtained for wrong audience or "
+                            "resource '%s'. It should exactly match with one of the allowed "
+                            "audiences 'https://management.core.windows.net/','https://"
+                            "management.core.windows.net','https://management.azure.com/',"
+                            "'https://management.azure.com'." % (rec or {}).get("aud")))
+            return self._arm_error(401, code, message, {
+                "WWW-Authenticate": 'Bearer authorization_uri="https://login.windows.net/", '
+                                    'error="invalid_token", error_description="%s"'
+                                    % message.replace('"', "'")})
+        with self.state.lock:
+            v = copy.deepcopy(self.state.az_vaults.get(name.lower()))
+            subs = {x["subscription"].lower() for x in self.state.az_vaults.values()}
+            rgs = {(x["subscription"].lower(), x["resource_group"].lower())
+                   for x in self.state.az_vaults.values()}
+        if v is not None and (v["subscription"].lower(), v["resource_group"].lower()) != \
+                (sub.lower(), rg.lower()):
+            v = None
+        if v is not None and rec["tenant"].lower() != v["tenant"].lower():
+            return self._arm_error(401, "InvalidAuthenticationTokenTenant",
+                                   "The access token is from the wrong issuer 'https://sts."
+                                   "windows.net/%s/'. It must match the tenant 'https://sts."
+                                   "windows.net/%s/' associated with this subscription. Please "
+                                   "use the authority (URL) 'https://login.windows.net/%s' to "
+                                   "get the token." % (rec["tenant"], v["tenant"], v["tenant"]))
+        scope = "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.KeyVault/vaults/%s" % (
+            sub, rg, name)
+        if not self._az_granted(rec["client_id"], "role_assignments" if ra else "arm", name):
+            return self._arm_error(403, "AuthorizationFailed",
+                                   "The client '%s' with object id '%s' does not have "
+                                   "authorization to perform action '%s' over scope '%s' or "
+                                   "the scope is invalid. If access was recently granted, "
+                                   "please refresh your credentials." % (
+                                       rec["client_id"], rec["object_id"],
+                                       "Microsoft.Authorization/roleAssignments/read" if ra
+                                       else "Microsoft.KeyVault/vaults/read", scope))
+        if v is None:
+            if sub.lower() not in subs:
+                return self._arm_error(404, "SubscriptionNotFound",
+                                       "The subscription '%s' could not be found." % sub)
+            if (sub.lower(), rg.lower()) not in rgs:
+                return self._arm_error(404, "ResourceGroupNotFound",
+                                       "Resource group '%s' could not be found." % rg)
+            return self._arm_error(404, "ResourceNotFound",
+                                   "The Resource 'Microsoft.KeyVault/vaults/%s' under resource "
+                                   "group '%s' was not found. For more details please go to "
+                                   "https://aka.ms/ARMResourceNotFoundFix" % (name, rg))
+        if ra:
+            at_scope, principal = False, None
+            if "$filter" in self.query:
+                try:
+                    at_scope, principal = parse_ra_filter(self._one("$filter") or "")
+                except ValueError:
+                    return self._arm_error(400, "BadRequest",
+                                           "The filter '%s' is not supported. Supported filters "
+                                           "are either 'atScope()' or 'principalId eq "
+                                           "'{value}'' or 'assignedTo('{value}')'."
+                                           % ",".join(self.query["$filter"]))
+            vid = arm_vault_id(v).lower()
+            items = []
+            for r in (arm_role_assignment(v, x) for x in v["role_assignments"]):
+                s = r["properties"]["scope"].lower().rstrip("/")
+                if at_scope and not (s == vid or vid.startswith(s + "/")):
+                    continue
+                if principal is not None and \
+                        r["properties"]["principalId"].lower() != principal.lower():
+                    continue
+                items.append(r)
+            body = {"value": items}
+        else:
+            body = arm_vault_doc(v)
+        rid = str(uuid.uuid4())
+        self.reply_json(200, body, MT_AZ_JSON, {
+            "Cache-Control": "no-cache", "Pragma": "no-cache", "Expires": "-1",
+            "x-ms-ratelimit-remaining-subscription-reads": str(self.state.arm_reads_remaining()),
+            "x-ms-request-id": rid, "x-ms-correlation-request-id": rid})
+
+
 # --- Atlas (HTTPS) ---------------------------------------------------------------
 
 GROUP_RE = re.compile(r"/api/atlas/v2/groups/([^/]+)/"
@@ -1031,13 +2675,17 @@ GROUP_MEDIA = {"encryptionAtRest": MT_2023_01_01, "ipAddresses": MT_2023_01_01,
                "clusters": MT_2024_08_05, "cloudProviderAccess": MT_2023_01_01}
 
 
-class AtlasHandler(Handler):
+class AtlasHandler(AzureMixin, Handler):
 
     def served(self):
         return True     # every HTTPS request is logged and fault-checked
 
     def route(self):
         p = self.req_path
+        family = azure_family(p)
+        if family is not None:
+            getattr(self, "az_" + family)()
+            return
         m = GROUP_RE.fullmatch(p)
         if m:
             if self._method_ok("GET"):
@@ -1263,16 +2911,6 @@ class AtlasHandler(Handler):
             return None
         return cid, secret
 
-    def _form(self):
-        ctype = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
-        if ctype != "application/x-www-form-urlencoded":
-            return None
-        try:
-            return urllib.parse.parse_qs(self.body.decode("utf-8"), keep_blank_values=True,
-                                         strict_parsing=bool(self.body))
-        except (ValueError, UnicodeDecodeError):
-            return None
-
     def oauth_token(self):
         client = self._basic_client()
         if client is None:
@@ -1304,14 +2942,8 @@ class AtlasHandler(Handler):
 
     @staticmethod
     def _make_jwt(client_id, now, ttl, key):
-        """A JWT-shaped opaque token (clients must not parse it)."""
-        def b64(b):
-            return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-        head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-        body = b64(json.dumps({"sub": client_id, "iat": now, "exp": now + ttl,
-                               "jti": secrets.token_hex(16)}).encode())
-        sig = b64(hmac.new(key, ("%s.%s" % (head, body)).encode(), hashlib.sha256).digest())
-        return "%s.%s.%s" % (head, body, sig)
+        return hs256_jwt({"sub": client_id, "iat": now, "exp": now + ttl,
+                          "jti": secrets.token_hex(16)}, key)
 
     def oauth_revoke(self):
         client = self._basic_client()
@@ -1331,16 +2963,20 @@ class AtlasHandler(Handler):
 
 # --- control API (plain HTTP) ------------------------------------------------------
 
-class ControlHandler(Handler):
+class ControlHandler(AzureMixin, Handler):
 
     ROUTES = []     # (method, compiled regex, function name); filled below
 
     def served(self):
-        # Only webhook deliveries are traffic under test; control calls are not
-        # logged or fault-checked.
-        return self.command == "POST" and HOOK_RE.fullmatch(self.req_path) is not None
+        # Only webhook deliveries and IMDS are traffic under test; control
+        # calls are not logged or fault-checked.
+        return (self.command == "POST" and HOOK_RE.fullmatch(self.req_path) is not None) or \
+            azure_family(self.req_path) == "imds"
 
     def route(self):
+        if azure_family(self.req_path) == "imds":
+            self.az_imds()
+            return
         matched_path = False
         for method, rx, fname in self.ROUTES:
             m = rx.fullmatch(self.req_path)
@@ -1352,6 +2988,8 @@ class ControlHandler(Handler):
                         getattr(self, fname)(*args)
                     except BadInput as e:
                         self.reply_json(400, {"error": str(e)})
+                    except ControlNotFound as e:
+                        self.reply_json(404, {"error": str(e)})
                     return
         if matched_path:
             self.reply_json(405, {"error": "method %s not allowed here" % self.command})
@@ -1548,8 +3186,218 @@ class ControlHandler(Handler):
     def c_receive_hook(self, name):
         self.receive_hook(name)
 
+    # -- Azure control (see the module docstring) --
+
+    def _az_vault(self, name):
+        """The stored vault (caller holds the lock); ControlNotFound if none."""
+        v = self.state.az_vaults.get(name.lower())
+        if v is None:
+            raise ControlNotFound("no vault %s" % name)
+        return v
+
+    def _az_key(self, v, key):
+        k = v["keys"].get(key.lower())
+        if k is None:
+            raise ControlNotFound("no key %s in vault %s" % (key, v["name"]))
+        return k
+
+    def c_az_state(self):
+        with self.state.lock:
+            s = self.state
+            doc = {"identities": [self._az_identity_view(i) for i in s.az_identities.values()],
+                   "grants": copy.deepcopy(s.az_grants),
+                   "applications": sorted(o["appId"] for o in
+                                          s.az_graph["application"].values()),
+                   "servicePrincipals": sorted(o["appId"] for o in
+                                               s.az_graph["servicePrincipal"].values()),
+                   "vaults": sorted(v["name"] for v in s.az_vaults.values()),
+                   "token_ttl": s.az_token_ttl, "tokens": len(s.az_tokens)}
+        self.reply_json(200, doc)
+
+    def _az_identity_view(self, ident):
+        """Caller holds the lock."""
+        return dict(ident, object_id=self._az_oid(ident))
+
+    def c_az_put_identities(self, replace=True):
+        idents = parse_identities(self.json_body())
+        with self.state.lock:
+            if replace:
+                self.state.az_identities = idents
+            else:
+                self.state.az_identities.update(idents)
+            view = [self._az_identity_view(i) for i in idents.values()]
+        self.ok(identities=view)
+
+    def c_az_add_identities(self):
+        self.c_az_put_identities(replace=False)
+
+    def c_az_get_identities(self):
+        with self.state.lock:
+            view = [self._az_identity_view(i) for i in self.state.az_identities.values()]
+        self.reply_json(200, view)
+
+    def c_az_delete_identity(self, tenant, client_id):
+        with self.state.lock:
+            existed = self.state.az_identities.pop((tenant.lower(), client_id.lower()),
+                                                   None) is not None
+        self.ok(existed=existed)
+
+    def c_az_put_grants(self):
+        grants = parse_grants(self.json_body())
+        with self.state.lock:
+            self.state.az_grants = grants
+        self.ok(count=len(grants))
+
+    def c_az_put_grant(self, client_id):
+        grant = parse_grant(self.json_body())
+        with self.state.lock:
+            self.state.az_grants[_plain_id(client_id, "client_id").lower()] = grant
+        self.ok()
+
+    def c_az_get_grants(self):
+        with self.state.lock:
+            grants = copy.deepcopy(self.state.az_grants)
+        self.reply_json(200, grants)
+
+    def c_az_put_graph(self, set_name, app_id):
+        kind = GRAPH_SETS[set_name.lower()]
+        obj = parse_graph_object(self.json_body(), kind, _plain_id(app_id, "appId"))
+        with self.state.lock:
+            self.state.az_graph[kind][app_id.lower()] = obj
+        self.ok(object=obj)
+
+    def c_az_get_graph(self, set_name, app_id):
+        with self.state.lock:
+            obj = copy.deepcopy(self.state.az_graph[GRAPH_SETS[set_name.lower()]].get(
+                app_id.lower()))
+        if obj is None:
+            raise ControlNotFound("no %s with appId %s" % (set_name, app_id))
+        self.reply_json(200, obj)
+
+    def c_az_delete_graph(self, set_name, app_id):
+        with self.state.lock:
+            existed = self.state.az_graph[GRAPH_SETS[set_name.lower()]].pop(
+                app_id.lower(), None) is not None
+        self.ok(existed=existed)
+
+    def c_az_put_vault(self, name):
+        v = build_vault(name, self.json_body())
+        with self.state.lock:
+            self.state.az_vaults[name.lower()] = v
+            view = vault_view(v)
+        self.ok(vault=view)
+
+    def c_az_patch_vault(self, name):
+        body = self.json_body()
+        with self.state.lock:
+            old = self._az_vault(name)
+            v = build_vault(old["name"], body, old)
+            self.state.az_vaults[name.lower()] = v
+            view = vault_view(v)
+        self.ok(vault=view)
+
+    def c_az_get_vault(self, name):
+        with self.state.lock:
+            v = self._az_vault(name)
+            view = vault_view(v)
+        self.reply_json(200, view)
+
+    def c_az_delete_vault(self, name):
+        with self.state.lock:
+            existed = self.state.az_vaults.pop(name.lower(), None) is not None
+        self.ok(existed=existed)
+
+    def c_az_put_key(self, name, key):
+        spec = parse_key(key, self.json_body())
+        with self.state.lock:
+            v = self._az_vault(name)
+            v["keys"][key.lower()] = spec
+            view = vault_view(v)["keys"][spec["name"]]
+        self.ok(key=view)
+
+    def c_az_delete_key(self, name, key):
+        with self.state.lock:
+            v = self._az_vault(name)
+            existed = v["keys"].pop(key.lower(), None) is not None
+        self.ok(existed=existed)
+
+    def c_az_add_version(self, name, key):
+        body = self.json_body() if self.body.strip() else {}
+        ver = parse_key_version(body)
+        _str(key, "key name", KEY_NAME_RE)
+        with self.state.lock:
+            v = self._az_vault(name)
+            k = v["keys"].setdefault(key.lower(), {"name": key, "versions": [], "current": None,
+                                                   "rotation_policy": None})
+            if any(x["version"] == ver["version"] for x in k["versions"]):
+                raise BadInput("version %s exists already" % ver["version"])
+            k["versions"].append(ver)
+            kid = kv_kid(v, k, ver["version"])
+        self.ok(version=ver["version"], kid=kid)
+
+    def c_az_patch_version(self, name, key, version):
+        body = self.json_body()
+        if not isinstance(body, dict) or "version" in body:
+            raise BadInput("body must be an object of attributes (not version)")
+        with self.state.lock:
+            v = self._az_vault(name)
+            k = self._az_key(v, key)
+            idx = next((i for i, x in enumerate(k["versions"]) if x["version"] ==
+                        version.lower()), None)
+            if idx is None:
+                raise ControlNotFound("no version %s of key %s" % (version, key))
+            spec = dict(k["versions"][idx])
+            spec["updated"] = int(time.time())
+            spec.update(body)
+            k["versions"][idx] = parse_key_version(spec)
+            item = kv_version_item(v, k, k["versions"][idx])
+        self.ok(version=item)
+
+    def c_az_put_rotation_policy(self, name, key):
+        policy = parse_rotation_policy(self.json_body())
+        with self.state.lock:
+            v = self._az_vault(name)
+            k = self._az_key(v, key)
+            k["rotation_policy"] = policy
+            view = kv_rotation_policy(v, k)
+        self.ok(rotation_policy=view)
+
+    def c_az_put_firewall(self, name):
+        fw = parse_firewall(self.json_body())
+        with self.state.lock:
+            v = self._az_vault(name)
+            v["firewall"] = fw
+        self.ok()
+
+    def c_az_put_role_assignments(self, name):
+        items = parse_role_assignments(self.json_body())
+        with self.state.lock:
+            v = self._az_vault(name)
+            v["role_assignments"] = items
+            view = [arm_role_assignment(v, ra) for ra in items]
+        self.ok(role_assignments=view)
+
+    def c_az_put_token_ttl(self):
+        ttl = parse_ttl(self.json_body())
+        with self.state.lock:
+            self.state.az_token_ttl = ttl
+        self.ok()
+
+    def c_az_revoke_tokens(self):
+        with self.state.lock:
+            n = len(self.state.az_tokens)
+            self.state.az_tokens.clear()
+        self.ok(revoked=n)
+
+    def c_az_get_tokens(self):
+        with self.state.lock:
+            recs = [dict(r) for r in self.state.az_tokens.values()]
+        self.reply_json(200, recs)
+
 
 _G = r"/atlas/groups/([^/]+)"
+_AG = r"/azure/graph/(applications|servicePrincipals)/([^/]+)"
+_AV = r"/azure/vaults/([^/]+)"
 for _m, _p, _f in [
         ("GET", r"/health", "c_health"),
         ("POST", r"/reset", "c_reset"),
@@ -1575,7 +3423,32 @@ for _m, _p, _f in [
         ("DELETE", r"/hooks", "c_clear_hooks"),
         ("GET", r"/requests", "c_get_requests"),
         ("DELETE", r"/requests", "c_clear_requests"),
-        ("PUT", r"/tls", "c_put_tls")]:
+        ("PUT", r"/tls", "c_put_tls"),
+        ("GET", r"/azure", "c_az_state"),
+        ("PUT", r"/azure/identities", "c_az_put_identities"),
+        ("POST", r"/azure/identities", "c_az_add_identities"),
+        ("GET", r"/azure/identities", "c_az_get_identities"),
+        ("DELETE", r"/azure/identities/([^/]+)/([^/]+)", "c_az_delete_identity"),
+        ("PUT", r"/azure/grants", "c_az_put_grants"),
+        ("GET", r"/azure/grants", "c_az_get_grants"),
+        ("PUT", r"/azure/grants/([^/]+)", "c_az_put_grant"),
+        ("PUT", _AG, "c_az_put_graph"),
+        ("GET", _AG, "c_az_get_graph"),
+        ("DELETE", _AG, "c_az_delete_graph"),
+        ("PUT", _AV, "c_az_put_vault"),
+        ("PATCH", _AV, "c_az_patch_vault"),
+        ("GET", _AV, "c_az_get_vault"),
+        ("DELETE", _AV, "c_az_delete_vault"),
+        ("PUT", _AV + r"/keys/([^/]+)", "c_az_put_key"),
+        ("DELETE", _AV + r"/keys/([^/]+)", "c_az_delete_key"),
+        ("POST", _AV + r"/keys/([^/]+)/versions", "c_az_add_version"),
+        ("PATCH", _AV + r"/keys/([^/]+)/versions/([^/]+)", "c_az_patch_version"),
+        ("PUT", _AV + r"/keys/([^/]+)/rotationpolicy", "c_az_put_rotation_policy"),
+        ("PUT", _AV + r"/firewall", "c_az_put_firewall"),
+        ("PUT", r"/azure/roleAssignments/([^/]+)", "c_az_put_role_assignments"),
+        ("PUT", r"/azure/token_ttl", "c_az_put_token_ttl"),
+        ("POST", r"/azure/revoke_tokens", "c_az_revoke_tokens"),
+        ("GET", r"/azure/tokens", "c_az_get_tokens")]:
     ControlHandler.ROUTES.append((_m, re.compile(_p), _f))
 
 

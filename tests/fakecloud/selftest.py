@@ -26,7 +26,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from client import FakeCloud, FakeCloudError, azure_ear, wait_for  # noqa: E402
+from client import FakeCloud, FakeCloudError, azure_ear, key_version, wait_for  # noqa: E402
 
 GID = "65a1b2c3d4e5f60718293a00"
 PUB, PRIV = "abcdefgh", "0b1c2d3e-aaaa-4bbb-8ccc-ddddeeeeffff"
@@ -522,12 +522,701 @@ def t_client_helpers(fc):
         pass
 
 
+# --- Azure checks -------------------------------------------------------------------
+
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+KV_SCOPE = "https://vault.azure.net/.default"
+ARM_SCOPE = "https://management.azure.com/.default"
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+ISO7_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z")
+OTHER_TENANT = "12345678-aaaa-4bbb-8ccc-0123456789ab"
+
+
+def az_token_call(fc, tenant, client_id, scope, secret=None, assertion=None, **extra):
+    form = {"client_id": client_id, "scope": scope, "grant_type": "client_credentials"}
+    if secret is not None:
+        form["client_secret"] = secret
+    if assertion is not None:
+        form.update(client_assertion_type=JWT_BEARER, client_assertion=assertion)
+    form.update(extra)
+    st, h, b = http(fc, "POST", "/%s/oauth2/v2.0/token" % tenant, FORM,
+                    urllib.parse.urlencode(form))
+    return st, h, json.loads(b)
+
+
+def reader_token(fc, w, scope=KV_SCOPE):
+    st, h, doc = az_token_call(fc, w["tenant"], w["reader"]["client_id"], scope,
+                               w["reader"]["secret"])
+    assert st == 200, (st, doc)
+    return doc["access_token"]
+
+
+def expect_aad(result, status, error, code):
+    st, h, doc = result
+    assert st == status, (st, doc)
+    assert list(doc) == ["error", "error_description", "error_codes", "timestamp", "trace_id",
+                         "correlation_id", "error_uri"], doc
+    assert doc["error"] == error and doc["error_codes"] == [code], doc
+    desc = doc["error_description"]
+    assert desc.startswith("AADSTS%d: " % code), desc
+    assert "\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: " % (
+        doc["trace_id"], doc["correlation_id"]) in desc, desc
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ", doc["timestamp"]), doc
+    assert doc["error_uri"] == "https://login.microsoftonline.com/error?code=%d" % code
+    assert h["content-type"] == "application/json; charset=utf-8", h
+    return doc
+
+
+def az_get(fc, path, token=None, host=None, https=True, headers=None):
+    hdrs = dict(headers or {})
+    if token:
+        hdrs["Authorization"] = "Bearer " + token
+    if host:
+        hdrs["Host"] = host
+    st, h, b = http(fc, "GET", path, hdrs, https=https)
+    return st, h, (json.loads(b) if b else None)
+
+
+def expect_az_error(result, status, code, inner=None):
+    st, h, doc = result
+    assert st == status, (st, doc)
+    assert set(doc) == {"error"} and doc["error"]["code"] == code, doc
+    assert isinstance(doc["error"]["message"], str) and doc["error"]["message"], doc
+    if inner is not None:
+        assert doc["error"]["innererror"] == {"code": inner}, doc
+    assert h["content-type"] == "application/json; charset=utf-8", h
+    return doc["error"]
+
+
+def t_azure_entra_tokens(fc):
+    w = fc.azure_default_world(azure_ear())
+    r = w["reader"]
+    for scope, kind, aud in ((KV_SCOPE, "vault", "https://vault.azure.net"),
+                             ("https://management.azure.com//.default", "arm",
+                              "https://management.azure.com"),
+                             (GRAPH_SCOPE, "graph", "https://graph.microsoft.com")):
+        st, h, doc = az_token_call(fc, w["tenant"], r["client_id"], scope, r["secret"])
+        assert st == 200 and h["content-type"] == "application/json; charset=utf-8", (st, h)
+        assert list(doc) == ["token_type", "expires_in", "ext_expires_in", "access_token"], doc
+        assert doc["token_type"] == "Bearer" and doc["expires_in"] == 3599 and \
+            doc["ext_expires_in"] == 3599, doc
+        assert doc["access_token"].count(".") == 2
+        assert "no-store" in h["cache-control"]
+    toks = fc.azure_tokens()
+    assert sorted((t["kind"], t["aud"], t["via"]) for t in toks) == sorted([
+        ("vault", "https://vault.azure.net", "secret"),
+        ("arm", "https://management.azure.com", "secret"),
+        ("graph", "https://graph.microsoft.com", "secret")]), toks
+    assert all(t["tenant"] == w["tenant"] and t["object_id"] == r["object_id"] for t in toks)
+    tenant, cid = w["tenant"], r["client_id"]
+    expect_aad(az_token_call(fc, tenant, cid, KV_SCOPE, "wrong"), 401, "invalid_client", 7000215)
+    expect_aad(az_token_call(fc, OTHER_TENANT, cid, KV_SCOPE, r["secret"]), 400,
+               "invalid_request", 90002)
+    doc = expect_aad(az_token_call(fc, tenant, "00000000-1111-4222-8333-444444444444",
+                                   KV_SCOPE, "x"), 400, "unauthorized_client", 700016)
+    assert "00000000-1111-4222-8333-444444444444" in doc["error_description"]
+    expect_aad(az_token_call(fc, tenant, cid, KV_SCOPE + " " + ARM_SCOPE, r["secret"]), 400,
+               "invalid_scope", 70011)
+    expect_aad(az_token_call(fc, tenant, cid, "https://vault.azure.net/keys.read",
+                             r["secret"]), 400, "invalid_scope", 70011)
+    expect_aad(az_token_call(fc, tenant, cid, "", r["secret"]), 400, "invalid_scope", 70011)
+    expect_aad(az_token_call(fc, tenant, cid, "https://example.com/.default", r["secret"]),
+               400, "invalid_resource", 500011)
+    expect_aad(az_token_call(fc, tenant, cid, KV_SCOPE, r["secret"], grant_type="password"),
+               400, "unsupported_grant_type", 70003)
+    expect_aad(az_token_call(fc, tenant, cid, KV_SCOPE), 401, "invalid_client", 7000218)
+    st, h, b = http(fc, "GET", "/%s/oauth2/v2.0/token" % tenant)
+    expect_aad((st, h, json.loads(b)), 400, "invalid_request", 900561)
+    st, h, b = http(fc, "POST", "/%s/oauth2/v2.0/token" % tenant,
+                    {"Content-Type": "application/json"}, "{}")
+    expect_aad((st, h, json.loads(b)), 400, "invalid_request", 900144)
+    # an expired secret, and forced errors
+    fc.add_azure_identity(tenant, "e0000000-0000-4000-8000-000000000001", "old-secret",
+                          secret_expires="2020-01-01T00:00:00Z")
+    doc = expect_aad(az_token_call(fc, tenant, "e0000000-0000-4000-8000-000000000001", KV_SCOPE,
+                                   "old-secret"), 401, "invalid_client", 7000222)
+    assert "are expired" in doc["error_description"], doc
+    for name, (status, error, code, _) in sorted(AAD_FORCED.items()):
+        fc.add_azure_identity(tenant, "f0000000-0000-4000-8000-000000000002", "s", error=name)
+        expect_aad(az_token_call(fc, tenant, "f0000000-0000-4000-8000-000000000002", KV_SCOPE,
+                                 "s"), status, error, code)
+    # workload identity federation
+    fc.add_azure_identity(tenant, "f0000000-0000-4000-8000-000000000003",
+                          federated="eyJ.fed.assertion")
+    st, h, doc = az_token_call(fc, tenant, "f0000000-0000-4000-8000-000000000003", ARM_SCOPE,
+                               assertion="eyJ.fed.assertion")
+    assert st == 200 and doc["expires_in"] == 3599, (st, doc)
+    assert any(t["via"] == "federated" for t in fc.azure_tokens())
+    expect_aad(az_token_call(fc, tenant, "f0000000-0000-4000-8000-000000000003", ARM_SCOPE,
+                             assertion="eyJ.other"), 401, "invalid_client", 70021)
+    expect_aad(az_token_call(fc, tenant, "f0000000-0000-4000-8000-000000000003", ARM_SCOPE,
+                             client_assertion_type="urn:x", client_assertion="eyJ.fed.assertion"),
+               400, "invalid_request", 9002313)
+    # token ttl, expiry and revocation
+    fc.set_azure_token_ttl(1)
+    st, h, doc = az_token_call(fc, tenant, cid, KV_SCOPE, r["secret"])
+    assert doc["expires_in"] == 1 and doc["ext_expires_in"] == 1
+    kv_tok, arm_tok = doc["access_token"], reader_token(fc, w, ARM_SCOPE)
+    time.sleep(1.1)
+    host = "%s.%s" % (w["vault"], w["suffix"])
+    err = expect_az_error(az_get(fc, "/keys/%s?api-version=7.5" % w["key"], kv_tok, host), 401,
+                          "Unauthorized")
+    assert "expired" in err["message"], err
+    expect_az_error(az_get(fc, "/subscriptions/%s/resourceGroups/%s/providers/Microsoft."
+                           "KeyVault/vaults/%s?api-version=2024-11-01" % (
+                               w["subscription"], w["resource_group"], w["vault"]), arm_tok),
+                    401, "ExpiredAuthenticationToken")
+    assert fc.revoke_azure_tokens()["revoked"] >= 4 and fc.azure_tokens() == []
+
+
+AAD_FORCED = {"secret_expired": (401, "invalid_client", 7000222),
+              "invalid_secret": (401, "invalid_client", 7000215),
+              "app_not_found": (400, "unauthorized_client", 700016),
+              "tenant_not_found": (400, "invalid_request", 90002),
+              "invalid_scope": (400, "invalid_scope", 70011)}
+AAD_FORCED = {k: v + (None,) for k, v in AAD_FORCED.items()}
+
+
+def t_azure_imds(fc):
+    w = fc.azure_default_world(azure_ear())
+    path = "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=" + \
+        urllib.parse.quote("https://vault.azure.net", safe="")
+    st, h, doc = az_get(fc, path, https=False, headers={"Metadata": "true"})
+    assert st == 200 and h["content-type"] == "application/json; charset=utf-8", (st, doc)
+    assert set(doc) == {"access_token", "client_id", "expires_in", "expires_on",
+                        "ext_expires_in", "not_before", "resource", "token_type"}, doc
+    assert doc["expires_in"] == "3599" and doc["resource"] == "https://vault.azure.net", doc
+    assert doc["expires_on"].isdigit() and abs(int(doc["expires_on"]) - time.time() - 3599) < 5
+    assert doc["client_id"] == w["reader"]["client_id"] and doc["token_type"] == "Bearer"
+    # the same on the HTTPS port; the token works against the vault
+    st, h, doc2 = az_get(fc, path, headers={"Metadata": "true"})
+    assert st == 200, doc2
+    host = "%s.%s" % (w["vault"], w["suffix"])
+    assert az_get(fc, "/keys/%s?api-version=7.5" % w["key"], doc["access_token"], host)[0] == 200
+    assert [e["listener"] for e in fc.requests("/metadata/")] == ["http", "https"]
+    assert any(t["via"] == "managed" for t in fc.azure_tokens())
+    for headers, want in (({}, "Required metadata header not specified"),
+                          ({"Metadata": "True"}, "Required metadata header not specified")):
+        st, h, doc = az_get(fc, path, https=False, headers=headers)
+        assert st == 400 and doc == {"error": "invalid_request", "error_description": want}, doc
+    m = {"Metadata": "true"}
+    st, h, doc = az_get(fc, "/metadata/identity/oauth2/token?resource=x", https=False, headers=m)
+    assert st == 400 and doc["error"] == "invalid_request" and "api-version" in \
+        doc["error_description"], doc
+    st, h, doc = az_get(fc, path + "%2F.default", https=False, headers=m)
+    assert st == 400 and doc["error"] == "invalid_resource", doc
+    st, h, doc = az_get(fc, path + "&client_id=11111111-0000-4000-8000-000000000000",
+                        https=False, headers=m)
+    assert st == 400 and doc["error_description"] == "Identity not found", doc
+    st, h, doc = az_get(fc, path + "&client_id=" + w["reader"]["client_id"], https=False,
+                        headers=m)
+    assert st == 200 and doc["client_id"] == w["reader"]["client_id"], doc
+    st, h, doc = az_get(fc, path + "&object_id=" + w["reader"]["object_id"], https=False,
+                        headers=m)
+    assert st == 200, doc
+    # two user-assigned identities and no system-assigned one
+    fc.set_azure_identities([{"tenant": w["tenant"], "client_id": "a%07d-0000-4000-8000-"
+                              "000000000000" % i, "managed": True} for i in range(2)])
+    st, h, doc = az_get(fc, path, https=False, headers=m)
+    assert st == 400 and doc["error_description"].startswith("Multiple user assigned"), doc
+    st, h, doc = az_get(fc, path.replace("https%3A%2F%2Fvault.azure.net", "https%3A%2F%2F"
+                                         "management.azure.com%2F") + "&client_id=a0000001-"
+                        "0000-4000-8000-000000000000", https=False, headers=m)
+    assert st == 200 and doc["resource"] == "https://management.azure.com/", doc
+    # faults work on the control port too, with an OAuth-shaped body
+    fc.add_fault("/metadata/identity/oauth2/token", status=429, headers={"Retry-After": "3"})
+    st, h, doc = az_get(fc, path, https=False, headers=m)
+    assert st == 429 and h["retry-after"] == "3" and doc["error"] == "temporarily_unavailable"
+
+
+def t_azure_graph(fc):
+    w = fc.azure_default_world(azure_ear())
+    tok = reader_token(fc, w, GRAPH_SCOPE)
+    app_id = w["atlas_app"]["client_id"]
+    sel = "$select=id,appId,displayName,passwordCredentials"
+    st, h, doc = az_get(fc, "/v1.0/applications(appId='%s')?%s" % (app_id, sel), tok)
+    assert st == 200, (st, doc)
+    assert h["content-type"].startswith("application/json;odata.metadata=minimal"), h
+    assert list(doc) == ["@odata.context", "id", "appId", "displayName", "passwordCredentials"]
+    assert doc["@odata.context"] == "https://graph.microsoft.com/v1.0/$metadata#applications" \
+        "(id,appId,displayName,passwordCredentials)/$entity", doc
+    assert doc["id"] == w["atlas_app"]["app_object_id"] and doc["appId"] == app_id
+    (cred,) = doc["passwordCredentials"]
+    assert list(cred) == ["customKeyIdentifier", "displayName", "endDateTime", "hint", "keyId",
+                          "secretText", "startDateTime"], cred
+    assert cred["secretText"] is None and cred["hint"] == "Xy9" and \
+        cred["keyId"] == w["atlas_app"]["key_id"], cred
+    assert ISO7_RE.fullmatch(cred["endDateTime"]) and ISO7_RE.fullmatch(cred["startDateTime"])
+    # percent-encoded path, service principal, object-id and $filter forms
+    st, h, doc = az_get(fc, "/v1.0/servicePrincipals(appId=%%27%s%%27)?$select=id,appId" %
+                        app_id, tok)
+    assert st == 200 and doc["id"] == w["atlas_app"]["sp_object_id"], doc
+    assert doc["@odata.context"].endswith("#servicePrincipals(id,appId)/$entity")
+    st, h, doc = az_get(fc, "/v1.0/servicePrincipals/%s" % w["atlas_app"]["sp_object_id"], tok)
+    assert st == 200 and doc["appId"] == app_id and doc["servicePrincipalType"] == "Application"
+    q = urllib.parse.urlencode({"$filter": "appId eq '%s'" % app_id, "$select": "id,appId"})
+    st, h, doc = az_get(fc, "/v1.0/applications?" + q, tok)
+    assert st == 200 and [x["appId"] for x in doc["value"]] == [app_id], doc
+    assert doc["@odata.context"] == "https://graph.microsoft.com/v1.0/$metadata#applications" \
+        "(id,appId)", doc
+    q = urllib.parse.urlencode({"$filter": "appId eq 'nope'"})
+    assert az_get(fc, "/v1.0/servicePrincipals?" + q, tok)[2]["value"] == []
+    # errors
+    st, h, doc = az_get(fc, "/v1.0/applications(appId='nope')", tok)
+    assert st == 404 and doc["error"]["code"] == "Request_ResourceNotFound", doc
+    assert set(doc["error"]["innerError"]) == {"date", "request-id", "client-request-id"}
+    st, h, doc = az_get(fc, "/v1.0/applications(appId='%s')?$select=bogus" % app_id, tok)
+    assert st == 400 and doc["error"]["code"] == "Request_BadRequest", doc
+    st, h, doc = az_get(fc, "/v1.0/applications?$filter=startswith(displayName,'a')", tok)
+    assert st == 400 and doc["error"]["code"] == "Request_UnsupportedQuery", doc
+    st, h, doc = az_get(fc, "/v1.0/applications(appId='%s')" % app_id)
+    assert st == 401 and doc["error"]["code"] == "InvalidAuthenticationToken", doc
+    assert h["www-authenticate"].startswith("Bearer ")
+    st, h, doc = az_get(fc, "/v1.0/applications(appId='%s')" % app_id, reader_token(fc, w))
+    assert st == 401 and "Invalid audience" in doc["error"]["message"], doc
+    # permissions: Atlas's own app may read itself, nothing else
+    st, h, d = az_token_call(fc, w["tenant"], app_id, GRAPH_SCOPE, w["atlas_app"]["secret"])
+    own = d["access_token"]
+    assert az_get(fc, "/v1.0/applications(appId='%s')" % app_id, own)[0] == 200
+    assert az_get(fc, "/v1.0/servicePrincipals(appId='%s')" % app_id, own)[0] == 200
+    st, h, doc = az_get(fc, "/v1.0/applications(appId='%s')" % w["reader"]["client_id"], own)
+    assert st == 403 and doc["error"]["code"] == "Authorization_RequestDenied" and \
+        doc["error"]["message"] == "Insufficient privileges to complete the operation.", doc
+    q = urllib.parse.urlencode({"$filter": "appId eq '%s'" % app_id})
+    assert az_get(fc, "/v1.0/applications?" + q, own)[0] == 403
+    fc.grant_azure(app_id, graph_self=False)
+    assert az_get(fc, "/v1.0/applications(appId='%s')" % app_id, own)[0] == 403
+    fc.grant_azure(w["reader"]["client_id"], keys=True)        # graph no longer granted
+    assert az_get(fc, "/v1.0/applications(appId='%s')" % app_id, tok)[0] == 403
+    fc.grant_azure(w["reader"]["client_id"], graph=True)
+    # timestamps: 7 fractional digits kept, unix seconds converted
+    fc.set_graph_application(app_id, [
+        {"keyId": "f0b0b335-1d71-4883-8f98-567911bfdca6", "displayName": "atlas-2024",
+         "startDateTime": "2024-09-09T19:50:29.3086381Z",
+         "endDateTime": "2026-09-09T19:50:29.3086381Z", "hint": "[6g"},
+        {"startDateTime": 1700000000.5, "endDateTime": "2027-03-01", "hint": "Xy9"},
+        {"startDateTime": "2025-02-28T10:00:00+02:00", "endDateTime": None}])
+    creds = az_get(fc, "/v1.0/applications(appId='%s')" % app_id, tok)[2]["passwordCredentials"]
+    assert creds[0] == {"customKeyIdentifier": None, "displayName": "atlas-2024",
+                        "endDateTime": "2026-09-09T19:50:29.3086381Z", "hint": "[6g",
+                        "keyId": "f0b0b335-1d71-4883-8f98-567911bfdca6", "secretText": None,
+                        "startDateTime": "2024-09-09T19:50:29.3086381Z"}, creds[0]
+    assert creds[1]["startDateTime"] == "2023-11-14T22:13:20.5000000Z", creds[1]
+    assert creds[1]["endDateTime"] == "2027-03-01T00:00:00.0000000Z", creds[1]
+    assert creds[2]["startDateTime"] == "2025-02-28T08:00:00.0000000Z" and \
+        creds[2]["endDateTime"] is None, creds[2]
+
+
+def kv_path(w, version=None, sub=None, api="7.5", extra=""):
+    p = "/keys/%s" % w["key"]
+    if version:
+        p += "/" + version
+    if sub:
+        p += "/" + sub
+    return p + ("?api-version=%s" % api if api else "?") + extra
+
+
+def t_azure_key_vault(fc):
+    w = fc.azure_default_world(azure_ear(), key_age_days=40)
+    host = "%s.%s" % (w["vault"], w["suffix"])
+    tok = reader_token(fc, w)
+    st, h, doc = az_get(fc, kv_path(w, w["version"]), tok, host)
+    assert st == 200 and h["content-type"] == "application/json; charset=utf-8", (st, doc)
+    assert set(doc) == {"key", "attributes"}, doc
+    assert doc["key"]["kid"] == azure_ear()["azureKeyVault"]["keyIdentifier"] == w["kid"]
+    assert doc["key"]["kty"] == "RSA" and doc["key"]["e"] == "AQAB" and \
+        len(base64.urlsafe_b64decode(doc["key"]["n"] + "==")) == 256, doc["key"]
+    a = doc["attributes"]
+    assert set(a) == {"enabled", "created", "updated", "recoverableDays", "recoveryLevel"}, a
+    assert a["enabled"] is True and isinstance(a["created"], int) and \
+        abs(time.time() - 40 * 86400 - a["created"]) < 5, a
+    assert a["recoveryLevel"] == "Recoverable" and a["recoverableDays"] == 90, a
+    assert h["x-ms-keyvault-network-info"].startswith("conn_type=Ipv4;addr=127.0.0.1;")
+    # Host matching: case and port do not matter; current version forms
+    for path in (kv_path(w, "", api="7.5"), "/keys/%s/?api-version=7.4" % w["key"]):
+        st, h, d = az_get(fc, path, tok, host.upper() + ":443")
+        assert st == 200 and d["key"]["kid"] == w["kid"], (path, st, d)
+    newer = fc.add_key_version(w["vault"], w["key"], age_days=0, exp_in_days=30)
+    st, h, d = az_get(fc, kv_path(w), tok, host)
+    assert d["key"]["kid"] == newer["kid"] and "exp" in d["attributes"], d
+    fc.update_key_version(w["vault"], w["key"], newer["version"], enabled=False)
+    st, h, d = az_get(fc, kv_path(w), tok, host)
+    assert st == 200 and d["key"]["kid"] == newer["kid"] and \
+        d["attributes"]["enabled"] is False, d
+    # versions: paging by nextLink (followed with the vault's Host header)
+    for i in range(4):
+        fc.add_key_version(w["vault"], w["key"], age_days=20 + i)
+    seen, url, pages = [], fc.https_url + kv_path(w, sub="versions", extra="&maxresults=2"), 0
+    while url:
+        assert url.startswith(fc.https_url + "/keys/%s/versions?api-version=7.5" % w["key"]), url
+        st, h, d = az_get(fc, url[len(fc.https_url):], tok, host)
+        assert st == 200 and set(d) == {"value", "nextLink"} and len(d["value"]) <= 2, d
+        for item in d["value"]:
+            assert set(item) == {"kid", "attributes"} and "key" not in item, item
+        seen += [x["kid"] for x in d["value"]]
+        url = d["nextLink"]
+        if url:
+            assert "$skiptoken=" in url and "maxresults=2" in url, url
+        pages += 1
+    assert pages == 3 and len(set(seen)) == 6 and w["kid"] in seen, seen
+    assert seen == sorted(seen), "fake order is by version string"
+    st, h, d = az_get(fc, kv_path(w, sub="versions"), tok, host)
+    assert len(d["value"]) == 6 and d["nextLink"] is None, d
+    fc.patch_vault(w["vault"], next_link="vault")
+    st, h, d = az_get(fc, kv_path(w, sub="versions", extra="&maxresults=5"), tok, host)
+    assert d["nextLink"].startswith("https://%s:443/keys/%s/versions?api-version=7.5&"
+                                    "$skiptoken=" % (host, w["key"])), d["nextLink"]
+    rest = d["nextLink"].split(":443", 1)[1]
+    assert len(az_get(fc, rest, tok, host)[2]["value"]) == 1
+    expect_az_error(az_get(fc, kv_path(w, sub="versions", extra="&maxresults=26"), tok, host),
+                    400, "BadParameter")
+    expect_az_error(az_get(fc, kv_path(w, sub="versions", extra="&$skiptoken=bm9wZQ"), tok,
+                           host), 400, "BadParameter")
+    # rotation policy: the service default, then a set one
+    st, h, d = az_get(fc, kv_path(w, sub="rotationpolicy"), tok, host)
+    assert st == 200 and d == {"lifetimeActions": [{"trigger": {"timeBeforeExpiry": "P30D"},
+                                                    "action": {"type": "Notify"}}],
+                               "attributes": {}}, d
+    fc.set_rotation_policy(w["vault"], w["key"], {
+        "lifetimeActions": [{"trigger": {"timeAfterCreate": "P90D"},
+                             "action": {"type": "Rotate"}}],
+        "attributes": {"expiryTime": "P2Y"}})
+    st, h, d = az_get(fc, kv_path(w, sub="rotationpolicy"), tok, host)
+    assert d["id"] == "https://%s/keys/%s/rotationpolicy" % (host, w["key"]), d
+    assert [x["action"]["type"] for x in d["lifetimeActions"]] == ["Rotate", "Notify"], d
+    assert d["attributes"]["expiryTime"] == "P2Y" and isinstance(d["attributes"]["created"], int)
+    # errors, in the order the service checks
+    expect_az_error(az_get(fc, kv_path(w, api=None), tok, host), 400, "BadParameter")
+    expect_az_error(az_get(fc, kv_path(w, api="1.0"), tok, host), 400, "BadParameter")
+    st, h, d = az_get(fc, kv_path(w), None, host)
+    err = expect_az_error((st, h, d), 401, "Unauthorized")
+    assert err["message"] == "AKV10000: Request is missing a Bearer or PoP token.", err
+    assert h["www-authenticate"] == 'Bearer authorization="https://login.windows.net/%s", ' \
+        'resource="https://vault.azure.net"' % w["tenant"], h
+    err = expect_az_error(az_get(fc, kv_path(w), reader_token(fc, w, ARM_SCOPE), host), 401,
+                          "Unauthorized")
+    assert err["message"].startswith("AKV10022: Invalid audience."), err
+    err = expect_az_error(az_get(fc, "/keys/nope?api-version=7.5", tok, host), 404,
+                          "KeyNotFound")
+    assert err["message"].startswith("A key with (name/id) nope was not found in this key "
+                                     "vault."), err
+    err = expect_az_error(az_get(fc, kv_path(w, "f" * 32), tok, host), 404, "KeyNotFound")
+    assert "(name/id) %s/%s " % (w["key"], "f" * 32) in err["message"], err
+    expect_az_error(az_get(fc, kv_path(w), tok, "nope-kv." + w["suffix"]), 404, "VaultNotFound")
+    expect_az_error(az_get(fc, kv_path(w), tok, "%s.vault.azure.cn" % w["vault"]), 404,
+                    "VaultNotFound")
+    expect_az_error(az_get(fc, kv_path(w), tok, "127.0.0.1:%d" % fc.https_port), 400,
+                    "BadParameter")
+    # firewall, exactly as azure-api.md 2.4 shows it
+    fc.set_vault_firewall(w["vault"], deny=True)
+    err = expect_az_error(az_get(fc, kv_path(w), tok, host), 403, "Forbidden",
+                          "ForbiddenByFirewall")
+    assert err["message"].split("\r\n") == [
+        "Client address is not authorized and caller is not a trusted service.",
+        "Client address: 127.0.0.1",
+        "Caller: appid=%s;oid=%s" % (w["reader"]["client_id"], w["reader"]["object_id"]),
+        "Vault: %s;location=westeurope" % w["vault"]], err
+    fc.set_vault_firewall(w["vault"], deny=True, client_address="203.0.113.77")
+    err = expect_az_error(az_get(fc, kv_path(w), tok, host), 403, "Forbidden")
+    assert "\r\nClient address: 203.0.113.77\r\n" in err["message"], err
+    fc.set_vault_firewall(w["vault"], deny=False)
+    # RBAC: the identity lacks key reads on this vault
+    for keys in (False, ["other-kv"]):
+        fc.grant_azure(w["reader"]["client_id"], keys=keys)
+        err = expect_az_error(az_get(fc, kv_path(w), tok, host), 403, "Forbidden",
+                              "ForbiddenByRbac")
+        assert err["message"].startswith("Caller is not authorized to perform action on "
+                                         "resource."), err
+    fc.grant_azure(w["reader"]["client_id"], keys=[w["vault"].upper()])
+    assert az_get(fc, kv_path(w), tok, host)[0] == 200
+    # a token from another tenant
+    fc.add_azure_identity(OTHER_TENANT, w["reader"]["client_id"], "s2")
+    st, h, d = az_token_call(fc, OTHER_TENANT, w["reader"]["client_id"], KV_SCOPE, "s2")
+    err = expect_az_error(az_get(fc, kv_path(w), d["access_token"], host), 401, "Unauthorized")
+    assert err["message"].startswith("AKV10032: Invalid issuer."), err
+    # curl, with the Host header, the way the daemon will call it
+    rc, hdrs, body, wo, errs = curl(fc, "-H", "Host: " + host, "-H", "Authorization: Bearer "
+                                    + tok, fc.url(kv_path(w, w["version"])))
+    assert rc == 0 and wo.startswith("200 "), (rc, wo, errs, body)
+    assert json.loads(body)["key"]["kid"] == w["kid"]
+    assert last_header(hdrs, "content-type") == "application/json; charset=utf-8"
+    # a China-cloud vault wants the China audience
+    fc.set_vault("cn-kv", tenant=w["tenant"], suffix="vault.azure.cn", location="chinanorth3",
+                 keys={"k1": [key_version(age_days=1)]})
+    st, h, d = az_get(fc, "/keys/k1?api-version=7.5", tok, "cn-kv.vault.azure.cn")
+    assert st == 401 and h["www-authenticate"] == 'Bearer authorization="https://login.' \
+        'chinacloudapi.cn/%s", resource="https://vault.azure.cn"' % w["tenant"], (st, h)
+    fc.grant_azure(w["reader"]["client_id"], keys=True)
+    cn_tok = reader_token(fc, w, "https://vault.azure.cn/.default")
+    st, h, d = az_get(fc, "/keys/k1?api-version=7.5", cn_tok, "cn-kv.vault.azure.cn")
+    assert st == 200 and d["key"]["kid"].startswith("https://cn-kv.vault.azure.cn/keys/k1/"), d
+    # a 429 fault on a Key Vault path: Azure-shaped body, Retry-After kept
+    fc.add_fault("/keys/", status=429, headers={"Retry-After": "7"})
+    st, h, d = az_get(fc, kv_path(w), tok, host)
+    assert st == 429 and h["retry-after"] == "7" and d["error"]["code"] == "TooManyRequests", d
+
+
+def arm_path(w, vault=None, ra=False, api="2024-11-01", extra=""):
+    p = "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.KeyVault/vaults/%s" % (
+        w["subscription"], w["resource_group"], vault or w["vault"])
+    if ra:
+        p += "/providers/Microsoft.Authorization/roleAssignments"
+    return p + ("?api-version=%s" % api if api else "") + extra
+
+
+def t_azure_arm(fc):
+    w = fc.azure_default_world(azure_ear())
+    tok = reader_token(fc, w, ARM_SCOPE)
+    st, h, d = az_get(fc, arm_path(w), tok)
+    assert st == 200 and h["content-type"] == "application/json; charset=utf-8", (st, d)
+    assert list(d) == ["id", "name", "type", "location", "tags", "systemData", "properties"], d
+    assert d["id"] == arm_path(w, api=None) and d["type"] == "Microsoft.KeyVault/vaults"
+    assert set(d["systemData"]) == {"createdBy", "createdByType", "createdAt", "lastModifiedBy",
+                                    "lastModifiedByType", "lastModifiedAt"}, d["systemData"]
+    assert ISO7_RE.fullmatch(d["systemData"]["lastModifiedAt"])
+    p = d["properties"]
+    assert {"tenantId", "sku", "accessPolicies", "networkAcls", "enableRbacAuthorization",
+            "publicNetworkAccess", "vaultUri", "enableSoftDelete", "softDeleteRetentionInDays",
+            "enablePurgeProtection", "provisioningState"} <= set(p), p
+    assert p["tenantId"] == w["tenant"] and p["sku"] == {"family": "A", "name": "standard"}
+    assert p["vaultUri"] == "https://%s.vault.azure.net" % w["vault"], p
+    assert p["publicNetworkAccess"] == "Enabled" and p["enableRbacAuthorization"] is False
+    assert p["accessPolicies"][0]["objectId"] == w["atlas_app"]["sp_object_id"], p
+    assert set(p["accessPolicies"][0]["permissions"]["keys"]) >= {"get", "wrapKey", "unwrapKey"}
+    assert p["networkAcls"] == {"bypass": "AzureServices", "defaultAction": "Allow",
+                                "ipRules": [], "virtualNetworkRules": []}, p
+    assert h["x-ms-ratelimit-remaining-subscription-reads"].isdigit()
+    before = d["systemData"]["lastModifiedAt"]
+    st, h, d2 = az_get(fc, arm_path(w).replace("resourceGroups", "resourcegroups")
+                       .replace("Microsoft.KeyVault", "microsoft.keyvault"), tok)
+    assert st == 200 and d2["id"] == d["id"], d2
+    # ipRules are normalised, lastModifiedAt moves
+    time.sleep(0.01)
+    fc.patch_vault(w["vault"], properties={"networkAcls": {
+        "bypass": "None", "defaultAction": "Deny", "virtualNetworkRules": [],
+        "ipRules": ["203.0.113.9", {"value": "198.51.100.0/24"}]}})
+    d = az_get(fc, arm_path(w), tok)[2]
+    assert d["properties"]["networkAcls"]["ipRules"] == [{"value": "203.0.113.9/32"},
+                                                         {"value": "198.51.100.0/24"}], d
+    assert d["systemData"]["lastModifiedAt"] > before, d["systemData"]
+    fc.patch_vault(w["vault"], properties={"publicNetworkAccess": "Disabled",
+                                           "enablePurgeProtection": None})
+    d = az_get(fc, arm_path(w), tok)[2]["properties"]
+    assert d["publicNetworkAccess"] == "Disabled" and "enablePurgeProtection" not in d, d
+    # errors
+    expect_az_error(az_get(fc, arm_path(w, api=None), tok), 400, "MissingApiVersionParameter")
+    expect_az_error(az_get(fc, arm_path(w, api="2099-01-01"), tok), 400,
+                    "NoRegisteredProviderFound")
+    st, h, d = az_get(fc, arm_path(w))
+    expect_az_error((st, h, d), 401, "AuthenticationFailed")
+    assert h["www-authenticate"].startswith('Bearer authorization_uri="https://login.windows.'
+                                            'net/", error="invalid_token"'), h
+    expect_az_error(az_get(fc, arm_path(w), "not-a-token"), 401, "InvalidAuthenticationToken")
+    expect_az_error(az_get(fc, arm_path(w), reader_token(fc, w)), 401,
+                    "InvalidAuthenticationTokenAudience")
+    expect_az_error(az_get(fc, arm_path(w, vault="nope-kv"), tok), 404, "ResourceNotFound")
+    expect_az_error(az_get(fc, arm_path(w).replace(w["resource_group"], "rg-nope"), tok), 404,
+                    "ResourceGroupNotFound")
+    expect_az_error(az_get(fc, arm_path(w).replace(w["subscription"], OTHER_TENANT), tok), 404,
+                    "SubscriptionNotFound")
+    fc.grant_azure(w["reader"]["client_id"], keys=True)
+    err = expect_az_error(az_get(fc, arm_path(w), tok), 403, "AuthorizationFailed")
+    assert "'Microsoft.KeyVault/vaults/read' over scope '%s'" % arm_path(w, api=None) in \
+        err["message"], err
+    fc.grant_azure(w["reader"]["client_id"], arm=[w["vault"]], role_assignments=False)
+    assert az_get(fc, arm_path(w), tok)[0] == 200
+    err = expect_az_error(az_get(fc, arm_path(w, ra=True, api="2022-04-01"), tok), 403,
+                          "AuthorizationFailed")
+    assert "Microsoft.Authorization/roleAssignments/read" in err["message"], err
+    fc.grant_azure(w["reader"]["client_id"], arm=True)
+    # role assignments, with the real built-in role GUIDs
+    st, h, d = az_get(fc, arm_path(w, ra=True, api="2022-04-01"), tok)
+    assert st == 200 and list(d) == ["value"] and len(d["value"]) == 2, d
+    by_principal = {x["properties"]["principalId"]: x for x in d["value"]}
+    ra = by_principal[w["atlas_app"]["sp_object_id"]]
+    vid = arm_path(w, api=None)
+    assert ra["type"] == "Microsoft.Authorization/roleAssignments" and \
+        ra["id"] == vid + "/providers/Microsoft.Authorization/roleAssignments/" + ra["name"], ra
+    assert ra["properties"]["roleDefinitionId"] == "/subscriptions/%s/providers/Microsoft." \
+        "Authorization/roleDefinitions/e147488a-f6f5-4113-8e2d-b22465e65bf6" % w["subscription"]
+    assert ra["properties"]["scope"] == vid and \
+        ra["properties"]["principalType"] == "ServicePrincipal", ra
+    assert by_principal[w["reader"]["object_id"]]["properties"]["roleDefinitionId"].endswith(
+        "/acdd72a7-3385-48ef-bd42-f606fba81ae7")
+    for role, guid in (("Key Vault Crypto User", "12338af0-0e69-4776-bea7-57ae8d297424"),
+                       ("Key Vault Crypto Officer", "14b46e9e-c2b7-41b4-b07b-48a6ebf60603"),
+                       ("Key Vault Administrator", "00482a5a-887f-4fb3-b363-3b7fe8e74483")):
+        got = fc.set_role_assignments(w["vault"], [{"principalId": "p1", "role": role}])
+        assert got[0]["properties"]["roleDefinitionId"].endswith("/" + guid), got
+    sp = w["atlas_app"]["sp_object_id"]
+    fc.set_role_assignments(w["vault"], [
+        {"principalId": sp, "role": "Key Vault Crypto User"},
+        {"principalId": sp, "role": "Key Vault Crypto Officer", "scope": "key:atlas-cmk"},
+        {"principalId": w["reader"]["object_id"], "role": "Reader", "scope": "subscription"},
+        {"principalId": "p2", "role": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
+         "principalType": "User", "scope": "resource_group"}])
+
+    def listed(flt):
+        q = "&" + urllib.parse.urlencode({"$filter": flt}) if flt else ""
+        st, h, d = az_get(fc, arm_path(w, ra=True, api="2022-04-01", extra=q), tok)
+        assert st == 200, (st, d)
+        return sorted((x["properties"]["principalId"], x["properties"]["scope"])
+                      for x in d["value"])
+    assert len(listed(None)) == 4
+    assert listed("atScope()") == sorted([
+        (sp, vid), (w["reader"]["object_id"], "/subscriptions/" + w["subscription"]),
+        ("p2", "/subscriptions/%s/resourceGroups/%s" % (w["subscription"],
+                                                       w["resource_group"]))])
+    assert listed("principalId eq '%s'" % sp) == sorted([(sp, vid), (sp, vid + "/keys/atlas-cmk")])
+    assert listed("atScope() and assignedTo('%s')" % w["reader"]["object_id"]) == [
+        (w["reader"]["object_id"], "/subscriptions/" + w["subscription"])]
+    expect_az_error(az_get(fc, arm_path(w, ra=True, api="2022-04-01",
+                                        extra="&$filter=roleName+eq+'x'"), tok), 400,
+                    "BadRequest")
+    expect_az_error(az_get(fc, arm_path(w, ra=True, api="2024-11-01"), tok), 400,
+                    "NoRegisteredProviderFound")
+    # a 429 through the fault mechanism
+    fc.add_fault("/subscriptions/", status=429, headers={"Retry-After": "17"})
+    st, h, d = az_get(fc, arm_path(w), tok)
+    assert st == 429 and h["retry-after"] == "17" and d["error"]["code"] == "TooManyRequests"
+
+
+def t_azure_default_world(fc):
+    ear = azure_ear(key_version="ab" * 16, keyVaultName="kv-two")
+    w = fc.azure_default_world(ear, group=GID, secret_end_in_days=5)
+    assert fc.group(GID)["ear"] == ear
+    assert w["vault"] == "kv-two" and w["version"] == "ab" * 16 and \
+        w["kid"] == ear["azureKeyVault"]["keyIdentifier"], w
+    assert set(fc.azure_endpoints()) == {"login", "management", "graph", "key_vault", "imds"}
+    assert fc.azure_endpoints()["imds"] == fc.control_url
+    view = fc.vault("kv-two")
+    assert view["arm"]["properties"]["accessPolicies"][0]["objectId"] == \
+        w["atlas_app"]["sp_object_id"]
+    ids = {i["client_id"]: i for i in fc.azure_identities()}
+    assert ids[w["atlas_app"]["client_id"]]["object_id"] == w["atlas_app"]["sp_object_id"]
+    end = fc._call("GET", "/azure/graph/applications/" + w["atlas_app"]["client_id"])[
+        "passwordCredentials"][0]["endDateTime"]
+    assert ISO7_RE.fullmatch(end) and end[:10] == time.strftime(
+        "%Y-%m-%d", time.gmtime(time.time() + 5 * 86400)), end
+    state = fc.azure_state()
+    assert state["vaults"] == ["kv-two"] and len(state["identities"]) == 2, state
+    fc.reset()
+    assert fc.azure_state()["vaults"] == [] and fc.azure_identities() == []
+    # an identifier that cannot be parsed still gives a usable vault
+    w = fc.azure_default_world(azure_ear(keyIdentifier="not a url"))
+    assert w["key"] == "atlas-cmk" and len(w["version"]) == 32, w
+
+
+def t_azure_bad_input(fc):
+    def control(method, path, body):
+        data = body if isinstance(body, (str, bytes)) else json.dumps(body)
+        return http(fc, method, path, {"Content-Type": "application/json"}, data, https=False)
+    bad = [("PUT", "/azure/identities", {"client_id": "x", "secret": "s"}),
+           ("PUT", "/azure/identities", {"tenant": "t", "client_id": "x"}),
+           ("PUT", "/azure/identities", {"tenant": "t", "client_id": "x", "secret": "s",
+                                         "error": "bogus"}),
+           ("PUT", "/azure/identities", {"tenant": "t/x", "client_id": "x", "secret": "s"}),
+           ("POST", "/azure/identities", [{"tenant": "t", "client_id": "x", "sekret": "s"}]),
+           ("PUT", "/azure/grants", {"x": {"graph": "yes"}}),
+           ("PUT", "/azure/grants", ["x"]),
+           ("PUT", "/azure/grants/x", {"keys": [1]}),
+           ("PUT", "/azure/graph/applications/a1", {"passwordCredentials": [
+               {"endDateTime": "2026-13-01"}]}),
+           ("PUT", "/azure/graph/applications/a1", {"passwordCredentials": [
+               {"secretText": "leak"}]}),
+           ("PUT", "/azure/graph/servicePrincipals/a1", {"bogus": 1}),
+           ("PUT", "/azure/vaults/a", {}),
+           ("PUT", "/azure/vaults/kv-ok", {"keys": {"k": [{"version": "v1"}, {"version": "v1"}]}}),
+           ("PUT", "/azure/vaults/kv-ok", {"keys": {"k": [{"kty": "DSA"}]}}),
+           ("PUT", "/azure/vaults/kv-ok", {"keys": {"bad name": []}}),
+           ("PUT", "/azure/vaults/kv-ok", {"keys": {"k": {"versions": [], "current": "zz"}}}),
+           ("PUT", "/azure/vaults/kv-ok", {"properties": {"networkAcls": {"ipRules": 5}}}),
+           ("PUT", "/azure/vaults/kv-ok", {"firewall": {"deny": "yes"}}),
+           ("PUT", "/azure/vaults/kv-ok", {"role_assignments": [{"principalId": "p",
+                                                                 "role": "Janitor"}]}),
+           ("PUT", "/azure/vaults/kv-ok", {"next_link": "elsewhere"}),
+           ("PUT", "/azure/vaults/kv-ok", "{not json"),
+           ("PUT", "/azure/token_ttl", {"seconds": -5})]
+    for method, path, body in bad:
+        st, h, b = control(method, path, body)
+        assert st == 400 and "error" in json.loads(b), (method, path, body, st, b)
+    assert control("PATCH", "/azure/vaults/nope-kv", {})[0] == 404
+    assert control("PUT", "/azure/vaults/nope-kv/firewall", {"deny": True})[0] == 404
+    assert control("PATCH", "/azure/vaults/nope-kv/keys/k/versions/v", {})[0] == 404
+    assert control("GET", "/azure/graph/applications/nope", "")[0] == 404
+    # odd requests on the Azure paths get answers, never a crash
+    w = fc.azure_default_world(azure_ear())
+    tok = reader_token(fc, w)
+    host = "%s.%s" % (w["vault"], w["suffix"])
+    odd = [("GET", "/keys/atlas-cmk?api-version=7.5", {"Host": "[::1]:443"}, None),
+           ("GET", "/keys/atlas-cmk?api-version=7.5", {"Host": ".vault.azure.net"}, None),
+           ("GET", "/keys/a/b/c/d?api-version=7.5", {"Host": host}, None),
+           ("GET", "/keys/%ff%fe?api-version=7.5", {"Host": host}, None),
+           ("GET", "/keys?api-version=7.5", {"Host": host}, None),
+           ("DELETE", "/keys/atlas-cmk?api-version=7.5", {"Host": host}, None),
+           ("GET", "/keys/atlas-cmk/versions?api-version=7.5&api-version=7.4", {"Host": host},
+            None),
+           ("GET", "/keys/atlas-cmk/versions?api-version=7.5&$skiptoken=%00%01",
+            {"Host": host}, None),
+           ("GET", "/v1.0/applications(appId='x'", {}, None),
+           ("GET", "/v1.0/", {}, None),
+           ("GET", "/v1.0/applications(appId='%E2%82%AC')?$select=,,,", {}, None),
+           ("POST", "/v1.0/applications", {}, "{}"),
+           ("GET", "/subscriptions/x", {}, None),
+           ("GET", "/subscriptions/%zz/resourceGroups/r/providers/Microsoft.KeyVault/vaults/v"
+                   "?api-version=2024-11-01", {}, None),
+           ("POST", "/t/oauth2/v2.0/token", FORM, b"\xff\xfe=\x00&&=="),
+           ("POST", "/t/oauth2/v2.0/token", FORM, "grant_type=a&grant_type=b"),
+           ("POST", "/%2F/oauth2/v2.0/token", FORM, "grant_type=client_credentials"),
+           ("GET", "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=%ff",
+            {"Metadata": "true"}, None)]
+    for method, path, headers, body in odd:
+        h = dict(headers)
+        if "Host" in h or path.startswith(("/v1.0", "/subscriptions")):
+            h["Authorization"] = "Bearer " + tok
+        st, rh, b = http(fc, method, path, h, body)
+        assert 400 <= st < 500, (method, path, st, b)
+        json.loads(b)
+    assert fc.health()["ok"] and "Traceback" not in fc.log_tail(20000), fc.log_tail()
+
+
+def t_azure_concurrency(fc):
+    w = fc.azure_default_world(azure_ear())
+    host = "%s.%s" % (w["vault"], w["suffix"])
+    results = []
+
+    def worker(i):
+        try:
+            tok = reader_token(fc, w, (KV_SCOPE, ARM_SCOPE, GRAPH_SCOPE)[i % 3])
+            if i % 3 == 0:
+                fc.add_key_version(w["vault"], w["key"])
+                st = az_get(fc, kv_path(w, sub="versions"), tok, host)[0]
+            elif i % 3 == 1:
+                st = az_get(fc, arm_path(w), tok)[0]
+            else:
+                st = az_get(fc, "/v1.0/applications(appId='%s')" %
+                            w["atlas_app"]["client_id"], tok)[0]
+            results.append(st)
+        except Exception as e:      # collected, so the check reports it
+            results.append(repr(e))
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(30)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [200] * 30, results
+    assert len(fc.vault(w["vault"])["keys"][w["key"]]["versions"]) == 11
+
+
 CHECKS = [t_health_and_ready, t_client_helpers, t_digest_md5_curl, t_digest_sha256_curl,
           t_digest_wrong_password, t_digest_python_nonce_rules, t_oauth_flow,
           t_bearer_ear_and_revoke, t_token_ttl, t_group_not_found, t_forbidden,
           t_accept_required, t_other_endpoints, t_fault_retry_after,
           t_fault_garbage_and_huge, t_fault_hang, t_fault_close_and_forever, t_webhook,
-          t_keepalive, t_malformed_requests, t_concurrency, t_tls_modes]
+          t_keepalive, t_malformed_requests, t_concurrency, t_tls_modes,
+          t_azure_entra_tokens, t_azure_imds, t_azure_graph, t_azure_key_vault, t_azure_arm,
+          t_azure_default_world, t_azure_bad_input, t_azure_concurrency]
 
 
 def main():
