@@ -18,6 +18,7 @@ struct auth;
 struct deliverer;
 struct poller;
 struct store;
+struct azpoll;
 
 struct daemon {
 	uv_loop_t *loop;
@@ -28,6 +29,7 @@ struct daemon {
 	struct deliverer *deliver;
 	struct store *store;
 	struct poller *poller;
+	struct azpoll *azpoll;      /* Azure-side rounds */
 	struct alert_engine *alerts;
 	uv_signal_t sighup, sigterm, sigint;
 	uv_timer_t watchdog;

@@ -75,6 +75,7 @@ struct http_transfer {
 	http_done_fn fn;
 	void *ctx;
 	struct curl_slist *headers;
+	struct curl_slist *connect_to; /* CURLOPT_CONNECT_TO does not copy either */
 	char *post; /* our copy: CURLOPT_POSTFIELDS does not copy */
 	size_t post_len;
 	char *body;
@@ -582,6 +583,7 @@ static void xfer_free(struct http_transfer *t)
 	for (l = t->headers; l != NULL; l = l->next)
 		explicit_bzero(l->data, strlen(l->data));
 	curl_slist_free_all(t->headers);
+	curl_slist_free_all(t->connect_to);
 	wipe_free(t->post, t->post_len + 1);
 	wipe_free(t->body, t->body_cap);
 	free(t);
@@ -624,6 +626,10 @@ static CURLcode xfer_setopt(struct http_transfer *t, const struct http_request *
 	SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (req->ca_file != NULL)
 		SETOPT(e, CURLOPT_CAINFO, req->ca_file);
+	if (req->no_proxy)
+		SETOPT(e, CURLOPT_NOPROXY, "*");
+	if (t->connect_to != NULL)
+		SETOPT(e, CURLOPT_CONNECT_TO, t->connect_to);
 	SETOPT(e, CURLOPT_USERAGENT, HTTP_USER_AGENT);
 	SETOPT(e, CURLOPT_ACCEPT_ENCODING, ""); /* whatever libcurl decodes */
 	/* Idle pooled connections: notice a dead peer before we reuse it. */
@@ -730,6 +736,9 @@ int http_submit(struct http_client *c, const struct http_request *req, http_done
 			goto nomem;
 		t->headers = l;
 	}
+	if (req->connect_to != NULL &&
+	    (t->connect_to = curl_slist_append(NULL, req->connect_to)) == NULL)
+		goto nomem;
 	if (post) {
 		/* libcurl would add "Expect: 100-continue" to larger bodies
 		 * and stall a second on servers that ignore it. */

@@ -35,6 +35,10 @@ struct http_request {
 	int64_t connect_timeout_ms;    /* 0: 10 s */
 	int64_t timeout_ms;            /* total, from when the transfer starts; 0: 30 s */
 	size_t max_response_bytes;     /* 0: 4 MiB; a larger body fails the transfer */
+	bool no_proxy;                 /* never through a proxy (IMDS must not be) */
+	/* "HOST:PORT:CONNECT_HOST:CONNECT_PORT": connect elsewhere while the
+	 * URL's host stays the TLS name and Host header (private endpoints) */
+	const char *connect_to;
 };
 
 struct http_response {

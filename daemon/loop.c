@@ -19,6 +19,7 @@
 
 #include "alerts.h"
 #include "auth.h"
+#include "azpoll.h"
 #include "config.h"
 #include "daemon.h"
 #include "deliver.h"
@@ -31,6 +32,7 @@
 
 #define ALERTS_DOC "alerts.json"
 #define PROJECTS_DOC "projects.json"
+#define AZURE_DOC "azure.json"
 /* A poll cycle's results arrive within milliseconds of each other: write
  * the state once for the burst rather than once per project. */
 #define PERSIST_DELAY_MS 200
@@ -76,6 +78,10 @@ persist(struct daemon *d)
 	json = NULL;
 	if (poller_save_memory(d->poller, &json, &len) == 0)
 		store_write(d->store, PROJECTS_DOC, json, len);
+	free(json);
+	json = NULL;
+	if (azpoll_save_memory(d->azpoll, &json, &len) == 0)
+		store_write(d->store, AZURE_DOC, json, len);
 	free(json);
 }
 
@@ -133,8 +139,17 @@ on_result(void *ctx, const struct cfg_project *p, const struct findings *f)
 	if (r < 0)
 		log_err("project %s: cannot update alerts: %s", p->name, strerror(-r));
 	daemon_emit(d, &evs);
+	/* Events were just queued (their outbox records are on disk): the
+	 * alert state that produced them follows at once, not after the
+	 * burst delay, so that a crash between the two writes is a matter of
+	 * milliseconds; deliver.c's recovery covers that window. */
+	if (evs.n > 0) {
+		uv_timer_stop(&d->persist_timer);
+		persist(d);
+	} else {
+		persist_soon(d);
+	}
 	alert_events_free(&evs);
-	persist_soon(d);
 	daemon_update_status(d);
 }
 
@@ -200,6 +215,8 @@ reload(struct daemon *d)
 		log_err("reload: cannot set up the notification sinks: %s", strerror(-r));
 	if ((r = poller_configure(d->poller, ncfg)) < 0)
 		log_err("reload: cannot set up polling: %s", strerror(-r));
+	if ((r = azpoll_configure(d->azpoll, ncfg)) < 0)
+		log_err("reload: cannot set up the Azure checks: %s", strerror(-r));
 	cfg_free(old);
 	log_msg(LOG_NOTICE, MSGID_CONFIG_RELOADED, "configuration reloaded from %s: %zu project%s, %zu sink%s",
 		d->config_path, ncfg->n_projects, ncfg->n_projects == 1 ? "" : "s", ncfg->n_sinks,
@@ -229,6 +246,8 @@ stop(struct daemon *d)
 	log_msg(LOG_NOTICE, MSGID_STOPPING, "kmswatchd stopping");
 	uv_timer_stop(&d->persist_timer);
 	persist(d);
+	azpoll_free(d->azpoll);
+	d->azpoll = NULL;
 	poller_free(d->poller);
 	d->poller = NULL;
 	deliver_free(d->deliver);
@@ -293,6 +312,14 @@ load_state(struct daemon *d)
 	else if (r < 0 && r != -ENOENT)
 		log_err("cannot read %s/%s: %s", store_dir(d->store), PROJECTS_DOC, strerror(-r));
 	free(json);
+	json = NULL;
+	r = store_read(d->store, AZURE_DOC, &json, &len);
+	if (r == 0 && azpoll_load_memory(d->azpoll, json, len) < 0)
+		log_err("state file %s/%s is damaged; control-plane IP history starts afresh",
+			store_dir(d->store), AZURE_DOC);
+	else if (r < 0 && r != -ENOENT)
+		log_err("cannot read %s/%s: %s", store_dir(d->store), AZURE_DOC, strerror(-r));
+	free(json);
 	return 0;
 }
 
@@ -329,13 +356,15 @@ daemon_run(const char *config_path)
 	}
 	if ((r = alerts_new(&d->alerts)) < 0 || (r = http_client_new(&loop, d->cfg->http.max_concurrent, &d->http)) < 0 ||
 	    (r = auth_new(d->http, &d->auth)) < 0 || (r = deliver_new(d, &d->deliver)) < 0 ||
-	    (r = poller_new(d, &hooks, &d->poller)) < 0) {
+	    (r = poller_new(d, &hooks, &d->poller)) < 0 ||
+	    (r = azpoll_new(d, &hooks, &d->azpoll)) < 0) {
 		log_err("cannot start: %s", strerror(-r));
 		goto out_modules;
 	}
 	load_state(d);
 	auth_configure(d->auth, d->cfg);
 	if ((r = deliver_configure(d->deliver, d->cfg)) < 0 ||
+	    (r = azpoll_configure(d->azpoll, d->cfg)) < 0 ||
 	    (r = poller_configure(d->poller, d->cfg)) < 0) {
 		log_err("cannot start: %s", strerror(-r));
 		goto out_modules;
@@ -367,6 +396,7 @@ daemon_run(const char *config_path)
 	goto out_loop;
 
 out_modules:
+	azpoll_free(d->azpoll);
 	poller_free(d->poller);
 	deliver_free(d->deliver);
 	auth_free(d->auth);

@@ -12,7 +12,9 @@
 #include <jansson.h>
 
 #include "atlas.h"
+#include "atlasreq.h"
 #include "auth.h"
+#include "azpoll.h"
 #include "backoff.h"
 #include "checks.h"
 #include "config.h"
@@ -43,6 +45,19 @@ struct project {
 	bool done;               /* once mode: reported */
 	int64_t round_started_ms;
 	struct ear_memory mem;
+	/* the rest of a round once the EAR state is read: the clusters (all
+	 * pages) and, for role-based credentials, Cloud Provider Access */
+	struct atlas_ear ear;
+	bool have_ear;
+	struct atlas_clusters clusters;
+	bool clusters_ok;
+	unsigned clusters_page;
+	struct atlasreq *clusters_req;
+	struct atlas_cpa cpa;
+	bool cpa_ok;
+	struct atlasreq *cpa_req;
+	bool extra_failed_logged, extra_failed_now;
+	bool launching; /* start_extras is running: no report yet */
 };
 
 struct poller {
@@ -80,8 +95,25 @@ on_project_closed(uv_handle_t *h)
 }
 
 static void
+extras_clear(struct project *p)
+{
+	atlasreq_cancel(p->clusters_req);
+	atlasreq_cancel(p->cpa_req);
+	p->clusters_req = p->cpa_req = NULL;
+	if (p->have_ear)
+		atlas_ear_free(&p->ear);
+	atlas_clusters_free(&p->clusters);
+	atlas_cpa_free(&p->cpa);
+	memset(&p->ear, 0, sizeof(p->ear));
+	memset(&p->clusters, 0, sizeof(p->clusters));
+	memset(&p->cpa, 0, sizeof(p->cpa));
+	p->have_ear = p->clusters_ok = p->cpa_ok = false;
+}
+
+static void
 project_cancel(struct project *p)
 {
+	extras_clear(p);
 	if (p->xfer) {
 		http_cancel(p->xfer);
 		p->xfer = NULL;
@@ -259,16 +291,153 @@ report(struct project *p, const struct atlas_fetch *fetch, const struct atlas_ea
 		if (r == 0) {
 			ear_memory_free(&p->mem);
 			p->mem = next;
+			if (pl->d->azpoll)
+				azpoll_ear(pl->d->azpoll, p->cfg, ear, &p->mem);
 		} else {
 			ear_memory_free(&next);
 			log_err("project %s: cannot evaluate the EAR checks: %s", p->cfg->name,
 				strerror(-r));
 		}
+		if (p->clusters_ok)
+			r = chk_ear_clusters(&p->clusters, atlas_ear_enabled_provider(ear),
+					     &p->cfg->checks, &f);
+		if (r == 0)
+			r = chk_ear_role(ear, p->cpa_ok ? &p->cpa : NULL, &p->cfg->checks, &f);
+		if (r < 0)
+			log_err("project %s: cannot evaluate the cluster and role checks: %s",
+				p->cfg->name, strerror(-r));
 	}
 	p->done = true;
 	schedule_next(p);
 	pl->hooks.on_result(pl->hooks.ctx, p->cfg, &f);
 	findings_free(&f);
+	extras_clear(p);
+}
+
+static const struct atlas_fetch fetch_ok = {.outcome = ATLAS_FETCH_OK, .http_status = 200};
+
+/* Both extra reads are done (or were not needed): judge the round. */
+static void
+extras_done(struct project *p)
+{
+	if (p->launching || p->clusters_req || p->cpa_req)
+		return;
+	if (!p->extra_failed_now && p->extra_failed_logged) {
+		log_notice("project %s: clusters and Cloud Provider Access are readable again",
+			   p->cfg->name);
+		p->extra_failed_logged = false;
+	}
+	report(p, &fetch_ok, &p->ear);
+}
+
+static void
+extra_failed(struct project *p, const char *what, const struct http_response *resp,
+	     const char *error)
+{
+	/* atlas.access speaks for the EAR read; these reads only feed
+	 * ear.clusters and ear.role, which keep their state meanwhile. Say it
+	 * once until it works again, not every poll. */
+	p->extra_failed_now = true;
+	if (!p->extra_failed_logged)
+		log_warn("project %s: cannot read %s from Atlas (%s%s%ld); ear.clusters/ear.role "
+			 "keep their last state",
+			 p->cfg->name, what, error ? error : resp && resp->curl_code ? resp->error : "",
+			 error || (resp && resp->curl_code) ? "" : "HTTP ",
+			 error || (resp && resp->curl_code) ? 0L : resp->status);
+	p->extra_failed_logged = true;
+}
+
+static void start_clusters(struct project *p);
+
+static void
+on_clusters(void *ctx, const struct http_response *resp, const char *error)
+{
+	struct project *p = ctx;
+	struct atlas_clusters page = {0};
+	char err[200];
+	bool more;
+
+	p->clusters_req = NULL;
+	if (!resp || resp->curl_code || resp->status != 200) {
+		extra_failed(p, "the clusters", resp, error);
+		atlas_clusters_free(&p->clusters);
+		memset(&p->clusters, 0, sizeof(p->clusters));
+		extras_done(p);
+		return;
+	}
+	if (atlas_parse_clusters(resp->body, resp->body_len, &page, err, sizeof(err)) < 0) {
+		extra_failed(p, "the clusters", NULL, err);
+		extras_done(p);
+		return;
+	}
+	more = atlas_clusters_more(&page, p->clusters_page, ATLAS_CLUSTERS_MAX_PER_PAGE);
+	if (atlas_clusters_merge(&p->clusters, &page) < 0) {
+		atlas_clusters_free(&page);
+		extra_failed(p, "the clusters", NULL, "out of memory");
+		extras_done(p);
+		return;
+	}
+	if (more && p->clusters_page < ATLAS_CLUSTERS_MAX_PAGES) {
+		p->clusters_page++;
+		start_clusters(p);
+		return;
+	}
+	p->clusters_ok = true;
+	extras_done(p);
+}
+
+static void
+on_cpa(void *ctx, const struct http_response *resp, const char *error)
+{
+	struct project *p = ctx;
+	char err[200];
+
+	p->cpa_req = NULL;
+	if (!resp || resp->curl_code || resp->status != 200)
+		extra_failed(p, "Cloud Provider Access", resp, error);
+	else if (atlas_parse_cloud_provider_access(resp->body, resp->body_len, &p->cpa, err,
+						   sizeof(err)) < 0)
+		extra_failed(p, "Cloud Provider Access", NULL, err);
+	else
+		p->cpa_ok = true;
+	extras_done(p);
+}
+
+static void
+start_clusters(struct project *p)
+{
+	char *url = atlas_clusters_url(p->poller->cfg->atlas.base_url, p->id, p->clusters_page,
+				       ATLAS_CLUSTERS_MAX_PER_PAGE);
+
+	if (!url || atlasreq_get(p->poller->d, url, ATLAS_MEDIA_2024_08_05, on_clusters, p,
+				 &p->clusters_req) < 0)
+		extra_failed(p, "the clusters", NULL, "out of memory");
+	free(url);
+}
+
+/* The EAR state is in: read what ear.clusters and ear.role need, then
+ * report. */
+static void
+start_extras(struct project *p)
+{
+	const struct cfg_checks *ck = &p->cfg->checks;
+
+	p->extra_failed_now = false;
+	p->launching = true;
+	if (ck->enabled[CHK_EAR_CLUSTERS]) {
+		p->clusters_page = 1;
+		start_clusters(p);
+	}
+	if (ck->enabled[CHK_EAR_ROLE] && atlas_ear_role_id(&p->ear)) {
+		char *url = atlas_cpa_url(p->poller->cfg->atlas.base_url, p->id);
+
+		if (!url || atlasreq_get(p->poller->d, url, ATLAS_MEDIA_2023_01_01, on_cpa, p,
+					 &p->cpa_req) < 0)
+			extra_failed(p, "Cloud Provider Access", NULL, "out of memory");
+		free(url);
+	}
+	p->launching = false;
+	extras_done(p);
 }
 
 static bool
@@ -353,9 +522,9 @@ on_ear(void *ctx, const struct http_response *resp)
 		report(p, &fetch, NULL);
 		return;
 	}
-	fetch.outcome = ATLAS_FETCH_OK;
-	report(p, &fetch, &ear);
-	atlas_ear_free(&ear);
+	p->ear = ear;
+	p->have_ear = true;
+	start_extras(p);
 }
 
 static void

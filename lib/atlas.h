@@ -111,4 +111,185 @@ char *atlas_ear_fingerprint(const struct atlas_ear *ear);
  * customerMasterKeyID, GCP keyVersionResourceID) or NULL. Not a copy. */
 const char *atlas_ear_key_id(const struct atlas_ear *ear);
 
+/* ---- control-plane and project IP addresses (for azure.allowlist) ------ */
+
+/* GET /api/atlas/v2/unauth/controlPlaneIPAddresses (ATLAS_MEDIA_2023_11_15,
+ * no authentication). Only the outbound side is kept: those are the
+ * addresses Atlas calls KMS from. `inbound` is not read at all. */
+struct atlas_cp_cidr {
+	char *cloud, *region, *cidr; /* "aws", "us-east-1", "198.51.100.40/32" */
+};
+struct atlas_cp_gateway {
+	char *name;
+	struct atlas_cp_cidr *outbound; /* ips.outbound */
+	size_t n_outbound;
+};
+struct atlas_control_plane {
+	struct atlas_cp_cidr *outbound; /* outbound.{cloud}.{region}[]: every
+					   cloud and region, document order */
+	size_t n_outbound;
+	struct atlas_cp_gateway *gateways; /* gateways[] */
+	size_t n_gateways;
+};
+int atlas_parse_control_plane(const char *body, size_t len, struct atlas_control_plane *out,
+			      char *err, size_t errlen);
+void atlas_control_plane_free(struct atlas_control_plane *cp);
+/*
+ * The CIDR texts a KMS firewall must admit: the top-level outbound list of
+ * every cloud and region (MongoDB support: all clouds, not only Azure).
+ * Gateway outbound lists are service-specific groups (e.g. the data-plane
+ * Atlas Gateway) that Atlas does not document as KMS callers, so they are
+ * added only with include_gateways. *out is a new array of pointers into
+ * cp (free the array only; NULL when *n is 0). 0 or -ENOMEM/-EINVAL.
+ */
+int atlas_control_plane_outbound(const struct atlas_control_plane *cp, bool include_gateways,
+				 const char ***out, size_t *n);
+
+/* GET /api/atlas/v2/groups/{groupId}/ipAddresses (ATLAS_MEDIA_2023_01_01).
+ * Only the outbound sides are kept (what cluster nodes call KMS from). */
+struct atlas_cluster_ips {
+	char *cluster_name;
+	char **outbound; /* outbound[] */
+	size_t n_outbound;
+	char **future_outbound; /* futureOutbound[] */
+	size_t n_future_outbound;
+};
+struct atlas_ip_addresses {
+	char *group_id;
+	struct atlas_cluster_ips *clusters; /* services.clusters[] */
+	size_t n_clusters;
+};
+int atlas_parse_ip_addresses(const char *body, size_t len, struct atlas_ip_addresses *out,
+			     char *err, size_t errlen);
+void atlas_ip_addresses_free(struct atlas_ip_addresses *ips);
+
+/* URLs, as atlas_ear_url: NULL with errno EINVAL or ENOMEM. */
+char *atlas_control_plane_url(const char *base_url);
+char *atlas_ip_addresses_url(const char *base_url, const char *group_id);
+
+/* ---- clusters (for ear.clusters) --------------------------------------- */
+
+/* GET /api/atlas/v2/groups/{groupId}/clusters?pageNum=N&itemsPerPage=M
+ * (ATLAS_MEDIA_2024_08_05, PaginatedClusterDescription20240805). */
+#define ATLAS_CLUSTERS_MAX_PER_PAGE 500 /* Atlas's itemsPerPage limit */
+/* A sane bound for the caller's page loop (500 * 100 clusters): a server
+ * that keeps announcing more pages must not keep kmswatch busy forever. */
+#define ATLAS_CLUSTERS_MAX_PAGES 100
+
+struct atlas_cluster {
+	char *id;                         /* "id", kept for messages */
+	char *name;                       /* "name" */
+	char *encryption_at_rest_provider; /* "NONE"|"AWS"|"AZURE"|"GCP", verbatim;
+					      unknown values kept; NULL if absent */
+	char *state_name;                 /* "IDLE"|"CREATING"|"UPDATING"|"DELETING"|
+					      "REPAIRING", verbatim; NULL if absent */
+	enum tri paused;
+};
+
+struct atlas_clusters {
+	struct atlas_cluster *v; /* results[], document order */
+	size_t n;
+	bool has_total_count;    /* totalCount was sent (an estimate, per Atlas) */
+	int64_t total_count;
+	bool has_next_link;      /* links[] has an entry with rel "next" */
+};
+
+/*
+ * Parse one page. `results` is required (the one field the envelope always
+ * has): an answer without it is -EBADMSG, not "no clusters", which would
+ * resolve every ear.clusters alert. Otherwise the policy of
+ * atlas_parse_ear: fields optional, null = absent, wrong types and
+ * duplicate keys -EBADMSG with the field named in err ("results[2].paused
+ * is not a boolean"), a negative totalCount too. links[].href is checked
+ * to be a string but not kept: kmswatch never follows it (it could name
+ * another host), it only learns that a next page exists.
+ */
+int atlas_parse_clusters(const char *body, size_t len, struct atlas_clusters *out, char *err,
+			 size_t errlen);
+void atlas_clusters_free(struct atlas_clusters *cl);
+
+/*
+ * Whether another page should be fetched after `page`, which was requested
+ * with page_num and items_per_page. The rule, because Atlas documents only
+ * rel "self" and calls totalCount an estimate:
+ * - an empty page is always the last (no loop on a server that keeps
+ *   sending "next" with nothing in it);
+ * - a "next" link means more;
+ * - without one, a full page (n == items_per_page) means more unless
+ *   totalCount is present and says page_num * items_per_page clusters
+ *   already cover it; a short page is the last.
+ * A wrong guess costs one request that returns an empty page. The caller
+ * also stops after ATLAS_CLUSTERS_MAX_PAGES.
+ */
+bool atlas_clusters_more(const struct atlas_clusters *page, unsigned page_num,
+			 unsigned items_per_page);
+
+/* Moves page's clusters to the end of *all (page is left empty, as after
+ * atlas_clusters_free); all->has_next_link, has_total_count and
+ * total_count take page's values. 0, -EINVAL, or -ENOMEM (then both are
+ * unchanged). */
+int atlas_clusters_merge(struct atlas_clusters *all, struct atlas_clusters *page);
+
+/* page_num >= 1, items_per_page 1..ATLAS_CLUSTERS_MAX_PER_PAGE; anything
+ * else, a bad id or an empty base_url: NULL with errno EINVAL. */
+char *atlas_clusters_url(const char *base_url, const char *group_id, unsigned page_num,
+			 unsigned items_per_page);
+
+/* ---- Cloud Provider Access (for ear.role) ------------------------------ */
+
+/* GET /api/atlas/v2/groups/{groupId}/cloudProviderAccess
+ * (ATLAS_MEDIA_2023_01_01, CloudProviderAccessRoles). */
+struct atlas_cpa_azure {
+	char *id;                   /* "_id": the role id azureKeyVault.roleId names */
+	char *service_principal_id; /* "servicePrincipalId" */
+	char *atlas_azure_app_id;   /* "atlasAzureAppId" */
+	char *tenant_id;            /* "tenantId" */
+	bool has_feature_usages;    /* "featureUsages" was sent (possibly empty) */
+	char **feature_types;       /* featureUsages[].featureType, verbatim
+				       ("ENCRYPTION_AT_REST", ...); entries
+				       without one are skipped */
+	size_t n_feature_types;
+};
+struct atlas_cpa_aws {
+	char *role_id;              /* "roleId" */
+	char *iam_assumed_role_arn; /* "iamAssumedRoleArn"; absent until authorized */
+};
+struct atlas_cpa_gcp {
+	char *role_id; /* "roleId" */
+	char *status;  /* "IN_PROGRESS"|"COMPLETE"|"FAILED"|"NOT_INITIATED", verbatim */
+};
+struct atlas_cpa {
+	struct atlas_cpa_azure *azure; /* azureServicePrincipals[] */
+	size_t n_azure;
+	struct atlas_cpa_aws *aws;     /* awsIamRoles[] */
+	size_t n_aws;
+	struct atlas_cpa_gcp *gcp;     /* gcpServiceAccounts[] */
+	size_t n_gcp;
+};
+
+/* The policy of atlas_parse_ear: every field and list optional (absent or
+ * null = empty), wrong types and duplicate keys -EBADMSG with the field
+ * named ("azureServicePrincipals[0]._id is not a string"). featureId is
+ * not read (its type varies by feature). */
+int atlas_parse_cloud_provider_access(const char *body, size_t len, struct atlas_cpa *out,
+				      char *err, size_t errlen);
+void atlas_cpa_free(struct atlas_cpa *cpa);
+char *atlas_cpa_url(const char *base_url, const char *group_id);
+
+/* Look-ups by role id (24 hex digits, compared case-insensitively); NULL
+ * when cpa or role_id is NULL or nothing matches. Not copies. */
+const struct atlas_cpa_azure *atlas_cpa_azure_find(const struct atlas_cpa *cpa,
+						   const char *role_id);
+const struct atlas_cpa_aws *atlas_cpa_aws_find(const struct atlas_cpa *cpa, const char *role_id);
+const struct atlas_cpa_gcp *atlas_cpa_gcp_find(const struct atlas_cpa *cpa, const char *role_id);
+/* servicePrincipalId of the Azure service principal whose _id is role_id;
+ * NULL when there is none, or it carries no servicePrincipalId. */
+const char *atlas_cpa_azure_principal(const struct atlas_cpa *cpa, const char *role_id);
+
+/* roleId of the enabled provider's configuration (the first enabled one,
+ * as atlas_ear_enabled_provider), or NULL when none is enabled or it has
+ * no (or an empty) roleId: secret/key based credentials. When this is not
+ * NULL the daemon reads cloudProviderAccess for ear.role. Not a copy. */
+const char *atlas_ear_role_id(const struct atlas_ear *ear);
+
 #endif

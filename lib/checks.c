@@ -709,3 +709,397 @@ chk_ear(const struct atlas_ear *ear, enum provider expect, const struct cfg_chec
 	*next = n;
 	return 0;
 }
+
+/* ---- ear.clusters ---------------------------------------------------- */
+
+static const char *
+cluster_subject(const struct atlas_cluster *c)
+{
+	if (c->name != NULL && c->name[0] != '\0')
+		return c->name;
+	if (c->id != NULL && c->id[0] != '\0')
+		return c->id;
+	return "(unnamed cluster)";
+}
+
+static bool
+cluster_deleting(const struct atlas_cluster *c)
+{
+	return c->state_name != NULL && strcasecmp(c->state_name, "DELETING") == 0;
+}
+
+/* " (paused)", " (paused, state UPDATING)", " (state CREATING)" or "" */
+static void
+cluster_note(const struct atlas_cluster *c, char *buf, size_t len)
+{
+	bool paused = c->paused == TRI_TRUE;
+	bool busy = c->state_name != NULL && c->state_name[0] != '\0' &&
+		    strcasecmp(c->state_name, "IDLE") != 0;
+
+	if (paused && busy)
+		snprintf(buf, len, " (paused, state %s)", c->state_name);
+	else if (paused)
+		snprintf(buf, len, " (paused)");
+	else if (busy)
+		snprintf(buf, len, " (state %s)", c->state_name);
+	else
+		buf[0] = '\0';
+}
+
+/* While Atlas creates or updates a cluster its provider may be changing
+ * right now; say so, so that nobody rushes to fix a transition. */
+static const char *
+cluster_transition_hint(const struct atlas_cluster *c)
+{
+	if (c->state_name != NULL && (strcasecmp(c->state_name, "CREATING") == 0 ||
+				      strcasecmp(c->state_name, "UPDATING") == 0))
+		return " If the cluster's encryption setting is being changed right now, this "
+		       "resolves when Atlas finishes.";
+	return "";
+}
+
+static struct finding *
+judge_cluster(struct findings *out, const struct atlas_cluster *c, const char *subj,
+	      enum provider project)
+{
+	const char *v = c->encryption_at_rest_provider;
+	const char *hint = cluster_transition_hint(c);
+	char note[96];
+	int cp;
+
+	cluster_note(c, note, sizeof(note));
+	if (v == NULL || v[0] == '\0') {
+		if (project == PROV_NONE)
+			return findings_add(out, CHK_EAR_CLUSTERS, SEV_OK, project, subj,
+					    "cluster %s%s does not report an encryption-at-rest "
+					    "provider; the project has no customer key provider "
+					    "enabled, so Atlas-managed keys are expected",
+					    subj, note);
+		return findings_add(out, CHK_EAR_CLUSTERS, SEV_UNKNOWN, project, subj,
+				    "Atlas does not say which encryption-at-rest provider cluster "
+				    "%s%s uses (no encryptionAtRestProvider), so kmswatch cannot "
+				    "tell whether the project's %s key protects it: check \"Manage "
+				    "your own encryption keys\" in the cluster's configuration in Atlas",
+				    subj, note, provider_title(project));
+	}
+	cp = provider_from_name(v);
+	if (cp == (int)PROV_NONE && project == PROV_NONE)
+		return findings_add(out, CHK_EAR_CLUSTERS, SEV_OK, project, subj,
+				    "cluster %s%s uses Atlas-managed encryption keys, as expected "
+				    "while the project has no customer key provider enabled",
+				    subj, note);
+	if (cp == (int)PROV_NONE)
+		return findings_add(
+			out, CHK_EAR_CLUSTERS, SEV_WARNING, project, subj,
+			"cluster %s%s is not encrypted with the project's customer key "
+			"(encryptionAtRestProvider NONE): its data is protected by Atlas-managed "
+			"keys only, so revoking or rotating the %s key does not cover it. Enable "
+			"\"Manage your own encryption keys\" on the cluster (Atlas UI: Edit "
+			"Configuration, Additional Settings; Admin API: set "
+			"encryptionAtRestProvider to %s), or silence ear.clusters for this cluster "
+			"if Atlas-managed keys are intended.%s",
+			subj, note, provider_title(project), provider_atlas_name(project), hint);
+	if (cp >= 0 && (enum provider)cp == project)
+		return findings_add(out, CHK_EAR_CLUSTERS, SEV_OK, project, subj,
+				    "cluster %s%s is encrypted with the project's %s key", subj,
+				    note, provider_title(project));
+	if (cp < 0 && project == PROV_NONE)
+		return findings_add(
+			out, CHK_EAR_CLUSTERS, SEV_WARNING, project, subj,
+			"cluster %s%s reports encryptionAtRestProvider \"%s\", which kmswatch does "
+			"not know, while the project has no customer key provider enabled: check "
+			"the cluster's encryption settings in Atlas (and upgrade kmswatch if Atlas "
+			"added a provider).%s",
+			subj, note, v, hint);
+	if (cp < 0)
+		return findings_add(
+			out, CHK_EAR_CLUSTERS, SEV_WARNING, project, subj,
+			"cluster %s%s reports encryptionAtRestProvider \"%s\", which kmswatch does "
+			"not know, instead of the project's provider %s (%s): check the cluster's "
+			"encryption settings in Atlas (and upgrade kmswatch if Atlas added a "
+			"provider).%s",
+			subj, note, v, provider_title(project), provider_atlas_name(project), hint);
+	if (project == PROV_NONE)
+		return findings_add(
+			out, CHK_EAR_CLUSTERS, SEV_WARNING, project, subj,
+			"cluster %s%s is set to encrypt with %s (encryptionAtRestProvider %s), but "
+			"the project has no customer key provider enabled: enable %s in the "
+			"project's Encryption at Rest settings, or set the cluster's "
+			"encryptionAtRestProvider to NONE.%s",
+			subj, note, provider_title((enum provider)cp), v,
+			provider_title((enum provider)cp), hint);
+	return findings_add(
+		out, CHK_EAR_CLUSTERS, SEV_WARNING, project, subj,
+		"cluster %s%s is set to encrypt with %s (encryptionAtRestProvider %s), not with "
+		"the project's enabled provider %s: set the cluster's encryptionAtRestProvider "
+		"to %s (Atlas UI: Edit Configuration, Additional Settings, \"Manage your own "
+		"encryption keys\"), or correct the project's Encryption at Rest settings.%s",
+		subj, note, provider_title((enum provider)cp), v, provider_title(project),
+		provider_atlas_name(project), hint);
+}
+
+struct cluster_ref {
+	const char *subject;
+	size_t index;
+};
+
+static int
+cluster_ref_cmp(const void *a, const void *b)
+{
+	const struct cluster_ref *x = a, *y = b;
+	int c = strcmp(x->subject, y->subject);
+
+	if (c != 0)
+		return c;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* skip[i] for DELETING clusters and for every repeat of a subject after
+ * its first live occurrence: pages can shift between two requests, and
+ * one alert exists per subject. n log n, listings can be long. */
+static bool *
+clusters_skip(const struct atlas_clusters *cl)
+{
+	struct cluster_ref *refs;
+	size_t k = 0;
+	bool *skip;
+
+	skip = calloc(cl->n, sizeof(*skip));
+	refs = calloc(cl->n, sizeof(*refs));
+	if (skip == NULL || refs == NULL) {
+		free(skip);
+		free(refs);
+		return NULL;
+	}
+	for (size_t i = 0; i < cl->n; i++) {
+		if (cluster_deleting(&cl->v[i])) {
+			skip[i] = true;
+			continue;
+		}
+		refs[k].subject = cluster_subject(&cl->v[i]);
+		refs[k].index = i;
+		k++;
+	}
+	if (k > 1)
+		qsort(refs, k, sizeof(*refs), cluster_ref_cmp);
+	for (size_t j = 1; j < k; j++)
+		if (strcmp(refs[j].subject, refs[j - 1].subject) == 0)
+			skip[refs[j].index] = true;
+	free(refs);
+	return skip;
+}
+
+int
+chk_ear_clusters(const struct atlas_clusters *cl, enum provider project_provider,
+		 const struct cfg_checks *checks, struct findings *out)
+{
+	bool *skip = NULL;
+	int r = 0;
+
+	if (cl == NULL || out == NULL || (cl->n > 0 && cl->v == NULL))
+		return -EINVAL;
+	if (!check_on(checks, CHK_EAR_CLUSTERS))
+		return 0;
+	out->evaluated[CHK_EAR_CLUSTERS] = true;
+	if (cl->n == 0)
+		return 0;
+	skip = clusters_skip(cl);
+	if (skip == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; r == 0 && i < cl->n; i++) {
+		const struct atlas_cluster *c = &cl->v[i];
+
+		if (skip[i])
+			continue;
+		if (judge_cluster(out, c, cluster_subject(c), project_provider) == NULL)
+			r = -ENOMEM;
+	}
+	free(skip);
+	return r;
+}
+
+/* ---- ear.role -------------------------------------------------------- */
+
+static const char *
+ear_role_of(const struct atlas_ear *ear, enum provider p)
+{
+	const char *r = p == PROV_AWS     ? ear->aws.role_id
+			: p == PROV_AZURE ? ear->azure.role_id
+			: p == PROV_GCP   ? ear->gcp.role_id
+					  : NULL;
+
+	return r != NULL && r[0] != '\0' ? r : NULL;
+}
+
+/* When the id is missing from the list it belongs in, it may still be in
+ * another one: a configuration pointing at the wrong kind of role. */
+static const char *
+role_elsewhere(const struct atlas_cpa *cpa, const char *role, enum provider p)
+{
+	if (p != PROV_AZURE && atlas_cpa_azure_find(cpa, role) != NULL)
+		return " (that id is an Azure service principal)";
+	if (p != PROV_AWS && atlas_cpa_aws_find(cpa, role) != NULL)
+		return " (that id is an AWS IAM role)";
+	if (p != PROV_GCP && atlas_cpa_gcp_find(cpa, role) != NULL)
+		return " (that id is a GCP service account)";
+	return "";
+}
+
+static const char role_consequence[] =
+	"it will shut down every mongod/mongos of this project at its next 15-minute "
+	"validation";
+
+/* "; note: Atlas does not list ENCRYPTION_AT_REST among ..." or "" */
+static int
+azure_usage_note(const struct atlas_cpa_azure *a, struct strbuf *note)
+{
+	int r;
+
+	if (!a->has_feature_usages)
+		return 0;
+	for (size_t i = 0; i < a->n_feature_types; i++)
+		if (util_streq(a->feature_types[i], "ENCRYPTION_AT_REST"))
+			return 0;
+	r = strbuf_puts(note, "; note: Atlas does not list ENCRYPTION_AT_REST among this "
+			      "principal's feature usages (");
+	for (size_t i = 0; r == 0 && i < a->n_feature_types; i++)
+		r = strbuf_printf(note, "%s%s", i ? ", " : "", a->feature_types[i]);
+	if (r == 0)
+		r = strbuf_puts(note, a->n_feature_types ? ")" : "none listed)");
+	if (r == 0)
+		r = strbuf_puts(note, ", which is bookkeeping only: ear.valid tells whether "
+				      "the key works");
+	return r;
+}
+
+static struct finding *
+judge_role_azure(struct findings *out, const struct atlas_ear *ear, const struct atlas_cpa *cpa,
+		 const char *role)
+{
+	const struct atlas_cpa_azure *a = atlas_cpa_azure_find(cpa, role);
+	struct strbuf note = {0};
+	struct finding *x;
+
+	if (a == NULL)
+		return findings_add(
+			out, CHK_EAR_ROLE, SEV_CRITICAL, PROV_AZURE, role,
+			"the Azure Key Vault configuration names roleId %s, but the project's "
+			"Cloud Provider Access has no Azure service principal with that id%s (%zu "
+			"listed): Atlas cannot authenticate to Key Vault %s: %s. Authorise the "
+			"service principal again in Atlas (Project Settings, Integrations, Cloud "
+			"Provider Access) and set the Encryption at Rest roleId to its id, or "
+			"switch to a role that exists; then grant that principal access to the key",
+			role, role_elsewhere(cpa, role, PROV_AZURE), cpa->n_azure,
+			or_unknown(ear->azure.key_vault_name), role_consequence);
+	if (azure_usage_note(a, &note) < 0) {
+		strbuf_free(&note);
+		return NULL;
+	}
+	x = findings_add(out, CHK_EAR_ROLE, SEV_OK, PROV_AZURE, role,
+			 "roleId %s is Azure service principal %s (Atlas application %s, tenant "
+			 "%s) in the project's Cloud Provider Access%s",
+			 role, or_unknown(a->service_principal_id),
+			 or_unknown(a->atlas_azure_app_id), or_unknown(a->tenant_id),
+			 note.len ? note.s : "");
+	strbuf_free(&note);
+	return x;
+}
+
+static struct finding *
+judge_role_aws(struct findings *out, const struct atlas_cpa *cpa, const char *role)
+{
+	const struct atlas_cpa_aws *a = atlas_cpa_aws_find(cpa, role);
+
+	if (a == NULL)
+		return findings_add(
+			out, CHK_EAR_ROLE, SEV_CRITICAL, PROV_AWS, role,
+			"the AWS KMS configuration names roleId %s, but the project's Cloud "
+			"Provider Access has no AWS IAM role with that id%s (%zu listed): Atlas "
+			"cannot assume a role to reach KMS: %s. Authorise the IAM role again in "
+			"Atlas (Project Settings, Integrations, Cloud Provider Access) and set the "
+			"Encryption at Rest roleId to its id, or switch to a role that exists",
+			role, role_elsewhere(cpa, role, PROV_AWS), cpa->n_aws, role_consequence);
+	if (a->iam_assumed_role_arn == NULL || a->iam_assumed_role_arn[0] == '\0')
+		return findings_add(out, CHK_EAR_ROLE, SEV_OK, PROV_AWS, role,
+				    "roleId %s is listed in the project's Cloud Provider Access; "
+				    "note: it has no iamAssumedRoleArn (not authorised in AWS "
+				    "yet?), ear.valid tells whether the key works",
+				    role);
+	return findings_add(out, CHK_EAR_ROLE, SEV_OK, PROV_AWS, role,
+			    "roleId %s is AWS IAM role %s in the project's Cloud Provider Access",
+			    role, a->iam_assumed_role_arn);
+}
+
+static struct finding *
+judge_role_gcp(struct findings *out, const struct atlas_cpa *cpa, const char *role)
+{
+	const struct atlas_cpa_gcp *g = atlas_cpa_gcp_find(cpa, role);
+
+	if (g == NULL)
+		return findings_add(
+			out, CHK_EAR_ROLE, SEV_CRITICAL, PROV_GCP, role,
+			"the Google Cloud KMS configuration names roleId %s, but the project's "
+			"Cloud Provider Access has no GCP service account with that id%s (%zu "
+			"listed): Atlas cannot authenticate to Cloud KMS: %s. Set up the "
+			"service account again in Atlas (Project Settings, Integrations, Cloud "
+			"Provider Access) and set the Encryption at Rest roleId to its id, or "
+			"switch to a role that exists",
+			role, role_elsewhere(cpa, role, PROV_GCP), cpa->n_gcp, role_consequence);
+	if (g->status != NULL && strcasecmp(g->status, "COMPLETE") != 0)
+		return findings_add(out, CHK_EAR_ROLE, SEV_OK, PROV_GCP, role,
+				    "roleId %s is listed in the project's Cloud Provider Access; "
+				    "note: its status is %s, not COMPLETE; ear.valid tells whether "
+				    "the key works",
+				    role, g->status);
+	return findings_add(out, CHK_EAR_ROLE, SEV_OK, PROV_GCP, role,
+			    "roleId %s is a GCP service account in the project's Cloud Provider "
+			    "Access",
+			    role);
+}
+
+int
+chk_ear_role(const struct atlas_ear *ear, const struct atlas_cpa *cpa,
+	     const struct cfg_checks *checks, struct findings *out)
+{
+	bool any = false;
+
+	if (ear == NULL || out == NULL)
+		return -EINVAL;
+	if (!check_on(checks, CHK_EAR_ROLE))
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(all_providers); i++)
+		any |= atlas_ear_provider_enabled(ear, all_providers[i]) &&
+		       ear_role_of(ear, all_providers[i]) != NULL;
+	if (!any) {
+		/* nothing role-based to judge: a verdict with no subject */
+		out->evaluated[CHK_EAR_ROLE] = true;
+		return 0;
+	}
+	if (cpa == NULL)
+		return 0; /* Cloud Provider Access unread: no verdict */
+	out->evaluated[CHK_EAR_ROLE] = true;
+	for (size_t i = 0; i < ARRAY_SIZE(all_providers); i++) {
+		enum provider p = all_providers[i];
+		const char *role = ear_role_of(ear, p);
+		struct finding *x = NULL;
+
+		if (!atlas_ear_provider_enabled(ear, p) || role == NULL)
+			continue;
+		switch (p) {
+		case PROV_AZURE:
+			x = judge_role_azure(out, ear, cpa, role);
+			break;
+		case PROV_AWS:
+			x = judge_role_aws(out, cpa, role);
+			break;
+		case PROV_GCP:
+			x = judge_role_gcp(out, cpa, role);
+			break;
+		case PROV_NONE:
+			break;
+		}
+		if (x == NULL)
+			return -ENOMEM;
+	}
+	return 0;
+}

@@ -166,4 +166,55 @@ int chk_ear(const struct atlas_ear *ear, enum provider expect, const struct cfg_
 	    const struct ear_memory *prev, time_t now, struct findings *out,
 	    struct ear_memory *next);
 
+/* ---- ear.clusters, ear.role ---- */
+
+struct atlas_clusters;
+struct atlas_cpa;
+
+/*
+ * ear.clusters: one finding per cluster, subject = its name (its id when
+ * Atlas sends no name; "(unnamed cluster)" without either; a name listed
+ * twice, as can happen when pages shift between requests, is judged once).
+ * project_provider is the project's enabled provider
+ * (atlas_ear_enabled_provider of the same poll).
+ * - with a provider enabled: warning when the cluster's
+ *   encryptionAtRestProvider is NONE (Atlas-managed keys only) or another
+ *   value (a different provider, or one kmswatch does not know), ok when it
+ *   names the project's provider (case-insensitively); unknown when Atlas
+ *   omits the field (kmswatch cannot tell);
+ * - with no provider enabled, NONE (or an omitted field) is what every
+ *   cluster must have: ok; a cluster naming a provider anyway is a warning
+ *   (the project has no key configured for it).
+ * Clusters in stateName DELETING are skipped (their alerts resolve).
+ * Paused clusters are judged like the others; the summary says "paused",
+ * and a state other than IDLE is mentioned too. Pass the complete listing
+ * of every page (atlas_clusters_merge): a cluster missing from it is taken
+ * as gone and its alert resolves, so do not call this after a failed page.
+ */
+int chk_ear_clusters(const struct atlas_clusters *cl, enum provider project_provider,
+		     const struct cfg_checks *checks, struct findings *out);
+
+/*
+ * ear.role: the Cloud Provider Access role the enabled provider's
+ * configuration names (atlas_ear_role_id), subject = the role id:
+ * - Azure: critical when no azureServicePrincipals entry has that _id
+ *   (Atlas cannot authenticate to Key Vault and will shut the clusters down
+ *   at its next validation); ok when one does. An entry whose featureUsages
+ *   does not list ENCRYPTION_AT_REST is still ok, with a note in the
+ *   summary: Atlas authenticates as the principal whatever that
+ *   bookkeeping says, and Atlas is not documented to keep it complete.
+ * - AWS / GCP: the same with awsIamRoles[] / gcpServiceAccounts[] roleId;
+ *   an AWS role without iamAssumedRoleArn, or a GCP account whose status
+ *   is not COMPLETE, is ok with a note (ear.valid reports whether the key
+ *   actually works).
+ * Evaluated without a finding when no provider is enabled or the enabled
+ * one has no roleId (secret or key based credentials): there is no role
+ * to lose, and an alert left from an earlier role-based setup resolves.
+ * cpa may be NULL when cloudProviderAccess could not be read (or was not
+ * read because atlas_ear_role_id was NULL): with a roleId the check then
+ * returns 0 without a verdict and the alerts stay as they are.
+ */
+int chk_ear_role(const struct atlas_ear *ear, const struct atlas_cpa *cpa,
+		 const struct cfg_checks *checks, struct findings *out);
+
 #endif

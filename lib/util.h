@@ -64,6 +64,10 @@ int util_read_file(const char *path, size_t max, char **out, size_t *len);
 int util_write_file_atomic(const char *dir, const char *name, const void *data,
 			   size_t len, unsigned mode);
 
+/* Percent-encode everything but RFC 3986 unreserved characters (for form
+ * bodies and query strings). NULL on ENOMEM; wipe it if s was a secret. */
+char *util_urlencode(const char *s);
+
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void util_hex(const unsigned char *in, size_t n, char *out);
 /* Standard base64 (with padding); out must hold 4*((n+2)/3)+1 bytes. */

@@ -544,7 +544,7 @@ class FakeCloud:
         Returns the names and ids involved."""
         ear = ear if ear is not None else azure_ear()
         akv = ear["azureKeyVault"]
-        tenant, app_id = akv["tenantID"], akv["clientID"]
+        tenant, app_id = akv["tenantID"], akv.get("clientID")
         vault = akv["keyVaultName"]
         parsed = parse_key_identifier(akv.get("keyIdentifier"))
         suffix, key, version = (parsed[1:] if parsed else
@@ -553,12 +553,19 @@ class FakeCloud:
             self.set_ear(group, ear)
         reader = self.add_azure_identity(tenant, reader_client_id, reader_secret,
                                          managed=True, system_assigned=True)
-        self.add_azure_identity(tenant, app_id, atlas_secret)
         self.grant_azure(reader_client_id, graph=True, keys=True, arm=True,
                          role_assignments=True)
-        app = self.set_graph_application(app_id, [password_credential(
-            end_in_days=secret_end_in_days, hint=atlas_secret[:3])], displayName="atlas-cmk")
-        sp = self.set_graph_service_principal(app_id, displayName="atlas-cmk")
+        if app_id is None:
+            # secretless (roleId): Atlas's own multi-tenant service
+            # principal, as Cloud Provider Access names it (atlas-api.md 7)
+            app = {"id": None, "passwordCredentials": [{"keyId": None}]}
+            sp = {"id": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"}
+        else:
+            self.add_azure_identity(tenant, app_id, atlas_secret)
+            app = self.set_graph_application(app_id, [password_credential(
+                end_in_days=secret_end_in_days, hint=atlas_secret[:3])],
+                displayName="atlas-cmk")
+            sp = self.set_graph_service_principal(app_id, displayName="atlas-cmk")
         view = self.set_vault(
             vault, subscription=akv["subscriptionID"], resource_group=akv["resourceGroupName"],
             tenant=tenant, suffix=suffix, location=location,

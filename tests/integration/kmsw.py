@@ -38,7 +38,10 @@ SA_SECRET = "mdb_sa_sk_S3cr3t-do-not-leak-7f1e2d"
 API_PUB = "abcdefgh"
 API_PRIV = "11111111-priv-key-do-not-leak-2222"
 HOOK_SECRET = "whsec_" + "c2lnbmluZy1rZXktZG8tbm90LWxlYWstMTIzNDU2Nzg="
-SECRETS = [SA_SECRET, API_PRIV, HOOK_SECRET, HOOK_SECRET[6:]]
+READER_SECRET = "kmswatch~reader~secret"  # fakecloud's DEFAULT_READER_SECRET
+READER_ID = "5e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b"
+TENANT = "99999999-8888-4777-8666-555555555555"
+SECRETS = [SA_SECRET, API_PRIV, HOOK_SECRET, HOOK_SECRET[6:], READER_SECRET]
 
 
 def kmswatchd_path():
@@ -82,7 +85,8 @@ class Daemon:
 
     def __init__(self, fc, projects, auth="service_account", sinks=None,
                  poll_interval="1s", extra="", state_dir=None, env=None,
-                 plain_secret=False):
+                 plain_secret=False, azure=False, azure_interval="2s",
+                 identity="client_secret"):
         self.fc = fc
         self.dir = tempfile.mkdtemp(prefix="kmswatchd-test-")
         self.state_dir = state_dir or os.path.join(self.dir, "state")
@@ -93,6 +97,9 @@ class Daemon:
         self.poll_interval = poll_interval
         self.extra = extra
         self.plain_secret = plain_secret
+        self.azure = azure
+        self.azure_interval = azure_interval
+        self.identity = identity
         self.env = dict(os.environ)
         self.env.pop("NOTIFY_SOCKET", None)
         self.env.pop("WATCHDOG_USEC", None)
@@ -101,6 +108,7 @@ class Daemon:
         self.stderr_path = os.path.join(self.dir, "stderr.log")
         self._write_secret("atlas-secret", SA_SECRET if auth == "service_account" else API_PRIV)
         self._write_secret("hook-secret", HOOK_SECRET)
+        self._write_secret("reader-secret", READER_SECRET)
         self.write_config()
 
     def _write_secret(self, name, value):
@@ -114,6 +122,7 @@ class Daemon:
         secret_ref = "{file: %s}" % yaml_quote(os.path.join(self.dir, "atlas-secret"))
         lines = [
             "poll_interval: %s" % self.poll_interval,
+            "azure_interval: %s" % self.azure_interval,
             "state_dir: %s" % yaml_quote(self.state_dir),
             "atlas:",
             "  base_url: %s" % self.fc.https_url,
@@ -128,6 +137,23 @@ class Daemon:
             lines += ["  api_key:",
                       "    public_key: %s" % API_PUB,
                       "    private_key: %s" % secret_ref]
+        if self.azure:
+            lines += ["azure:", "  identity:"]
+            if self.identity == "client_secret":
+                lines += ["    type: client_secret",
+                          "    tenant_id: %s" % TENANT,
+                          "    client_id: %s" % READER_ID,
+                          "    client_secret: {file: %s}" % yaml_quote(
+                              os.path.join(self.dir, "reader-secret"))]
+            else:
+                lines += ["    type: managed_identity"]
+            lines += ["  endpoints:",
+                      "    login: %s" % self.fc.https_url,
+                      "    management: %s" % self.fc.https_url,
+                      "    graph: %s" % self.fc.https_url,
+                      "    key_vault: %s" % self.fc.https_url,
+                      "    imds: %s" % self.fc.control_url,
+                      "  ca_file: %s" % yaml_quote(self.fc.ca_file)]
         lines.append("projects:")
         for p in projects:
             lines.append("  - id: %s" % p["id"])
@@ -135,6 +161,10 @@ class Daemon:
                 lines.append("    name: %s" % p["name"])
             if p.get("expect_provider"):
                 lines.append("    expect_provider: %s" % p["expect_provider"])
+            if p.get("azure"):
+                lines.append("    azure:")
+                for k, v in p["azure"].items():
+                    lines.append("      %s: %s" % (k, v))
         if self.sinks:
             lines.append("notify:")
             for s in self.sinks:

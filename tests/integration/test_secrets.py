@@ -25,9 +25,12 @@ def test_no_secret_anywhere(fc, daemons):
         "webhook": "".join(h["body"] + repr(h["headers"]) for h in fc.hooks("sec")),
         "argv": cmdline,
     }
-    for name in os.listdir(d.state_dir):
-        with open(os.path.join(d.state_dir, name)) as f:
-            texts["state/" + name] = f.read()
+    # every state file, the delivery outbox included
+    for root, _, files in os.walk(d.state_dir):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, errors="replace") as f:
+                texts[os.path.relpath(path, d.state_dir)] = f.read()
     for where, text in texts.items():
         for s in kmsw.SECRETS:
             assert s not in text, "secret found in %s" % where

@@ -885,6 +885,576 @@ test_urls(void **state)
 	assert_false(atlas_group_id_valid("65a1b2c3d4e5f60718293a0 "));
 }
 
+/* ---- clusters ---------------------------------------------------------- */
+
+/* atlas-api.md §6 */
+static const char CLUSTERS_SAMPLE[] =
+	"{\n"
+	"  \"links\": [ { \"href\": \"https://cloud.mongodb.com/api/atlas/v2/groups/"
+	"65a1b2c3d4e5f60718293a00/clusters?pageNum=1&itemsPerPage=100\", \"rel\": \"self\" } ],\n"
+	"  \"results\": [\n"
+	"    { \"id\": \"65b0c1d2e3f405162738495a\", \"groupId\": \"65a1b2c3d4e5f60718293a00\",\n"
+	"      \"name\": \"prod-east\", \"clusterType\": \"REPLICASET\",\n"
+	"      \"encryptionAtRestProvider\": \"AZURE\", \"stateName\": \"IDLE\", \"paused\": false,\n"
+	"      \"mongoDBVersion\": \"8.0.4\", \"createDate\": \"2025-11-03T09:12:44Z\",\n"
+	"      \"replicationSpecs\": [ { \"zoneName\": \"Zone 1\", \"regionConfigs\": [ {\n"
+	"        \"providerName\": \"AZURE\", \"regionName\": \"US_EAST_2\", \"priority\": 7 } ] } ] },\n"
+	"    { \"name\": \"analytics\", \"encryptionAtRestProvider\": \"NONE\", \"stateName\": "
+	"\"UPDATING\", \"paused\": true }\n"
+	"  ],\n"
+	"  \"totalCount\": 2\n"
+	"}\n";
+
+/* page 2 of 3 as fakecloud (and, presumably, Atlas) links them */
+static const char CLUSTERS_PAGE2[] =
+	"{\"links\":[{\"href\":\"https://127.0.0.1:8443/api/atlas/v2/groups/65a1b2c3d4e5f60718293a00/"
+	"clusters?pageNum=1&itemsPerPage=2\",\"rel\":\"previous\"},{\"href\":\"https://127.0.0.1:8443/"
+	"api/atlas/v2/groups/65a1b2c3d4e5f60718293a00/clusters?pageNum=2&itemsPerPage=2\",\"rel\":"
+	"\"self\"},{\"href\":\"https://127.0.0.1:8443/api/atlas/v2/groups/65a1b2c3d4e5f60718293a00/"
+	"clusters?pageNum=3&itemsPerPage=2\",\"rel\":\"next\"}],\"results\":[{\"name\":\"c3\","
+	"\"encryptionAtRestProvider\":\"AWS\",\"stateName\":\"CREATING\",\"paused\":false},{\"name\":"
+	"\"c4\",\"encryptionAtRestProvider\":\"GCP\",\"stateName\":\"DELETING\"}],\"totalCount\":5}";
+
+static int
+parse_clusters_str(const char *s, struct atlas_clusters *cl, char *err, size_t errlen)
+{
+	size_t len = strlen(s);
+	char *b = exact(s, len);
+	int r = atlas_parse_clusters(b, len, cl, err, errlen);
+
+	free(b);
+	return r;
+}
+
+static void
+expect_bad_clusters(const char *s, const char *err_has)
+{
+	struct atlas_clusters cl;
+	char err[256];
+
+	memset(&cl, 0x5a, sizeof(cl));
+	if (parse_clusters_str(s, &cl, err, sizeof(err)) != -EBADMSG)
+		fail_msg("accepted: %s", s);
+	assert_null(cl.v);
+	assert_int_equal(cl.n, 0);
+	assert_false(cl.has_next_link);
+	assert_false(cl.has_total_count);
+	if (err_has != NULL && strstr(err, err_has) == NULL)
+		fail_msg("error \"%s\" lacks \"%s\" for %s", err, err_has, s);
+	assert_true(strlen(err) > 0);
+	atlas_clusters_free(&cl);
+}
+
+static void
+test_clusters_sample(void **state)
+{
+	struct atlas_clusters cl;
+	char err[128] = "junk";
+
+	(void)state;
+	assert_int_equal(parse_clusters_str(CLUSTERS_SAMPLE, &cl, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_int_equal(cl.n, 2);
+	assert_true(cl.has_total_count);
+	assert_int_equal(cl.total_count, 2);
+	assert_false(cl.has_next_link);
+	assert_string_equal(cl.v[0].id, "65b0c1d2e3f405162738495a");
+	assert_string_equal(cl.v[0].name, "prod-east");
+	assert_string_equal(cl.v[0].encryption_at_rest_provider, "AZURE");
+	assert_string_equal(cl.v[0].state_name, "IDLE");
+	assert_int_equal(cl.v[0].paused, TRI_FALSE);
+	assert_null(cl.v[1].id);
+	assert_string_equal(cl.v[1].name, "analytics");
+	assert_string_equal(cl.v[1].encryption_at_rest_provider, "NONE");
+	assert_string_equal(cl.v[1].state_name, "UPDATING");
+	assert_int_equal(cl.v[1].paused, TRI_TRUE);
+	assert_false(atlas_clusters_more(&cl, 1, 100));
+	atlas_clusters_free(&cl);
+	assert_null(cl.v);
+	assert_int_equal(cl.n, 0);
+	atlas_clusters_free(&cl);
+	atlas_clusters_free(NULL);
+}
+
+static void
+test_clusters_optional_and_unknown(void **state)
+{
+	struct atlas_clusters cl;
+
+	(void)state;
+	/* an empty project; totalCount omitted (includeCount=false) */
+	assert_int_equal(parse_clusters_str("{\"results\":[]}", &cl, NULL, 0), 0);
+	assert_int_equal(cl.n, 0);
+	assert_null(cl.v);
+	assert_false(cl.has_total_count);
+	assert_false(cl.has_next_link);
+	assert_false(atlas_clusters_more(&cl, 1, 500));
+	atlas_clusters_free(&cl);
+
+	/* nulls are absent, unknown fields ignored, unknown values kept */
+	assert_int_equal(parse_clusters_str("{\"results\":[{},{\"name\":null,\"paused\":null,"
+					    "\"encryptionAtRestProvider\":\"KMIP\",\"stateName\":"
+					    "\"HIBERNATING\",\"newField\":{\"x\":[1,2]}}],"
+					    "\"links\":null,\"totalCount\":null,\"extra\":true}",
+					    &cl, NULL, 0),
+			 0);
+	assert_int_equal(cl.n, 2);
+	assert_null(cl.v[0].name);
+	assert_null(cl.v[0].encryption_at_rest_provider);
+	assert_null(cl.v[0].state_name);
+	assert_int_equal(cl.v[0].paused, TRI_ABSENT);
+	assert_null(cl.v[1].name);
+	assert_int_equal(cl.v[1].paused, TRI_ABSENT);
+	assert_string_equal(cl.v[1].encryption_at_rest_provider, "KMIP");
+	assert_string_equal(cl.v[1].state_name, "HIBERNATING");
+	assert_false(cl.has_total_count);
+	atlas_clusters_free(&cl);
+
+	/* links without rel/href, other rels, "NEXT" in any case */
+	assert_int_equal(parse_clusters_str("{\"results\":[],\"links\":[{},{\"rel\":null},"
+					    "{\"rel\":\"last\",\"href\":\"x\"}],\"totalCount\":0}",
+					    &cl, NULL, 0),
+			 0);
+	assert_false(cl.has_next_link);
+	assert_true(cl.has_total_count);
+	assert_int_equal(cl.total_count, 0);
+	atlas_clusters_free(&cl);
+	assert_int_equal(parse_clusters_str("{\"results\":[],\"links\":[{\"rel\":\"Next\"}]}", &cl,
+					    NULL, 0),
+			 0);
+	assert_true(cl.has_next_link);
+	atlas_clusters_free(&cl);
+}
+
+static void
+test_clusters_paging(void **state)
+{
+	struct atlas_clusters cl, all = {0};
+	char *names[] = {"c1", "c2", "c3", "c4", "c5"};
+
+	(void)state;
+	assert_int_equal(parse_clusters_str(CLUSTERS_PAGE2, &cl, NULL, 0), 0);
+	assert_true(cl.has_next_link);
+	assert_int_equal(cl.total_count, 5);
+	assert_int_equal(cl.n, 2);
+	assert_true(atlas_clusters_more(&cl, 2, 2));
+
+	/* the rule of atlas_clusters_more, case by case */
+	cl.has_next_link = false;
+	assert_false(atlas_clusters_more(&cl, 2, 3));   /* short page: last */
+	assert_true(atlas_clusters_more(&cl, 2, 2));    /* full, 4 < 5 */
+	cl.total_count = 4;
+	assert_false(atlas_clusters_more(&cl, 2, 2));   /* full, 4 >= 4 */
+	cl.has_total_count = false;
+	assert_true(atlas_clusters_more(&cl, 2, 2));    /* full, no count */
+	assert_true(atlas_clusters_more(&cl, 2, 1));    /* more than asked */
+	assert_false(atlas_clusters_more(&cl, 2, 0));
+	cl.has_next_link = true;
+	assert_true(atlas_clusters_more(&cl, 9, 500));  /* next link wins */
+	assert_false(atlas_clusters_more(NULL, 1, 1));
+	atlas_clusters_free(&cl);
+	/* an empty page ends the loop whatever it claims */
+	assert_int_equal(parse_clusters_str("{\"results\":[],\"totalCount\":900,\"links\":"
+					    "[{\"rel\":\"next\",\"href\":\"https://x/\"}]}",
+					    &cl, NULL, 0),
+			 0);
+	assert_false(atlas_clusters_more(&cl, 1, 500));
+	atlas_clusters_free(&cl);
+
+	/* merging pages into one listing */
+	for (unsigned page = 1; page <= 3; page++) {
+		char body[512];
+		size_t first = (page - 1) * 2;
+
+		snprintf(body, sizeof(body), "{\"results\":[{\"name\":\"%s\"}%s%s%s]%s,"
+					     "\"totalCount\":5}",
+			 names[first], first + 1 < 5 ? ",{\"name\":\"" : "",
+			 first + 1 < 5 ? names[first + 1] : "", first + 1 < 5 ? "\"}" : "",
+			 page < 3 ? ",\"links\":[{\"rel\":\"next\",\"href\":\"h\"}]" : "");
+		assert_int_equal(parse_clusters_str(body, &cl, NULL, 0), 0);
+		assert_int_equal(atlas_clusters_more(&cl, page, 2), page < 3);
+		assert_int_equal(atlas_clusters_merge(&all, &cl), 0);
+		assert_null(cl.v);
+		assert_int_equal(cl.n, 0);
+		atlas_clusters_free(&cl); /* harmless */
+	}
+	assert_int_equal(all.n, 5);
+	for (size_t i = 0; i < 5; i++)
+		assert_string_equal(all.v[i].name, names[i]);
+	assert_false(all.has_next_link);
+	assert_int_equal(all.total_count, 5);
+	/* an empty page merges too */
+	assert_int_equal(parse_clusters_str("{\"results\":[]}", &cl, NULL, 0), 0);
+	assert_int_equal(atlas_clusters_merge(&all, &cl), 0);
+	assert_int_equal(all.n, 5);
+	assert_false(all.has_total_count);
+	assert_int_equal(atlas_clusters_merge(&all, &all), -EINVAL);
+	assert_int_equal(atlas_clusters_merge(NULL, &all), -EINVAL);
+	assert_int_equal(atlas_clusters_merge(&all, NULL), -EINVAL);
+	assert_int_equal(all.n, 5);
+	atlas_clusters_free(&all);
+}
+
+static void
+test_clusters_malformed(void **state)
+{
+	struct atlas_clusters cl;
+
+	(void)state;
+	expect_bad_clusters("{}", "results");
+	expect_bad_clusters("{\"results\":null}", "results");
+	expect_bad_clusters("{\"totalCount\":3,\"links\":[]}", "results");
+	expect_bad_clusters("{\"results\":{}}", "results is not an array");
+	expect_bad_clusters("{\"results\":\"[]\"}", "results is not an array");
+	expect_bad_clusters("{\"results\":[1]}", "results[0] is not an object");
+	expect_bad_clusters("{\"results\":[{},null]}", "results[1] is not an object");
+	expect_bad_clusters("{\"results\":[{\"name\":\"a\"},{\"name\":7}]}",
+			    "results[1].name is not a string");
+	expect_bad_clusters("{\"results\":[{\"paused\":\"false\"}]}",
+			    "results[0].paused is not a boolean");
+	expect_bad_clusters("{\"results\":[{\"paused\":0}]}", "results[0].paused is not a boolean");
+	expect_bad_clusters("{\"results\":[{\"encryptionAtRestProvider\":1}]}",
+			    "results[0].encryptionAtRestProvider is not a string");
+	expect_bad_clusters("{\"results\":[{\"encryptionAtRestProvider\":{\"p\":\"AZURE\"}}]}",
+			    "encryptionAtRestProvider is not a string");
+	expect_bad_clusters("{\"results\":[{\"stateName\":[]}]}",
+			    "results[0].stateName is not a string");
+	expect_bad_clusters("{\"results\":[{\"id\":false}]}", "results[0].id is not a string");
+	expect_bad_clusters("{\"results\":[],\"totalCount\":\"2\"}", "totalCount is not an integer");
+	expect_bad_clusters("{\"results\":[],\"totalCount\":2.0}", "totalCount is not an integer");
+	expect_bad_clusters("{\"results\":[],\"totalCount\":-1}", "totalCount is negative");
+	expect_bad_clusters("{\"results\":[],\"links\":{}}", "links is not an array");
+	expect_bad_clusters("{\"results\":[],\"links\":[\"next\"]}", "links[0] is not an object");
+	expect_bad_clusters("{\"results\":[],\"links\":[{\"rel\":5}]}",
+			    "links[0].rel is not a string");
+	expect_bad_clusters("{\"results\":[],\"links\":[{\"rel\":\"self\"},{\"href\":{}}]}",
+			    "links[1].href is not a string");
+	/* duplicates, at any depth */
+	expect_bad_clusters("{\"results\":[],\"results\":[]}", "duplicate");
+	expect_bad_clusters("{\"results\":[{\"encryptionAtRestProvider\":\"AZURE\","
+			    "\"encryptionAtRestProvider\":\"NONE\"}]}",
+			    "duplicate");
+	/* not JSON, not an object */
+	expect_bad_clusters("[]", "top level is not an object");
+	expect_bad_clusters("null", "top level is not an object");
+	expect_bad_clusters("", "empty");
+	expect_bad_clusters("<html>502 Bad Gateway</html>", NULL);
+	expect_bad_clusters("{\"results\":[]}x", NULL);
+	assert_int_equal(atlas_parse_clusters("{\"results\":[]}", 14, NULL, NULL, 0), -EINVAL);
+	assert_int_equal(atlas_parse_clusters(NULL, 0, &cl, NULL, 0), -EBADMSG);
+
+	/* every truncation of a real page fails cleanly, nothing read past len */
+	for (size_t len = 0; len < strlen(CLUSTERS_SAMPLE) - 2; len++) {
+		char *b = exact(CLUSTERS_SAMPLE, len);
+		char err[64];
+
+		if (atlas_parse_clusters(b, len, &cl, err, sizeof(err)) != -EBADMSG)
+			fail_msg("truncation at %zu accepted", len);
+		assert_null(cl.v);
+		free(b);
+	}
+}
+
+static void
+test_clusters_url(void **state)
+{
+	char *u;
+
+	(void)state;
+	u = atlas_clusters_url("https://cloud.mongodb.com/", "65a1b2c3d4e5f60718293a00", 1, 500);
+	assert_string_equal(u, "https://cloud.mongodb.com/api/atlas/v2/groups/"
+			       "65a1b2c3d4e5f60718293a00/clusters?pageNum=1&itemsPerPage=500");
+	free(u);
+	u = atlas_clusters_url("https://cloud.mongodbgov.com", "65a1b2c3d4e5f60718293a00", 7, 1);
+	assert_string_equal(u, "https://cloud.mongodbgov.com/api/atlas/v2/groups/"
+			       "65a1b2c3d4e5f60718293a00/clusters?pageNum=7&itemsPerPage=1");
+	free(u);
+	errno = 0;
+	assert_null(atlas_clusters_url("https://x", "65a1b2c3d4e5f60718293a00", 0, 100));
+	assert_int_equal(errno, EINVAL);
+	assert_null(atlas_clusters_url("https://x", "65a1b2c3d4e5f60718293a00", 1, 0));
+	assert_null(atlas_clusters_url("https://x", "65a1b2c3d4e5f60718293a00", 1, 501));
+	assert_null(atlas_clusters_url("https://x", "65a1b2c3d4e5f60718293a00", 2147483648u, 1));
+	assert_null(atlas_clusters_url("https://x", "65a1b2c3d4e5f60718293a0/", 1, 1));
+	assert_null(atlas_clusters_url("https://x", NULL, 1, 1));
+	assert_null(atlas_clusters_url("", "65a1b2c3d4e5f60718293a00", 1, 1));
+	assert_null(atlas_clusters_url(NULL, "65a1b2c3d4e5f60718293a00", 1, 1));
+}
+
+/* ---- Cloud Provider Access -------------------------------------------- */
+
+/* atlas-api.md §7 */
+static const char CPA_SAMPLE[] =
+	"{\n"
+	"  \"awsIamRoles\": [],\n"
+	"  \"azureServicePrincipals\": [ {\n"
+	"      \"_id\": \"65a1b2c3d4e5f60718293a4b\", \"providerName\": \"AZURE\",\n"
+	"      \"atlasAzureAppId\": \"9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a\",\n"
+	"      \"servicePrincipalId\": \"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\",\n"
+	"      \"tenantId\": \"99999999-8888-4777-8666-555555555555\",\n"
+	"      \"createdDate\": \"2026-01-15T10:00:00Z\", \"lastUpdatedDate\": "
+	"\"2026-01-15T10:05:00Z\",\n"
+	"      \"featureUsages\": [ { \"featureType\": \"ENCRYPTION_AT_REST\", \"featureId\": null } "
+	"] } ],\n"
+	"  \"gcpServiceAccounts\": []\n"
+	"}\n";
+
+/* every list filled, AWS and GCP shaped after the spec's field lists */
+static const char CPA_ALL[] =
+	"{\"awsIamRoles\":[{\"providerName\":\"AWS\",\"roleId\":\"65a1b2c3d4e5f60718293a4c\","
+	"\"atlasAWSAccountArn\":\"arn:aws:iam::012345678901:root\",\"atlasAssumedRoleExternalId\":"
+	"\"3192be49-6e76-4b7d-a7b8-b486a8fc4483\",\"iamAssumedRoleArn\":"
+	"\"arn:aws:iam::123456789012:role/atlas-kms\",\"authorizedDate\":\"2026-01-15T10:00:00Z\","
+	"\"createdDate\":\"2026-01-15T09:00:00Z\",\"featureUsages\":[{\"featureType\":"
+	"\"ENCRYPTION_AT_REST\",\"featureId\":null}]},{\"providerName\":\"AWS\",\"roleId\":"
+	"\"65a1b2c3d4e5f60718293a5c\",\"atlasAWSAccountArn\":\"arn:aws:iam::012345678901:root\","
+	"\"createdDate\":\"2026-02-01T09:00:00Z\",\"featureUsages\":[]}],"
+	"\"azureServicePrincipals\":[{\"_id\":\"65a1b2c3d4e5f60718293a4b\",\"providerName\":"
+	"\"AZURE\",\"servicePrincipalId\":\"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\",\"tenantId\":"
+	"\"99999999-8888-4777-8666-555555555555\",\"featureUsages\":[{\"featureType\":"
+	"\"EXPORT_SNAPSHOT\",\"featureId\":{\"exportBucketId\":\"65a1b2c3d4e5f60718293aff\"}},"
+	"{\"featureType\":\"ATLAS_DATA_LAKE\",\"featureId\":{\"groupId\":\"g\",\"name\":\"dl\"}},"
+	"{\"featureId\":\"x\"},{\"featureType\":null}]},{\"_id\":\"65A1B2C3D4E5F60718293A6B\","
+	"\"providerName\":\"AZURE\"}],"
+	"\"gcpServiceAccounts\":[{\"providerName\":\"GCP\",\"roleId\":\"65a1b2c3d4e5f60718293a4d\","
+	"\"gcpServiceAccountForAtlas\":\"mongodb-atlas-abc@p-123.iam.gserviceaccount.com\","
+	"\"status\":\"COMPLETE\",\"createdDate\":\"2026-01-15T10:00:00Z\"},{\"roleId\":"
+	"\"65a1b2c3d4e5f60718293a5d\",\"status\":\"IN_PROGRESS\"}]}";
+
+static int
+parse_cpa_str(const char *s, struct atlas_cpa *cpa, char *err, size_t errlen)
+{
+	size_t len = strlen(s);
+	char *b = exact(s, len);
+	int r = atlas_parse_cloud_provider_access(b, len, cpa, err, errlen);
+
+	free(b);
+	return r;
+}
+
+static void
+expect_bad_cpa(const char *s, const char *err_has)
+{
+	struct atlas_cpa cpa;
+	char err[256];
+
+	memset(&cpa, 0x5a, sizeof(cpa));
+	if (parse_cpa_str(s, &cpa, err, sizeof(err)) != -EBADMSG)
+		fail_msg("accepted: %s", s);
+	assert_null(cpa.azure);
+	assert_null(cpa.aws);
+	assert_null(cpa.gcp);
+	assert_int_equal(cpa.n_azure + cpa.n_aws + cpa.n_gcp, 0);
+	if (err_has != NULL && strstr(err, err_has) == NULL)
+		fail_msg("error \"%s\" lacks \"%s\" for %s", err, err_has, s);
+	assert_true(strlen(err) > 0);
+	atlas_cpa_free(&cpa);
+}
+
+static void
+test_cpa_sample(void **state)
+{
+	struct atlas_cpa cpa;
+	char err[128] = "junk";
+
+	(void)state;
+	assert_int_equal(parse_cpa_str(CPA_SAMPLE, &cpa, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_int_equal(cpa.n_azure, 1);
+	assert_int_equal(cpa.n_aws, 0);
+	assert_int_equal(cpa.n_gcp, 0);
+	assert_null(cpa.aws);
+	assert_string_equal(cpa.azure[0].id, "65a1b2c3d4e5f60718293a4b");
+	assert_string_equal(cpa.azure[0].service_principal_id,
+			    "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d");
+	assert_string_equal(cpa.azure[0].atlas_azure_app_id,
+			    "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a");
+	assert_string_equal(cpa.azure[0].tenant_id, "99999999-8888-4777-8666-555555555555");
+	assert_true(cpa.azure[0].has_feature_usages);
+	assert_int_equal(cpa.azure[0].n_feature_types, 1);
+	assert_string_equal(cpa.azure[0].feature_types[0], "ENCRYPTION_AT_REST");
+
+	assert_ptr_equal(atlas_cpa_azure_find(&cpa, "65a1b2c3d4e5f60718293a4b"), &cpa.azure[0]);
+	assert_string_equal(atlas_cpa_azure_principal(&cpa, "65a1b2c3d4e5f60718293a4b"),
+			    "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d");
+	assert_string_equal(atlas_cpa_azure_principal(&cpa, "65A1B2C3D4E5F60718293A4B"),
+			    "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d");
+	assert_null(atlas_cpa_azure_principal(&cpa, "65a1b2c3d4e5f60718293a4c"));
+	assert_null(atlas_cpa_azure_principal(&cpa, ""));
+	assert_null(atlas_cpa_azure_principal(&cpa, NULL));
+	assert_null(atlas_cpa_azure_principal(NULL, "65a1b2c3d4e5f60718293a4b"));
+	assert_null(atlas_cpa_aws_find(&cpa, "65a1b2c3d4e5f60718293a4b"));
+	assert_null(atlas_cpa_gcp_find(&cpa, "65a1b2c3d4e5f60718293a4b"));
+	atlas_cpa_free(&cpa);
+	assert_null(cpa.azure);
+	assert_int_equal(cpa.n_azure, 0);
+	atlas_cpa_free(&cpa);
+	atlas_cpa_free(NULL);
+}
+
+static void
+test_cpa_all_lists(void **state)
+{
+	const struct atlas_cpa_azure *a;
+	struct atlas_cpa cpa;
+
+	(void)state;
+	assert_int_equal(parse_cpa_str(CPA_ALL, &cpa, NULL, 0), 0);
+	assert_int_equal(cpa.n_aws, 2);
+	assert_string_equal(cpa.aws[0].role_id, "65a1b2c3d4e5f60718293a4c");
+	assert_string_equal(cpa.aws[0].iam_assumed_role_arn,
+			    "arn:aws:iam::123456789012:role/atlas-kms");
+	assert_null(cpa.aws[1].iam_assumed_role_arn); /* not authorized */
+	assert_ptr_equal(atlas_cpa_aws_find(&cpa, "65a1b2c3d4e5f60718293a5c"), &cpa.aws[1]);
+	assert_int_equal(cpa.n_gcp, 2);
+	assert_string_equal(cpa.gcp[0].status, "COMPLETE");
+	assert_string_equal(cpa.gcp[1].status, "IN_PROGRESS");
+	assert_ptr_equal(atlas_cpa_gcp_find(&cpa, "65a1b2c3d4e5f60718293a5d"), &cpa.gcp[1]);
+	assert_null(atlas_cpa_gcp_find(&cpa, "65a1b2c3d4e5f60718293a4c"));
+
+	assert_int_equal(cpa.n_azure, 2);
+	a = &cpa.azure[0];
+	assert_null(a->atlas_azure_app_id);
+	assert_true(a->has_feature_usages);
+	/* entries without a featureType are skipped, featureId of any shape */
+	assert_int_equal(a->n_feature_types, 2);
+	assert_string_equal(a->feature_types[0], "EXPORT_SNAPSHOT");
+	assert_string_equal(a->feature_types[1], "ATLAS_DATA_LAKE");
+	/* no featureUsages, no service principal id; upper-case id still found */
+	a = atlas_cpa_azure_find(&cpa, "65a1b2c3d4e5f60718293a6b");
+	assert_ptr_equal(a, &cpa.azure[1]);
+	assert_false(a->has_feature_usages);
+	assert_int_equal(a->n_feature_types, 0);
+	assert_null(atlas_cpa_azure_principal(&cpa, "65a1b2c3d4e5f60718293a6b"));
+	atlas_cpa_free(&cpa);
+
+	/* everything optional */
+	assert_int_equal(parse_cpa_str("{}", &cpa, NULL, 0), 0);
+	assert_int_equal(cpa.n_azure + cpa.n_aws + cpa.n_gcp, 0);
+	atlas_cpa_free(&cpa);
+	assert_int_equal(parse_cpa_str("{\"awsIamRoles\":null,\"azureServicePrincipals\":[{}],"
+				       "\"gcpServiceAccounts\":[{\"roleId\":null}],\"new\":[1]}",
+				       &cpa, NULL, 0),
+			 0);
+	assert_int_equal(cpa.n_azure, 1);
+	assert_null(cpa.azure[0].id);
+	assert_int_equal(cpa.n_gcp, 1);
+	assert_null(cpa.gcp[0].role_id);
+	/* an entry without an id never matches */
+	assert_null(atlas_cpa_azure_find(&cpa, "65a1b2c3d4e5f60718293a4b"));
+	atlas_cpa_free(&cpa);
+	assert_int_equal(parse_cpa_str("{\"azureServicePrincipals\":[{\"featureUsages\":[]}]}",
+				       &cpa, NULL, 0),
+			 0);
+	assert_true(cpa.azure[0].has_feature_usages);
+	assert_null(cpa.azure[0].feature_types);
+	atlas_cpa_free(&cpa);
+}
+
+static void
+test_cpa_malformed(void **state)
+{
+	struct atlas_cpa cpa;
+
+	(void)state;
+	expect_bad_cpa("{\"azureServicePrincipals\":{}}", "azureServicePrincipals is not an array");
+	expect_bad_cpa("{\"awsIamRoles\":\"\"}", "awsIamRoles is not an array");
+	expect_bad_cpa("{\"gcpServiceAccounts\":1}", "gcpServiceAccounts is not an array");
+	expect_bad_cpa("{\"azureServicePrincipals\":[null]}",
+		       "azureServicePrincipals[0] is not an object");
+	expect_bad_cpa("{\"azureServicePrincipals\":[{\"_id\":\"65a1b2c3d4e5f60718293a4b\"},"
+		       "{\"_id\":65}]}",
+		       "azureServicePrincipals[1]._id is not a string");
+	expect_bad_cpa("{\"azureServicePrincipals\":[{\"_id\":{\"$oid\":\"65a1b2c3d4e5f60718293a4b\"}}]}",
+		       "azureServicePrincipals[0]._id is not a string");
+	expect_bad_cpa("{\"azureServicePrincipals\":[{\"servicePrincipalId\":true}]}",
+		       "servicePrincipalId is not a string");
+	expect_bad_cpa("{\"azureServicePrincipals\":[{\"tenantId\":[]}]}", "tenantId is not a string");
+	expect_bad_cpa("{\"azureServicePrincipals\":[{\"atlasAzureAppId\":1}]}",
+		       "atlasAzureAppId is not a string");
+	expect_bad_cpa("{\"azureServicePrincipals\":[{\"featureUsages\":{}}]}",
+		       "azureServicePrincipals[0].featureUsages is not an array");
+	expect_bad_cpa("{\"azureServicePrincipals\":[{\"featureUsages\":[\"ENCRYPTION_AT_REST\"]}]}",
+		       "azureServicePrincipals[0].featureUsages[0] is not an object");
+	expect_bad_cpa("{\"azureServicePrincipals\":[{\"featureUsages\":[{\"featureType\":"
+		       "\"EXPORT_SNAPSHOT\"},{\"featureType\":3}]}]}",
+		       "azureServicePrincipals[0].featureUsages[1].featureType is not a string");
+	expect_bad_cpa("{\"awsIamRoles\":[{\"roleId\":true}]}", "awsIamRoles[0].roleId is not a string");
+	expect_bad_cpa("{\"awsIamRoles\":[{\"iamAssumedRoleArn\":{}}]}",
+		       "awsIamRoles[0].iamAssumedRoleArn is not a string");
+	expect_bad_cpa("{\"gcpServiceAccounts\":[{\"status\":1}]}",
+		       "gcpServiceAccounts[0].status is not a string");
+	expect_bad_cpa("{\"gcpServiceAccounts\":[[]]}", "gcpServiceAccounts[0] is not an object");
+	/* a failure in a later list frees the earlier ones (ASan) */
+	expect_bad_cpa("{\"azureServicePrincipals\":[{\"_id\":\"a\",\"featureUsages\":[{"
+		       "\"featureType\":\"ENCRYPTION_AT_REST\"}]}],\"awsIamRoles\":[{\"roleId\":\"b\"}],"
+		       "\"gcpServiceAccounts\":[{\"roleId\":\"c\"},{\"roleId\":0}]}",
+		       "gcpServiceAccounts[1].roleId");
+	expect_bad_cpa("{\"azureServicePrincipals\":[{\"_id\":\"a\",\"_id\":\"b\"}]}", "duplicate");
+	expect_bad_cpa("{\"awsIamRoles\":[],\"awsIamRoles\":[]}", "duplicate");
+	expect_bad_cpa("[]", "top level is not an object");
+	expect_bad_cpa("", "empty");
+	expect_bad_cpa("{\"awsIamRoles\":[]", NULL);
+	assert_int_equal(atlas_parse_cloud_provider_access("{}", 2, NULL, NULL, 0), -EINVAL);
+
+	for (size_t len = 0; len < strlen(CPA_ALL) - 1; len++) {
+		char *b = exact(CPA_ALL, len);
+
+		if (atlas_parse_cloud_provider_access(b, len, &cpa, NULL, 0) != -EBADMSG)
+			fail_msg("truncation at %zu accepted", len);
+		assert_null(cpa.azure);
+		free(b);
+	}
+}
+
+static void
+test_cpa_url_and_role_id(void **state)
+{
+	struct atlas_ear ear;
+	char *u;
+
+	(void)state;
+	u = atlas_cpa_url("https://cloud.mongodb.com//", "65a1b2c3d4e5f60718293a00");
+	assert_string_equal(u, "https://cloud.mongodb.com/api/atlas/v2/groups/"
+			       "65a1b2c3d4e5f60718293a00/cloudProviderAccess");
+	free(u);
+	errno = 0;
+	assert_null(atlas_cpa_url("https://x", "../../../etc/passwd0000000"));
+	assert_int_equal(errno, EINVAL);
+	assert_null(atlas_cpa_url("https://x", NULL));
+	assert_null(atlas_cpa_url("/", "65a1b2c3d4e5f60718293a00"));
+
+	assert_int_equal(parse_ear_str(AZURE_SAMPLE, &ear, NULL, 0), 0);
+	assert_ptr_equal(atlas_ear_role_id(&ear), ear.azure.role_id);
+	atlas_ear_free(&ear);
+	assert_int_equal(parse_ear_str(AWS_SAMPLE, &ear, NULL, 0), 0);
+	assert_string_equal(atlas_ear_role_id(&ear), "65a1b2c3d4e5f60718293a4c");
+	atlas_ear_free(&ear);
+	assert_int_equal(parse_ear_str(GCP_SAMPLE, &ear, NULL, 0), 0);
+	assert_string_equal(atlas_ear_role_id(&ear), "65a1b2c3d4e5f60718293a4d");
+	atlas_ear_free(&ear);
+	assert_int_equal(parse_ear_str(ALL_DISABLED, &ear, NULL, 0), 0);
+	assert_null(atlas_ear_role_id(&ear));
+	atlas_ear_free(&ear);
+	/* a disabled provider's role does not count; empty means none */
+	assert_int_equal(parse_ear_str("{\"azureKeyVault\":{\"enabled\":false,\"roleId\":\"r\"}}",
+				       &ear, NULL, 0),
+			 0);
+	assert_null(atlas_ear_role_id(&ear));
+	atlas_ear_free(&ear);
+	assert_int_equal(parse_ear_str("{\"azureKeyVault\":{\"enabled\":true,\"roleId\":\"\"}}",
+				       &ear, NULL, 0),
+			 0);
+	assert_null(atlas_ear_role_id(&ear));
+	atlas_ear_free(&ear);
+	assert_int_equal(parse_ear_str("{\"azureKeyVault\":{\"enabled\":true,\"clientID\":\"c\"}}",
+				       &ear, NULL, 0),
+			 0);
+	assert_null(atlas_ear_role_id(&ear));
+	atlas_ear_free(&ear);
+	assert_null(atlas_ear_role_id(NULL));
+}
+
 int
 main(void)
 {
@@ -910,6 +1480,15 @@ main(void)
 		cmocka_unit_test(test_token_oauth_error),
 		cmocka_unit_test(test_token_invalid),
 		cmocka_unit_test(test_urls),
+		cmocka_unit_test(test_clusters_sample),
+		cmocka_unit_test(test_clusters_optional_and_unknown),
+		cmocka_unit_test(test_clusters_paging),
+		cmocka_unit_test(test_clusters_malformed),
+		cmocka_unit_test(test_clusters_url),
+		cmocka_unit_test(test_cpa_sample),
+		cmocka_unit_test(test_cpa_all_lists),
+		cmocka_unit_test(test_cpa_malformed),
+		cmocka_unit_test(test_cpa_url_and_role_id),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -909,6 +909,567 @@ test_ear_hostile_values(void **state)
 	run_free(&a);
 }
 
+/* ---- ear.clusters ---------------------------------------------------- */
+
+static void
+clusters_from(const char *json, struct atlas_clusters *cl)
+{
+	char err[128];
+
+	if (atlas_parse_clusters(json, strlen(json), cl, err, sizeof(err)) != 0)
+		fail_msg("bad test body (%s): %s", err, json);
+}
+
+static void
+cpa_from(const char *json, struct atlas_cpa *cpa)
+{
+	char err[128];
+
+	if (atlas_parse_cloud_provider_access(json, strlen(json), cpa, err, sizeof(err)) != 0)
+		fail_msg("bad test body (%s): %s", err, json);
+}
+
+static const char CLUSTERS_MIX[] =
+	"{\"results\":["
+	"{\"name\":\"prod-east\",\"encryptionAtRestProvider\":\"AZURE\",\"stateName\":\"IDLE\","
+	"\"paused\":false},"
+	"{\"name\":\"analytics\",\"encryptionAtRestProvider\":\"NONE\",\"stateName\":\"UPDATING\","
+	"\"paused\":true},"
+	"{\"name\":\"legacy\",\"encryptionAtRestProvider\":\"NONE\",\"stateName\":\"IDLE\","
+	"\"paused\":false},"
+	"{\"name\":\"aws-one\",\"encryptionAtRestProvider\":\"AWS\",\"stateName\":\"REPAIRING\"},"
+	"{\"name\":\"going\",\"encryptionAtRestProvider\":\"NONE\",\"stateName\":\"DELETING\"},"
+	"{\"name\":\"lower\",\"encryptionAtRestProvider\":\"azure\",\"paused\":true},"
+	"{\"name\":\"silent\",\"stateName\":\"IDLE\"},"
+	"{\"name\":\"future\",\"encryptionAtRestProvider\":\"KMIP\"},"
+	"{\"id\":\"65b0c1d2e3f405162738495a\",\"encryptionAtRestProvider\":\"AZURE\"},"
+	"{\"encryptionAtRestProvider\":\"AZURE\"},"
+	"{\"name\":\"prod-east\",\"encryptionAtRestProvider\":\"NONE\"}"
+	"],\"totalCount\":11}";
+
+static void
+test_clusters_project_azure(void **state)
+{
+	struct atlas_clusters cl;
+	struct findings out = {0};
+	struct cfg_checks cc;
+	const struct finding *x;
+
+	(void)state;
+	all_on(&cc);
+	clusters_from(CLUSTERS_MIX, &cl);
+	assert_int_equal(chk_ear_clusters(&cl, PROV_AZURE, &cc, &out), 0);
+	assert_one_line(&out);
+	assert_true(out.evaluated[CHK_EAR_CLUSTERS]);
+	assert_false(out.evaluated[CHK_EAR_ROLE]);
+	assert_false(out.evaluated[CHK_EAR_VALID]);
+	/* 11 entries - 1 deleting - 1 repeated name */
+	assert_int_equal(out.n, 9);
+	assert_int_equal(count(&out, CHK_EAR_CLUSTERS), 9);
+	for (size_t i = 0; i < out.n; i++)
+		assert_int_equal(out.v[i].provider, PROV_AZURE);
+
+	/* the first listing of a name wins; its repeat is not judged */
+	x = find(&out, CHK_EAR_CLUSTERS, "prod-east");
+	assert_non_null(x);
+	assert_int_equal(x->severity, SEV_OK);
+	assert_string_equal(x->summary,
+			    "cluster prod-east is encrypted with the project's Azure Key Vault key");
+
+	x = find(&out, CHK_EAR_CLUSTERS, "analytics");
+	assert_int_equal(x->severity, SEV_WARNING);
+	assert_contains(x->summary, "cluster analytics (paused, state UPDATING) is not encrypted "
+				    "with the project's customer key (encryptionAtRestProvider NONE)");
+	assert_contains(x->summary, "Azure Key Vault key does not cover it");
+	assert_contains(x->summary, "set encryptionAtRestProvider to AZURE");
+	assert_contains(x->summary, "silence ear.clusters for this cluster");
+	assert_contains(x->summary, "resolves when Atlas finishes");
+
+	x = find(&out, CHK_EAR_CLUSTERS, "legacy");
+	assert_int_equal(x->severity, SEV_WARNING);
+	assert_contains(x->summary, "cluster legacy is not encrypted");
+	assert_null(strstr(x->summary, "paused"));
+	assert_null(strstr(x->summary, "resolves when"));
+
+	x = find(&out, CHK_EAR_CLUSTERS, "aws-one");
+	assert_int_equal(x->severity, SEV_WARNING);
+	assert_contains(x->summary, "cluster aws-one (state REPAIRING) is set to encrypt with AWS "
+				    "KMS (encryptionAtRestProvider AWS), not with the project's "
+				    "enabled provider Azure Key Vault");
+	assert_contains(x->summary, "encryptionAtRestProvider to AZURE");
+	assert_null(strstr(x->summary, "resolves when"));
+
+	assert_null(find(&out, CHK_EAR_CLUSTERS, "going"));
+
+	x = find(&out, CHK_EAR_CLUSTERS, "lower");
+	assert_int_equal(x->severity, SEV_OK);
+	assert_contains(x->summary, "cluster lower (paused) is encrypted");
+
+	x = find(&out, CHK_EAR_CLUSTERS, "silent");
+	assert_int_equal(x->severity, SEV_UNKNOWN);
+	assert_contains(x->summary, "no encryptionAtRestProvider");
+
+	x = find(&out, CHK_EAR_CLUSTERS, "future");
+	assert_int_equal(x->severity, SEV_WARNING);
+	assert_contains(x->summary, "\"KMIP\", which kmswatch does not know, instead of the "
+				    "project's provider Azure Key Vault (AZURE)");
+
+	x = find(&out, CHK_EAR_CLUSTERS, "65b0c1d2e3f405162738495a");
+	assert_non_null(x);
+	assert_int_equal(x->severity, SEV_OK);
+	x = find(&out, CHK_EAR_CLUSTERS, "(unnamed cluster)");
+	assert_non_null(x);
+	assert_int_equal(x->severity, SEV_OK);
+
+	/* document order is kept */
+	assert_string_equal(out.v[0].subject, "prod-east");
+	assert_string_equal(out.v[1].subject, "analytics");
+	findings_free(&out);
+
+	/* the same listing against an AWS project */
+	assert_int_equal(chk_ear_clusters(&cl, PROV_AWS, NULL, &out), 0);
+	assert_int_equal(find(&out, CHK_EAR_CLUSTERS, "aws-one")->severity, SEV_OK);
+	x = find(&out, CHK_EAR_CLUSTERS, "prod-east");
+	assert_int_equal(x->severity, SEV_WARNING);
+	assert_contains(x->summary, "set to encrypt with Azure Key Vault (encryptionAtRestProvider "
+				    "AZURE), not with the project's enabled provider AWS KMS");
+	assert_contains(find(&out, CHK_EAR_CLUSTERS, "legacy")->summary,
+			"set encryptionAtRestProvider to AWS");
+	findings_free(&out);
+	atlas_clusters_free(&cl);
+}
+
+static void
+test_clusters_project_none(void **state)
+{
+	struct atlas_clusters cl;
+	struct findings out = {0};
+	const struct finding *x;
+
+	(void)state;
+	clusters_from(CLUSTERS_MIX, &cl);
+	assert_int_equal(chk_ear_clusters(&cl, PROV_NONE, NULL, &out), 0);
+	assert_one_line(&out);
+	assert_true(out.evaluated[CHK_EAR_CLUSTERS]);
+	assert_int_equal(out.n, 9);
+
+	/* NONE is what every cluster must have without a project key */
+	x = find(&out, CHK_EAR_CLUSTERS, "legacy");
+	assert_int_equal(x->severity, SEV_OK);
+	assert_int_equal(x->provider, PROV_NONE);
+	assert_contains(x->summary, "Atlas-managed encryption keys, as expected");
+	x = find(&out, CHK_EAR_CLUSTERS, "analytics");
+	assert_int_equal(x->severity, SEV_OK);
+	assert_contains(x->summary, "(paused, state UPDATING)");
+	x = find(&out, CHK_EAR_CLUSTERS, "silent");
+	assert_int_equal(x->severity, SEV_OK);
+	assert_contains(x->summary, "Atlas-managed keys are expected");
+
+	/* a cluster naming a provider the project has not enabled */
+	x = find(&out, CHK_EAR_CLUSTERS, "prod-east");
+	assert_int_equal(x->severity, SEV_WARNING);
+	assert_contains(x->summary, "is set to encrypt with Azure Key Vault (encryptionAtRestProvider "
+				    "AZURE), but the project has no customer key provider enabled: "
+				    "enable Azure Key Vault");
+	assert_contains(x->summary, "or set the cluster's encryptionAtRestProvider to NONE");
+	x = find(&out, CHK_EAR_CLUSTERS, "aws-one");
+	assert_int_equal(x->severity, SEV_WARNING);
+	assert_contains(x->summary, "AWS KMS");
+	x = find(&out, CHK_EAR_CLUSTERS, "future");
+	assert_int_equal(x->severity, SEV_WARNING);
+	assert_contains(x->summary, "\"KMIP\", which kmswatch does not know, while the project has "
+				    "no customer key provider enabled");
+	findings_free(&out);
+	atlas_clusters_free(&cl);
+}
+
+static void
+test_clusters_edges(void **state)
+{
+	struct atlas_clusters cl;
+	struct findings out = {0};
+	struct cfg_checks cc;
+	const struct finding *x;
+
+	(void)state;
+	all_on(&cc);
+	/* no clusters: a verdict with nothing to report (old alerts resolve) */
+	clusters_from("{\"results\":[]}", &cl);
+	assert_int_equal(chk_ear_clusters(&cl, PROV_AZURE, &cc, &out), 0);
+	assert_true(out.evaluated[CHK_EAR_CLUSTERS]);
+	assert_int_equal(out.n, 0);
+	findings_free(&out);
+	atlas_clusters_free(&cl);
+
+	/* only a deleting cluster: same */
+	clusters_from("{\"results\":[{\"name\":\"a\",\"encryptionAtRestProvider\":\"NONE\","
+		      "\"stateName\":\"deleting\"}]}",
+		      &cl);
+	assert_int_equal(chk_ear_clusters(&cl, PROV_AZURE, &cc, &out), 0);
+	assert_true(out.evaluated[CHK_EAR_CLUSTERS]);
+	assert_int_equal(out.n, 0);
+	findings_free(&out);
+	atlas_clusters_free(&cl);
+
+	/* a deleting entry does not hide a live one of the same name */
+	clusters_from("{\"results\":[{\"name\":\"a\",\"encryptionAtRestProvider\":\"AZURE\","
+		      "\"stateName\":\"DELETING\"},{\"name\":\"a\",\"encryptionAtRestProvider\":"
+		      "\"NONE\",\"stateName\":\"CREATING\"}]}",
+		      &cl);
+	assert_int_equal(chk_ear_clusters(&cl, PROV_AZURE, &cc, &out), 0);
+	assert_int_equal(out.n, 1);
+	x = find(&out, CHK_EAR_CLUSTERS, "a");
+	assert_int_equal(x->severity, SEV_WARNING);
+	assert_contains(x->summary, "(state CREATING)");
+	assert_contains(x->summary, "resolves when Atlas finishes");
+
+	/* switched off: nothing, not evaluated */
+	findings_free(&out);
+	cc.enabled[CHK_EAR_CLUSTERS] = false;
+	assert_int_equal(chk_ear_clusters(&cl, PROV_AZURE, &cc, &out), 0);
+	assert_false(out.evaluated[CHK_EAR_CLUSTERS]);
+	assert_int_equal(out.n, 0);
+
+	assert_int_equal(chk_ear_clusters(NULL, PROV_AZURE, NULL, &out), -EINVAL);
+	assert_int_equal(chk_ear_clusters(&cl, PROV_AZURE, NULL, NULL), -EINVAL);
+	atlas_clusters_free(&cl);
+
+	/* hostile names and values stay on one line */
+	clusters_from("{\"results\":[{\"name\":\"x\\ny\",\"encryptionAtRestProvider\":"
+		      "\"AZ\\r\\nURE\",\"stateName\":\"UP\\tDATING\"}]}",
+		      &cl);
+	assert_int_equal(chk_ear_clusters(&cl, PROV_AZURE, NULL, &out), 0);
+	assert_one_line(&out);
+	assert_int_equal(out.n, 1);
+	assert_string_equal(out.v[0].subject, "x y");
+	assert_int_equal(out.v[0].severity, SEV_WARNING);
+	findings_free(&out);
+	atlas_clusters_free(&cl);
+}
+
+static void
+test_clusters_many(void **state)
+{
+	struct atlas_clusters cl = {0};
+	struct findings out = {0};
+	const size_t n = 5000;
+
+	(void)state;
+	cl.v = calloc(n, sizeof(*cl.v));
+	assert_non_null(cl.v);
+	cl.n = n;
+	for (size_t i = 0; i < n; i++) {
+		/* every name twice: 2500 subjects */
+		cl.v[i].name = util_asprintf("c%05zu", i % (n / 2));
+		cl.v[i].encryption_at_rest_provider = strdup(i % 3 ? "AZURE" : "NONE");
+		assert_non_null(cl.v[i].name);
+		assert_non_null(cl.v[i].encryption_at_rest_provider);
+	}
+	assert_int_equal(chk_ear_clusters(&cl, PROV_AZURE, NULL, &out), 0);
+	assert_int_equal(out.n, n / 2);
+	/* the first occurrence (index i < n/2) is the one judged */
+	for (size_t i = 0; i < n / 2; i++) {
+		assert_string_equal(out.v[i].subject, cl.v[i].name);
+		assert_int_equal(out.v[i].severity, i % 3 ? SEV_OK : SEV_WARNING);
+	}
+	findings_free(&out);
+	atlas_clusters_free(&cl);
+}
+
+/* ---- ear.role -------------------------------------------------------- */
+
+#define ROLE_AZ "65a1b2c3d4e5f60718293a4b"
+#define ROLE_AWS "65a1b2c3d4e5f60718293a4c"
+#define ROLE_GCP "65a1b2c3d4e5f60718293a4d"
+
+static const char EAR_AZ_ROLE[] =
+	"{\"azureKeyVault\":{\"enabled\":true,\"valid\":true,\"keyVaultName\":\"contoso-kv\","
+	"\"keyIdentifier\":\"https://contoso-kv.vault.azure.net/keys/k/v1\",\"roleId\":\"" ROLE_AZ
+	"\",\"tenantID\":\"99999999-8888-4777-8666-555555555555\"}}";
+
+static const char CPA_FULL[] =
+	"{\"awsIamRoles\":[{\"roleId\":\"" ROLE_AWS "\",\"iamAssumedRoleArn\":"
+	"\"arn:aws:iam::123456789012:role/atlas-kms\"},{\"roleId\":\"65a1b2c3d4e5f60718293a5c\"}],"
+	"\"azureServicePrincipals\":[{\"_id\":\"65a1b2c3d4e5f60718293a00\",\"servicePrincipalId\":"
+	"\"00000000-e5f6-4a7b-8c9d-0e1f2a3b4c5d\"},{\"_id\":\"" ROLE_AZ "\",\"providerName\":\"AZURE\","
+	"\"atlasAzureAppId\":\"9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a\",\"servicePrincipalId\":"
+	"\"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\",\"tenantId\":"
+	"\"99999999-8888-4777-8666-555555555555\",\"featureUsages\":[{\"featureType\":"
+	"\"ENCRYPTION_AT_REST\",\"featureId\":null}]}],"
+	"\"gcpServiceAccounts\":[{\"roleId\":\"" ROLE_GCP "\",\"status\":\"COMPLETE\"},{\"roleId\":"
+	"\"65a1b2c3d4e5f60718293a5d\",\"status\":\"FAILED\"}]}";
+
+struct role_run {
+	struct atlas_ear ear;
+	struct atlas_cpa cpa;
+	struct findings out;
+};
+
+static const struct finding *
+run_role(struct role_run *r, const char *ear_json, const char *cpa_json,
+	 const struct cfg_checks *cc)
+{
+	memset(r, 0, sizeof(*r));
+	ear_from(ear_json, &r->ear);
+	if (cpa_json != NULL)
+		cpa_from(cpa_json, &r->cpa);
+	assert_int_equal(chk_ear_role(&r->ear, cpa_json ? &r->cpa : NULL, cc, &r->out), 0);
+	assert_one_line(&r->out);
+	assert_true(r->out.n <= 1);
+	for (size_t i = 0; i < r->out.n; i++)
+		assert_int_equal(r->out.v[i].check, CHK_EAR_ROLE);
+	return r->out.n ? &r->out.v[0] : NULL;
+}
+
+static void
+role_free(struct role_run *r)
+{
+	atlas_ear_free(&r->ear);
+	atlas_cpa_free(&r->cpa);
+	findings_free(&r->out);
+}
+
+static void
+test_role_azure(void **state)
+{
+	struct cfg_checks cc;
+	struct role_run r;
+	const struct finding *x;
+
+	(void)state;
+	all_on(&cc);
+	x = run_role(&r, EAR_AZ_ROLE, CPA_FULL, &cc);
+	assert_true(r.out.evaluated[CHK_EAR_ROLE]);
+	assert_false(r.out.evaluated[CHK_EAR_CLUSTERS]);
+	assert_non_null(x);
+	assert_int_equal(x->severity, SEV_OK);
+	assert_int_equal(x->provider, PROV_AZURE);
+	assert_string_equal(x->subject, ROLE_AZ);
+	assert_string_equal(x->summary,
+			    "roleId " ROLE_AZ " is Azure service principal "
+			    "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d (Atlas application "
+			    "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a, tenant "
+			    "99999999-8888-4777-8666-555555555555) in the project's Cloud "
+			    "Provider Access");
+	role_free(&r);
+
+	/* the role is gone */
+	x = run_role(&r, EAR_AZ_ROLE,
+		     "{\"azureServicePrincipals\":[{\"_id\":\"65a1b2c3d4e5f60718293a00\"}],"
+		     "\"awsIamRoles\":[],\"gcpServiceAccounts\":[]}",
+		     &cc);
+	assert_true(r.out.evaluated[CHK_EAR_ROLE]);
+	assert_int_equal(x->severity, SEV_CRITICAL);
+	assert_int_equal(x->provider, PROV_AZURE);
+	assert_string_equal(x->subject, ROLE_AZ);
+	assert_contains(x->summary, "the Azure Key Vault configuration names roleId " ROLE_AZ
+				    ", but the project's Cloud Provider Access has no Azure service "
+				    "principal with that id (1 listed): Atlas cannot authenticate to "
+				    "Key Vault contoso-kv: it will shut down every mongod/mongos of "
+				    "this project at its next 15-minute validation. Authorise");
+	assert_contains(x->summary, "Project Settings, Integrations, Cloud Provider Access");
+	role_free(&r);
+
+	/* nothing at all in Cloud Provider Access */
+	x = run_role(&r, EAR_AZ_ROLE, "{}", &cc);
+	assert_int_equal(x->severity, SEV_CRITICAL);
+	assert_contains(x->summary, "(0 listed)");
+	role_free(&r);
+
+	/* the id names a role of another kind */
+	x = run_role(&r, EAR_AZ_ROLE, "{\"awsIamRoles\":[{\"roleId\":\"" ROLE_AZ "\"}]}", &cc);
+	assert_int_equal(x->severity, SEV_CRITICAL);
+	assert_contains(x->summary, "with that id (that id is an AWS IAM role) (0 listed)");
+	role_free(&r);
+	x = run_role(&r, EAR_AZ_ROLE, "{\"gcpServiceAccounts\":[{\"roleId\":\"" ROLE_AZ "\"}]}",
+		     &cc);
+	assert_contains(x->summary, "(that id is a GCP service account)");
+	role_free(&r);
+
+	/* case of the hex digits does not matter */
+	x = run_role(&r,
+		     "{\"azureKeyVault\":{\"enabled\":true,\"roleId\":\"65A1B2C3D4E5F60718293A4B\"}}",
+		     CPA_FULL, &cc);
+	assert_int_equal(x->severity, SEV_OK);
+	assert_string_equal(x->subject, "65A1B2C3D4E5F60718293A4B");
+	role_free(&r);
+
+	/* the role exists but lacks fields: still ok, unknowns named */
+	x = run_role(&r, EAR_AZ_ROLE, "{\"azureServicePrincipals\":[{\"_id\":\"" ROLE_AZ "\"}]}",
+		     &cc);
+	assert_int_equal(x->severity, SEV_OK);
+	assert_contains(x->summary, "is Azure service principal (not reported) (Atlas application "
+				    "(not reported), tenant (not reported))");
+	assert_null(strstr(x->summary, "note"));
+	role_free(&r);
+}
+
+static void
+test_role_azure_feature_usages(void **state)
+{
+	struct role_run r;
+	const struct finding *x;
+
+	(void)state;
+	x = run_role(&r, EAR_AZ_ROLE,
+		     "{\"azureServicePrincipals\":[{\"_id\":\"" ROLE_AZ "\",\"servicePrincipalId\":"
+		     "\"sp\",\"featureUsages\":[{\"featureType\":\"EXPORT_SNAPSHOT\",\"featureId\":"
+		     "{\"exportBucketId\":\"b\"}},{\"featureType\":\"ATLAS_DATA_LAKE\"}]}]}",
+		     NULL);
+	assert_int_equal(x->severity, SEV_OK);
+	assert_contains(x->summary, "; note: Atlas does not list ENCRYPTION_AT_REST among this "
+				    "principal's feature usages (EXPORT_SNAPSHOT, ATLAS_DATA_LAKE), "
+				    "which is bookkeeping only: ear.valid tells whether the key works");
+	role_free(&r);
+
+	x = run_role(&r, EAR_AZ_ROLE,
+		     "{\"azureServicePrincipals\":[{\"_id\":\"" ROLE_AZ "\",\"featureUsages\":[]}]}",
+		     NULL);
+	assert_int_equal(x->severity, SEV_OK);
+	assert_contains(x->summary, "feature usages (none listed)");
+	role_free(&r);
+
+	/* listed among others: no note */
+	x = run_role(&r, EAR_AZ_ROLE,
+		     "{\"azureServicePrincipals\":[{\"_id\":\"" ROLE_AZ "\",\"featureUsages\":["
+		     "{\"featureType\":\"EXPORT_SNAPSHOT\"},{\"featureType\":\"ENCRYPTION_AT_REST\"}]}]}",
+		     NULL);
+	assert_int_equal(x->severity, SEV_OK);
+	assert_null(strstr(x->summary, "note"));
+	role_free(&r);
+}
+
+static void
+test_role_aws_gcp(void **state)
+{
+	struct role_run r;
+	const struct finding *x;
+
+	(void)state;
+	x = run_role(&r, "{\"awsKms\":{\"enabled\":true,\"roleId\":\"" ROLE_AWS "\"}}", CPA_FULL,
+		     NULL);
+	assert_true(r.out.evaluated[CHK_EAR_ROLE]);
+	assert_int_equal(x->severity, SEV_OK);
+	assert_int_equal(x->provider, PROV_AWS);
+	assert_string_equal(x->subject, ROLE_AWS);
+	assert_string_equal(x->summary, "roleId " ROLE_AWS " is AWS IAM role "
+					"arn:aws:iam::123456789012:role/atlas-kms in the project's "
+					"Cloud Provider Access");
+	role_free(&r);
+
+	x = run_role(&r, "{\"awsKms\":{\"enabled\":true,\"roleId\":\"65a1b2c3d4e5f60718293a5c\"}}",
+		     CPA_FULL, NULL);
+	assert_int_equal(x->severity, SEV_OK);
+	assert_contains(x->summary, "note: it has no iamAssumedRoleArn");
+	role_free(&r);
+
+	x = run_role(&r, "{\"awsKms\":{\"enabled\":true,\"roleId\":\"" ROLE_AZ "\"}}", CPA_FULL,
+		     NULL);
+	assert_int_equal(x->severity, SEV_CRITICAL);
+	assert_int_equal(x->provider, PROV_AWS);
+	assert_contains(x->summary, "the AWS KMS configuration names roleId " ROLE_AZ ", but the "
+				    "project's Cloud Provider Access has no AWS IAM role with that "
+				    "id (that id is an Azure service principal) (2 listed)");
+	assert_contains(x->summary, "shut down every mongod/mongos");
+	role_free(&r);
+
+	x = run_role(&r, "{\"googleCloudKms\":{\"enabled\":true,\"roleId\":\"" ROLE_GCP "\"}}",
+		     CPA_FULL, NULL);
+	assert_int_equal(x->severity, SEV_OK);
+	assert_int_equal(x->provider, PROV_GCP);
+	assert_string_equal(x->summary, "roleId " ROLE_GCP " is a GCP service account in the "
+					"project's Cloud Provider Access");
+	role_free(&r);
+
+	x = run_role(&r,
+		     "{\"googleCloudKms\":{\"enabled\":true,\"roleId\":\"65a1b2c3d4e5f60718293a5d\"}}",
+		     CPA_FULL, NULL);
+	assert_int_equal(x->severity, SEV_OK);
+	assert_contains(x->summary, "note: its status is FAILED, not COMPLETE");
+	role_free(&r);
+
+	x = run_role(&r, "{\"googleCloudKms\":{\"enabled\":true,\"roleId\":\"" ROLE_AWS "\"}}",
+		     CPA_FULL, NULL);
+	assert_int_equal(x->severity, SEV_CRITICAL);
+	assert_int_equal(x->provider, PROV_GCP);
+	assert_contains(x->summary, "no GCP service account with that id (that id is an AWS IAM "
+				    "role) (2 listed): Atlas cannot authenticate to Cloud KMS");
+	role_free(&r);
+}
+
+static void
+test_role_not_applicable(void **state)
+{
+	static const char *no_role[] = {
+		"{}",
+		/* secret based Azure */
+		"{\"azureKeyVault\":{\"enabled\":true,\"valid\":true,\"clientID\":\"c\"}}",
+		"{\"azureKeyVault\":{\"enabled\":true,\"roleId\":\"\"}}",
+		"{\"azureKeyVault\":{\"enabled\":true,\"roleId\":null}}",
+		/* a role on a disabled provider is not in use */
+		"{\"azureKeyVault\":{\"enabled\":false,\"roleId\":\"" ROLE_AZ "\"}}",
+		"{\"awsKms\":{\"roleId\":\"" ROLE_AWS "\"}}",
+	};
+	struct cfg_checks cc;
+	struct role_run r;
+
+	(void)state;
+	all_on(&cc);
+	/* evaluated without a finding, with or without a Cloud Provider
+	 * Access document: an alert from an earlier role resolves */
+	for (size_t i = 0; i < ARRAY_SIZE(no_role); i++) {
+		assert_null(run_role(&r, no_role[i], NULL, &cc));
+		assert_true(r.out.evaluated[CHK_EAR_ROLE]);
+		role_free(&r);
+		assert_null(run_role(&r, no_role[i], "{}", &cc));
+		assert_true(r.out.evaluated[CHK_EAR_ROLE]);
+		role_free(&r);
+	}
+
+	/* a role but Cloud Provider Access unread: no verdict either way */
+	assert_null(run_role(&r, EAR_AZ_ROLE, NULL, &cc));
+	assert_false(r.out.evaluated[CHK_EAR_ROLE]);
+	role_free(&r);
+
+	/* switched off */
+	cc.enabled[CHK_EAR_ROLE] = false;
+	assert_null(run_role(&r, EAR_AZ_ROLE, "{}", &cc));
+	assert_false(r.out.evaluated[CHK_EAR_ROLE]);
+	role_free(&r);
+	assert_null(run_role(&r, "{}", NULL, &cc));
+	assert_false(r.out.evaluated[CHK_EAR_ROLE]);
+	role_free(&r);
+
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(chk_ear_role(NULL, &r.cpa, NULL, &r.out), -EINVAL);
+	assert_int_equal(chk_ear_role(&r.ear, &r.cpa, NULL, NULL), -EINVAL);
+}
+
+static void
+test_role_hostile_values(void **state)
+{
+	struct role_run r;
+	const struct finding *x;
+
+	(void)state;
+	x = run_role(&r,
+		     "{\"azureKeyVault\":{\"enabled\":true,\"roleId\":\"r\\n1\",\"keyVaultName\":"
+		     "\"kv\\r\\nX\"}}",
+		     "{\"azureServicePrincipals\":[{\"_id\":\"other\",\"servicePrincipalId\":\"a\\nb\"}]}",
+		     NULL);
+	assert_int_equal(x->severity, SEV_CRITICAL);
+	assert_string_equal(x->subject, "r 1");
+	role_free(&r);
+	x = run_role(&r, "{\"azureKeyVault\":{\"enabled\":true,\"roleId\":\"r\\n1\"}}",
+		     "{\"azureServicePrincipals\":[{\"_id\":\"r\\n1\",\"servicePrincipalId\":"
+		     "\"a\\nb\",\"featureUsages\":[{\"featureType\":\"X\\u0007Y\"}]}]}",
+		     NULL);
+	assert_int_equal(x->severity, SEV_OK);
+	assert_contains(x->summary, "principal a b ");
+	assert_contains(x->summary, "(X Y)");
+	role_free(&r);
+}
+
 int
 main(void)
 {
@@ -935,6 +1496,15 @@ main(void)
 		cmocka_unit_test(test_ear_disabled_checks),
 		cmocka_unit_test(test_ear_memory_in_place),
 		cmocka_unit_test(test_ear_hostile_values),
+		cmocka_unit_test(test_clusters_project_azure),
+		cmocka_unit_test(test_clusters_project_none),
+		cmocka_unit_test(test_clusters_edges),
+		cmocka_unit_test(test_clusters_many),
+		cmocka_unit_test(test_role_azure),
+		cmocka_unit_test(test_role_azure_feature_usages),
+		cmocka_unit_test(test_role_aws_gcp),
+		cmocka_unit_test(test_role_not_applicable),
+		cmocka_unit_test(test_role_hostile_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

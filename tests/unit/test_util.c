@@ -826,10 +826,27 @@ test_clocks(void **state)
 	assert_true(now > 1700000000);
 }
 
+static void
+test_urlencode(void **state)
+{
+	char *s = util_urlencode("https://vault.azure.net/.default a+b=c&d~_-.");
+
+	(void)state;
+	assert_string_equal(s, "https%3A%2F%2Fvault.azure.net%2F.default%20a%2Bb%3Dc%26d~_-.");
+	free(s);
+	s = util_urlencode("");
+	assert_string_equal(s, "");
+	free(s);
+	s = util_urlencode("\xc3\xa9");
+	assert_string_equal(s, "%C3%A9");
+	free(s);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_urlencode),
 		cmocka_unit_test(test_duration_valid),
 		cmocka_unit_test(test_duration_invalid),
 		cmocka_unit_test(test_duration_overflow),

@@ -1,0 +1,1250 @@
+/*
+ * azpoll — see azpoll.h.
+ *
+ * A round is a set of requests (struct azreq) that run concurrently; each
+ * gets its token (Azure resource or Atlas), goes through fetch (retries,
+ * Retry-After), and stores its parsed answer in the round. The round keeps
+ * one reference of its own while it launches requests, so a request that
+ * fails synchronously cannot finish the round early. When the last
+ * request is done the checks run on whatever was read; a read that failed
+ * leaves its checks without a verdict and shows up in azure.access.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "auth.h"
+#include "azpoll.h"
+#include "azure.h"
+#include "aztoken.h"
+#include "checks.h"
+#include "daemon.h"
+#include "fetch.h"
+#include "http.h"
+#include "log.h"
+#include "util.h"
+
+#define KV_API "api-version=7.5"
+#define ARM_VAULT_API "api-version=2024-11-01"
+#define ARM_ROLES_API "api-version=2022-04-01"
+#define MAX_READS 24
+#define MAX_PAGES 40 /* Key Vault pages hold 25 versions: 1000 versions */
+
+enum req_kind {
+	REQ_GRAPH_APP,
+	REQ_GRAPH_SP,
+	REQ_KV_KEY,
+	REQ_KV_VERSIONS,
+	REQ_KV_POLICY,
+	REQ_ARM_VAULT,
+	REQ_ARM_ROLES,
+	REQ_ATLAS_IPS,
+	REQ_ATLAS_CP,
+};
+
+struct azround;
+
+struct azreq {
+	struct azreq *next;
+	struct azround *round;
+	enum req_kind kind;
+	char *url;
+	char *connect_to;
+	const char *accept;
+	struct aztoken_waiter *waiter;
+	struct auth_waiter *awaiter;
+	struct fetch *fetch;
+	char *token;
+	bool retried_401;
+	unsigned page;
+};
+
+struct read_slot {
+	struct azure_error err;
+	struct azure_token_error terr;
+	char resource[400];
+	char detail[256];
+};
+
+struct azround {
+	struct azproject *p;
+	const struct cfg_azure_identity *id;
+	struct azure_endpoints ep;
+	bool ep_ok;
+	struct azure_key_id pin;
+	bool pin_ok;
+	char kv_base[300]; /* https://{vault}.{suffix} */
+	unsigned pending;
+	struct azreq *reqs;
+
+	struct azure_graph_app app, sp;
+	bool have_app, have_sp;
+	struct azure_kv_key key;
+	bool have_key, key_deleted;
+	struct azure_kv_key *versions;
+	size_t n_versions;
+	bool have_versions, versions_failed;
+	struct azure_rotation_policy policy;
+	bool have_policy;
+	struct azure_vault vault;
+	bool have_vault;
+	struct azure_role_assignments roles;
+	bool have_roles, roles_failed;
+	struct atlas_control_plane cp;
+	bool have_cp;
+	struct atlas_ip_addresses ips;
+	bool have_ips;
+
+	struct azure_read reads[MAX_READS];
+	struct read_slot slots[MAX_READS];
+	size_t n_reads;
+};
+
+struct azproject {
+	struct azproject *next;
+	struct azpoll *owner;
+	char *id;
+	const struct cfg_project *cfg;
+	struct atlas_azure_kv kv; /* own copy of Atlas's azureKeyVault */
+	bool have_kv;
+	char *trigger;            /* what starts a round at once when it changes */
+	char *key_id;             /* ear memory: key identifier and first seen */
+	time_t key_first_seen;
+	uv_timer_t timer;
+	struct azround *round;
+	bool rerun;
+	bool done_once;
+	struct cp_memory cp;
+};
+
+struct azpoll {
+	struct daemon *d;
+	struct poller_hooks hooks;
+	const struct config *cfg;
+	struct aztokens *tokens;
+	struct azproject *projects;
+	json_t *loaded;
+};
+
+static void round_start(struct azproject *p);
+static void req_done(struct azreq *q);
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void
+kv_clear(struct atlas_azure_kv *kv)
+{
+	char **s[] = {&kv->azure_environment, &kv->client_id, &kv->key_identifier,
+		      &kv->key_vault_name, &kv->resource_group_name, &kv->role_id,
+		      &kv->subscription_id, &kv->tenant_id};
+
+	for (size_t i = 0; i < ARRAY_SIZE(s); i++) {
+		free(*s[i]);
+		*s[i] = NULL;
+	}
+	memset(kv, 0, sizeof(*kv));
+}
+
+static int
+kv_copy(struct atlas_azure_kv *dst, const struct atlas_azure_kv *src)
+{
+	*dst = *src;
+	dst->azure_environment = util_strdup(src->azure_environment);
+	dst->client_id = util_strdup(src->client_id);
+	dst->key_identifier = util_strdup(src->key_identifier);
+	dst->key_vault_name = util_strdup(src->key_vault_name);
+	dst->resource_group_name = util_strdup(src->resource_group_name);
+	dst->role_id = util_strdup(src->role_id);
+	dst->subscription_id = util_strdup(src->subscription_id);
+	dst->tenant_id = util_strdup(src->tenant_id);
+	if ((src->azure_environment && !dst->azure_environment) ||
+	    (src->client_id && !dst->client_id) || (src->key_identifier && !dst->key_identifier) ||
+	    (src->key_vault_name && !dst->key_vault_name) ||
+	    (src->resource_group_name && !dst->resource_group_name) ||
+	    (src->role_id && !dst->role_id) || (src->subscription_id && !dst->subscription_id) ||
+	    (src->tenant_id && !dst->tenant_id)) {
+		kv_clear(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static char *
+kv_trigger(const struct atlas_azure_kv *kv)
+{
+#define S(x) ((x) ? (x) : "")
+	return util_asprintf("%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s", S(kv->azure_environment),
+			     S(kv->client_id), S(kv->key_identifier), S(kv->key_vault_name),
+			     S(kv->resource_group_name), S(kv->role_id), S(kv->subscription_id),
+			     S(kv->tenant_id));
+#undef S
+}
+
+/* "host:port" of an override URL for CURLOPT_CONNECT_TO. */
+static int
+connect_target(const char *url, char *host, size_t hlen, unsigned *port)
+{
+	const char *p = strstr(url, "://"), *end, *colon;
+	size_t n;
+
+	if (!p)
+		return -EINVAL;
+	p += 3;
+	*port = strncasecmp(url, "http://", 7) == 0 ? 80 : 443;
+	if (*p == '[') {
+		end = strchr(p, ']');
+		if (!end)
+			return -EINVAL;
+		end++;
+	} else {
+		end = p + strcspn(p, ":/");
+	}
+	n = (size_t)(end - p);
+	if (n == 0 || n >= hlen)
+		return -EINVAL;
+	memcpy(host, p, n);
+	host[n] = '\0';
+	colon = end;
+	if (*colon == ':')
+		*port = (unsigned)strtoul(colon + 1, NULL, 10);
+	return 0;
+}
+
+/* A nextLink, re-based onto our own view of the service (its path and
+ * query kept), so that overrides (private endpoints, tests) apply. */
+static char *
+rebase(const char *base, const char *link)
+{
+	const char *p = strstr(link, "://");
+
+	p = p ? strchr(p + 3, '/') : NULL;
+	return p ? util_asprintf("%s%s", base, p) : NULL;
+}
+
+/* ---- reads (for azure.access) ------------------------------------------ */
+
+static enum azure_op
+op_of(enum req_kind k)
+{
+	switch (k) {
+	case REQ_GRAPH_APP:
+		return AZOP_GRAPH_APP;
+	case REQ_GRAPH_SP:
+		return AZOP_GRAPH_SP;
+	case REQ_KV_KEY:
+		return AZOP_KV_KEY;
+	case REQ_KV_VERSIONS:
+		return AZOP_KV_VERSIONS;
+	case REQ_KV_POLICY:
+		return AZOP_KV_ROTATION_POLICY;
+	case REQ_ARM_VAULT:
+		return AZOP_ARM_VAULT;
+	case REQ_ARM_ROLES:
+	default:
+		return AZOP_ARM_ROLE_ASSIGNMENTS;
+	}
+}
+
+static bool
+is_atlas(enum req_kind k)
+{
+	return k == REQ_ATLAS_IPS || k == REQ_ATLAS_CP;
+}
+
+static enum az_resource
+resource_of(enum req_kind k)
+{
+	switch (k) {
+	case REQ_GRAPH_APP:
+	case REQ_GRAPH_SP:
+		return AZRES_GRAPH;
+	case REQ_KV_KEY:
+	case REQ_KV_VERSIONS:
+	case REQ_KV_POLICY:
+		return AZRES_KEY_VAULT;
+	default:
+		return AZRES_ARM;
+	}
+}
+
+static void
+describe(const struct azreq *q, char *buf, size_t len)
+{
+	const struct azround *r = q->round;
+	const struct atlas_azure_kv *kv = &r->p->kv;
+
+	switch (q->kind) {
+	case REQ_GRAPH_APP:
+		snprintf(buf, len, "the application %s", kv->client_id);
+		break;
+	case REQ_GRAPH_SP:
+		snprintf(buf, len, "the service principal of %s", kv->client_id);
+		break;
+	case REQ_KV_KEY:
+		snprintf(buf, len, "key %s version %s in vault %s", r->pin.name, r->pin.version,
+			 r->pin.vault);
+		break;
+	case REQ_KV_VERSIONS:
+		snprintf(buf, len, "the versions of key %s in vault %s", r->pin.name, r->pin.vault);
+		break;
+	case REQ_KV_POLICY:
+		snprintf(buf, len, "the rotation policy of key %s in vault %s", r->pin.name,
+			 r->pin.vault);
+		break;
+	case REQ_ARM_VAULT:
+		snprintf(buf, len, "vault %s", kv->key_vault_name);
+		break;
+	case REQ_ARM_ROLES:
+		snprintf(buf, len, "the role assignments of vault %s", kv->key_vault_name);
+		break;
+	default:
+		snprintf(buf, len, "Atlas");
+	}
+}
+
+static struct azure_read *
+add_read(struct azreq *q, enum azure_outcome outcome, int status, unsigned retries)
+{
+	struct azround *r = q->round;
+	struct azure_read *rd;
+	struct read_slot *s;
+
+	if (is_atlas(q->kind) || r->n_reads == MAX_READS)
+		return NULL;
+	/* one record per operation: a later page replaces nothing if fine */
+	rd = &r->reads[r->n_reads];
+	s = &r->slots[r->n_reads];
+	r->n_reads++;
+	memset(rd, 0, sizeof(*rd));
+	memset(s, 0, sizeof(*s));
+	describe(q, s->resource, sizeof(s->resource));
+	rd->op = op_of(q->kind);
+	rd->resource = s->resource;
+	rd->outcome = outcome;
+	rd->http_status = status;
+	rd->retries = retries;
+	return rd;
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+static void
+req_free(struct azreq *q)
+{
+	free(q->url);
+	free(q->connect_to);
+	util_free_secret(q->token);
+	free(q);
+}
+
+static void
+req_cancel(struct azpoll *a, struct azreq *q)
+{
+	if (q->fetch)
+		fetch_cancel(q->fetch);
+	if (q->waiter)
+		aztoken_cancel(a->tokens, q->waiter);
+	if (q->awaiter)
+		auth_cancel(a->d->auth, q->awaiter);
+	req_free(q);
+}
+
+static void send_with_token(struct azreq *q);
+
+static void
+handle_ok(struct azreq *q, const struct http_response *resp, unsigned retries)
+{
+	struct azround *r = q->round;
+	char err[256] = "";
+	struct azure_read *rd;
+	int rc = 0;
+
+	switch (q->kind) {
+	case REQ_GRAPH_APP:
+		rc = azure_parse_graph_app(resp->body, resp->body_len, &r->app, err, sizeof(err));
+		r->have_app = rc == 0;
+		break;
+	case REQ_GRAPH_SP:
+		rc = azure_parse_graph_app(resp->body, resp->body_len, &r->sp, err, sizeof(err));
+		r->have_sp = rc == 0;
+		break;
+	case REQ_KV_KEY:
+		rc = azure_parse_kv_key(resp->body, resp->body_len, &r->key, err, sizeof(err));
+		r->have_key = rc == 0;
+		break;
+	case REQ_KV_POLICY:
+		rc = azure_parse_rotation_policy(resp->body, resp->body_len, &r->policy, err,
+						 sizeof(err));
+		r->have_policy = rc == 0;
+		break;
+	case REQ_KV_VERSIONS: {
+		struct azure_kv_versions page = {0};
+		struct azure_kv_key *v;
+
+		rc = azure_parse_kv_versions(resp->body, resp->body_len, &page, err, sizeof(err));
+		if (rc < 0)
+			break;
+		v = realloc(r->versions, (r->n_versions + page.n + 1) * sizeof(*v));
+		if (!v) {
+			azure_kv_versions_free(&page);
+			rc = -ENOMEM;
+			snprintf(err, sizeof(err), "out of memory");
+			break;
+		}
+		r->versions = v;
+		memcpy(v + r->n_versions, page.v, page.n * sizeof(*v));
+		r->n_versions += page.n;
+		free(page.v);
+		page.v = NULL;
+		page.n = 0;
+		if (page.next_link && q->page + 1 < MAX_PAGES) {
+			char *next = rebase(r->kv_base, page.next_link);
+
+			if (next) {
+				free(q->url);
+				q->url = next;
+				q->page++;
+				q->retried_401 = false;
+				azure_kv_versions_free(&page);
+				/* same token, next page: the request lives on */
+				send_with_token(q);
+				return;
+			}
+		}
+		azure_kv_versions_free(&page);
+		r->have_versions = true;
+		break;
+	}
+	case REQ_ARM_VAULT:
+		rc = azure_parse_vault(resp->body, resp->body_len, &r->vault, err, sizeof(err));
+		r->have_vault = rc == 0;
+		break;
+	case REQ_ARM_ROLES: {
+		struct azure_role_assignments page = {0};
+		struct azure_role_assignment *v;
+
+		rc = azure_parse_role_assignments(resp->body, resp->body_len, &page, err,
+						  sizeof(err));
+		if (rc < 0)
+			break;
+		v = realloc(r->roles.v, (r->roles.n + page.n + 1) * sizeof(*v));
+		if (!v) {
+			azure_role_assignments_free(&page);
+			rc = -ENOMEM;
+			snprintf(err, sizeof(err), "out of memory");
+			break;
+		}
+		r->roles.v = v;
+		memcpy(v + r->roles.n, page.v, page.n * sizeof(*v));
+		r->roles.n += page.n;
+		free(page.v);
+		page.v = NULL;
+		page.n = 0;
+		if (page.next_link && q->page + 1 < MAX_PAGES) {
+			char *next = rebase(r->ep.management, page.next_link);
+
+			if (next) {
+				free(q->url);
+				q->url = next;
+				q->page++;
+				azure_role_assignments_free(&page);
+				send_with_token(q);
+				return;
+			}
+		}
+		azure_role_assignments_free(&page);
+		r->have_roles = true;
+		break;
+	}
+	case REQ_ATLAS_IPS:
+		rc = atlas_parse_ip_addresses(resp->body, resp->body_len, &r->ips, err, sizeof(err));
+		r->have_ips = rc == 0;
+		break;
+	case REQ_ATLAS_CP:
+		rc = atlas_parse_control_plane(resp->body, resp->body_len, &r->cp, err, sizeof(err));
+		r->have_cp = rc == 0;
+		break;
+	}
+	if (rc < 0) {
+		if (is_atlas(q->kind))
+			log_warn("project %s: Atlas answered %s with a malformed document: %s",
+				 r->p->cfg->name, q->url, err);
+		if (q->kind == REQ_KV_VERSIONS)
+			r->versions_failed = true;
+		if (q->kind == REQ_ARM_ROLES)
+			r->roles_failed = true;
+		if ((rd = add_read(q, AZURE_READ_BAD_BODY, (int)resp->status, retries))) {
+			snprintf(r->slots[r->n_reads - 1].detail, sizeof(r->slots[0].detail), "%s",
+				 err);
+			rd->detail = r->slots[r->n_reads - 1].detail;
+		}
+	} else {
+		add_read(q, AZURE_READ_OK, (int)resp->status, retries);
+	}
+	/* RBAC vaults: who may use the key is in role assignments. */
+	if (q->kind == REQ_ARM_VAULT && r->have_vault && r->vault.rbac == TRI_TRUE && r->vault.id) {
+		char *url = util_asprintf("%s%s/providers/Microsoft.Authorization/roleAssignments?"
+					  ARM_ROLES_API,
+					  r->ep.management, r->vault.id);
+
+		if (url) {
+			free(q->url);
+			q->url = url;
+			q->kind = REQ_ARM_ROLES;
+			q->page = 0;
+			q->retried_401 = false;
+			send_with_token(q);
+			return;
+		}
+	}
+	req_done(q);
+}
+
+static void
+on_fetched(void *ctx, const struct http_response *resp, unsigned retries)
+{
+	struct azreq *q = ctx;
+	struct azround *r = q->round;
+	struct azpoll *a = r->p->owner;
+	struct azure_read *rd;
+
+	q->fetch = NULL;
+	if (resp->curl_code == 0 && resp->status >= 200 && resp->status < 300) {
+		handle_ok(q, resp, retries);
+		return;
+	}
+	if (resp->curl_code == 0 && resp->status == 401 && q->token && !q->retried_401) {
+		/* a token can be revoked before it expires: one fresh try */
+		if (is_atlas(q->kind))
+			auth_invalidate(a->d->auth, q->token);
+		else
+			aztoken_invalidate(a->tokens, q->token);
+		q->retried_401 = true;
+		util_free_secret(q->token);
+		q->token = NULL;
+		send_with_token(q);
+		return;
+	}
+	if (q->kind == REQ_KV_VERSIONS)
+		r->versions_failed = true;
+	if (q->kind == REQ_ARM_ROLES)
+		r->roles_failed = true;
+	if (resp->curl_code == 0 && resp->status == 404 && q->kind == REQ_KV_KEY) {
+		struct azure_error e;
+
+		/* the key version is gone: that is key_state's news, not a
+		 * failure to read */
+		if (azure_parse_error(resp->body, resp->body_len, &e) == 0 &&
+		    strcasecmp(e.code, "KeyNotFound") == 0) {
+			r->key_deleted = true;
+			add_read(q, AZURE_READ_OK, 404, retries);
+			req_done(q);
+			return;
+		}
+	}
+	if (is_atlas(q->kind)) {
+		log_warn("project %s: cannot read %s: %s%s%ld", r->p->cfg->name, q->url,
+			 resp->curl_code ? resp->error : "", resp->curl_code ? "" : "HTTP ",
+			 resp->curl_code ? 0L : resp->status);
+		req_done(q);
+		return;
+	}
+	rd = add_read(q, resp->curl_code ? AZURE_READ_TRANSPORT : AZURE_READ_HTTP,
+		      (int)resp->status, retries);
+	if (rd) {
+		struct read_slot *s = &r->slots[r->n_reads - 1];
+
+		if (resp->curl_code) {
+			snprintf(s->detail, sizeof(s->detail), "%s", resp->error);
+			rd->detail = s->detail;
+		} else if (azure_parse_error(resp->body, resp->body_len, &s->err) == 0) {
+			rd->error = &s->err;
+		}
+	}
+	req_done(q);
+}
+
+static void
+submit(struct azreq *q)
+{
+	struct azround *r = q->round;
+	struct azpoll *a = r->p->owner;
+	const struct config *cfg = a->cfg;
+	const char *headers[3] = {NULL};
+	char accept[96];
+	struct http_request req = {
+		.url = q->url,
+		.headers = headers,
+		.connect_timeout_ms = cfg->http.connect_timeout_ms,
+		.timeout_ms = cfg->http.timeout_ms,
+		.max_response_bytes = cfg->http.max_response_bytes,
+		.connect_to = q->connect_to,
+		.bearer = q->token,
+	};
+	int rc;
+
+	snprintf(accept, sizeof(accept), "Accept: %s", q->accept ? q->accept : "application/json");
+	headers[0] = accept;
+	if (is_atlas(q->kind)) {
+		req.ca_file = cfg->atlas.ca_file;
+		if (q->kind == REQ_ATLAS_IPS && cfg->atlas.auth == ATLAS_AUTH_API_KEY) {
+			req.digest_user = cfg->atlas.public_key;
+			req.digest_password = cfg->atlas.private_key.value;
+		}
+	} else {
+		req.ca_file = cfg->azure.ca_file;
+	}
+	rc = fetch_start(a->d, &req, FETCH_RETRIES, on_fetched, q, &q->fetch);
+	if (rc < 0) {
+		struct azure_read *rd = add_read(q, AZURE_READ_TRANSPORT, 0, 0);
+
+		if (rd) {
+			snprintf(r->slots[r->n_reads - 1].detail, sizeof(r->slots[0].detail),
+				 "cannot start the request: %s", strerror(-rc));
+			rd->detail = r->slots[r->n_reads - 1].detail;
+		}
+		req_done(q);
+	}
+}
+
+static void
+on_az_token(void *ctx, const char *token, int status, const struct azure_token_error *terr,
+	    const char *detail)
+{
+	struct azreq *q = ctx;
+	struct azround *r = q->round;
+	struct azure_read *rd;
+
+	q->waiter = NULL;
+	if (token && (q->token = strdup(token))) {
+		submit(q);
+		return;
+	}
+	if (q->kind == REQ_KV_VERSIONS)
+		r->versions_failed = true;
+	if (q->kind == REQ_ARM_ROLES)
+		r->roles_failed = true;
+	rd = add_read(q, AZURE_READ_TOKEN, status, 0);
+	if (rd) {
+		struct read_slot *s = &r->slots[r->n_reads - 1];
+
+		if (terr) {
+			s->terr = *terr;
+			rd->token_error = &s->terr;
+		}
+		snprintf(s->detail, sizeof(s->detail), "%s", detail ? detail : "no token");
+		rd->detail = s->detail;
+	}
+	req_done(q);
+}
+
+static void
+on_atlas_token(void *ctx, const char *token, long status, const char *detail,
+	       int64_t retry_after_s)
+{
+	struct azreq *q = ctx;
+
+	q->awaiter = NULL;
+	if (token && (q->token = strdup(token))) {
+		submit(q);
+		return;
+	}
+	log_warn("project %s: no Atlas token to read %s: %s", q->round->p->cfg->name, q->url,
+		 detail ? detail : "out of memory");
+	req_done(q);
+}
+
+static void
+send_with_token(struct azreq *q)
+{
+	struct azround *r = q->round;
+	struct azpoll *a = r->p->owner;
+	int rc;
+
+	if (q->token) {
+		submit(q);
+		return;
+	}
+	if (q->kind == REQ_ATLAS_CP ||
+	    (q->kind == REQ_ATLAS_IPS && a->cfg->atlas.auth == ATLAS_AUTH_API_KEY)) {
+		submit(q);
+		return;
+	}
+	if (q->kind == REQ_ATLAS_IPS)
+		rc = auth_get_token(a->d->auth, on_atlas_token, q, &q->awaiter);
+	else
+		rc = aztoken_get(a->tokens, r->id, &r->ep, resource_of(q->kind), a->cfg->azure.ca_file,
+				 on_az_token, q, &q->waiter);
+	if (rc < 0) {
+		log_err("project %s: cannot request a token: %s", r->p->cfg->name, strerror(-rc));
+		req_done(q);
+	}
+}
+
+/* Queue one request of the round (the round holds a launch reference). */
+static void
+req_start(struct azround *r, enum req_kind kind, char *url, const char *accept, bool kv)
+{
+	struct azreq *q;
+
+	if (!url) {
+		log_err("project %s: out of memory building a request", r->p->cfg->name);
+		return;
+	}
+	q = calloc(1, sizeof(*q));
+	if (!q) {
+		free(url);
+		log_err("project %s: out of memory building a request", r->p->cfg->name);
+		return;
+	}
+	q->round = r;
+	q->kind = kind;
+	q->url = url;
+	q->accept = accept;
+	if (kv && r->ep.key_vault[0]) {
+		char host[256];
+		unsigned port;
+
+		/* Private endpoint (or test): connect there, keep the vault's
+		 * name for TLS and Host. */
+		if (connect_target(r->ep.key_vault, host, sizeof(host), &port) == 0)
+			q->connect_to = util_asprintf("%s:443:%s:%u", r->kv_base + 8, host, port);
+	}
+	q->next = r->reqs;
+	r->reqs = q;
+	r->pending++;
+	send_with_token(q);
+}
+
+/* ---- rounds ---------------------------------------------------------------- */
+
+static void
+round_free(struct azround *r)
+{
+	struct azpoll *a = r->p->owner;
+
+	while (r->reqs) {
+		struct azreq *q = r->reqs;
+
+		r->reqs = q->next;
+		req_cancel(a, q);
+	}
+	azure_graph_app_free(&r->app);
+	azure_graph_app_free(&r->sp);
+	azure_kv_key_free(&r->key);
+	for (size_t i = 0; i < r->n_versions; i++)
+		azure_kv_key_free(&r->versions[i]);
+	free(r->versions);
+	azure_rotation_policy_free(&r->policy);
+	azure_vault_free(&r->vault);
+	azure_role_assignments_free(&r->roles);
+	atlas_control_plane_free(&r->cp);
+	atlas_ip_addresses_free(&r->ips);
+	free(r);
+}
+
+static void
+round_evaluate(struct azround *r, struct findings *f)
+{
+	struct azproject *p = r->p;
+	const struct cfg_checks *ck = &p->cfg->checks;
+	time_t now = util_now();
+	struct azure_secret_input sin = {
+		.client_id = p->kv.client_id,
+		.role_id = p->kv.role_id,
+		.app = r->have_app ? &r->app : NULL,
+		.sp = r->have_sp ? &r->sp : NULL,
+		.hint = p->cfg->client_secret_hint,
+		.has_configured_expiry = p->cfg->has_client_secret_expires,
+		.configured_expiry = p->cfg->client_secret_expires,
+	};
+	struct ear_memory mem = {.key_id = p->key_id, .key_first_seen = p->key_first_seen};
+	const char **cidrs = NULL;
+	size_t n_cidrs = 0;
+	int rc = 0;
+
+	rc |= chk_azure_key_identifier(&p->kv, r->ep_ok ? r->ep.vault_suffix : NULL, ck, f);
+	rc |= chk_azure_secret_expiry(&sin, ck, now, f);
+	if (r->pin_ok && r->id) {
+		rc |= chk_azure_key_state(&r->pin, r->have_key ? &r->key : NULL, r->key_deleted, ck,
+					  now, f);
+		if (r->have_key || r->key_deleted || p->key_id)
+			rc |= chk_azure_key_age(&r->pin, r->have_key ? &r->key : NULL, &mem,
+						r->have_policy ? &r->policy : NULL, ck, now, f);
+		if (r->have_versions && !r->versions_failed)
+			rc |= chk_azure_key_version(&r->pin, r->have_key ? &r->key : NULL,
+						    r->versions, r->n_versions, ck, now, f);
+	}
+	if (r->have_cp &&
+	    atlas_control_plane_outbound(&r->cp, false, &cidrs, &n_cidrs) == 0) {
+		rc |= chk_atlas_control_plane_ips(cidrs, n_cidrs, &p->cp, 0, ck, now, f, &p->cp);
+	}
+	if (r->id) {
+		struct azure_allowlist_input al = {
+			.vault_name = p->kv.key_vault_name,
+			.vault = r->have_vault ? &r->vault : NULL,
+			.control_plane = cidrs,
+			.n_control_plane = n_cidrs,
+			.have_control_plane = r->have_cp,
+			.nodes = r->have_ips ? &r->ips : NULL,
+			.require_private_networking = p->kv.require_private_networking,
+		};
+		struct azure_permissions_input perm = {
+			.vault_name = p->kv.key_vault_name,
+			.vault = r->have_vault ? &r->vault : NULL,
+			.principal_id = r->have_sp ? r->sp.id : NULL,
+			.key_name = r->pin_ok ? r->pin.name : NULL,
+			.roles = r->have_roles && !r->roles_failed ? &r->roles : NULL,
+		};
+
+		rc |= chk_azure_allowlist(&al, ck, f);
+		if (perm.principal_id)
+			rc |= chk_azure_permissions(&perm, ck, f);
+		rc |= chk_azure_access(r->reads, r->n_reads, ck, f);
+	}
+	free(cidrs);
+	if (rc < 0)
+		log_err("project %s: some Azure checks could not be evaluated: out of memory",
+			p->cfg->name);
+}
+
+static void on_timer(uv_timer_t *t);
+
+static void
+round_finish(struct azround *r)
+{
+	struct azproject *p = r->p;
+	struct azpoll *a = p->owner;
+	struct findings f = {0};
+
+	round_evaluate(r, &f);
+	p->round = NULL;
+	round_free(r);
+	p->done_once = true;
+	if (p->rerun && !a->hooks.once) {
+		p->rerun = false;
+		uv_timer_start(&p->timer, on_timer, 0, 0);
+	} else if (!a->hooks.once) {
+		uv_timer_start(&p->timer, on_timer, (uint64_t)a->cfg->azure_interval * 1000, 0);
+	}
+	a->hooks.on_result(a->hooks.ctx, p->cfg, &f);
+	findings_free(&f);
+}
+
+static void
+req_done(struct azreq *q)
+{
+	struct azround *r = q->round;
+
+	for (struct azreq **pp = &r->reqs; *pp; pp = &(*pp)->next)
+		if (*pp == q) {
+			*pp = q->next;
+			break;
+		}
+	req_free(q);
+	if (--r->pending == 0)
+		round_finish(r);
+}
+
+static void
+round_start(struct azproject *p)
+{
+	struct azpoll *a = p->owner;
+	const struct config *cfg = a->cfg;
+	const struct atlas_azure_kv *kv = &p->kv;
+	struct azround *r;
+	char err[256];
+
+	if (p->round) {
+		p->rerun = true;
+		return;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		log_err("project %s: out of memory starting the Azure checks", p->cfg->name);
+		return;
+	}
+	r->p = p;
+	p->round = r;
+	r->pending = 1; /* the launch reference */
+	r->id = cfg_project_identity(cfg, p->cfg);
+	r->ep_ok = azure_endpoints_resolve(kv->azure_environment, &cfg->azure.endpoints, &r->ep,
+					   err, sizeof(err)) == 0;
+	if (!r->ep_ok)
+		log_warn("project %s: %s", p->cfg->name, err);
+	r->pin_ok = kv->key_identifier &&
+		    azure_parse_key_id(kv->key_identifier, &r->pin, err, sizeof(err)) == 0;
+	if (r->pin_ok)
+		snprintf(r->kv_base, sizeof(r->kv_base), "https://%s.%s", r->pin.vault,
+			 r->pin.suffix);
+	if (r->id && r->ep_ok) {
+		if (kv->client_id) {
+			req_start(r, REQ_GRAPH_APP,
+				  util_asprintf("%s/v1.0/applications(appId='%s')?$select=id,appId,"
+						"displayName,passwordCredentials",
+						r->ep.graph, kv->client_id),
+				  NULL, false);
+			req_start(r, REQ_GRAPH_SP,
+				  util_asprintf("%s/v1.0/servicePrincipals(appId='%s')?$select=id,"
+						"appId,displayName,passwordCredentials",
+						r->ep.graph, kv->client_id),
+				  NULL, false);
+		}
+		if (r->pin_ok) {
+			req_start(r, REQ_KV_KEY,
+				  util_asprintf("%s/keys/%s/%s?" KV_API, r->kv_base, r->pin.name,
+						r->pin.version),
+				  NULL, true);
+			req_start(r, REQ_KV_VERSIONS,
+				  util_asprintf("%s/keys/%s/versions?" KV_API "&maxresults=25",
+						r->kv_base, r->pin.name),
+				  NULL, true);
+			req_start(r, REQ_KV_POLICY,
+				  util_asprintf("%s/keys/%s/rotationpolicy?" KV_API, r->kv_base,
+						r->pin.name),
+				  NULL, true);
+		}
+		if (kv->subscription_id && kv->resource_group_name && kv->key_vault_name)
+			req_start(r, REQ_ARM_VAULT,
+				  util_asprintf("%s/subscriptions/%s/resourceGroups/%s/providers/"
+						"Microsoft.KeyVault/vaults/%s?" ARM_VAULT_API,
+						r->ep.management, kv->subscription_id,
+						kv->resource_group_name, kv->key_vault_name),
+				  NULL, false);
+		req_start(r, REQ_ATLAS_CP, atlas_control_plane_url(cfg->atlas.base_url),
+			  ATLAS_MEDIA_2023_11_15, false);
+		req_start(r, REQ_ATLAS_IPS, atlas_ip_addresses_url(cfg->atlas.base_url, p->id),
+			  ATLAS_MEDIA_2023_01_01, false);
+	}
+	if (--r->pending == 0)
+		round_finish(r);
+}
+
+static void
+on_timer(uv_timer_t *t)
+{
+	struct azproject *p = t->data;
+
+	if (p->have_kv)
+		round_start(p);
+}
+
+/* ---- projects ---------------------------------------------------------- */
+
+static void
+on_project_closed(uv_handle_t *h)
+{
+	struct azproject *p = h->data;
+
+	kv_clear(&p->kv);
+	free(p->trigger);
+	free(p->key_id);
+	cp_memory_free(&p->cp);
+	free(p->id);
+	free(p);
+}
+
+static void
+project_destroy(struct azproject *p)
+{
+	if (p->round) {
+		round_free(p->round);
+		p->round = NULL;
+	}
+	uv_timer_stop(&p->timer);
+	uv_close((uv_handle_t *)&p->timer, on_project_closed);
+}
+
+static struct azproject *
+find_project(struct azpoll *a, const char *id)
+{
+	for (struct azproject *p = a->projects; p; p = p->next)
+		if (strcmp(p->id, id) == 0)
+			return p;
+	return NULL;
+}
+
+static int
+strv_from_json(json_t *arr, char ***out, size_t *n)
+{
+	size_t i;
+	json_t *v;
+
+	*out = NULL;
+	*n = 0;
+	if (!json_is_array(arr))
+		return -EBADMSG;
+	*out = calloc(json_array_size(arr) + 1, sizeof(char *));
+	if (!*out)
+		return -ENOMEM;
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v) || !((*out)[i] = strdup(json_string_value(v))))
+			return -EBADMSG;
+		*n = i + 1;
+	}
+	return 0;
+}
+
+static void
+memory_from_json(struct azproject *p, json_t *o)
+{
+	json_t *cp = json_object_get(o, "cp");
+	json_int_t changed = 0;
+
+	if (!json_is_object(cp) || !json_is_true(json_object_get(cp, "seen")))
+		return;
+	if (strv_from_json(json_object_get(cp, "base"), &p->cp.base, &p->cp.n_base) < 0 ||
+	    strv_from_json(json_object_get(cp, "last"), &p->cp.last, &p->cp.n_last) < 0) {
+		cp_memory_free(&p->cp);
+		memset(&p->cp, 0, sizeof(p->cp));
+		return;
+	}
+	json_unpack(cp, "{s?I}", "changed_at", &changed);
+	p->cp.changed_at = (time_t)changed;
+	p->cp.seen = true;
+}
+
+int
+azpoll_configure(struct azpoll *a, const struct config *cfg)
+{
+	struct azproject *list = NULL, **tail = &list;
+
+	/* Rounds in flight hold pointers into the old config: drop them and
+	 * run them again with the new one. */
+	for (struct azproject *p = a->projects; p; p = p->next)
+		if (p->round) {
+			round_free(p->round);
+			p->round = NULL;
+			p->rerun = true;
+		}
+	aztokens_reset(a->tokens);
+	a->cfg = cfg;
+	for (size_t i = 0; i < cfg->n_projects; i++) {
+		const struct cfg_project *cp = &cfg->projects[i];
+		struct azproject *p = find_project(a, cp->id);
+
+		if (p) {
+			for (struct azproject **pp = &a->projects; *pp; pp = &(*pp)->next)
+				if (*pp == p) {
+					*pp = p->next;
+					break;
+				}
+		} else {
+			p = calloc(1, sizeof(*p));
+			if (!p || !(p->id = strdup(cp->id))) {
+				free(p);
+				*tail = a->projects;
+				a->projects = list;
+				return -ENOMEM;
+			}
+			p->owner = a;
+			uv_timer_init(a->d->loop, &p->timer);
+			p->timer.data = p;
+			if (a->loaded)
+				memory_from_json(p, json_object_get(a->loaded, cp->id));
+		}
+		p->cfg = cp;
+		p->next = NULL;
+		*tail = p;
+		tail = &p->next;
+	}
+	while (a->projects) {
+		struct azproject *p = a->projects;
+
+		a->projects = p->next;
+		project_destroy(p);
+	}
+	a->projects = list;
+	json_decref(a->loaded);
+	a->loaded = NULL;
+	for (struct azproject *p = a->projects; p; p = p->next)
+		if (p->rerun && p->have_kv) {
+			p->rerun = false;
+			uv_timer_start(&p->timer, on_timer, 0, 0);
+		}
+	return 0;
+}
+
+/* Azure is no longer the provider: every Azure check has nothing to
+ * report, which resolves their alerts. */
+static void
+report_not_azure(struct azproject *p)
+{
+	static const enum check_id az[] = {
+		CHK_AZURE_SECRET_EXPIRY, CHK_AZURE_KEY_STATE,   CHK_AZURE_KEY_AGE,
+		CHK_AZURE_KEY_VERSION,   CHK_AZURE_KEY_IDENTIFIER, CHK_AZURE_ALLOWLIST,
+		CHK_AZURE_PERMISSIONS,   CHK_AZURE_ACCESS,
+	};
+	struct findings f = {0};
+
+	for (size_t i = 0; i < ARRAY_SIZE(az); i++)
+		f.evaluated[az[i]] = true;
+	p->owner->hooks.on_result(p->owner->hooks.ctx, p->cfg, &f);
+}
+
+void
+azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ear *ear,
+	   const struct ear_memory *mem)
+{
+	struct azproject *p = find_project(a, cp->id);
+	bool was = p && p->have_kv;
+	char *trigger;
+
+	if (!p)
+		return;
+	p->cfg = cp;
+	if (mem && !util_streq(mem->key_id, p->key_id)) {
+		free(p->key_id);
+		p->key_id = util_strdup(mem->key_id);
+	}
+	p->key_first_seen = mem ? mem->key_first_seen : 0;
+	if (atlas_ear_enabled_provider(ear) != PROV_AZURE) {
+		if (was) {
+			kv_clear(&p->kv);
+			p->have_kv = false;
+			free(p->trigger);
+			p->trigger = NULL;
+			if (p->round) {
+				round_free(p->round);
+				p->round = NULL;
+			}
+			uv_timer_stop(&p->timer);
+			report_not_azure(p);
+		}
+		p->done_once = true;
+		return;
+	}
+	kv_clear(&p->kv);
+	p->have_kv = kv_copy(&p->kv, &ear->azure) == 0;
+	if (!p->have_kv) {
+		log_err("project %s: out of memory keeping the Azure configuration", cp->name);
+		return;
+	}
+	trigger = kv_trigger(&p->kv);
+	if (!trigger)
+		return;
+	if (!was || !util_streq(trigger, p->trigger)) {
+		/* a new key, client, role or vault: read Azure now */
+		free(p->trigger);
+		p->trigger = trigger;
+		if (!p->done_once || !a->hooks.once) {
+			uv_timer_stop(&p->timer);
+			round_start(p);
+		}
+		return;
+	}
+	free(trigger);
+}
+
+/* ---- lifecycle and memory ------------------------------------------------ */
+
+int
+azpoll_new(struct daemon *d, const struct poller_hooks *hooks, struct azpoll **out)
+{
+	struct azpoll *a = calloc(1, sizeof(*a));
+	int rc;
+
+	if (!a)
+		return -ENOMEM;
+	a->d = d;
+	a->hooks = *hooks;
+	if ((rc = aztokens_new(d, &a->tokens)) < 0) {
+		free(a);
+		return rc;
+	}
+	*out = a;
+	return 0;
+}
+
+void
+azpoll_free(struct azpoll *a)
+{
+	if (!a)
+		return;
+	while (a->projects) {
+		struct azproject *p = a->projects;
+
+		a->projects = p->next;
+		project_destroy(p);
+	}
+	aztokens_free(a->tokens);
+	json_decref(a->loaded);
+	free(a);
+}
+
+static json_t *
+strv_to_json(char **v, size_t n)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < n; i++)
+		json_array_append_new(arr, json_string(v[i]));
+	return arr;
+}
+
+int
+azpoll_save_memory(const struct azpoll *a, char **json, size_t *len)
+{
+	json_t *root = json_object(), *projects = json_object();
+
+	if (!root || !projects) {
+		json_decref(root);
+		json_decref(projects);
+		return -ENOMEM;
+	}
+	json_object_set_new(root, "version", json_integer(1));
+	for (const struct azproject *p = a->projects; p; p = p->next) {
+		json_t *cp;
+
+		if (!p->cp.seen)
+			continue;
+		cp = json_pack("{s:b, s:o, s:o, s:I}", "seen", 1, "base",
+			       strv_to_json(p->cp.base, p->cp.n_base), "last",
+			       strv_to_json(p->cp.last, p->cp.n_last), "changed_at",
+			       (json_int_t)p->cp.changed_at);
+		if (cp)
+			json_object_set_new(projects, p->id, json_pack("{s:o}", "cp", cp));
+	}
+	json_object_set_new(root, "projects", projects);
+	*json = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
+	json_decref(root);
+	if (!*json)
+		return -ENOMEM;
+	*len = strlen(*json);
+	return 0;
+}
+
+int
+azpoll_load_memory(struct azpoll *a, const char *json, size_t len)
+{
+	json_error_t err;
+	json_t *root = json_loadb(json, len, 0, &err), *projects;
+	json_int_t version = 0;
+
+	if (!root)
+		return -EBADMSG;
+	if (json_unpack(root, "{s:I, s:o}", "version", &version, "projects", &projects) < 0 ||
+	    version != 1 || !json_is_object(projects)) {
+		json_decref(root);
+		return -EBADMSG;
+	}
+	json_decref(a->loaded);
+	a->loaded = json_incref(projects);
+	json_decref(root);
+	return 0;
+}
+
+bool
+azpoll_idle(const struct azpoll *a)
+{
+	for (const struct azproject *p = a->projects; p; p = p->next)
+		if (p->round || (p->have_kv && !p->done_once))
+			return false;
+	return true;
+}

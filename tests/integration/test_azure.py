@@ -1,0 +1,218 @@
+"""The Azure side against the fake cloud: client secret expiry, key state,
+age and version, allow-list drift, permissions, control-plane changes and
+kmswatch's own access, each asserted in the real journald (and, for one,
+on a webhook)."""
+
+import time
+
+import pytest
+
+from client import azure_ear, key_version, password_credential, wait_for
+import kmsw
+from kmsw import project
+
+
+def world(fc, name=None, doc=None, **kw):
+    """A project whose Azure side is healthy, plus what it is made of."""
+    p = project(fc, name=name, doc=doc)
+    w = fc.azure_default_world(doc if doc is not None else azure_ear(), group=p["id"], **kw)
+    return p, w
+
+
+def events(d, p, check, event="firing"):
+    return d.events(p["name"], KMSWATCH_CHECK=check, KMSWATCH_EVENT=event)
+
+
+def one(d, p, check, event="firing", timeout=20):
+    return wait_for(lambda: events(d, p, check, event), timeout=timeout)[0]
+
+
+def quiet_round(d, p, seconds=5):
+    """Let a few Azure rounds pass."""
+    n = len(d.fc.requests(path="/v1.0/applications"))
+    wait_for(lambda: len(d.fc.requests(path="/v1.0/applications")) >= n + 2,
+             timeout=seconds * 4)
+
+
+def test_healthy_project_is_quiet(fc, daemons):
+    p, w = world(fc)
+    d = daemons(fc, [p], azure=True)
+    quiet_round(d, p)
+    bad = [e for e in d.events(p["name"]) if e["KMSWATCH_EVENT"] != "info"]
+    assert bad == [], [e["MESSAGE"] for e in bad]
+    assert d.stop() == 0
+
+
+@pytest.mark.parametrize("days,severity", [(5, "critical"), (20, "warning")])
+def test_secret_expiry(fc, daemons, days, severity):
+    p, w = world(fc, secret_end_in_days=days)
+    d = daemons(fc, [p], azure=True,
+                sinks=[{"name": "h", "url": fc.hook_url("az", https=False)}])
+    e = one(d, p, "azure.secret_expiry")
+    assert e["KMSWATCH_SEVERITY"] == severity
+    assert e["KMSWATCH_DAYS_LEFT"] in (str(days - 1), str(days))
+    assert e["MESSAGE_ID"] == kmsw.MSGID["azure_secret_expiry"]
+    hook = wait_for(lambda: fc.hook_bodies("az"), timeout=10)
+    assert any(h["check"] == "azure.secret_expiry" and h["details"]["days_left"] >= days - 1
+               for h in hook)
+    if severity == "critical":
+        # the secret is rotated: a new credential lasting two years
+        fc.set_graph_application(w["atlas_app"]["client_id"],
+                                 [password_credential(end_in_days=730, hint="Xy9")])
+        r = one(d, p, "azure.secret_expiry", event="resolved")
+        assert r["KMSWATCH_PREVIOUS_SEVERITY"] == "critical"
+    assert d.stop() == 0
+
+
+def test_key_age(fc, daemons):
+    p, w = world(fc, key_age_days=100)
+    d = daemons(fc, [p], azure=True)
+    e = one(d, p, "azure.key_age")
+    assert e["KMSWATCH_SEVERITY"] == "critical"
+    assert e["KMSWATCH_AGE_DAYS"] == "100"
+    assert d.stop() == 0
+
+
+def test_key_disabled(fc, daemons):
+    p, w = world(fc)
+    d = daemons(fc, [p], azure=True)
+    quiet_round(d, p)
+    fc.update_key_version(w["vault"], w["key"], w["version"], enabled=False)
+    e = one(d, p, "azure.key_state")
+    assert e["KMSWATCH_SEVERITY"] == "critical"
+    assert "disabled" in e["MESSAGE"]
+    fc.update_key_version(w["vault"], w["key"], w["version"], enabled=True)
+    one(d, p, "azure.key_state", event="resolved")
+    assert d.stop() == 0
+
+
+def test_key_deleted(fc, daemons):
+    p, w = world(fc)
+    d = daemons(fc, [p], azure=True)
+    quiet_round(d, p)
+    fc.delete_vault_key(w["vault"], w["key"])
+    e = one(d, p, "azure.key_state")
+    assert e["KMSWATCH_SEVERITY"] == "critical"
+    assert "delet" in e["MESSAGE"] or "not found" in e["MESSAGE"]
+    assert d.stop() == 0
+
+
+def test_newer_key_version_not_pinned(fc, daemons):
+    p, w = world(fc, key_age_days=40)
+    fc.add_key_version(w["vault"], w["key"], age_days=2)
+    d = daemons(fc, [p], azure=True)
+    e = one(d, p, "azure.key_version")
+    assert e["KMSWATCH_SEVERITY"] == "warning"
+    assert d.stop() == 0
+
+
+def cp_doc(extra_v4=(), extra_v6=()):
+    return {"inbound": {"aws": {}, "azure": {}, "gcp": {}},
+            "outbound": {"aws": {"us-east-1": ["198.51.100.40/32", "198.51.100.41/32"] +
+                                 list(extra_v4)},
+                         "azure": {"eastus2": ["203.0.113.0/28"] + list(extra_v6)},
+                         "gcp": {}}}
+
+
+def test_firewall_missing_outbound_cidr(fc, daemons):
+    p, w = world(fc)
+    fc.set_control_plane_ips(cp_doc(extra_v6=["2001:db8:40::/48"]))
+    fc.set_ip_addresses(p["id"], {"groupId": p["id"], "services": {"clusters": [{
+        "clusterName": "prod", "inbound": [], "outbound": ["192.0.2.10", "192.0.2.11"],
+        "futureInbound": [], "futureOutbound": []}]}})
+    fc.patch_vault(w["vault"], properties={"networkAcls": {
+        "defaultAction": "Deny", "bypass": "AzureServices", "virtualNetworkRules": [],
+        "ipRules": [{"value": "198.51.100.40"}, {"value": "203.0.113.0/27"},
+                    {"value": "192.0.2.0/24"}, {"value": "2001:db8:40::/47"}]}})
+    d = daemons(fc, [p], azure=True)
+    e = one(d, p, "azure.allowlist")
+    assert e["KMSWATCH_SEVERITY"] == "critical"
+    assert e["KMSWATCH_MISSING"] == "198.51.100.41/32"
+    assert "198.51.100.41/32" in e["MESSAGE"]
+    assert d.stop() == 0
+
+
+def test_firewall_missing_ipv6_range(fc, daemons):
+    p, w = world(fc)
+    fc.set_control_plane_ips(cp_doc(extra_v6=["2001:db8:40::/48", "2001:db8:99::/64"]))
+    fc.set_ip_addresses(p["id"], {"groupId": p["id"], "services": {"clusters": []}})
+    fc.patch_vault(w["vault"], properties={"networkAcls": {
+        "defaultAction": "Deny", "bypass": "AzureServices", "virtualNetworkRules": [],
+        "ipRules": [{"value": "198.51.100.0/24"}, {"value": "203.0.113.0/28"},
+                    {"value": "2001:db8:40::/47"}]}})
+    d = daemons(fc, [p], azure=True)
+    e = one(d, p, "azure.allowlist")
+    assert e["KMSWATCH_MISSING"] == "2001:db8:99::/64"
+    # the firewall is fixed: resolved
+    fc.patch_vault(w["vault"], properties={"networkAcls": {
+        "defaultAction": "Deny", "bypass": "AzureServices", "virtualNetworkRules": [],
+        "ipRules": [{"value": "198.51.100.0/24"}, {"value": "203.0.113.0/28"},
+                    {"value": "2001:db8::/32"}]}})
+    one(d, p, "azure.allowlist", event="resolved")
+    assert d.stop() == 0
+
+
+def test_control_plane_list_grows(fc, daemons):
+    p, w = world(fc)
+    fc.set_control_plane_ips(cp_doc())
+    d = daemons(fc, [p], azure=True)
+    quiet_round(d, p)
+    fc.set_control_plane_ips(cp_doc(extra_v4=["198.51.100.77/32"]))
+    e = one(d, p, "atlas.control_plane_ips")
+    assert e["KMSWATCH_SEVERITY"] == "warning"
+    assert "198.51.100.77/32" in e["MESSAGE"]
+    assert d.stop() == 0
+
+
+def test_secretless_project(fc, daemons):
+    doc = azure_ear(clientID=None)
+    p, w = world(fc, doc=doc)
+    d = daemons(fc, [p], azure=True)
+    quiet_round_done = wait_for(lambda: fc.requests(path="/keys/"), timeout=20)
+    assert quiet_round_done
+    time.sleep(3)
+    assert events(d, p, "azure.secret_expiry") == []
+    assert d.stop() == 0
+
+
+def test_own_identity_forbidden_is_unknown(fc, daemons):
+    p, w = world(fc)
+    fc.grant_azure(w["reader"]["client_id"], graph=False, graph_self=False, keys=False,
+                   arm=False, role_assignments=False)
+    d = daemons(fc, [p], azure=True)
+    e = one(d, p, "azure.access")
+    assert e["KMSWATCH_SEVERITY"] == "unknown"
+    assert e["PRIORITY"] == "3"
+    # never a silent ok for what could not be read
+    assert events(d, p, "azure.key_state", "resolved") == []
+    assert d.stop() == 0
+
+
+def test_vault_firewall_blocks_kmswatch(fc, daemons):
+    p, w = world(fc)
+    fc.set_vault_firewall(w["vault"], deny=True, client_address="203.0.113.99")
+    d = daemons(fc, [p], azure=True)
+    e = wait_for(lambda: [x for x in events(d, p, "azure.access")
+                          if "203.0.113.99" in x["MESSAGE"]], timeout=20)
+    assert e
+    assert d.stop() == 0
+
+
+def test_reader_secret_expired_says_what_to_fix(fc, daemons):
+    p, w = world(fc)
+    fc.add_azure_identity(kmsw.TENANT, w["reader"]["client_id"], w["reader"]["secret"],
+                          error="secret_expired")
+    d = daemons(fc, [p], azure=True)
+    e = one(d, p, "azure.access")
+    assert "7000222" in e["MESSAGE"]
+    assert d.stop() == 0
+
+
+def test_managed_identity(fc, daemons):
+    p, w = world(fc, key_age_days=100)
+    d = daemons(fc, [p], azure=True, identity="managed_identity")
+    e = one(d, p, "azure.key_age")
+    assert e["KMSWATCH_SEVERITY"] == "critical"
+    imds = fc.requests(path="/metadata/identity/oauth2/token")
+    assert imds and all(r["headers"].get("metadata") == "true" for r in imds)
+    assert d.stop() == 0
