@@ -21,62 +21,14 @@
  * helps the operator.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <jansson.h>
-
 #include "atlas.h"
+#include "json.h"
 #include "util.h"
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	/* jansson quotes input bytes ("near '...'"): never let them carry
-	 * control characters or broken UTF-8 into a log line */
-	util_copy_sanitized(err, errlen, tmp);
-}
-
-/* Parse a whole body as a JSON object; NULL with err set otherwise. */
-static json_t *
-load_object(const char *body, size_t len, size_t flags, char *err, size_t errlen)
-{
-	json_error_t jerr;
-	json_t *root;
-
-	if (body == NULL || len == 0) {
-		set_err(err, errlen, "empty body");
-		return NULL;
-	}
-	/* JSON_DECODE_ANY: a scalar answer then gets the clear "top level is
-	 * not an object" below instead of a parser message */
-	root = json_loadb(body, len, flags | JSON_DECODE_ANY, &jerr);
-	if (root == NULL) {
-		set_err(err, errlen, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
-		return NULL;
-	}
-	if (!json_is_object(root)) {
-		set_err(err, errlen, "top level is not an object");
-		json_decref(root);
-		return NULL;
-	}
-	return root;
-}
 
 /* ---- encryptionAtRest -------------------------------------------------- */
 
@@ -125,81 +77,47 @@ static const struct field gcp_fields[] = {
 };
 #undef GC
 
+/* The members of obj that fields name, into the struct at dst; where as
+ * for the kj_get_* getters ("awsKms.", "results[2]."). */
 static int
-get_field(json_t *obj, const char *objname, const struct field *f, void *dst, char *err,
-	  size_t errlen)
+get_fields(json_t *obj, const char *where, const struct field *fields, size_t n, void *dst,
+	   char *err, size_t errlen)
 {
-	json_t *v = json_object_get(obj, f->name);
 	char *base = dst;
+	int r = 0;
 
-	if (v == NULL || json_is_null(v))
-		return 0;
-	switch (f->type) {
-	case F_BOOL:
-		if (!json_is_boolean(v)) {
-			set_err(err, errlen, "%s%s%s is not a boolean", objname,
-				*objname ? "." : "", f->name);
-			return -EBADMSG;
-		}
-		*(enum tri *)(void *)(base + f->off) = json_is_true(v) ? TRI_TRUE : TRI_FALSE;
-		return 0;
-	case F_STR: {
-		char **slot = (char **)(void *)(base + f->off);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		void *slot = base + fields[i].off;
 
-		if (!json_is_string(v)) {
-			set_err(err, errlen, "%s%s%s is not a string", objname,
-				*objname ? "." : "", f->name);
-			return -EBADMSG;
-		}
-		*slot = strdup(json_string_value(v));
-		if (*slot == NULL) {
-			set_err(err, errlen, "out of memory");
-			return -ENOMEM;
-		}
-		return 0;
+		if (fields[i].type == F_BOOL)
+			r = kj_get_tri(obj, fields[i].name, where, slot, err, errlen);
+		else
+			r = kj_get_str(obj, fields[i].name, where, slot, err, errlen);
 	}
-	}
-	return -EINVAL;
+	return r;
 }
 
 static int
 get_provider(json_t *root, const char *key, const struct field *fields, size_t n, void *dst,
 	     bool *present, char *err, size_t errlen)
 {
-	json_t *obj = json_object_get(root, key);
-	int r;
+	char where[KJ_WHERE_MAX];
+	json_t *obj;
+	int r = kj_get_object(root, key, "", &obj, err, errlen);
 
-	if (obj == NULL || json_is_null(obj))
-		return 0;
-	if (!json_is_object(obj)) {
-		set_err(err, errlen, "%s is not an object", key);
-		return -EBADMSG;
-	}
+	if (r < 0 || obj == NULL)
+		return r;
 	*present = true;
-	for (size_t i = 0; i < n; i++) {
-		r = get_field(obj, key, &fields[i], dst, err, errlen);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	snprintf(where, sizeof(where), "%s.", key);
+	return get_fields(obj, where, fields, n, dst, err, errlen);
 }
 
-int
-atlas_parse_ear(const char *body, size_t len, struct atlas_ear *out, char *err, size_t errlen)
+static int
+read_ear(json_t *root, const char *where, void *dst, char *err, size_t errlen)
 {
-	static const struct field search = {"enabledForSearchNodes", F_BOOL,
-					    offsetof(struct atlas_ear, enabled_for_search_nodes)};
-	json_t *root;
+	struct atlas_ear *out = dst;
 	int r;
 
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if (out == NULL)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	root = load_object(body, len, JSON_REJECT_DUPLICATES, err, errlen);
-	if (root == NULL)
-		return -EBADMSG;
 	r = get_provider(root, "awsKms", aws_fields, ARRAY_SIZE(aws_fields), &out->aws,
 			 &out->aws.present, err, errlen);
 	if (r == 0)
@@ -209,8 +127,17 @@ atlas_parse_ear(const char *body, size_t len, struct atlas_ear *out, char *err, 
 		r = get_provider(root, "googleCloudKms", gcp_fields, ARRAY_SIZE(gcp_fields),
 				 &out->gcp, &out->gcp.present, err, errlen);
 	if (r == 0)
-		r = get_field(root, "", &search, out, err, errlen);
-	json_decref(root);
+		r = kj_get_tri(root, "enabledForSearchNodes", where, &out->enabled_for_search_nodes,
+			       err, errlen);
+	return r;
+}
+
+int
+atlas_parse_ear(const char *body, size_t len, struct atlas_ear *out, char *err, size_t errlen)
+{
+	int r = kj_parse(body, len, JSON_REJECT_DUPLICATES, out, sizeof(*out), read_ear, err,
+			 errlen);
+
 	if (r < 0)
 		atlas_ear_free(out);
 	return r;
@@ -425,14 +352,6 @@ atlas_ear_fingerprint(const struct atlas_ear *ear)
 
 /* ---- ApiError -------------------------------------------------------- */
 
-static const char *
-obj_str(json_t *obj, const char *key)
-{
-	json_t *v = json_object_get(obj, key);
-
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
 /*
  * Also understands the OAuth2 error shape {"error":"invalid_client",
  * "error_description":"..."}, which the token endpoint (and some gateways
@@ -443,24 +362,22 @@ atlas_parse_error(const char *body, size_t len, struct atlas_error *out)
 {
 	const char *code, *detail;
 	json_t *root, *e;
+	int r;
 
-	if (out == NULL)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	root = load_object(body, len, 0, NULL, 0);
-	if (root == NULL)
-		return -EBADMSG;
+	r = kj_begin(body, len, 0, out, sizeof(*out), &root, NULL, 0);
+	if (r < 0)
+		return r;
 	e = json_object_get(root, "error");
 	if (json_is_integer(e) && json_integer_value(e) > 0 && json_integer_value(e) < 1000)
 		out->error = (int)json_integer_value(e);
-	code = obj_str(root, "errorCode");
+	code = kj_str(root, "errorCode");
 	if (code == NULL)
-		code = obj_str(root, "error");
-	detail = obj_str(root, "detail");
+		code = kj_str(root, "error");
+	detail = kj_str(root, "detail");
 	if (detail == NULL)
-		detail = obj_str(root, "error_description");
+		detail = kj_str(root, "error_description");
 	if (detail == NULL)
-		detail = obj_str(root, "reason");
+		detail = kj_str(root, "reason");
 	util_copy_sanitized(out->error_code, sizeof(out->error_code), code);
 	util_copy_sanitized(out->detail, sizeof(out->detail), detail);
 	json_decref(root);
@@ -469,84 +386,64 @@ atlas_parse_error(const char *body, size_t len, struct atlas_error *out)
 
 /* ---- OAuth token ----------------------------------------------------- */
 
-/* The token goes into an Authorization header verbatim: anything but
- * visible ASCII could split or smuggle a header. */
-static bool
-header_safe(const char *s)
-{
-	if (*s == '\0')
-		return false;
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
-			return false;
-	return true;
-}
-
-/* Jansson frees without wiping; the access token is a bearer credential. */
-static void
-wipe_string(json_t *v)
-{
-	if (json_is_string(v))
-		explicit_bzero((char *)json_string_value(v), json_string_length(v));
-}
-
 int
 atlas_parse_token(const char *body, size_t len, char **token, int64_t *expires_in, char *err,
 		  size_t errlen)
 {
-	json_t *root, *tok, *type, *exp, *oerr;
+	json_t *root, *tok, *type, *exp;
+	const char *oerr;
 	int r = -EBADMSG;
 
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
+	kj_clear_err(err, errlen);
 	if (token == NULL)
 		return -EINVAL;
 	*token = NULL;
 	if (expires_in != NULL)
 		*expires_in = 0;
-	root = load_object(body, len, JSON_REJECT_DUPLICATES, err, errlen);
+	root = kj_load(body, len, JSON_REJECT_DUPLICATES, err, errlen);
 	if (root == NULL)
 		return -EBADMSG;
-	tok = json_object_get(root, "access_token");
-	type = json_object_get(root, "token_type");
-	exp = json_object_get(root, "expires_in");
-	oerr = json_object_get(root, "error");
+	tok = kj_field(root, "access_token");
+	type = kj_field(root, "token_type");
+	exp = kj_field(root, "expires_in");
+	oerr = kj_str(root, "error");
 
-	if (json_is_string(oerr)) {
-		const char *desc = obj_str(root, "error_description");
+	if (oerr != NULL) {
+		const char *desc = kj_str(root, "error_description");
 
-		set_err(err, errlen, "%s%s%s", json_string_value(oerr), desc ? ": " : "",
-			desc ? desc : "");
+		kj_seterr(err, errlen, "%s%s%s", oerr, desc ? ": " : "", desc ? desc : "");
 		r = -EACCES;
-	} else if (tok == NULL || json_is_null(tok)) {
-		set_err(err, errlen, "no access_token in the answer");
+	} else if (tok == NULL) {
+		kj_seterr(err, errlen, "no access_token in the answer");
 	} else if (!json_is_string(tok)) {
-		set_err(err, errlen, "access_token is not a string");
-	} else if (!header_safe(json_string_value(tok))) {
-		set_err(err, errlen, "access_token is empty or has characters not allowed in "
-				     "an HTTP header");
-	} else if (type != NULL && !json_is_null(type) && !json_is_string(type)) {
-		set_err(err, errlen, "token_type is not a string");
-	} else if (json_is_string(type) && strcasecmp(json_string_value(type), "Bearer") != 0) {
-		set_err(err, errlen, "token_type is \"%s\", not Bearer", json_string_value(type));
-	} else if (exp != NULL && !json_is_null(exp) && !json_is_integer(exp)) {
-		set_err(err, errlen, "expires_in is not an integer");
-	} else if (json_is_integer(exp) && json_integer_value(exp) <= 0) {
-		set_err(err, errlen, "expires_in is %lld, not a positive number of seconds",
-			(long long)json_integer_value(exp));
+		kj_seterr(err, errlen, "access_token is not a string");
+	} else if (!kj_header_safe(json_string_value(tok))) {
+		/* it goes into an Authorization header verbatim */
+		kj_seterr(err, errlen,
+			  "access_token is empty or has characters not allowed in "
+			  "an HTTP header");
+	} else if (type != NULL && !json_is_string(type)) {
+		kj_seterr(err, errlen, "token_type is not a string");
+	} else if (type != NULL && strcasecmp(json_string_value(type), "Bearer") != 0) {
+		kj_seterr(err, errlen, "token_type is \"%s\", not Bearer", json_string_value(type));
+	} else if (exp != NULL && !json_is_integer(exp)) {
+		kj_seterr(err, errlen, "expires_in is not an integer");
+	} else if (exp != NULL && json_integer_value(exp) <= 0) {
+		kj_seterr(err, errlen, "expires_in is %lld, not a positive number of seconds",
+			  (long long)json_integer_value(exp));
 	} else {
 		*token = strdup(json_string_value(tok));
 		if (*token == NULL) {
-			set_err(err, errlen, "out of memory");
-			r = -ENOMEM;
+			r = kj_enomem(err, errlen);
 		} else {
 			if (expires_in != NULL)
-				*expires_in = json_is_integer(exp) ? json_integer_value(exp)
-								   : ATLAS_TOKEN_DEFAULT_LIFETIME;
+				*expires_in = exp != NULL ? json_integer_value(exp)
+							  : ATLAS_TOKEN_DEFAULT_LIFETIME;
 			r = 0;
 		}
 	}
-	wipe_string(tok);
+	/* jansson frees without wiping; the access token is a bearer credential */
+	kj_wipe(tok);
 	json_decref(root);
 	return r;
 }
@@ -628,42 +525,42 @@ cp_cidrs_free(struct atlas_cp_cidr *v, size_t n)
 	free(v);
 }
 
-/* {cloud: {region: [cidr, ...]}} -> a flat list, in document order (jansson
- * keeps object keys in insertion order). */
+/* obj.outbound, {cloud: {region: [cidr, ...]}} -> a flat list, in document
+ * order (jansson keeps object keys in insertion order); where locates obj. */
 static int
-cp_cloud_map(json_t *clouds, const char *where, struct atlas_cp_cidr **out, size_t *n,
-	     char *err, size_t errlen)
+cp_outbound(json_t *obj, const char *where, struct atlas_cp_cidr **out, size_t *n, char *err,
+	    size_t errlen)
 {
 	const char *cloud, *region;
-	json_t *regions, *list, *v;
+	json_t *clouds, *regions, *list, *v;
 	size_t total = 0, idx, k = 0;
+	int r;
 
 	*out = NULL;
 	*n = 0;
-	if (clouds == NULL || json_is_null(clouds))
-		return 0;
-	if (!json_is_object(clouds)) {
-		set_err(err, errlen, "%s is not an object", where);
-		return -EBADMSG;
-	}
+	r = kj_get_object(obj, "outbound", where, &clouds, err, errlen);
+	if (r < 0 || clouds == NULL)
+		return r;
 	json_object_foreach(clouds, cloud, regions) {
 		if (json_is_null(regions))
 			continue;
 		if (!json_is_object(regions)) {
-			set_err(err, errlen, "%s.%s is not an object", where, cloud);
+			kj_seterr(err, errlen, "%soutbound.%s is not an object", where, cloud);
 			return -EBADMSG;
 		}
 		json_object_foreach(regions, region, list) {
 			if (json_is_null(list))
 				continue;
 			if (!json_is_array(list)) {
-				set_err(err, errlen, "%s.%s.%s is not an array", where, cloud, region);
+				kj_seterr(err, errlen, "%soutbound.%s.%s is not an array", where,
+					  cloud, region);
 				return -EBADMSG;
 			}
 			json_array_foreach(list, idx, v) {
 				if (!json_is_string(v)) {
-					set_err(err, errlen, "%s.%s.%s[%zu] is not a string", where,
-						cloud, region, idx);
+					kj_seterr(err, errlen,
+						  "%soutbound.%s.%s[%zu] is not a string", where,
+						  cloud, region, idx);
 					return -EBADMSG;
 				}
 				total++;
@@ -674,7 +571,7 @@ cp_cloud_map(json_t *clouds, const char *where, struct atlas_cp_cidr **out, size
 		return 0;
 	*out = calloc(total, sizeof(**out));
 	if (*out == NULL)
-		goto enomem;
+		return kj_enomem(err, errlen);
 	json_object_foreach(clouds, cloud, regions) {
 		if (!json_is_object(regions))
 			continue;
@@ -689,17 +586,14 @@ cp_cloud_map(json_t *clouds, const char *where, struct atlas_cp_cidr **out, size
 				c->cidr = strdup(json_string_value(v));
 				if (c->cloud == NULL || c->region == NULL || c->cidr == NULL) {
 					cp_cidrs_free(*out, k);
-					goto enomem;
+					*out = NULL;
+					return kj_enomem(err, errlen);
 				}
 			}
 		}
 	}
 	*n = total;
 	return 0;
-enomem:
-	*out = NULL;
-	set_err(err, errlen, "out of memory");
-	return -ENOMEM;
 }
 
 void
@@ -716,76 +610,49 @@ atlas_control_plane_free(struct atlas_control_plane *cp)
 	memset(cp, 0, sizeof(*cp));
 }
 
+/* gateways[i]: where is "gateways[i]." */
 static int
-cp_gateway(json_t *g, size_t i, struct atlas_cp_gateway *out, char *err, size_t errlen)
+cp_gateway(json_t *g, const char *where, void *dst, char *err, size_t errlen)
 {
-	json_t *name, *ips;
-	char where[64];
+	struct atlas_cp_gateway *out = dst;
+	char w[KJ_WHERE_MAX];
+	json_t *ips;
+	int r;
 
-	if (!json_is_object(g)) {
-		set_err(err, errlen, "gateways[%zu] is not an object", i);
-		return -EBADMSG;
-	}
-	name = json_object_get(g, "name");
-	if (name != NULL && !json_is_null(name)) {
-		if (!json_is_string(name)) {
-			set_err(err, errlen, "gateways[%zu].name is not a string", i);
-			return -EBADMSG;
-		}
-		out->name = strdup(json_string_value(name));
-		if (out->name == NULL) {
-			set_err(err, errlen, "out of memory");
-			return -ENOMEM;
-		}
-	}
-	ips = json_object_get(g, "ips");
-	if (ips == NULL || json_is_null(ips))
-		return 0;
-	if (!json_is_object(ips)) {
-		set_err(err, errlen, "gateways[%zu].ips is not an object", i);
-		return -EBADMSG;
-	}
-	snprintf(where, sizeof(where), "gateways[%zu].ips.outbound", i);
-	return cp_cloud_map(json_object_get(ips, "outbound"), where, &out->outbound,
-			    &out->n_outbound, err, errlen);
+	r = kj_get_str(g, "name", where, &out->name, err, errlen);
+	if (r == 0)
+		r = kj_get_object(g, "ips", where, &ips, err, errlen);
+	if (r < 0 || ips == NULL)
+		return r;
+	snprintf(w, sizeof(w), "%sips.", where);
+	return cp_outbound(ips, w, &out->outbound, &out->n_outbound, err, errlen);
+}
+
+static int
+read_control_plane(json_t *root, const char *where, void *dst, char *err, size_t errlen)
+{
+	struct atlas_control_plane *out = dst;
+	void *gateways = NULL;
+	json_t *gw = NULL;
+	int r;
+
+	r = cp_outbound(root, where, &out->outbound, &out->n_outbound, err, errlen);
+	if (r == 0)
+		r = kj_get_array(root, "gateways", where, &gw, err, errlen);
+	if (r == 0)
+		r = kj_get_objects(gw, "gateways", sizeof(*out->gateways), &gateways,
+				   &out->n_gateways, cp_gateway, err, errlen);
+	out->gateways = gateways;
+	return r;
 }
 
 int
 atlas_parse_control_plane(const char *body, size_t len, struct atlas_control_plane *out, char *err,
 			  size_t errlen)
 {
-	json_t *root, *gw;
-	int r;
+	int r = kj_parse(body, len, JSON_REJECT_DUPLICATES, out, sizeof(*out), read_control_plane,
+			 err, errlen);
 
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if (out == NULL)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	root = load_object(body, len, JSON_REJECT_DUPLICATES, err, errlen);
-	if (root == NULL)
-		return -EBADMSG;
-	r = cp_cloud_map(json_object_get(root, "outbound"), "outbound", &out->outbound,
-			 &out->n_outbound, err, errlen);
-	gw = json_object_get(root, "gateways");
-	if (r == 0 && gw != NULL && !json_is_null(gw)) {
-		if (!json_is_array(gw)) {
-			set_err(err, errlen, "gateways is not an array");
-			r = -EBADMSG;
-		} else if (json_array_size(gw) > 0) {
-			out->gateways = calloc(json_array_size(gw), sizeof(*out->gateways));
-			if (out->gateways == NULL) {
-				set_err(err, errlen, "out of memory");
-				r = -ENOMEM;
-			}
-			for (size_t i = 0; r == 0 && i < json_array_size(gw); i++) {
-				out->n_gateways = i + 1;
-				r = cp_gateway(json_array_get(gw, i), i, &out->gateways[i], err,
-					       errlen);
-			}
-		}
-	}
-	json_decref(root);
 	if (r < 0)
 		atlas_control_plane_free(out);
 	return r;
@@ -820,56 +687,6 @@ atlas_control_plane_outbound(const struct atlas_control_plane *cp, bool include_
 	return 0;
 }
 
-static void
-strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-/* obj[key] as an array of strings; absent or null -> empty. */
-static int
-strv_get(json_t *obj, const char *key, const char *where, char ***out, size_t *n, char *err,
-	 size_t errlen)
-{
-	json_t *a = json_object_get(obj, key), *v;
-	size_t i;
-
-	*out = NULL;
-	*n = 0;
-	if (a == NULL || json_is_null(a))
-		return 0;
-	if (!json_is_array(a)) {
-		set_err(err, errlen, "%s%s is not an array", where, key);
-		return -EBADMSG;
-	}
-	json_array_foreach(a, i, v) {
-		if (!json_is_string(v)) {
-			set_err(err, errlen, "%s%s[%zu] is not a string", where, key, i);
-			return -EBADMSG;
-		}
-	}
-	if (json_array_size(a) == 0)
-		return 0;
-	*out = calloc(json_array_size(a), sizeof(**out));
-	if (*out == NULL)
-		goto enomem;
-	json_array_foreach(a, i, v) {
-		(*out)[i] = strdup(json_string_value(v));
-		if ((*out)[i] == NULL) {
-			strv_free(*out, i);
-			*out = NULL;
-			goto enomem;
-		}
-	}
-	*n = json_array_size(a);
-	return 0;
-enomem:
-	set_err(err, errlen, "out of memory");
-	return -ENOMEM;
-}
-
 void
 atlas_ip_addresses_free(struct atlas_ip_addresses *ips)
 {
@@ -878,41 +695,47 @@ atlas_ip_addresses_free(struct atlas_ip_addresses *ips)
 	free(ips->group_id);
 	for (size_t i = 0; i < ips->n_clusters; i++) {
 		free(ips->clusters[i].cluster_name);
-		strv_free(ips->clusters[i].outbound, ips->clusters[i].n_outbound);
-		strv_free(ips->clusters[i].future_outbound, ips->clusters[i].n_future_outbound);
+		kj_strv_free(ips->clusters[i].outbound, ips->clusters[i].n_outbound);
+		kj_strv_free(ips->clusters[i].future_outbound, ips->clusters[i].n_future_outbound);
 	}
 	free(ips->clusters);
 	memset(ips, 0, sizeof(*ips));
 }
 
+/* services.clusters[i]: where is "services.clusters[i]." */
 static int
-cluster_ips(json_t *c, size_t i, struct atlas_cluster_ips *out, char *err, size_t errlen)
+cluster_ips(json_t *c, const char *where, void *dst, char *err, size_t errlen)
 {
-	json_t *name;
-	char where[48];
+	struct atlas_cluster_ips *out = dst;
 	int r;
 
-	snprintf(where, sizeof(where), "services.clusters[%zu].", i);
-	if (!json_is_object(c)) {
-		set_err(err, errlen, "services.clusters[%zu] is not an object", i);
-		return -EBADMSG;
-	}
-	name = json_object_get(c, "clusterName");
-	if (name != NULL && !json_is_null(name)) {
-		if (!json_is_string(name)) {
-			set_err(err, errlen, "%sclusterName is not a string", where);
-			return -EBADMSG;
-		}
-		out->cluster_name = strdup(json_string_value(name));
-		if (out->cluster_name == NULL) {
-			set_err(err, errlen, "out of memory");
-			return -ENOMEM;
-		}
-	}
-	r = strv_get(c, "outbound", where, &out->outbound, &out->n_outbound, err, errlen);
+	r = kj_get_str(c, "clusterName", where, &out->cluster_name, err, errlen);
 	if (r == 0)
-		r = strv_get(c, "futureOutbound", where, &out->future_outbound,
-			     &out->n_future_outbound, err, errlen);
+		r = kj_get_strv(c, "outbound", where, &out->outbound, &out->n_outbound, err,
+				errlen);
+	if (r == 0)
+		r = kj_get_strv(c, "futureOutbound", where, &out->future_outbound,
+				&out->n_future_outbound, err, errlen);
+	return r;
+}
+
+static int
+read_ip_addresses(json_t *root, const char *where, void *dst, char *err, size_t errlen)
+{
+	struct atlas_ip_addresses *out = dst;
+	json_t *services = NULL, *clusters = NULL;
+	void *v = NULL;
+	int r;
+
+	r = kj_get_str(root, "groupId", where, &out->group_id, err, errlen);
+	if (r == 0)
+		r = kj_get_object(root, "services", where, &services, err, errlen);
+	if (r == 0 && services != NULL)
+		r = kj_get_array(services, "clusters", "services.", &clusters, err, errlen);
+	if (r == 0)
+		r = kj_get_objects(clusters, "services.clusters", sizeof(*out->clusters), &v,
+				   &out->n_clusters, cluster_ips, err, errlen);
+	out->clusters = v;
 	return r;
 }
 
@@ -920,55 +743,9 @@ int
 atlas_parse_ip_addresses(const char *body, size_t len, struct atlas_ip_addresses *out, char *err,
 			 size_t errlen)
 {
-	json_t *root, *gid, *services, *clusters = NULL;
-	int r = 0;
+	int r = kj_parse(body, len, JSON_REJECT_DUPLICATES, out, sizeof(*out), read_ip_addresses,
+			 err, errlen);
 
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if (out == NULL)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	root = load_object(body, len, JSON_REJECT_DUPLICATES, err, errlen);
-	if (root == NULL)
-		return -EBADMSG;
-	gid = json_object_get(root, "groupId");
-	services = json_object_get(root, "services");
-	if (gid != NULL && !json_is_null(gid)) {
-		if (!json_is_string(gid)) {
-			set_err(err, errlen, "groupId is not a string");
-			r = -EBADMSG;
-		} else if ((out->group_id = strdup(json_string_value(gid))) == NULL) {
-			set_err(err, errlen, "out of memory");
-			r = -ENOMEM;
-		}
-	}
-	if (r == 0 && services != NULL && !json_is_null(services)) {
-		if (!json_is_object(services)) {
-			set_err(err, errlen, "services is not an object");
-			r = -EBADMSG;
-		} else {
-			clusters = json_object_get(services, "clusters");
-			if (json_is_null(clusters))
-				clusters = NULL;
-		}
-	}
-	if (r == 0 && clusters != NULL && !json_is_array(clusters)) {
-		set_err(err, errlen, "services.clusters is not an array");
-		r = -EBADMSG;
-	}
-	if (r == 0 && clusters != NULL && json_array_size(clusters) > 0) {
-		out->clusters = calloc(json_array_size(clusters), sizeof(*out->clusters));
-		if (out->clusters == NULL) {
-			set_err(err, errlen, "out of memory");
-			r = -ENOMEM;
-		}
-		for (size_t i = 0; r == 0 && i < json_array_size(clusters); i++) {
-			out->n_clusters = i + 1;
-			r = cluster_ips(json_array_get(clusters, i), i, &out->clusters[i], err,
-					errlen);
-		}
-	}
-	json_decref(root);
 	if (r < 0)
 		atlas_ip_addresses_free(out);
 	return r;
@@ -1036,108 +813,79 @@ atlas_clusters_free(struct atlas_clusters *cl)
 /* links[] of {href, rel}: only whether rel "next" occurs is kept (link
  * relation names are case-insensitive, RFC 8288). */
 static int
-page_links(json_t *links, bool *has_next, char *err, size_t errlen)
+page_links(json_t *root, bool *has_next, char *err, size_t errlen)
 {
-	json_t *l, *rel, *href;
+	json_t *links, *l;
 	size_t i;
+	int r;
 
 	*has_next = false;
-	if (links == NULL || json_is_null(links))
-		return 0;
-	if (!json_is_array(links)) {
-		set_err(err, errlen, "links is not an array");
-		return -EBADMSG;
-	}
+	r = kj_get_array(root, "links", "", &links, err, errlen);
+	if (r < 0 || links == NULL)
+		return r;
 	json_array_foreach(links, i, l) {
+		char where[KJ_WHERE_MAX];
+		const char *rel, *href;
+
 		if (!json_is_object(l)) {
-			set_err(err, errlen, "links[%zu] is not an object", i);
+			kj_seterr(err, errlen, "links[%zu] is not an object", i);
 			return -EBADMSG;
 		}
-		rel = json_object_get(l, "rel");
-		href = json_object_get(l, "href");
-		if (rel != NULL && !json_is_null(rel) && !json_is_string(rel)) {
-			set_err(err, errlen, "links[%zu].rel is not a string", i);
-			return -EBADMSG;
-		}
-		if (href != NULL && !json_is_null(href) && !json_is_string(href)) {
-			set_err(err, errlen, "links[%zu].href is not a string", i);
-			return -EBADMSG;
-		}
-		if (json_is_string(rel) && strcasecmp(json_string_value(rel), "next") == 0)
+		snprintf(where, sizeof(where), "links[%zu].", i);
+		r = kj_get_cstr(l, "rel", where, &rel, err, errlen);
+		if (r == 0)
+			r = kj_get_cstr(l, "href", where, &href, err, errlen);
+		if (r < 0)
+			return r;
+		if (rel != NULL && strcasecmp(rel, "next") == 0)
 			*has_next = true;
 	}
 	return 0;
 }
 
+/* results[i]: where is "results[i]." */
 static int
-cluster_entry(json_t *c, size_t i, struct atlas_cluster *out, char *err, size_t errlen)
+cluster_entry(json_t *c, const char *where, void *dst, char *err, size_t errlen)
 {
-	char where[48];
+	return get_fields(c, where, cluster_fields, ARRAY_SIZE(cluster_fields), dst, err, errlen);
+}
+
+static int
+read_clusters(json_t *root, const char *where, void *dst, char *err, size_t errlen)
+{
+	struct atlas_clusters *out = dst;
+	json_t *results = NULL;
+	void *v = NULL;
 	int r;
 
-	snprintf(where, sizeof(where), "results[%zu]", i);
-	if (!json_is_object(c)) {
-		set_err(err, errlen, "%s is not an object", where);
-		return -EBADMSG;
+	r = kj_get_array(root, "results", where, &results, err, errlen);
+	if (r == 0 && results == NULL) {
+		kj_seterr(err, errlen, "no results array in the answer");
+		r = -EBADMSG;
 	}
-	for (size_t k = 0; k < ARRAY_SIZE(cluster_fields); k++) {
-		r = get_field(c, where, &cluster_fields[k], out, err, errlen);
-		if (r < 0)
-			return r;
+	if (r == 0)
+		r = kj_get_int(root, "totalCount", where, &out->has_total_count, &out->total_count,
+			       err, errlen);
+	if (r == 0 && out->has_total_count && out->total_count < 0) {
+		kj_seterr(err, errlen, "totalCount is negative");
+		r = -EBADMSG;
 	}
-	return 0;
+	if (r == 0)
+		r = page_links(root, &out->has_next_link, err, errlen);
+	if (r == 0)
+		r = kj_get_objects(results, "results", sizeof(*out->v), &v, &out->n, cluster_entry,
+				   err, errlen);
+	out->v = v;
+	return r;
 }
 
 int
 atlas_parse_clusters(const char *body, size_t len, struct atlas_clusters *out, char *err,
 		     size_t errlen)
 {
-	json_t *root, *results, *total;
-	int r = 0;
+	int r = kj_parse(body, len, JSON_REJECT_DUPLICATES, out, sizeof(*out), read_clusters, err,
+			 errlen);
 
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if (out == NULL)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	root = load_object(body, len, JSON_REJECT_DUPLICATES, err, errlen);
-	if (root == NULL)
-		return -EBADMSG;
-	results = json_object_get(root, "results");
-	total = json_object_get(root, "totalCount");
-	if (results == NULL || json_is_null(results)) {
-		set_err(err, errlen, "no results array in the answer");
-		r = -EBADMSG;
-	} else if (!json_is_array(results)) {
-		set_err(err, errlen, "results is not an array");
-		r = -EBADMSG;
-	}
-	if (r == 0 && total != NULL && !json_is_null(total)) {
-		if (!json_is_integer(total)) {
-			set_err(err, errlen, "totalCount is not an integer");
-			r = -EBADMSG;
-		} else if (json_integer_value(total) < 0) {
-			set_err(err, errlen, "totalCount is negative");
-			r = -EBADMSG;
-		} else {
-			out->has_total_count = true;
-			out->total_count = json_integer_value(total);
-		}
-	}
-	if (r == 0)
-		r = page_links(json_object_get(root, "links"), &out->has_next_link, err, errlen);
-	if (r == 0 && json_array_size(results) > 0) {
-		out->v = calloc(json_array_size(results), sizeof(*out->v));
-		if (out->v == NULL) {
-			set_err(err, errlen, "out of memory");
-			r = -ENOMEM;
-		}
-		for (size_t i = 0; r == 0 && i < json_array_size(results); i++) {
-			out->n = i + 1;
-			r = cluster_entry(json_array_get(results, i), i, &out->v[i], err, errlen);
-		}
-	}
-	json_decref(root);
 	if (r < 0)
 		atlas_clusters_free(out);
 	return r;
@@ -1236,7 +984,7 @@ atlas_cpa_free(struct atlas_cpa *cpa)
 		free(a->service_principal_id);
 		free(a->atlas_azure_app_id);
 		free(a->tenant_id);
-		strv_free(a->feature_types, a->n_feature_types);
+		kj_strv_free(a->feature_types, a->n_feature_types);
 	}
 	free(cpa->azure);
 	for (size_t i = 0; i < cpa->n_aws; i++) {
@@ -1255,133 +1003,113 @@ atlas_cpa_free(struct atlas_cpa *cpa)
 /* featureUsages[].featureType of one service principal. Entries without a
  * featureType are skipped; featureId is not read. */
 static int
-cpa_feature_usages(json_t *fu, const char *where, struct atlas_cpa_azure *out, char *err,
+cpa_feature_usages(json_t *sp, const char *where, struct atlas_cpa_azure *out, char *err,
 		   size_t errlen)
 {
-	json_t *u, *t;
+	const char *t;
+	json_t *fu, *u;
 	size_t i;
+	int r;
 
-	if (fu == NULL || json_is_null(fu))
-		return 0;
-	if (!json_is_array(fu)) {
-		set_err(err, errlen, "%s.featureUsages is not an array", where);
-		return -EBADMSG;
-	}
+	r = kj_get_array(sp, "featureUsages", where, &fu, err, errlen);
+	if (r < 0 || fu == NULL)
+		return r;
 	out->has_feature_usages = true;
 	json_array_foreach(fu, i, u) {
+		char w[KJ_WHERE_MAX];
+
 		if (!json_is_object(u)) {
-			set_err(err, errlen, "%s.featureUsages[%zu] is not an object", where, i);
+			kj_seterr(err, errlen, "%sfeatureUsages[%zu] is not an object", where, i);
 			return -EBADMSG;
 		}
-		t = json_object_get(u, "featureType");
-		if (t != NULL && !json_is_null(t) && !json_is_string(t)) {
-			set_err(err, errlen, "%s.featureUsages[%zu].featureType is not a string",
-				where, i);
-			return -EBADMSG;
-		}
+		snprintf(w, sizeof(w), "%sfeatureUsages[%zu].", where, i);
+		r = kj_get_cstr(u, "featureType", w, &t, err, errlen);
+		if (r < 0)
+			return r;
 	}
 	if (json_array_size(fu) == 0)
 		return 0;
 	out->feature_types = calloc(json_array_size(fu), sizeof(*out->feature_types));
 	if (out->feature_types == NULL)
-		goto enomem;
+		return kj_enomem(err, errlen);
 	json_array_foreach(fu, i, u) {
-		t = json_object_get(u, "featureType");
-		if (!json_is_string(t))
+		t = kj_str(u, "featureType");
+		if (t == NULL)
 			continue;
-		out->feature_types[out->n_feature_types] = strdup(json_string_value(t));
+		out->feature_types[out->n_feature_types] = strdup(t);
 		if (out->feature_types[out->n_feature_types] == NULL)
-			goto enomem;
+			return kj_enomem(err, errlen);
 		out->n_feature_types++;
 	}
 	return 0;
-enomem:
-	set_err(err, errlen, "out of memory");
-	return -ENOMEM;
 }
 
-/* root[key]: an array of objects, each read with `fields` into an element
- * of elem_size bytes; *n counts the elements to free even on error. */
+/* One element of each list: where is "azureServicePrincipals[i]." etc. */
 static int
-cpa_list(json_t *root, const char *key, const struct field *fields, size_t n_fields,
-	 size_t elem_size, void **out, size_t *n, char *err, size_t errlen)
+cpa_azure_item(json_t *item, const char *where, void *dst, char *err, size_t errlen)
 {
-	json_t *a = json_object_get(root, key), *item;
-	char where[64];
-	char *v;
-	size_t i;
+	int r = get_fields(item, where, cpa_azure_fields, ARRAY_SIZE(cpa_azure_fields), dst, err,
+			   errlen);
+
+	return r < 0 ? r : cpa_feature_usages(item, where, dst, err, errlen);
+}
+
+static int
+cpa_aws_item(json_t *item, const char *where, void *dst, char *err, size_t errlen)
+{
+	return get_fields(item, where, cpa_aws_fields, ARRAY_SIZE(cpa_aws_fields), dst, err,
+			  errlen);
+}
+
+static int
+cpa_gcp_item(json_t *item, const char *where, void *dst, char *err, size_t errlen)
+{
+	return get_fields(item, where, cpa_gcp_fields, ARRAY_SIZE(cpa_gcp_fields), dst, err,
+			  errlen);
+}
+
+/* root[key]: an array of objects, each read by fn into an element of
+ * elem_size bytes; *n counts the elements to free even on error. */
+static int
+cpa_list(json_t *root, const char *key, kj_item_fn *fn, size_t elem_size, void **out, size_t *n,
+	 char *err, size_t errlen)
+{
+	json_t *a;
+	int r = kj_get_array(root, key, "", &a, err, errlen);
+
+	return r < 0 ? r : kj_get_objects(a, key, elem_size, out, n, fn, err, errlen);
+}
+
+static int
+read_cpa(json_t *root, const char *where, void *dst, char *err, size_t errlen)
+{
+	struct atlas_cpa *out = dst;
+	void *azure = NULL, *aws = NULL, *gcp = NULL;
 	int r;
 
-	if (a == NULL || json_is_null(a))
-		return 0;
-	if (!json_is_array(a)) {
-		set_err(err, errlen, "%s is not an array", key);
-		return -EBADMSG;
+	r = cpa_list(root, "azureServicePrincipals", cpa_azure_item, sizeof(struct atlas_cpa_azure),
+		     &azure, &out->n_azure, err, errlen);
+	out->azure = azure;
+	if (r == 0) {
+		r = cpa_list(root, "awsIamRoles", cpa_aws_item, sizeof(struct atlas_cpa_aws), &aws,
+			     &out->n_aws, err, errlen);
+		out->aws = aws;
 	}
-	if (json_array_size(a) == 0)
-		return 0;
-	v = calloc(json_array_size(a), elem_size);
-	if (v == NULL) {
-		set_err(err, errlen, "out of memory");
-		return -ENOMEM;
+	if (r == 0) {
+		r = cpa_list(root, "gcpServiceAccounts", cpa_gcp_item, sizeof(struct atlas_cpa_gcp),
+			     &gcp, &out->n_gcp, err, errlen);
+		out->gcp = gcp;
 	}
-	*out = v;
-	json_array_foreach(a, i, item) {
-		void *dst = v + i * elem_size;
-
-		*n = i + 1;
-		snprintf(where, sizeof(where), "%s[%zu]", key, i);
-		if (!json_is_object(item)) {
-			set_err(err, errlen, "%s is not an object", where);
-			return -EBADMSG;
-		}
-		for (size_t k = 0; k < n_fields; k++) {
-			r = get_field(item, where, &fields[k], dst, err, errlen);
-			if (r < 0)
-				return r;
-		}
-		if (fields == cpa_azure_fields) {
-			r = cpa_feature_usages(json_object_get(item, "featureUsages"), where, dst,
-					       err, errlen);
-			if (r < 0)
-				return r;
-		}
-	}
-	return 0;
+	return r;
 }
 
 int
 atlas_parse_cloud_provider_access(const char *body, size_t len, struct atlas_cpa *out, char *err,
 				  size_t errlen)
 {
-	void *azure = NULL, *aws = NULL, *gcp = NULL;
-	json_t *root;
-	int r;
+	int r = kj_parse(body, len, JSON_REJECT_DUPLICATES, out, sizeof(*out), read_cpa, err,
+			 errlen);
 
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if (out == NULL)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	root = load_object(body, len, JSON_REJECT_DUPLICATES, err, errlen);
-	if (root == NULL)
-		return -EBADMSG;
-	r = cpa_list(root, "azureServicePrincipals", cpa_azure_fields,
-		     ARRAY_SIZE(cpa_azure_fields), sizeof(struct atlas_cpa_azure), &azure,
-		     &out->n_azure, err, errlen);
-	out->azure = azure;
-	if (r == 0) {
-		r = cpa_list(root, "awsIamRoles", cpa_aws_fields, ARRAY_SIZE(cpa_aws_fields),
-			     sizeof(struct atlas_cpa_aws), &aws, &out->n_aws, err, errlen);
-		out->aws = aws;
-	}
-	if (r == 0) {
-		r = cpa_list(root, "gcpServiceAccounts", cpa_gcp_fields,
-			     ARRAY_SIZE(cpa_gcp_fields), sizeof(struct atlas_cpa_gcp), &gcp,
-			     &out->n_gcp, err, errlen);
-		out->gcp = gcp;
-	}
-	json_decref(root);
 	if (r < 0)
 		atlas_cpa_free(out);
 	return r;

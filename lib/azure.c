@@ -15,226 +15,23 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <jansson.h>
-
 #include "azure.h"
 #include "cidr.h"
 #include "config.h"
+#include "json.h"
 #include "util.h"
-
-/* Room for a member prefix such as "value[18446744073709551615]." */
-#define AZ_WHERE_MAX 40
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	/* field names and jansson's "near '...'" quote input bytes */
-	util_copy_sanitized(err, errlen, tmp);
-}
-
-static void
-clear_err(char *err, size_t errlen)
-{
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-}
-
-static json_t *
-load(const char *body, size_t len, char *err, size_t errlen)
-{
-	json_error_t jerr;
-	json_t *root;
-
-	if (body == NULL || len == 0) {
-		seterr(err, errlen, "empty body");
-		return NULL;
-	}
-	root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-	if (root == NULL) {
-		seterr(err, errlen, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
-		return NULL;
-	}
-	if (!json_is_object(root)) {
-		seterr(err, errlen, "top level is not an object");
-		json_decref(root);
-		return NULL;
-	}
-	return root;
-}
-
-/* obj[key], with JSON null (and a non-object obj) reading as absent */
-static json_t *
-field(json_t *obj, const char *key)
-{
-	json_t *v = json_object_get(obj, key);
-
-	return json_is_null(v) ? NULL : v;
-}
-
-static int
-enomem(char *err, size_t errlen)
-{
-	seterr(err, errlen, "out of memory");
-	return -ENOMEM;
-}
-
-static int
-get_str(json_t *o, const char *k, const char *where, char **out, char *err, size_t errlen)
-{
-	json_t *v = field(o, k);
-
-	if (v == NULL)
-		return 0;
-	if (!json_is_string(v)) {
-		seterr(err, errlen, "%s%s is not a string", where, k);
-		return -EBADMSG;
-	}
-	free(*out);
-	*out = strdup(json_string_value(v));
-	return *out != NULL ? 0 : enomem(err, errlen);
-}
-
-static int
-get_bool(json_t *o, const char *k, const char *where, enum tri *out, char *err, size_t errlen)
-{
-	json_t *v = field(o, k);
-
-	if (v == NULL)
-		return 0;
-	if (!json_is_boolean(v)) {
-		seterr(err, errlen, "%s%s is not a boolean", where, k);
-		return -EBADMSG;
-	}
-	*out = json_is_true(v) ? TRI_TRUE : TRI_FALSE;
-	return 0;
-}
-
-/* Key Vault times: an integer of Unix seconds. */
-static int
-get_unix(json_t *o, const char *k, const char *where, bool *has, time_t *out, char *err,
-	 size_t errlen)
-{
-	json_t *v = field(o, k);
-	json_int_t i;
-
-	if (v == NULL)
-		return 0;
-	if (!json_is_integer(v)) {
-		seterr(err, errlen, "%s%s is not an integer (Unix seconds)", where, k);
-		return -EBADMSG;
-	}
-	i = json_integer_value(v);
-	if ((json_int_t)(time_t)i != i) {
-		seterr(err, errlen, "%s%s is out of range", where, k);
-		return -EBADMSG;
-	}
-	*has = true;
-	*out = (time_t)i;
-	return 0;
-}
-
-/* Graph and ARM times: an ISO 8601 string. */
-static int
-get_iso(json_t *o, const char *k, const char *where, bool *has, time_t *out, char *err,
-	size_t errlen)
-{
-	json_t *v = field(o, k);
-
-	if (v == NULL)
-		return 0;
-	if (!json_is_string(v)) {
-		seterr(err, errlen, "%s%s is not a string", where, k);
-		return -EBADMSG;
-	}
-	if (util_parse_time(json_string_value(v), out) < 0) {
-		seterr(err, errlen, "%s%s is not an ISO 8601 time: \"%.40s\"", where, k,
-		       json_string_value(v));
-		return -EBADMSG;
-	}
-	*has = true;
-	return 0;
-}
-
-/* An object or array member: absent -> *out NULL, wrong type -> error. */
-static int
-get_typed(json_t *o, const char *k, const char *where, bool array, json_t **out, char *err,
-	  size_t errlen)
-{
-	json_t *v = field(o, k);
-
-	*out = NULL;
-	if (v == NULL)
-		return 0;
-	if (array ? !json_is_array(v) : !json_is_object(v)) {
-		seterr(err, errlen, "%s%s is not an %s", where, k, array ? "array" : "object");
-		return -EBADMSG;
-	}
-	*out = v;
-	return 0;
-}
-
-static void
-strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-static int
-get_strv(json_t *o, const char *k, const char *where, char ***out, size_t *n, char *err,
-	 size_t errlen)
-{
-	json_t *a, *v;
-	size_t i;
-	int r = get_typed(o, k, where, true, &a, err, errlen);
-
-	if (r < 0 || a == NULL || json_array_size(a) == 0)
-		return r;
-	json_array_foreach(a, i, v) {
-		if (!json_is_string(v)) {
-			seterr(err, errlen, "%s%s[%zu] is not a string", where, k, i);
-			return -EBADMSG;
-		}
-	}
-	*out = calloc(json_array_size(a), sizeof(**out));
-	if (*out == NULL)
-		return enomem(err, errlen);
-	json_array_foreach(a, i, v) {
-		(*out)[i] = strdup(json_string_value(v));
-		if ((*out)[i] == NULL) {
-			strv_free(*out, i);
-			*out = NULL;
-			return enomem(err, errlen);
-		}
-	}
-	*n = json_array_size(a);
-	return 0;
-}
 
 /* A non-negative decimal number, as a JSON integer or a string of digits
  * (IMDS sends expires_in and expires_on as strings). */
 static int
 get_num_or_digits(json_t *o, const char *k, bool *has, int64_t *out, char *err, size_t errlen)
 {
-	json_t *v = field(o, k);
+	json_t *v = kj_field(o, k);
 
 	if (v == NULL)
 		return 0;
@@ -256,7 +53,7 @@ get_num_or_digits(json_t *o, const char *k, bool *has, int64_t *out, char *err, 
 			return 0;
 		}
 	}
-	seterr(err, errlen, "%s is not a non-negative number", k);
+	kj_seterr(err, errlen, "%s is not a non-negative number", k);
 	return -EBADMSG;
 }
 
@@ -365,21 +162,21 @@ url_override(const char *url, const char *key, char *out, size_t outlen, char *h
 	else if (strncasecmp(url, "http://", 7) == 0)
 		a = url + 7;
 	else {
-		seterr(err, errlen, "azure.endpoints.%s is not an http(s) URL", key);
+		kj_seterr(err, errlen, "azure.endpoints.%s is not an http(s) URL", key);
 		return -EINVAL;
 	}
 	for (p = url; *p != '\0'; p++)
 		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '?' ||
 		    *p == '#' || *p == '\\') {
-			seterr(err, errlen,
-			       "azure.endpoints.%s has a character not allowed in a base URL "
-			       "(a query, a fragment, a space or a control character)",
-			       key);
+			kj_seterr(err, errlen,
+				  "azure.endpoints.%s has a character not allowed in a base URL "
+				  "(a query, a fragment, a space or a control character)",
+				  key);
 			return -EINVAL;
 		}
 	alen = strcspn(a, "/");
 	if (memchr(a, '@', alen) != NULL) {
-		seterr(err, errlen, "azure.endpoints.%s has user information", key);
+		kj_seterr(err, errlen, "azure.endpoints.%s has user information", key);
 		return -EINVAL;
 	}
 	if (a[0] == '[') {
@@ -387,7 +184,7 @@ url_override(const char *url, const char *key, char *out, size_t outlen, char *h
 		const char *close = memchr(a, ']', alen);
 
 		if (close == NULL || close == a + 1) {
-			seterr(err, errlen, "azure.endpoints.%s has a malformed IPv6 host", key);
+			kj_seterr(err, errlen, "azure.endpoints.%s has a malformed IPv6 host", key);
 			return -EINVAL;
 		}
 		p = close + 1;
@@ -402,18 +199,18 @@ url_override(const char *url, const char *key, char *out, size_t outlen, char *h
 		size_t pl = alen - (size_t)(p - a) - 1;
 
 		if (*p != ':' || pl == 0 || pl > 5 || strspn(p + 1, "0123456789") < pl) {
-			seterr(err, errlen, "azure.endpoints.%s has a malformed port", key);
+			kj_seterr(err, errlen, "azure.endpoints.%s has a malformed port", key);
 			return -EINVAL;
 		}
 	}
 	if (alen == 0 || (a[0] != '[' && hl == 0)) {
-		seterr(err, errlen, "azure.endpoints.%s has no host", key);
+		kj_seterr(err, errlen, "azure.endpoints.%s has no host", key);
 		return -EINVAL;
 	}
 	while (n > 0 && url[n - 1] == '/')
 		n--;
 	if (n >= outlen) {
-		seterr(err, errlen, "azure.endpoints.%s is too long", key);
+		kj_seterr(err, errlen, "azure.endpoints.%s is too long", key);
 		return -ENAMETOOLONG;
 	}
 	memcpy(out, url, n);
@@ -421,7 +218,7 @@ url_override(const char *url, const char *key, char *out, size_t outlen, char *h
 	if (hl > 0 && a[hl - 1] == '.')
 		hl--;
 	if (hl >= hostlen) {
-		seterr(err, errlen, "azure.endpoints.%s is too long", key);
+		kj_seterr(err, errlen, "azure.endpoints.%s is too long", key);
 		return -ENAMETOOLONG;
 	}
 	for (size_t i = 0; i < hl; i++)
@@ -472,7 +269,7 @@ service_override(const char *url, const char *key, const char *const *hosts, siz
 		return r;
 	known = known_host(host, hosts, n_hosts);
 	if (known != NULL && set_audience(resource, scope, known) < 0) {
-		seterr(err, errlen, "azure.endpoints.%s is too long", key);
+		kj_seterr(err, errlen, "azure.endpoints.%s is too long", key);
 		return -ENAMETOOLONG;
 	}
 	return 0;
@@ -486,7 +283,7 @@ azure_endpoints_resolve(const char *atlas_env, const struct cfg_azure_endpoints 
 	char scratch[AZURE_URL_MAX];
 	int r = 0;
 
-	clear_err(err, errlen);
+	kj_clear_err(err, errlen);
 	if (out == NULL)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
@@ -534,12 +331,12 @@ azure_endpoints_resolve(const char *atlas_env, const struct cfg_azure_endpoints 
 
 			/* "https://" + suffix + "/.default" must fit too */
 			if (n + 17 >= sizeof(out->vault_suffix)) {
-				seterr(err, errlen, "azure.endpoints.vault_suffix is too long");
+				kj_seterr(err, errlen, "azure.endpoints.vault_suffix is too long");
 				r = -ENAMETOOLONG;
 			} else if (check_suffix(ovr->vault_suffix, n, NULL, 0) < 0) {
-				seterr(err, errlen,
-				       "azure.endpoints.vault_suffix is not a DNS suffix such as "
-				       "vault.azure.net");
+				kj_seterr(err, errlen,
+					  "azure.endpoints.vault_suffix is not a DNS suffix "
+					  "such as vault.azure.net");
 				r = -EINVAL;
 			} else {
 				for (size_t i = 0; i <= n; i++)
@@ -556,17 +353,17 @@ azure_endpoints_resolve(const char *atlas_env, const struct cfg_azure_endpoints 
 	if (r == 0 && out->vault_suffix[0] != '\0')
 		r = set_audience(out->kv_resource, out->kv_scope, out->vault_suffix);
 	if (r == -ENAMETOOLONG && (err == NULL || err[0] == '\0'))
-		seterr(err, errlen, "an azure.endpoints value is too long");
+		kj_seterr(err, errlen, "an azure.endpoints value is too long");
 	if (r == 0 && (out->login[0] == '\0' || out->management[0] == '\0' ||
 		       out->graph[0] == '\0' || out->vault_suffix[0] == '\0' ||
 		       out->arm_resource[0] == '\0' || out->graph_resource[0] == '\0')) {
 		/* only an unknown environment gets here */
-		seterr(err, errlen,
-		       "azureEnvironment \"%.40s\" is unknown: set azure.endpoints login, "
-		       "management, graph and vault_suffix to its hosts (the token audiences "
-		       "come from management and graph if Azure service hosts, else from a "
-		       "known vault_suffix)",
-		       atlas_env != NULL ? atlas_env : "");
+		kj_seterr(err, errlen,
+			  "azureEnvironment \"%.40s\" is unknown: set azure.endpoints login, "
+			  "management, graph and vault_suffix to its hosts (the token audiences "
+			  "come from management and graph if Azure service hosts, else from a "
+			  "known vault_suffix)",
+			  atlas_env != NULL ? atlas_env : "");
 		r = -ENOENT;
 	}
 	if (r < 0) {
@@ -647,35 +444,16 @@ azure_token_advice(enum azure_token_cause c)
 	       "client_id and the credential)";
 }
 
-/* The token goes into an Authorization header verbatim. */
-static bool
-header_safe(const char *s)
-{
-	if (*s == '\0')
-		return false;
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
-			return false;
-	return true;
-}
-
-static void
-wipe(json_t *v)
-{
-	if (json_is_string(v))
-		explicit_bzero((char *)json_string_value(v), json_string_length(v));
-}
-
 static void
 token_error(json_t *root, json_t *e, struct azure_token_error *t)
 {
-	json_t *codes = field(root, "error_codes"), *v;
+	json_t *codes = kj_field(root, "error_codes"), *v;
+	const char *desc = kj_str(root, "error_description");
 	size_t i;
 
 	util_copy_sanitized(t->error, sizeof(t->error), json_string_value(e));
-	if (json_is_string(field(root, "error_description")))
-		util_copy_sanitized(t->description, sizeof(t->description),
-				    json_string_value(field(root, "error_description")));
+	if (desc != NULL)
+		util_copy_sanitized(t->description, sizeof(t->description), desc);
 	json_array_foreach(codes, i, v) {
 		if (t->n_codes < AZURE_TOKEN_MAX_CODES && json_is_integer(v))
 			t->codes[t->n_codes++] = json_integer_value(v);
@@ -692,42 +470,39 @@ azure_parse_token(const char *body, size_t len, struct azure_token *tok,
 	int64_t on = 0;
 	int r = 0;
 
-	clear_err(err, errlen);
 	if (terr != NULL)
 		memset(terr, 0, sizeof(*terr));
-	if (tok == NULL)
-		return -EINVAL;
-	memset(tok, 0, sizeof(*tok));
-	root = load(body, len, err, errlen);
-	if (root == NULL)
-		return -EBADMSG;
-	at = field(root, "access_token");
-	type = field(root, "token_type");
-	e = field(root, "error");
+	r = kj_begin(body, len, JSON_REJECT_DUPLICATES, tok, sizeof(*tok), &root, err, errlen);
+	if (r < 0)
+		return r;
+	at = kj_field(root, "access_token");
+	type = kj_field(root, "token_type");
+	e = kj_field(root, "error");
 	if (json_is_string(e)) {
 		struct azure_token_error tmp = {0};
 
 		token_error(root, e, &tmp);
-		seterr(err, errlen, "%s%s%s", tmp.error, tmp.description[0] ? ": " : "",
-		       tmp.description);
+		kj_seterr(err, errlen, "%s%s%s", tmp.error, tmp.description[0] ? ": " : "",
+			  tmp.description);
 		if (terr != NULL)
 			*terr = tmp;
 		r = -EACCES;
 	} else if (at == NULL) {
-		seterr(err, errlen, "no access_token in the answer");
+		kj_seterr(err, errlen, "no access_token in the answer");
 		r = -EBADMSG;
 	} else if (!json_is_string(at)) {
-		seterr(err, errlen, "access_token is not a string");
+		kj_seterr(err, errlen, "access_token is not a string");
 		r = -EBADMSG;
-	} else if (!header_safe(json_string_value(at))) {
-		seterr(err, errlen,
-		       "access_token is empty or has characters not allowed in an HTTP header");
+	} else if (!kj_header_safe(json_string_value(at))) {
+		kj_seterr(err, errlen,
+			  "access_token is empty or has characters not allowed in an HTTP header");
 		r = -EBADMSG;
 	} else if (type != NULL && !json_is_string(type)) {
-		seterr(err, errlen, "token_type is not a string");
+		kj_seterr(err, errlen, "token_type is not a string");
 		r = -EBADMSG;
 	} else if (type != NULL && strcasecmp(json_string_value(type), "Bearer") != 0) {
-		seterr(err, errlen, "token_type is \"%.32s\", not Bearer", json_string_value(type));
+		kj_seterr(err, errlen, "token_type is \"%.32s\", not Bearer",
+			  json_string_value(type));
 		r = -EBADMSG;
 	}
 	if (r == 0)
@@ -736,21 +511,21 @@ azure_parse_token(const char *body, size_t len, struct azure_token *tok,
 		r = get_num_or_digits(root, "expires_on", &tok->has_expires_on, &on, err, errlen);
 	if (r == 0 && tok->has_expires_on) {
 		if ((int64_t)(time_t)on != on) {
-			seterr(err, errlen, "expires_on is out of range");
+			kj_seterr(err, errlen, "expires_on is out of range");
 			r = -EBADMSG;
 		}
 		tok->expires_on = (time_t)on;
 	}
 	if (r == 0 && (!has_in || tok->expires_in <= 0)) {
-		seterr(err, errlen, "expires_in is missing or not a positive number of seconds");
+		kj_seterr(err, errlen, "expires_in is missing or not a positive number of seconds");
 		r = -EBADMSG;
 	}
 	if (r == 0) {
 		tok->access_token = strdup(json_string_value(at));
 		if (tok->access_token == NULL)
-			r = enomem(err, errlen);
+			r = kj_enomem(err, errlen);
 	}
-	wipe(at);
+	kj_wipe(at);
 	json_decref(root);
 	if (r < 0) {
 		util_free_secret(tok->access_token);
@@ -787,65 +562,50 @@ azure_graph_app_free(struct azure_graph_app *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* w: the member prefix, "value[2].passwordCredentials[0]." */
+/* where: "value[2].passwordCredentials[0]." */
 static int
-parse_cred(json_t *c, const char *w, struct azure_password_credential *out, char *err,
-	   size_t errlen)
+parse_cred(json_t *c, const char *where, void *dst, char *err, size_t errlen)
 {
+	struct azure_password_credential *out = dst;
 	int r;
 
-	if (!json_is_object(c)) {
-		seterr(err, errlen, "%.*s is not an object", (int)strlen(w) - 1, w);
-		return -EBADMSG;
-	}
-	r = get_str(c, "keyId", w, &out->key_id, err, errlen);
+	r = kj_get_str(c, "keyId", where, &out->key_id, err, errlen);
 	if (r == 0)
-		r = get_str(c, "displayName", w, &out->display_name, err, errlen);
+		r = kj_get_str(c, "displayName", where, &out->display_name, err, errlen);
 	if (r == 0)
-		r = get_str(c, "hint", w, &out->hint, err, errlen);
+		r = kj_get_str(c, "hint", where, &out->hint, err, errlen);
 	if (r == 0)
-		r = get_iso(c, "startDateTime", w, &out->has_start, &out->start, err, errlen);
+		r = kj_get_iso(c, "startDateTime", where, &out->has_start, &out->start, err,
+			       errlen);
 	if (r == 0)
-		r = get_iso(c, "endDateTime", w, &out->has_end, &out->end, err, errlen);
+		r = kj_get_iso(c, "endDateTime", where, &out->has_end, &out->end, err, errlen);
 	return r;
 }
 
+/* where: "" for a single application, "value[3]." for a list item */
 static int
-parse_app(json_t *o, const char *where, struct azure_graph_app *a, char *err, size_t errlen)
+parse_app(json_t *o, const char *where, void *dst, char *err, size_t errlen)
 {
+	struct azure_graph_app *a = dst;
+	char name[KJ_WHERE_MAX];
 	json_t *creds;
-	/* where is "" or "value[N]": at most 27 characters */
-	char w[AZ_WHERE_MAX];
+	void *v = NULL;
 	int r;
 
-	if (!json_is_object(o)) {
-		seterr(err, errlen, "%s is not an object", where);
-		return -EBADMSG;
-	}
-	snprintf(w, sizeof(w), "%s%s", where, where[0] ? "." : "");
-	r = get_str(o, "id", w, &a->id, err, errlen);
+	r = kj_get_str(o, "id", where, &a->id, err, errlen);
 	if (r == 0)
-		r = get_str(o, "appId", w, &a->app_id, err, errlen);
+		r = kj_get_str(o, "appId", where, &a->app_id, err, errlen);
 	if (r == 0)
-		r = get_str(o, "displayName", w, &a->display_name, err, errlen);
+		r = kj_get_str(o, "displayName", where, &a->display_name, err, errlen);
 	if (r == 0)
-		r = get_typed(o, "passwordCredentials", w, true, &creds, err, errlen);
+		r = kj_get_array(o, "passwordCredentials", where, &creds, err, errlen);
 	if (r < 0 || creds == NULL)
 		return r;
 	a->has_password_credentials = true;
-	if (json_array_size(creds) == 0)
-		return 0;
-	a->creds = calloc(json_array_size(creds), sizeof(*a->creds));
-	if (a->creds == NULL)
-		return enomem(err, errlen);
-	for (size_t i = 0; r == 0 && i < json_array_size(creds); i++) {
-		/* w, then "passwordCredentials[" 20 digits "]." */
-		char cw[AZ_WHERE_MAX + 48];
-
-		a->n_creds = i + 1;
-		snprintf(cw, sizeof(cw), "%spasswordCredentials[%zu].", w, i);
-		r = parse_cred(json_array_get(creds, i), cw, &a->creds[i], err, errlen);
-	}
+	snprintf(name, sizeof(name), "%spasswordCredentials", where);
+	r = kj_get_objects(creds, name, sizeof(*a->creds), &v, &a->n_creds, parse_cred, err,
+			   errlen);
+	a->creds = v;
 	return r;
 }
 
@@ -853,18 +613,9 @@ int
 azure_parse_graph_app(const char *body, size_t len, struct azure_graph_app *out, char *err,
 		      size_t errlen)
 {
-	json_t *root;
-	int r;
+	int r = kj_parse(body, len, JSON_REJECT_DUPLICATES, out, sizeof(*out), parse_app, err,
+			 errlen);
 
-	clear_err(err, errlen);
-	if (out == NULL)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	root = load(body, len, err, errlen);
-	if (root == NULL)
-		return -EBADMSG;
-	r = parse_app(root, "", out, err, errlen);
-	json_decref(root);
 	if (r < 0)
 		azure_graph_app_free(out);
 	return r;
@@ -882,36 +633,42 @@ azure_graph_app_list_free(struct azure_graph_app_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* A page of a list: value[] read with fn into a new vector of elem_size
+ * elements (*v, *n), and the link to the next page (next_key) to *next. */
+static int
+read_page(json_t *root, const char *next_key, kj_item_fn *fn, size_t elem_size, void **v,
+	  size_t *n, char **next, char *err, size_t errlen)
+{
+	json_t *value = NULL;
+	int r;
+
+	r = kj_get_array(root, "value", "", &value, err, errlen);
+	if (r == 0)
+		r = kj_get_str(root, next_key, "", next, err, errlen);
+	if (r == 0)
+		r = kj_get_objects(value, "value", elem_size, v, n, fn, err, errlen);
+	return r;
+}
+
+static int
+read_app_list(json_t *root, const char *where, void *dst, char *err, size_t errlen)
+{
+	struct azure_graph_app_list *out = dst;
+	void *v = NULL;
+	int r = read_page(root, "@odata.nextLink", parse_app, sizeof(*out->v), &v, &out->n,
+			  &out->next_link, err, errlen);
+
+	out->v = v;
+	return r;
+}
+
 int
 azure_parse_graph_app_list(const char *body, size_t len, struct azure_graph_app_list *out,
 			   char *err, size_t errlen)
 {
-	json_t *root, *value;
-	int r;
+	int r = kj_parse(body, len, JSON_REJECT_DUPLICATES, out, sizeof(*out), read_app_list, err,
+			 errlen);
 
-	clear_err(err, errlen);
-	if (out == NULL)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	root = load(body, len, err, errlen);
-	if (root == NULL)
-		return -EBADMSG;
-	r = get_typed(root, "value", "", true, &value, err, errlen);
-	if (r == 0)
-		r = get_str(root, "@odata.nextLink", "", &out->next_link, err, errlen);
-	if (r == 0 && value != NULL && json_array_size(value) > 0) {
-		out->v = calloc(json_array_size(value), sizeof(*out->v));
-		if (out->v == NULL)
-			r = enomem(err, errlen);
-		for (size_t i = 0; r == 0 && i < json_array_size(value); i++) {
-			char w[32];
-
-			out->n = i + 1;
-			snprintf(w, sizeof(w), "value[%zu]", i);
-			r = parse_app(json_array_get(value, i), w, &out->v[i], err, errlen);
-		}
-	}
-	json_decref(root);
 	if (r < 0)
 		azure_graph_app_list_free(out);
 	return r;
@@ -926,7 +683,7 @@ azure_kv_key_free(struct azure_kv_key *k)
 		return;
 	free(k->kid);
 	free(k->kty);
-	strv_free(k->key_ops, k->n_key_ops);
+	kj_strv_free(k->key_ops, k->n_key_ops);
 	free(k->attr.recovery_level);
 	for (size_t i = 0; i < k->n_tags; i++) {
 		free(k->tags[i].name);
@@ -940,18 +697,18 @@ static int
 parse_attrs(json_t *a, const char *where, struct azure_kv_attributes *out, char *err,
 	    size_t errlen)
 {
-	int r = get_bool(a, "enabled", where, &out->enabled, err, errlen);
+	int r = kj_get_tri(a, "enabled", where, &out->enabled, err, errlen);
 
 	if (r == 0)
-		r = get_unix(a, "nbf", where, &out->has_nbf, &out->nbf, err, errlen);
+		r = kj_get_unix(a, "nbf", where, &out->has_nbf, &out->nbf, err, errlen);
 	if (r == 0)
-		r = get_unix(a, "exp", where, &out->has_exp, &out->exp, err, errlen);
+		r = kj_get_unix(a, "exp", where, &out->has_exp, &out->exp, err, errlen);
 	if (r == 0)
-		r = get_unix(a, "created", where, &out->has_created, &out->created, err, errlen);
+		r = kj_get_unix(a, "created", where, &out->has_created, &out->created, err, errlen);
 	if (r == 0)
-		r = get_unix(a, "updated", where, &out->has_updated, &out->updated, err, errlen);
+		r = kj_get_unix(a, "updated", where, &out->has_updated, &out->updated, err, errlen);
 	if (r == 0)
-		r = get_str(a, "recoveryLevel", where, &out->recovery_level, err, errlen);
+		r = kj_get_str(a, "recoveryLevel", where, &out->recovery_level, err, errlen);
 	return r;
 }
 
@@ -966,59 +723,56 @@ parse_tags(json_t *t, const char *where, struct azure_kv_key *k, char *err, size
 		return 0;
 	json_object_foreach(t, name, v) {
 		if (!json_is_string(v)) {
-			seterr(err, errlen, "%stags.%s is not a string", where, name);
+			kj_seterr(err, errlen, "%stags.%s is not a string", where, name);
 			return -EBADMSG;
 		}
 	}
 	k->tags = calloc(json_object_size(t), sizeof(*k->tags));
 	if (k->tags == NULL)
-		return enomem(err, errlen);
+		return kj_enomem(err, errlen);
 	json_object_foreach(t, name, v) {
 		k->n_tags = ++i;
 		k->tags[i - 1].name = strdup(name);
 		k->tags[i - 1].value = strdup(json_string_value(v));
 		if (k->tags[i - 1].name == NULL || k->tags[i - 1].value == NULL)
-			return enomem(err, errlen);
+			return kj_enomem(err, errlen);
 	}
 	return 0;
 }
 
 /* where: "" for a bundle, "value[3]." for a versions item */
 static int
-parse_key(json_t *o, const char *where, struct azure_kv_key *k, char *err, size_t errlen)
+parse_key(json_t *o, const char *where, void *dst, char *err, size_t errlen)
 {
+	struct azure_kv_key *k = dst;
 	json_t *key, *attrs, *tags;
-	char w[64];
+	char w[KJ_WHERE_MAX];
 	int r;
 
-	if (!json_is_object(o)) {
-		seterr(err, errlen, "%.*s is not an object", (int)strcspn(where, "."), where);
-		return -EBADMSG;
-	}
-	r = get_typed(o, "key", where, false, &key, err, errlen);
+	r = kj_get_object(o, "key", where, &key, err, errlen);
 	if (r == 0 && key != NULL) {
 		snprintf(w, sizeof(w), "%skey.", where);
-		r = get_str(key, "kid", w, &k->kid, err, errlen);
+		r = kj_get_str(key, "kid", w, &k->kid, err, errlen);
 		if (r == 0)
-			r = get_str(key, "kty", w, &k->kty, err, errlen);
+			r = kj_get_str(key, "kty", w, &k->kty, err, errlen);
 		if (r == 0)
-			r = get_strv(key, "key_ops", w, &k->key_ops, &k->n_key_ops, err, errlen);
+			r = kj_get_strv(key, "key_ops", w, &k->key_ops, &k->n_key_ops, err, errlen);
 	}
 	/* versions items carry kid at the top; a bundle's key.kid wins */
 	if (r == 0 && k->kid == NULL)
-		r = get_str(o, "kid", where, &k->kid, err, errlen);
+		r = kj_get_str(o, "kid", where, &k->kid, err, errlen);
 	if (r == 0)
-		r = get_typed(o, "attributes", where, false, &attrs, err, errlen);
+		r = kj_get_object(o, "attributes", where, &attrs, err, errlen);
 	if (r == 0 && attrs != NULL) {
 		snprintf(w, sizeof(w), "%sattributes.", where);
 		r = parse_attrs(attrs, w, &k->attr, err, errlen);
 	}
 	if (r == 0)
-		r = get_typed(o, "tags", where, false, &tags, err, errlen);
+		r = kj_get_object(o, "tags", where, &tags, err, errlen);
 	if (r == 0 && tags != NULL)
 		r = parse_tags(tags, where, k, err, errlen);
 	if (r == 0)
-		r = get_bool(o, "managed", where, &k->managed, err, errlen);
+		r = kj_get_tri(o, "managed", where, &k->managed, err, errlen);
 	return r;
 }
 
@@ -1026,18 +780,9 @@ int
 azure_parse_kv_key(const char *body, size_t len, struct azure_kv_key *out, char *err,
 		   size_t errlen)
 {
-	json_t *root;
-	int r;
+	int r = kj_parse(body, len, JSON_REJECT_DUPLICATES, out, sizeof(*out), parse_key, err,
+			 errlen);
 
-	clear_err(err, errlen);
-	if (out == NULL)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	root = load(body, len, err, errlen);
-	if (root == NULL)
-		return -EBADMSG;
-	r = parse_key(root, "", out, err, errlen);
-	json_decref(root);
 	if (r < 0)
 		azure_kv_key_free(out);
 	return r;
@@ -1055,36 +800,25 @@ azure_kv_versions_free(struct azure_kv_versions *v)
 	memset(v, 0, sizeof(*v));
 }
 
+static int
+read_versions(json_t *root, const char *where, void *dst, char *err, size_t errlen)
+{
+	struct azure_kv_versions *out = dst;
+	void *v = NULL;
+	int r = read_page(root, "nextLink", parse_key, sizeof(*out->v), &v, &out->n,
+			  &out->next_link, err, errlen);
+
+	out->v = v;
+	return r;
+}
+
 int
 azure_parse_kv_versions(const char *body, size_t len, struct azure_kv_versions *out, char *err,
 			size_t errlen)
 {
-	json_t *root, *value;
-	int r;
+	int r = kj_parse(body, len, JSON_REJECT_DUPLICATES, out, sizeof(*out), read_versions, err,
+			 errlen);
 
-	clear_err(err, errlen);
-	if (out == NULL)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	root = load(body, len, err, errlen);
-	if (root == NULL)
-		return -EBADMSG;
-	r = get_typed(root, "value", "", true, &value, err, errlen);
-	if (r == 0)
-		r = get_str(root, "nextLink", "", &out->next_link, err, errlen);
-	if (r == 0 && value != NULL && json_array_size(value) > 0) {
-		out->v = calloc(json_array_size(value), sizeof(*out->v));
-		if (out->v == NULL)
-			r = enomem(err, errlen);
-		for (size_t i = 0; r == 0 && i < json_array_size(value); i++) {
-			char w[32];
-
-			out->n = i + 1;
-			snprintf(w, sizeof(w), "value[%zu].", i);
-			r = parse_key(json_array_get(value, i), w, &out->v[i], err, errlen);
-		}
-	}
-	json_decref(root);
 	if (r < 0)
 		azure_kv_versions_free(out);
 	return r;
@@ -1156,17 +890,13 @@ static int
 get_duration(json_t *o, const char *k, const char *where, bool *has, int64_t *out, char *err,
 	     size_t errlen)
 {
-	json_t *v = field(o, k);
+	const char *s;
+	int r = kj_get_cstr(o, k, where, &s, err, errlen);
 
-	if (v == NULL)
-		return 0;
-	if (!json_is_string(v)) {
-		seterr(err, errlen, "%s%s is not a string", where, k);
-		return -EBADMSG;
-	}
-	if (azure_parse_iso_duration(json_string_value(v), out) < 0) {
-		seterr(err, errlen, "%s%s is not an ISO 8601 duration: \"%.32s\"", where, k,
-		       json_string_value(v));
+	if (r < 0 || s == NULL)
+		return r;
+	if (azure_parse_iso_duration(s, out) < 0) {
+		kj_seterr(err, errlen, "%s%s is not an ISO 8601 duration: \"%.32s\"", where, k, s);
 		return -EBADMSG;
 	}
 	*has = true;
@@ -1185,34 +915,29 @@ azure_rotation_policy_free(struct azure_rotation_policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* where: "lifetimeActions[2]." */
 static int
-parse_lifetime_action(json_t *o, size_t i, struct azure_lifetime_action *a, char *err,
-		      size_t errlen)
+parse_lifetime_action(json_t *o, const char *where, void *dst, char *err, size_t errlen)
 {
+	struct azure_lifetime_action *a = dst;
 	json_t *trigger, *action;
-	char w[64];
+	char w[KJ_WHERE_MAX];
 	int r;
 
-	snprintf(w, sizeof(w), "lifetimeActions[%zu].", i);
-	if (!json_is_object(o)) {
-		seterr(err, errlen, "lifetimeActions[%zu] is not an object", i);
-		return -EBADMSG;
-	}
-	r = get_typed(o, "trigger", w, false, &trigger, err, errlen);
+	r = kj_get_object(o, "trigger", where, &trigger, err, errlen);
 	if (r == 0 && trigger != NULL) {
-		snprintf(w, sizeof(w), "lifetimeActions[%zu].trigger.", i);
+		snprintf(w, sizeof(w), "%strigger.", where);
 		r = get_duration(trigger, "timeAfterCreate", w, &a->has_after_create,
 				 &a->after_create, err, errlen);
 		if (r == 0)
 			r = get_duration(trigger, "timeBeforeExpiry", w, &a->has_before_expiry,
 					 &a->before_expiry, err, errlen);
-		snprintf(w, sizeof(w), "lifetimeActions[%zu].", i);
 	}
 	if (r == 0)
-		r = get_typed(o, "action", w, false, &action, err, errlen);
+		r = kj_get_object(o, "action", where, &action, err, errlen);
 	if (r == 0 && action != NULL) {
-		snprintf(w, sizeof(w), "lifetimeActions[%zu].action.", i);
-		r = get_str(action, "type", w, &a->action_type, err, errlen);
+		snprintf(w, sizeof(w), "%saction.", where);
+		r = kj_get_str(action, "type", w, &a->action_type, err, errlen);
 	}
 	if (r == 0 && a->action_type != NULL)
 		a->action = strcasecmp(a->action_type, "Rotate") == 0	 ? AZACT_ROTATE
@@ -1221,46 +946,43 @@ parse_lifetime_action(json_t *o, size_t i, struct azure_lifetime_action *a, char
 	return r;
 }
 
-int
-azure_parse_rotation_policy(const char *body, size_t len, struct azure_rotation_policy *out,
-			    char *err, size_t errlen)
+static int
+read_rotation_policy(json_t *root, const char *where, void *dst, char *err, size_t errlen)
 {
-	json_t *root, *actions, *attrs;
+	struct azure_rotation_policy *out = dst;
+	json_t *actions = NULL, *attrs;
+	void *v = NULL;
 	int r;
 
-	clear_err(err, errlen);
-	if (out == NULL)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	root = load(body, len, err, errlen);
-	if (root == NULL)
-		return -EBADMSG;
-	r = get_str(root, "id", "", &out->id, err, errlen);
+	r = kj_get_str(root, "id", where, &out->id, err, errlen);
 	if (r == 0)
-		r = get_typed(root, "lifetimeActions", "", true, &actions, err, errlen);
-	if (r == 0 && actions != NULL && json_array_size(actions) > 0) {
-		out->actions = calloc(json_array_size(actions), sizeof(*out->actions));
-		if (out->actions == NULL)
-			r = enomem(err, errlen);
-		for (size_t i = 0; r == 0 && i < json_array_size(actions); i++) {
-			out->n_actions = i + 1;
-			r = parse_lifetime_action(json_array_get(actions, i), i, &out->actions[i],
-						  err, errlen);
-		}
-	}
+		r = kj_get_array(root, "lifetimeActions", where, &actions, err, errlen);
 	if (r == 0)
-		r = get_typed(root, "attributes", "", false, &attrs, err, errlen);
+		r = kj_get_objects(actions, "lifetimeActions", sizeof(*out->actions), &v,
+				   &out->n_actions, parse_lifetime_action, err, errlen);
+	out->actions = v;
+	if (r == 0)
+		r = kj_get_object(root, "attributes", where, &attrs, err, errlen);
 	if (r == 0 && attrs != NULL) {
 		r = get_duration(attrs, "expiryTime", "attributes.", &out->has_expiry_time,
 				 &out->expiry_time, err, errlen);
 		if (r == 0)
-			r = get_unix(attrs, "created", "attributes.", &out->has_created,
-				     &out->created, err, errlen);
+			r = kj_get_unix(attrs, "created", "attributes.", &out->has_created,
+					&out->created, err, errlen);
 		if (r == 0)
-			r = get_unix(attrs, "updated", "attributes.", &out->has_updated,
-				     &out->updated, err, errlen);
+			r = kj_get_unix(attrs, "updated", "attributes.", &out->has_updated,
+					&out->updated, err, errlen);
 	}
-	json_decref(root);
+	return r;
+}
+
+int
+azure_parse_rotation_policy(const char *body, size_t len, struct azure_rotation_policy *out,
+			    char *err, size_t errlen)
+{
+	int r = kj_parse(body, len, JSON_REJECT_DUPLICATES, out, sizeof(*out), read_rotation_policy,
+			 err, errlen);
+
 	if (r < 0)
 		azure_rotation_policy_free(out);
 	return r;
@@ -1276,14 +998,6 @@ azure_rotation_policy_rotate(const struct azure_rotation_policy *p)
 }
 
 /* ---- error bodies ---------------------------------------------------- */
-
-static const char *
-str_of(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
 
 static json_t *
 inner_of(json_t *o)
@@ -1334,27 +1048,25 @@ azure_parse_error(const char *body, size_t len, struct azure_error *out)
 {
 	json_t *root, *e;
 	const char *code = NULL, *msg = NULL;
+	int r;
 
-	if (out == NULL)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	root = load(body, len, NULL, 0);
-	if (root == NULL)
-		return -EBADMSG;
+	r = kj_begin(body, len, JSON_REJECT_DUPLICATES, out, sizeof(*out), &root, NULL, 0);
+	if (r < 0)
+		return r;
 	e = json_object_get(root, "error");
 	if (json_is_object(e)) {
-		code = str_of(e, "code");
-		msg = str_of(e, "message");
+		code = kj_str(e, "code");
+		msg = kj_str(e, "message");
 		/* innererror nests to any depth; the innermost code is the
 		 * specific one (Forbidden -> ForbiddenByFirewall). jansson's
 		 * own depth limit bounds the walk. */
 		for (json_t *in = inner_of(e); in != NULL; in = inner_of(in))
-			if (str_of(in, "code") != NULL)
+			if (kj_str(in, "code") != NULL)
 				util_copy_sanitized(out->inner_code, sizeof(out->inner_code),
-						    str_of(in, "code"));
+						    kj_str(in, "code"));
 	} else if (json_is_string(e)) {
 		code = json_string_value(e);
-		msg = str_of(root, "error_description");
+		msg = kj_str(root, "error_description");
 	}
 	util_copy_sanitized(out->code, sizeof(out->code), code);
 	util_copy_sanitized(out->message, sizeof(out->message), msg);
@@ -1378,44 +1090,44 @@ azure_vault_free(struct azure_vault *v)
 	free(v->public_access_raw);
 	free(v->default_action_raw);
 	free(v->bypass);
-	strv_free(v->ip_rules, v->n_ip_rules);
-	strv_free(v->vnet_rules, v->n_vnet_rules);
+	kj_strv_free(v->ip_rules, v->n_ip_rules);
+	kj_strv_free(v->vnet_rules, v->n_vnet_rules);
 	for (size_t i = 0; i < v->n_policies; i++) {
 		free(v->policies[i].tenant_id);
 		free(v->policies[i].object_id);
 		free(v->policies[i].application_id);
-		strv_free(v->policies[i].key_perms, v->policies[i].n_key_perms);
+		kj_strv_free(v->policies[i].key_perms, v->policies[i].n_key_perms);
 	}
 	free(v->policies);
 	memset(v, 0, sizeof(*v));
 }
 
-/* arr[].member (a string) -> a string vector; entries without it are
+/* acls[key][].member (a string) -> a string vector; entries without it are
  * skipped (an ipRule without a value admits nothing). */
 static int
-member_strv(json_t *arr, const char *arrname, const char *member, char ***out, size_t *n,
-	    char *err, size_t errlen)
+member_strv(json_t *acls, const char *key, const char *member, char ***out, size_t *n, char *err,
+	    size_t errlen)
 {
-	json_t *item;
+	static const char w[] = "properties.networkAcls.";
+	json_t *arr, *item;
 	size_t i;
+	int r = kj_get_array(acls, key, w, &arr, err, errlen);
 
-	if (arr == NULL || json_array_size(arr) == 0)
-		return 0;
+	if (r < 0 || json_array_size(arr) == 0)
+		return r;
 	*out = calloc(json_array_size(arr), sizeof(**out));
 	if (*out == NULL)
-		return enomem(err, errlen);
+		return kj_enomem(err, errlen);
 	json_array_foreach(arr, i, item) {
-		char w[80];
+		char iw[KJ_WHERE_MAX];
 		char *s = NULL;
-		int r;
 
 		if (!json_is_object(item)) {
-			seterr(err, errlen, "properties.networkAcls.%s[%zu] is not an object",
-			       arrname, i);
+			kj_seterr(err, errlen, "%s%s[%zu] is not an object", w, key, i);
 			return -EBADMSG;
 		}
-		snprintf(w, sizeof(w), "properties.networkAcls.%s[%zu].", arrname, i);
-		r = get_str(item, member, w, &s, err, errlen);
+		snprintf(iw, sizeof(iw), "%s%s[%zu].", w, key, i);
+		r = kj_get_str(item, member, iw, &s, err, errlen);
 		if (r < 0)
 			return r;
 		if (s != NULL)
@@ -1424,28 +1136,25 @@ member_strv(json_t *arr, const char *arrname, const char *member, char ***out, s
 	return 0;
 }
 
+/* where: "properties.accessPolicies[2]." */
 static int
-parse_policy(json_t *o, size_t i, struct azure_access_policy *p, char *err, size_t errlen)
+parse_policy(json_t *o, const char *where, void *dst, char *err, size_t errlen)
 {
+	struct azure_access_policy *p = dst;
+	char w[KJ_WHERE_MAX];
 	json_t *perms;
-	char w[64];
 	int r;
 
-	snprintf(w, sizeof(w), "properties.accessPolicies[%zu].", i);
-	if (!json_is_object(o)) {
-		seterr(err, errlen, "properties.accessPolicies[%zu] is not an object", i);
-		return -EBADMSG;
-	}
-	r = get_str(o, "tenantId", w, &p->tenant_id, err, errlen);
+	r = kj_get_str(o, "tenantId", where, &p->tenant_id, err, errlen);
 	if (r == 0)
-		r = get_str(o, "objectId", w, &p->object_id, err, errlen);
+		r = kj_get_str(o, "objectId", where, &p->object_id, err, errlen);
 	if (r == 0)
-		r = get_str(o, "applicationId", w, &p->application_id, err, errlen);
+		r = kj_get_str(o, "applicationId", where, &p->application_id, err, errlen);
 	if (r == 0)
-		r = get_typed(o, "permissions", w, false, &perms, err, errlen);
+		r = kj_get_object(o, "permissions", where, &perms, err, errlen);
 	if (r == 0 && perms != NULL) {
-		snprintf(w, sizeof(w), "properties.accessPolicies[%zu].permissions.", i);
-		r = get_strv(perms, "keys", w, &p->key_perms, &p->n_key_perms, err, errlen);
+		snprintf(w, sizeof(w), "%spermissions.", where);
+		r = kj_get_strv(perms, "keys", w, &p->key_perms, &p->n_key_perms, err, errlen);
 	}
 	return r;
 }
@@ -1454,71 +1163,62 @@ static int
 parse_network_acls(json_t *acls, struct azure_vault *v, char *err, size_t errlen)
 {
 	static const char w[] = "properties.networkAcls.";
-	json_t *ips, *vnets;
 	int r;
 
 	v->has_network_acls = true;
-	r = get_str(acls, "defaultAction", w, &v->default_action_raw, err, errlen);
+	r = kj_get_str(acls, "defaultAction", w, &v->default_action_raw, err, errlen);
 	if (r == 0 && v->default_action_raw != NULL)
 		v->default_action = strcasecmp(v->default_action_raw, "Allow") == 0  ? AZNET_ALLOW
 				    : strcasecmp(v->default_action_raw, "Deny") == 0 ? AZNET_DENY
 										      : AZNET_OTHER;
 	if (r == 0)
-		r = get_str(acls, "bypass", w, &v->bypass, err, errlen);
+		r = kj_get_str(acls, "bypass", w, &v->bypass, err, errlen);
 	if (r == 0)
-		r = get_typed(acls, "ipRules", w, true, &ips, err, errlen);
-	if (r == 0)
-		r = member_strv(ips, "ipRules", "value", &v->ip_rules, &v->n_ip_rules, err,
+		r = member_strv(acls, "ipRules", "value", &v->ip_rules, &v->n_ip_rules, err,
 				errlen);
 	if (r == 0)
-		r = get_typed(acls, "virtualNetworkRules", w, true, &vnets, err, errlen);
-	if (r == 0)
-		r = member_strv(vnets, "virtualNetworkRules", "id", &v->vnet_rules,
-				&v->n_vnet_rules, err, errlen);
+		r = member_strv(acls, "virtualNetworkRules", "id", &v->vnet_rules, &v->n_vnet_rules,
+				err, errlen);
 	return r;
 }
 
-int
-azure_parse_vault(const char *body, size_t len, struct azure_vault *out, char *err,
-		  size_t errlen)
+static int
+read_vault(json_t *root, const char *where, void *dst, char *err, size_t errlen)
 {
 	static const char w[] = "properties.";
-	json_t *root, *props = NULL, *sys, *acls, *pols;
+	struct azure_vault *out = dst;
+	json_t *props = NULL, *sys, *acls, *pols = NULL;
+	void *v = NULL;
 	int r;
 
-	clear_err(err, errlen);
-	if (out == NULL)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	root = load(body, len, err, errlen);
-	if (root == NULL)
-		return -EBADMSG;
-	r = get_str(root, "id", "", &out->id, err, errlen);
+	r = kj_get_str(root, "id", where, &out->id, err, errlen);
 	if (r == 0)
-		r = get_str(root, "name", "", &out->name, err, errlen);
+		r = kj_get_str(root, "name", where, &out->name, err, errlen);
 	if (r == 0)
-		r = get_str(root, "location", "", &out->location, err, errlen);
+		r = kj_get_str(root, "location", where, &out->location, err, errlen);
 	if (r == 0)
-		r = get_typed(root, "systemData", "", false, &sys, err, errlen);
+		r = kj_get_object(root, "systemData", where, &sys, err, errlen);
 	if (r == 0 && sys != NULL)
-		r = get_iso(sys, "lastModifiedAt", "systemData.", &out->has_last_modified,
-			    &out->last_modified, err, errlen);
+		r = kj_get_iso(sys, "lastModifiedAt", "systemData.", &out->has_last_modified,
+			       &out->last_modified, err, errlen);
 	if (r == 0)
-		r = get_typed(root, "properties", "", false, &props, err, errlen);
+		r = kj_get_object(root, "properties", where, &props, err, errlen);
 	if (r == 0 && props != NULL) {
-		r = get_str(props, "tenantId", w, &out->tenant_id, err, errlen);
+		r = kj_get_str(props, "tenantId", w, &out->tenant_id, err, errlen);
 		if (r == 0)
-			r = get_str(props, "vaultUri", w, &out->vault_uri, err, errlen);
+			r = kj_get_str(props, "vaultUri", w, &out->vault_uri, err, errlen);
 		if (r == 0)
-			r = get_bool(props, "enableRbacAuthorization", w, &out->rbac, err, errlen);
+			r = kj_get_tri(props, "enableRbacAuthorization", w, &out->rbac, err,
+				       errlen);
 		if (r == 0)
-			r = get_bool(props, "enableSoftDelete", w, &out->soft_delete, err, errlen);
+			r = kj_get_tri(props, "enableSoftDelete", w, &out->soft_delete, err,
+				       errlen);
 		if (r == 0)
-			r = get_bool(props, "enablePurgeProtection", w, &out->purge_protection,
-				     err, errlen);
+			r = kj_get_tri(props, "enablePurgeProtection", w, &out->purge_protection,
+				       err, errlen);
 		if (r == 0)
-			r = get_str(props, "publicNetworkAccess", w, &out->public_access_raw, err,
-				    errlen);
+			r = kj_get_str(props, "publicNetworkAccess", w, &out->public_access_raw,
+				       err, errlen);
 		/* the spec's default is "enabled", examples say "Enabled" */
 		if (r == 0 && out->public_access_raw != NULL)
 			out->public_access =
@@ -1526,23 +1226,27 @@ azure_parse_vault(const char *body, size_t len, struct azure_vault *out, char *e
 				: strcasecmp(out->public_access_raw, "Disabled") == 0 ? AZPUB_DISABLED
 										       : AZPUB_OTHER;
 		if (r == 0)
-			r = get_typed(props, "networkAcls", w, false, &acls, err, errlen);
+			r = kj_get_object(props, "networkAcls", w, &acls, err, errlen);
 		if (r == 0 && acls != NULL)
 			r = parse_network_acls(acls, out, err, errlen);
 		if (r == 0)
-			r = get_typed(props, "accessPolicies", w, true, &pols, err, errlen);
-		if (r == 0 && pols != NULL && json_array_size(pols) > 0) {
-			out->policies = calloc(json_array_size(pols), sizeof(*out->policies));
-			if (out->policies == NULL)
-				r = enomem(err, errlen);
-			for (size_t i = 0; r == 0 && i < json_array_size(pols); i++) {
-				out->n_policies = i + 1;
-				r = parse_policy(json_array_get(pols, i), i, &out->policies[i], err,
-						 errlen);
-			}
-		}
+			r = kj_get_array(props, "accessPolicies", w, &pols, err, errlen);
+		if (r == 0)
+			r = kj_get_objects(pols, "properties.accessPolicies",
+					   sizeof(*out->policies), &v, &out->n_policies,
+					   parse_policy, err, errlen);
+		out->policies = v;
 	}
-	json_decref(root);
+	return r;
+}
+
+int
+azure_parse_vault(const char *body, size_t len, struct azure_vault *out, char *err,
+		  size_t errlen)
+{
+	int r = kj_parse(body, len, JSON_REJECT_DUPLICATES, out, sizeof(*out), read_vault, err,
+			 errlen);
+
 	if (r < 0)
 		azure_vault_free(out);
 	return r;
@@ -1567,31 +1271,28 @@ azure_role_assignments_free(struct azure_role_assignments *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* where: "value[2]." */
 static int
-parse_assignment(json_t *o, size_t i, struct azure_role_assignment *a, char *err, size_t errlen)
+parse_assignment(json_t *o, const char *where, void *dst, char *err, size_t errlen)
 {
+	struct azure_role_assignment *a = dst;
 	json_t *props = NULL;
-	char w[64];
+	char w[KJ_WHERE_MAX];
 	int r;
 
-	snprintf(w, sizeof(w), "value[%zu].", i);
-	if (!json_is_object(o)) {
-		seterr(err, errlen, "value[%zu] is not an object", i);
-		return -EBADMSG;
-	}
-	r = get_str(o, "id", w, &a->id, err, errlen);
+	r = kj_get_str(o, "id", where, &a->id, err, errlen);
 	if (r == 0)
-		r = get_typed(o, "properties", w, false, &props, err, errlen);
+		r = kj_get_object(o, "properties", where, &props, err, errlen);
 	if (r < 0 || props == NULL)
 		return r;
-	snprintf(w, sizeof(w), "value[%zu].properties.", i);
-	r = get_str(props, "roleDefinitionId", w, &a->role_definition_id, err, errlen);
+	snprintf(w, sizeof(w), "%sproperties.", where);
+	r = kj_get_str(props, "roleDefinitionId", w, &a->role_definition_id, err, errlen);
 	if (r == 0)
-		r = get_str(props, "principalId", w, &a->principal_id, err, errlen);
+		r = kj_get_str(props, "principalId", w, &a->principal_id, err, errlen);
 	if (r == 0)
-		r = get_str(props, "principalType", w, &a->principal_type, err, errlen);
+		r = kj_get_str(props, "principalType", w, &a->principal_type, err, errlen);
 	if (r == 0)
-		r = get_str(props, "scope", w, &a->scope, err, errlen);
+		r = kj_get_str(props, "scope", w, &a->scope, err, errlen);
 	if (r == 0 && a->role_definition_id != NULL) {
 		/* ".../providers/Microsoft.Authorization/roleDefinitions/<guid>" */
 		const char *slash = strrchr(a->role_definition_id, '/');
@@ -1605,33 +1306,25 @@ parse_assignment(json_t *o, size_t i, struct azure_role_assignment *a, char *err
 	return r;
 }
 
+static int
+read_role_assignments(json_t *root, const char *where, void *dst, char *err, size_t errlen)
+{
+	struct azure_role_assignments *out = dst;
+	void *v = NULL;
+	int r = read_page(root, "nextLink", parse_assignment, sizeof(*out->v), &v, &out->n,
+			  &out->next_link, err, errlen);
+
+	out->v = v;
+	return r;
+}
+
 int
 azure_parse_role_assignments(const char *body, size_t len, struct azure_role_assignments *out,
 			     char *err, size_t errlen)
 {
-	json_t *root, *value;
-	int r;
+	int r = kj_parse(body, len, JSON_REJECT_DUPLICATES, out, sizeof(*out),
+			 read_role_assignments, err, errlen);
 
-	clear_err(err, errlen);
-	if (out == NULL)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	root = load(body, len, err, errlen);
-	if (root == NULL)
-		return -EBADMSG;
-	r = get_typed(root, "value", "", true, &value, err, errlen);
-	if (r == 0)
-		r = get_str(root, "nextLink", "", &out->next_link, err, errlen);
-	if (r == 0 && value != NULL && json_array_size(value) > 0) {
-		out->v = calloc(json_array_size(value), sizeof(*out->v));
-		if (out->v == NULL)
-			r = enomem(err, errlen);
-		for (size_t i = 0; r == 0 && i < json_array_size(value); i++) {
-			out->n = i + 1;
-			r = parse_assignment(json_array_get(value, i), i, &out->v[i], err, errlen);
-		}
-	}
-	json_decref(root);
 	if (r < 0)
 		azure_role_assignments_free(out);
 	return r;
@@ -1682,20 +1375,23 @@ static int
 check_vault(const char *v, size_t n, char *err, size_t errlen)
 {
 	if (n < 3 || n > 24) {
-		seterr(err, errlen, "vault name \"%.*s\" is not 3-24 characters long", (int)n, v);
+		kj_seterr(err, errlen, "vault name \"%.*s\" is not 3-24 characters long", (int)n,
+			  v);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (!is_alnum(v[i]) && v[i] != '-') {
-			seterr(err, errlen, "vault name \"%.*s\" has a character other than "
-					    "letters, digits and '-'",
-			       (int)n, v);
+			kj_seterr(err, errlen,
+				  "vault name \"%.*s\" has a character other than "
+				  "letters, digits and '-'",
+				  (int)n, v);
 			return -EINVAL;
 		}
 		if (v[i] == '-' && (i == 0 || i == n - 1 || v[i - 1] == '-')) {
-			seterr(err, errlen, "vault name \"%.*s\" starts or ends with '-' or has "
-					    "\"--\"",
-			       (int)n, v);
+			kj_seterr(err, errlen,
+				  "vault name \"%.*s\" starts or ends with '-' or has "
+				  "\"--\"",
+				  (int)n, v);
 			return -EINVAL;
 		}
 	}
@@ -1706,18 +1402,19 @@ static int
 check_suffix(const char *s, size_t n, char *err, size_t errlen)
 {
 	if (n == 0 || n > 253) {
-		seterr(err, errlen, "the host has no valid DNS suffix after the vault name");
+		kj_seterr(err, errlen, "the host has no valid DNS suffix after the vault name");
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '.') {
-			seterr(err, errlen, "DNS suffix \"%.*s\" has a character not allowed in a "
-					    "host name",
-			       (int)n, s);
+			kj_seterr(err, errlen,
+				  "DNS suffix \"%.*s\" has a character not allowed in a "
+				  "host name",
+				  (int)n, s);
 			return -EINVAL;
 		}
 		if (s[i] == '.' && (i == 0 || i == n - 1 || s[i - 1] == '.')) {
-			seterr(err, errlen, "DNS suffix \"%.*s\" has an empty label", (int)n, s);
+			kj_seterr(err, errlen, "DNS suffix \"%.*s\" has an empty label", (int)n, s);
 			return -EINVAL;
 		}
 	}
@@ -1731,46 +1428,46 @@ azure_parse_key_id(const char *s, struct azure_key_id *out, char *err, size_t er
 	size_t hostlen, nlen, vlen = 0;
 	int r;
 
-	clear_err(err, errlen);
+	kj_clear_err(err, errlen);
 	if (out == NULL)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
 	if (s == NULL || *s == '\0') {
-		seterr(err, errlen, "empty key identifier");
+		kj_seterr(err, errlen, "empty key identifier");
 		return -EINVAL;
 	}
 	if (strncasecmp(s, "https://", 8) != 0) {
-		seterr(err, errlen, "does not start with https://");
+		kj_seterr(err, errlen, "does not start with https://");
 		return -EINVAL;
 	}
 	host = s + 8;
 	hostlen = strcspn(host, "/:?#@");
 	p = host + hostlen;
 	if (*p == '@') {
-		seterr(err, errlen, "user information is not allowed");
+		kj_seterr(err, errlen, "user information is not allowed");
 		return -EINVAL;
 	}
 	if (hostlen == 0) {
-		seterr(err, errlen, "no host");
+		kj_seterr(err, errlen, "no host");
 		return -EINVAL;
 	}
 	if (*p == ':') {
 		size_t plen = strcspn(p + 1, "/?#");
 
 		if (plen != 3 || strncmp(p + 1, "443", 3) != 0) {
-			seterr(err, errlen, "port \"%.*s\" is not 443", (int)(plen < 16 ? plen : 16),
-			       p + 1);
+			kj_seterr(err, errlen, "port \"%.*s\" is not 443",
+				  (int)(plen < 16 ? plen : 16), p + 1);
 			return -EINVAL;
 		}
 		p += 4;
 	}
 	if (strncasecmp(p, "/keys/", 6) != 0) {
-		seterr(err, errlen, "the path does not start with /keys/");
+		kj_seterr(err, errlen, "the path does not start with /keys/");
 		return -EINVAL;
 	}
 	dot = memchr(host, '.', hostlen);
 	if (dot == NULL) {
-		seterr(err, errlen, "the host has no DNS suffix after the vault name");
+		kj_seterr(err, errlen, "the host has no DNS suffix after the vault name");
 		return -EINVAL;
 	}
 	r = check_vault(host, (size_t)(dot - host), err, errlen);
@@ -1786,30 +1483,33 @@ azure_parse_key_id(const char *s, struct azure_key_id *out, char *err, size_t er
 		ver = name + nlen + 1;
 		vlen = strcspn(ver, "/");
 		if (ver[vlen] == '/' && (vlen == 0 || ver[vlen + 1] != '\0')) {
-			seterr(err, errlen, "the path has more than /keys/{name}/{version}");
+			kj_seterr(err, errlen, "the path has more than /keys/{name}/{version}");
 			return -EINVAL;
 		}
 	}
 	if (nlen == 0 || nlen > 127) {
-		seterr(err, errlen, "the key name is not 1-127 characters long");
+		kj_seterr(err, errlen, "the key name is not 1-127 characters long");
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < nlen; i++)
 		if (!is_alnum(name[i]) && name[i] != '-') {
-			seterr(err, errlen, "the key name \"%.*s\" has a character other than letters, "
-					    "digits and '-'",
-			       (int)(nlen < 64 ? nlen : 64), name);
+			kj_seterr(err, errlen,
+				  "the key name \"%.*s\" has a character other than letters, "
+				  "digits and '-'",
+				  (int)(nlen < 64 ? nlen : 64), name);
 			return -EINVAL;
 		}
 	if (vlen > 0) {
 		if (vlen != 32) {
-			seterr(err, errlen, "the key version is %zu characters long, not 32", vlen);
+			kj_seterr(err, errlen, "the key version is %zu characters long, not 32",
+				  vlen);
 			return -EINVAL;
 		}
 		for (size_t i = 0; i < vlen; i++) {
 			if (!is_alnum(ver[i])) {
-				seterr(err, errlen, "the key version has a character other than "
-						    "letters and digits");
+				kj_seterr(err, errlen,
+					  "the key version has a character other than "
+					  "letters and digits");
 				return -EINVAL;
 			}
 			if (!is_hex(ver[i]))

@@ -21,6 +21,7 @@
 #include "azure.h"
 #include "cidr.h"
 #include "config.h"
+#include "json.h"
 #include "util.h"
 
 #define DAY 86400
@@ -962,14 +963,6 @@ cp_text_cmp(const void *pa, const void *pb)
 	return strcmp(a, b);
 }
 
-static void
-textv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* Canonical texts (verbatim when unparsable), sorted, without duplicates,
  * so that a mere reordering or re-spelling by Atlas is no change. */
 static int
@@ -991,7 +984,7 @@ cp_canonical(const char *const *in, size_t n, char ***out, size_t *nout)
 		v[i] = strdup(in[i] == NULL ? "" : cidr_canonical(in[i], c, sizeof(c)) == 0 ? c
 											 : in[i]);
 		if (v[i] == NULL) {
-			textv_free(v, i);
+			kj_strv_free(v, i);
 			return -ENOMEM;
 		}
 	}
@@ -1021,7 +1014,7 @@ textv_dup(char *const *in, size_t n, char ***out, size_t *nout)
 	for (size_t i = 0; i < n; i++) {
 		(*out)[i] = strdup(in[i]);
 		if ((*out)[i] == NULL) {
-			textv_free(*out, i);
+			kj_strv_free(*out, i);
 			*out = NULL;
 			return -ENOMEM;
 		}
@@ -1068,8 +1061,8 @@ cp_memory_free(struct cp_memory *m)
 {
 	if (m == NULL)
 		return;
-	textv_free(m->base, m->n_base);
-	textv_free(m->last, m->n_last);
+	kj_strv_free(m->base, m->n_base);
+	kj_strv_free(m->last, m->n_last);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -1102,7 +1095,7 @@ chk_atlas_control_plane_ips(const char *const *cidrs, size_t n, const struct cp_
 	if (r == 0 && prev != NULL && prev->seen)
 		r = cp_canonical((const char *const *)prev->base, prev->n_base, &p_base, &n_p_base);
 	if (r < 0) {
-		textv_free(p_last, n_p_last);
+		kj_strv_free(p_last, n_p_last);
 		cp_memory_free(&nm);
 		return r;
 	}
@@ -1163,8 +1156,8 @@ chk_atlas_control_plane_ips(const char *const *cidrs, size_t n, const struct cp_
 	strbuf_free(&add);
 	strbuf_free(&addc);
 	strbuf_free(&rem);
-	textv_free(p_last, n_p_last);
-	textv_free(p_base, n_p_base);
+	kj_strv_free(p_last, n_p_last);
+	kj_strv_free(p_base, n_p_base);
 	if (r < 0) {
 		cp_memory_free(&nm);
 		return r;

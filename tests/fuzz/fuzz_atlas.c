@@ -8,7 +8,7 @@
  * Build and run (clang):
  *   clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Ilib \
  *     -DSYSCONFDIR='"/etc"' -DLOCALSTATEDIR='"/var"' \
- *     lib/util.c lib/atlas.c lib/checks.c tests/fuzz/fuzz_atlas.c -ljansson \
+ *     lib/util.c lib/json.c lib/atlas.c lib/checks.c tests/fuzz/fuzz_atlas.c -ljansson \
  *     -o fuzz_atlas && ./fuzz_atlas -max_len=65536 CORPUS_DIR
  */
 #include <stdint.h>

@@ -4,7 +4,7 @@
  * Built separately, e.g.:
  *   clang -g -fsanitize=fuzzer,address,undefined -Ilib -DSYSCONFDIR='"/etc"' \
  *     -DLOCALSTATEDIR='"/var"' tests/fuzz/fuzz_config.c lib/config.c lib/util.c \
- *     lib/checks.c lib/atlas.c -lyaml -ljansson -o fuzz_config
+ *     lib/checks.c lib/json.c lib/atlas.c -lyaml -ljansson -o fuzz_config
  * No path is passed, so plain-text secrets are accepted and the harness
  * reaches every key; {file:} references may read files the fuzzer names.
  */
