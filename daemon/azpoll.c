@@ -28,6 +28,7 @@
 #include "fetch.h"
 #include "http.h"
 #include "log.h"
+#include "store.h"
 #include "util.h"
 
 #define KV_API "api-version=7.5"
@@ -1191,14 +1192,10 @@ strv_to_json(char **v, size_t n)
 int
 azpoll_save_memory(const struct azpoll *a, char **json, size_t *len)
 {
-	json_t *root = json_object(), *projects = json_object();
+	json_t *projects = json_object();
 
-	if (!root || !projects) {
-		json_decref(root);
-		json_decref(projects);
+	if (!projects)
 		return -ENOMEM;
-	}
-	json_object_set_new(root, "version", json_integer(1));
 	for (const struct azproject *p = a->projects; p; p = p->next) {
 		json_t *cp;
 
@@ -1211,32 +1208,18 @@ azpoll_save_memory(const struct azpoll *a, char **json, size_t *len)
 		if (cp)
 			json_object_set_new(projects, p->id, json_pack("{s:o}", "cp", cp));
 	}
-	json_object_set_new(root, "projects", projects);
-	*json = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
-	json_decref(root);
-	if (!*json)
-		return -ENOMEM;
-	*len = strlen(*json);
-	return 0;
+	return store_projects_dump(projects, json, len);
 }
 
 int
 azpoll_load_memory(struct azpoll *a, const char *json, size_t len)
 {
-	json_error_t err;
-	json_t *root = json_loadb(json, len, 0, &err), *projects;
-	json_int_t version = 0;
+	json_t *projects = store_projects_parse(json, len);
 
-	if (!root)
+	if (!projects)
 		return -EBADMSG;
-	if (json_unpack(root, "{s:I, s:o}", "version", &version, "projects", &projects) < 0 ||
-	    version != 1 || !json_is_object(projects)) {
-		json_decref(root);
-		return -EBADMSG;
-	}
 	json_decref(a->loaded);
-	a->loaded = json_incref(projects);
-	json_decref(root);
+	a->loaded = projects;
 	return 0;
 }
 

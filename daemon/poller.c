@@ -22,6 +22,7 @@
 #include "http.h"
 #include "log.h"
 #include "poller.h"
+#include "store.h"
 #include "util.h"
 
 /* Transient failures are retried this many times within one round before
@@ -622,14 +623,10 @@ round_start(uv_timer_t *t)
 int
 poller_save_memory(const struct poller *pl, char **json, size_t *len)
 {
-	json_t *root = json_object(), *projects = json_object();
+	json_t *projects = json_object();
 
-	if (!root || !projects) {
-		json_decref(root);
-		json_decref(projects);
+	if (!projects)
 		return -ENOMEM;
-	}
-	json_object_set_new(root, "version", json_integer(1));
 	for (const struct project *p = pl->projects; p; p = p->next) {
 		json_t *o = json_object();
 
@@ -644,32 +641,18 @@ poller_save_memory(const struct poller *pl, char **json, size_t *len)
 					    json_integer(p->mem.key_first_seen));
 		json_object_set_new(projects, p->id, o);
 	}
-	json_object_set_new(root, "projects", projects);
-	*json = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
-	json_decref(root);
-	if (!*json)
-		return -ENOMEM;
-	*len = strlen(*json);
-	return 0;
+	return store_projects_dump(projects, json, len);
 }
 
 int
 poller_load_memory(struct poller *pl, const char *json, size_t len)
 {
-	json_error_t err;
-	json_t *root = json_loadb(json, len, 0, &err), *projects;
-	json_int_t version = 0;
+	json_t *projects = store_projects_parse(json, len);
 
-	if (!root)
+	if (!projects)
 		return -EBADMSG;
-	if (json_unpack(root, "{s:I, s:o}", "version", &version, "projects", &projects) < 0 ||
-	    version != 1 || !json_is_object(projects)) {
-		json_decref(root);
-		return -EBADMSG;
-	}
 	json_decref(pl->loaded);
-	pl->loaded = json_incref(projects);
-	json_decref(root);
+	pl->loaded = projects;
 	return 0;
 }
 

@@ -131,3 +131,34 @@ store_write(struct store *s, const char *name, const char *data, size_t len)
 	d->last = strndup(data, len);
 	return 0;
 }
+
+json_t *
+store_projects_parse(const char *json, size_t len)
+{
+	json_error_t err;
+	json_t *root = json_loadb(json, len, 0, &err), *projects = NULL;
+	json_int_t version = 0;
+
+	if (root &&
+	    json_unpack(root, "{s:I, s:o}", "version", &version, "projects", &projects) == 0 &&
+	    version == 1 && json_is_object(projects))
+		json_incref(projects);
+	else
+		projects = NULL;
+	json_decref(root);
+	return projects;
+}
+
+int
+store_projects_dump(json_t *projects, char **json, size_t *len)
+{
+	json_t *root = projects ? json_pack("{s:i, s:o}", "version", 1, "projects", projects)
+				: NULL;
+
+	*json = root ? json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
+	json_decref(root);
+	if (!*json)
+		return -ENOMEM;
+	*len = strlen(*json);
+	return 0;
+}

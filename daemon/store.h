@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 struct store;
 
 /* Creates the directory (0700) when missing. */
@@ -21,5 +23,11 @@ const char *store_dir(const struct store *s);
 int store_read(struct store *s, const char *name, char **data, size_t *len);
 /* Skips the write when the content equals the last one written. */
 int store_write(struct store *s, const char *name, const char *data, size_t len);
+
+/* Per-project memory documents, {"version":1,"projects":{ID:{...}}}:
+ * parse returns the "projects" object (a new reference) or NULL when the
+ * document is damaged; dump takes (steals) such an object. */
+json_t *store_projects_parse(const char *json, size_t len);
+int store_projects_dump(json_t *projects, char **json, size_t *len);
 
 #endif
