@@ -1,17 +1,30 @@
 /*
- * deliver — sends events to the configured sinks. Each sink has its own
- * FIFO and at most one request in flight, so events arrive in order and a
- * slow or dead sink never delays another sink or the polling. Retries back
- * off with jitter and honour Retry-After; 2xx is success, 408/429/5xx and
- * network errors are retried, other 4xx are permanent and journaled. The
- * delivery id (webhook-id) is fixed when the event is queued and reused on
- * every retry so receivers can drop duplicates.
+ * deliver — sends events to the configured sinks through a durable outbox.
  *
- * The queue lives in memory: events still queued when the daemon stops are
- * journaled as undelivered (the journal always has every event).
+ * Each sink has its own FIFO, persisted under STATE_DIR/outbox/<sink>/ (the
+ * name escaped by outbox_dir_name) as one record per event (lib/outbox.h).
+ * A record is written crash-safely (fsync, rename, directory fsync) before
+ * the first attempt, rewritten after each failed one, and removed only
+ * after a 2xx, a permanent failure or max_age, both journaled. At start
+ * every sink's records are loaded in order; the queues of sinks that are no
+ * longer configured are journaled and removed.
+ *
+ * At most one request per sink is in flight, so a sink sees events in
+ * order, and a slow or dead sink never delays another or the polling.
+ * min_interval spaces a sink's requests (queued, never dropped). The
+ * delivery id (webhook-id) is fixed in the record and reused on every
+ * retry. A disk that cannot take a record (full, read-only) is journaled
+ * and the event is still delivered from memory.
+ *
+ * Alertmanager sinks also re-post every firing alert each resend_interval
+ * (not persisted: the next re-post supersedes a lost one), with endsAt
+ * 4 x resend_interval ahead, so the alert stays active while kmswatchd runs
+ * and expires by itself if it stops.
  */
 #ifndef KMSWATCH_DELIVER_H
 #define KMSWATCH_DELIVER_H
+
+#include <stddef.h>
 
 #include "alerts.h"
 
@@ -20,13 +33,17 @@ struct config;
 struct deliverer;
 
 int deliver_new(struct daemon *d, struct deliverer **out);
+/* Stops sending; queued records stay on disk for the next start. */
 void deliver_free(struct deliverer *dl);
-/* Adopt the sinks of a (new) config. Sinks kept by name keep their queue;
- * a removed sink's queue is dropped and journaled. */
+/* Adopt the sinks of a (new) config. The first call loads the outbox
+ * (after the alert state, which recovery compares against). Sinks kept by
+ * name keep their queue; a removed sink's queue is journaled and deleted. */
 int deliver_configure(struct deliverer *dl, const struct config *cfg);
-/* Queue an event for every sink whose routing accepts it. */
+/* Queue an event for every sink its routing selects: firing, repeat and
+ * info by min_severity (noting the sink with alerts_note_sink), resolved
+ * to the sinks recorded in ev->sinks. Held events are not sent. */
 void deliver_event(struct deliverer *dl, const struct alert_event *ev);
-/* Events waiting or in flight, all sinks. */
+/* Events waiting or in flight, all sinks (Alertmanager re-posts aside). */
 size_t deliver_pending(const struct deliverer *dl);
 
 #endif

@@ -622,6 +622,22 @@ h_duration(struct ctx *c, const struct node *v, void *obj, const struct keydef *
 	return 0;
 }
 
+/* A duration that may also be zero ("0", "0s"), for settings where zero
+ * means "off" rather than "never wait". */
+static int
+h_duration0(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	size_t zeros;
+
+	if (v->kind == N_SCALAR && (zeros = strspn(v->s, "0")) > 0 &&
+	    (v->s[zeros] == '\0' ||
+	     (v->s[zeros + 1] == '\0' && strchr("smhdw", v->s[zeros]) != NULL))) {
+		*AT(obj, k, int64_t) = 0;
+		return 0;
+	}
+	return h_duration(c, v, obj, k);
+}
+
 /* YAML 1.1 spellings, as yamllint and Ansible accept them. */
 static int
 h_bool(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
@@ -1277,6 +1293,8 @@ h_http(struct ctx *c, const struct node *v, void *obj, const struct keydef *k UN
 static const struct keydef alerts_keys[] = {
 	KEY("repeat_interval", h_duration, CFG(alerts.repeat_interval)),
 	KEY("send_resolved", h_bool, CFG(alerts.send_resolved)),
+	KEY("confirm_firing", h_int, CFG(alerts.confirm_firing), .aux = 100),
+	KEY("confirm_resolved", h_int, CFG(alerts.confirm_resolved), .aux = 100),
 	{0},
 };
 
@@ -1530,8 +1548,18 @@ static const struct keydef sink_keys[] = {
 	KEY("routing_key", h_secret, offsetof(struct cfg_sink, routing_key)),
 	KEY("min_severity", h_enum, offsetof(struct cfg_sink, min_severity),
 	    .values = min_severities),
+	KEY("ca_file", h_file, offsetof(struct cfg_sink, ca_file)),
+	KEY("min_interval", h_duration0, offsetof(struct cfg_sink, min_interval_ms),
+	    .flags = K_MS, .aux = 3600),
+	KEY("max_age", h_duration, offsetof(struct cfg_sink, max_age), .aux = 30 * 86400),
+	KEY("resend_interval", h_duration, offsetof(struct cfg_sink, resend_interval),
+	    .aux = 3600),
 	{0},
 };
+
+/* A sink's name also names its queue directory (escaped, see outbox.h),
+ * which must fit in a file name. */
+#define SINK_NAME_MAX 64
 
 /* Which keys each sink type needs or would silently ignore. */
 static void
@@ -1541,11 +1569,19 @@ check_sink(struct ctx *c, const struct node *item, struct cfg_sink *s, const str
 	const struct seen *url = seen_key(sink_keys, seen, "url");
 	const struct seen *secret = seen_key(sink_keys, seen, "secret");
 	const struct seen *rkey = seen_key(sink_keys, seen, "routing_key");
+	const struct seen *resend = seen_key(sink_keys, seen, "resend_interval");
 	int t;
 
 	if (type == NULL || type->val->kind != N_SCALAR ||
 	    (t = enum_lookup(sink_types, type->val->s)) < 0)
 		return;
+	/* chat services take about one message per second per webhook
+	 * (Slack documents it); bursts beyond it get 429s */
+	if (seen_key(sink_keys, seen, "min_interval") == NULL)
+		s->min_interval_ms =
+			t == SINK_SLACK || t == SINK_MATTERMOST || t == SINK_TEAMS ? 1000 : 0;
+	if (resend != NULL && t != SINK_ALERTMANAGER)
+		problem(c, resend->key, "key \"resend_interval\" is only used by type alertmanager");
 	/* PagerDuty has one Events API endpoint; url only overrides it */
 	if (url == NULL && t != SINK_PAGERDUTY)
 		problem(c, item, "missing required key \"url\"");
@@ -1581,9 +1617,17 @@ load_sink(struct ctx *c, const struct node *item, size_t i)
 	s->line = item->line;
 	s->column = item->col;
 	s->min_severity = SEV_INFO;
+	s->max_age = 72 * 3600;
+	s->resend_interval = 60;
 	if (walk_map(c, item, sink_keys, s, seen) < 0)
 		return;
 	check_sink(c, item, s, seen);
+	if (s->name != NULL && strlen(s->name) > SINK_NAME_MAX) {
+		name = seen_key(sink_keys, seen, "name")->val;
+		problem_key(c, "name", name->line, name->col,
+			    "sink name too long (at most %d bytes)", SINK_NAME_MAX);
+		return;
+	}
 	for (size_t j = 0; s->name != NULL && j < i; j++) {
 		if (util_streq(all[j].name, s->name)) {
 			name = seen_key(sink_keys, seen, "name")->val;
@@ -2007,6 +2051,7 @@ cfg_free(struct config *cfg)
 		secret_free(&cfg->sinks[i].url);
 		secret_free(&cfg->sinks[i].secret);
 		secret_free(&cfg->sinks[i].routing_key);
+		free(cfg->sinks[i].ca_file);
 	}
 	free(cfg->sinks);
 	for (size_t i = 0; i < cfg->n_silences; i++) {
@@ -2048,6 +2093,8 @@ cfg_new(const char *path)
 	checks_defaults(&cfg->checks);
 	cfg->alerts.repeat_interval = 4 * 3600;
 	cfg->alerts.send_resolved = true;
+	cfg->alerts.confirm_firing = 1;
+	cfg->alerts.confirm_resolved = 2;
 	if (cfg->atlas.base_url == NULL || (path != NULL && cfg->path == NULL)) {
 		cfg_free(cfg);
 		return NULL;

@@ -832,6 +832,109 @@ test_http_block(void **state UNUSED)
 		    "<config>:8:3: http: connect_timeout (1m) is longer than timeout (30s)");
 }
 
+/* The outbox settings of each sink and their defaults per type. */
+static void
+test_sink_delivery_settings(void **state UNUSED)
+{
+	char *ca = write_file("sink-ca.pem", "-----BEGIN CERTIFICATE-----\n", 0644), *yaml;
+	struct config *cfg;
+
+	cfg = load_ok(BASE "notify:\n"
+			   "  - {name: s, type: slack, url: https://h}\n"
+			   "  - {name: m, type: mattermost, url: https://h}\n"
+			   "  - {name: t, type: teams, url: https://h}\n"
+			   "  - {name: w, type: webhook, url: https://h}\n"
+			   "  - {name: p, type: pagerduty, routing_key: k}\n"
+			   "  - {name: a, type: alertmanager, url: http://127.0.0.1:9093}\n");
+	assert_int_equal(cfg->n_sinks, 6);
+	for (size_t i = 0; i < cfg->n_sinks; i++) {
+		const struct cfg_sink *k = &cfg->sinks[i];
+
+		/* Slack-style services take about one message per second */
+		assert_int_equal(k->min_interval_ms, i < 3 ? 1000 : 0);
+		assert_int_equal(k->max_age, 72 * 3600);
+		assert_int_equal(k->resend_interval, 60);
+		assert_null(k->ca_file);
+	}
+	cfg_free(cfg);
+
+	yaml = util_asprintf(BASE "notify:\n"
+				  "  - name: s\n"
+				  "    type: slack\n"
+				  "    url: https://h\n"
+				  "    min_interval: 0s\n"
+				  "    max_age: 1h\n"
+				  "    ca_file: %s\n"
+				  "  - {name: w, type: webhook, url: https://h, min_interval: 2s}\n"
+				  "  - {name: a, type: alertmanager, url: http://127.0.0.1:9093,\n"
+				  "     resend_interval: 30s, max_age: 30d, min_interval: 0}\n",
+			     ca);
+	cfg = load_ok(yaml);
+	assert_int_equal(cfg->sinks[0].min_interval_ms, 0);
+	assert_int_equal(cfg->sinks[0].max_age, 3600);
+	assert_string_equal(cfg->sinks[0].ca_file, ca);
+	assert_int_equal(cfg->sinks[1].min_interval_ms, 2000);
+	assert_int_equal(cfg->sinks[2].resend_interval, 30);
+	assert_int_equal(cfg->sinks[2].max_age, 30 * 86400);
+	assert_int_equal(cfg->sinks[2].min_interval_ms, 0);
+	cfg_free(cfg);
+	free(yaml);
+
+	expect_only(BASE "notify:\n  - {name: w, type: webhook, url: https://h, resend_interval: 1m}\n",
+		    "<config>:8:46: notify[0]: key \"resend_interval\" is only used by type "
+		    "alertmanager");
+	expect_only(BASE "notify:\n  - {name: w, type: webhook, url: https://h, min_interval: 2h}\n",
+		    "<config>:8:60: notify[0].min_interval: duration too long: \"2h\" (at most 1h)");
+	expect_only(BASE "notify:\n  - {name: w, type: webhook, url: https://h, min_interval: 0x}\n",
+		    "<config>:8:60: notify[0].min_interval: not a duration: \"0x\" (expected e.g. "
+		    "30s, 5m, 4h, 30d)");
+	expect_only(BASE "notify:\n  - {name: w, type: webhook, url: https://h, max_age: 0s}\n",
+		    "<config>:8:55: notify[0].max_age: not a duration: \"0s\" (expected e.g. 30s, "
+		    "5m, 4h, 30d)");
+	expect_only(BASE "notify:\n  - {name: w, type: webhook, url: https://h, max_age: 31d}\n",
+		    "<config>:8:55: notify[0].max_age: duration too long: \"31d\" (at most 30d)");
+	expect_only(BASE "notify:\n  - {name: a, type: alertmanager, url: https://h, "
+			 "resend_interval: 2h}\n",
+		    "<config>:8:68: notify[0].resend_interval: duration too long: \"2h\" (at most "
+		    "1h)");
+	expect_sub(BASE "notify:\n  - {name: w, type: webhook, url: https://h, "
+			"ca_file: /nonexistent/ca.pem}\n",
+		   "<config>:8:55: notify[0].ca_file: cannot read \"/nonexistent/ca.pem\"");
+	expect_only(BASE "notify:\n  - {name: w, type: webhook, url: https://h, ca_file: rel.pem}\n",
+		    "<config>:8:55: notify[0].ca_file: not an absolute path: \"rel.pem\"");
+	/* the name also names the queue directory */
+	expect_only(BASE "notify:\n  - {name: "
+			 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa, "
+			 "type: webhook, url: https://h}\n",
+		    "<config>:8:12: notify[0].name: sink name too long (at most 64 bytes)");
+	cfg = load_ok(BASE "notify:\n  - {name: \"ops / slack #1\", type: webhook, url: https://h}\n");
+	assert_string_equal(cfg->sinks[0].name, "ops / slack #1");
+	cfg_free(cfg);
+	free(ca);
+}
+
+/* The flapping guard's thresholds. */
+static void
+test_alerts_confirm(void **state UNUSED)
+{
+	struct config *cfg = load_ok(BASE);
+
+	assert_int_equal(cfg->alerts.confirm_firing, 1);
+	assert_int_equal(cfg->alerts.confirm_resolved, 2);
+	cfg_free(cfg);
+	cfg = load_ok(BASE "alerts:\n  confirm_firing: 3\n  confirm_resolved: 1\n");
+	assert_int_equal(cfg->alerts.confirm_firing, 3);
+	assert_int_equal(cfg->alerts.confirm_resolved, 1);
+	cfg_free(cfg);
+	expect_only(BASE "alerts:\n  confirm_firing: 0\n",
+		    "<config>:8:19: alerts.confirm_firing: out of range: \"0\" (expected 1 to 100)");
+	expect_only(BASE "alerts:\n  confirm_resolved: 101\n",
+		    "<config>:8:21: alerts.confirm_resolved: out of range: \"101\" (expected 1 to "
+		    "100)");
+	expect_only(BASE "alerts:\n  confirm_resolved: two\n",
+		    "<config>:8:21: alerts.confirm_resolved: not an integer: \"two\"");
+}
+
 static void
 test_silences(void **state UNUSED)
 {
@@ -1431,6 +1534,8 @@ main(void)
 		cmocka_unit_test(test_identity_rules),
 		cmocka_unit_test(test_http_block),
 		cmocka_unit_test(test_silences),
+		cmocka_unit_test(test_sink_delivery_settings),
+		cmocka_unit_test(test_alerts_confirm),
 		cmocka_unit_test(test_state_dir),
 		cmocka_unit_test(test_secret_references),
 		cmocka_unit_test(test_permissions),
