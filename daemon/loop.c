@@ -103,7 +103,8 @@ daemon_update_status(struct daemon *d)
 {
 	size_t projects = 0, busy = 0, n[SEV_CRITICAL + 1] = {0};
 	int64_t next_ms = -1;
-	char next[48] = "";
+	char next[48] = "", pending[64] = "";
+	size_t queued;
 
 	if (!d->poller)
 		return;
@@ -119,9 +120,13 @@ daemon_update_status(struct daemon *d)
 		util_format_duration(next_ms / 1000 + 1, dur, sizeof(dur));
 		snprintf(next, sizeof(next), "next poll in %s", dur);
 	}
-	sd_notifyf(0, "STATUS=%zu project%s: %zu critical, %zu warning, %zu unknown; %s", projects,
+	queued = d->deliver ? deliver_pending(d->deliver) : 0;
+	if (queued)
+		snprintf(pending, sizeof(pending), "; %zu notification%s waiting", queued,
+			 queued == 1 ? "" : "s");
+	sd_notifyf(0, "STATUS=%zu project%s: %zu critical, %zu warning, %zu unknown; %s%s", projects,
 		   projects == 1 ? "" : "s", n[SEV_CRITICAL], n[SEV_WARNING], n[SEV_UNKNOWN],
-		   *next ? next : "idle");
+		   *next ? next : "idle", pending);
 }
 
 static void
