@@ -109,6 +109,8 @@ class Daemon:
         self._write_secret("atlas-secret", SA_SECRET if auth == "service_account" else API_PRIV)
         self._write_secret("hook-secret", HOOK_SECRET)
         self._write_secret("reader-secret", READER_SECRET)
+        self.federated_token_file = os.path.join(self.dir, "federated-token")
+        self._write_secret("federated-token", "federated-assertion-1")
         self.write_config()
 
     def _write_secret(self, name, value):
@@ -145,6 +147,11 @@ class Daemon:
                           "    client_id: %s" % READER_ID,
                           "    client_secret: {file: %s}" % yaml_quote(
                               os.path.join(self.dir, "reader-secret"))]
+            elif self.identity == "workload_identity":
+                lines += ["    type: workload_identity",
+                          "    tenant_id: %s" % TENANT,
+                          "    client_id: %s" % READER_ID,
+                          "    token_file: %s" % yaml_quote(self.federated_token_file)]
             else:
                 lines += ["    type: managed_identity"]
             lines += ["  endpoints:",

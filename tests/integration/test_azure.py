@@ -216,3 +216,38 @@ def test_managed_identity(fc, daemons):
     imds = fc.requests(path="/metadata/identity/oauth2/token")
     assert imds and all(r["headers"].get("metadata") == "true" for r in imds)
     assert d.stop() == 0
+
+
+def test_key_versions_are_read_across_pages(fc, daemons):
+    """Key Vault returns at most 25 versions a page: the newer version is only
+    found if every nextLink is followed."""
+    p, w = world(fc, key_age_days=40)
+    for age in range(50, 80):
+        fc.add_key_version(w["vault"], w["key"], age_days=age)
+    fc.add_key_version(w["vault"], w["key"], age_days=1)
+    d = daemons(fc, [p], azure=True, azure_interval="1h")
+    e = one(d, p, "azure.key_version")
+    assert e["KMSWATCH_SEVERITY"] == "warning"
+    pages = fc.requests(path="/keys/%s/versions" % w["key"])
+    assert len(pages) >= 2, "nextLink not followed"
+    assert d.stop() == 0
+
+
+def test_workload_identity_rereads_the_token_file(fc, daemons):
+    p, w = world(fc, key_age_days=100)
+    fc.add_azure_identity(kmsw.TENANT, w["reader"]["client_id"],
+                          federated="federated-assertion-1")
+    d = daemons(fc, [p], azure=True, identity="workload_identity")
+    one(d, p, "azure.key_age")
+    # Kubernetes rotates the projected token: the next token request must
+    # carry the new file content
+    fc.add_azure_identity(kmsw.TENANT, w["reader"]["client_id"],
+                          federated="federated-assertion-2")
+    with open(d.federated_token_file, "w") as f:
+        f.write("federated-assertion-2\n")
+    fc.revoke_azure_tokens()
+    n = len(fc.requests(path="/%s/oauth2/v2.0/token" % kmsw.TENANT))
+    wait_for(lambda: [r for r in fc.requests(path="/%s/oauth2/v2.0/token" % kmsw.TENANT)[n:]
+                      if r.get("status") == 200], timeout=20)
+    assert events(d, p, "azure.access") == []
+    assert d.stop() == 0
