@@ -9,10 +9,12 @@ Starts the fake cloud (HTTPS on loopback, each EAR answer delayed by
 projects, runs kmswatchd (service-account auth) on them, and reports for the
 first cycle (cold: TLS handshakes, token) and each later cycle (warm:
 connection reuse):
-  wall   from the first EAR request of the cycle to the last answer
+  wall   from the cycle's first request to its last answer (each project's
+         round reads its EAR state, then its clusters)
   cpu    CPU time of kmswatchd from the end of the previous cycle to the
          end of this one (/proc/PID/task/*/schedstat)
   conns  distinct TCP connections the cycle's requests used
+  reqs   Atlas requests in the cycle
 and at the end the peak RSS (VmHWM) and the CPU spent while idle between
 cycles (which should be ~0: only timers are armed).
 """
@@ -77,22 +79,26 @@ def main():
         prev_cpu = 0.0
         print("kmswatchd %s, %d projects, max_concurrent %d, answer latency %.0f ms"
               % (a.binary, a.projects, a.max_concurrent, a.latency * 1000))
-        print("%-6s %8s %8s %6s" % ("cycle", "wall_ms", "cpu_ms", "conns"))
+        print("%-6s %8s %8s %6s %5s" % ("cycle", "wall_ms", "cpu_ms", "conns", "reqs"))
         idle_cpu = []
+        last_seq = 0
         for cycle in range(a.cycles):
+            # a round is the EAR read, then the clusters read: the cycle is
+            # complete when every project's clusters read was answered
             def done():
                 reqs = [r for r in fc.requests(path="/api/atlas/v2/groups/")
-                        if r.get("status") is not None]
-                return len(reqs) >= a.projects * (cycle + 1) and reqs
+                        if r["seq"] > last_seq]
+                cl = [r for r in reqs if r["path"].endswith("/clusters")
+                      and r.get("status") is not None]
+                return len(cl) >= a.projects and reqs
             reqs = wait_for(done, timeout=a.interval * 3)
-            reqs = sorted(reqs, key=lambda r: r["seq"])[a.projects * cycle:a.projects * (cycle + 1)]
-            # the answer time: request start + the handler's duration is not
-            # logged, so take the last request's start plus the latency
+            last_seq = max(r["seq"] for r in reqs)
             wall = (max(r["time"] for r in reqs) - min(r["time"] for r in reqs)) + a.latency
-            time.sleep(0.5)  # let the daemon finish processing the answers
+            time.sleep(0.5)  # let the daemon finish processing the last answers
             cpu = cpu_seconds(d.pid)
             conns = len({r["conn_serial"] for r in reqs})
-            print("%-6d %8.0f %8.0f %6d" % (cycle + 1, wall * 1000, (cpu - prev_cpu) * 1000, conns))
+            print("%-6d %8.0f %8.0f %6d %5d" % (cycle + 1, wall * 1000, (cpu - prev_cpu) * 1000,
+                                              conns, len(reqs)))
             # idle: from now until just before the next cycle
             if cycle + 1 < a.cycles:
                 t0, c0 = time.monotonic(), cpu_seconds(d.pid)

@@ -124,7 +124,6 @@ class Daemon:
         secret_ref = "{file: %s}" % yaml_quote(os.path.join(self.dir, "atlas-secret"))
         lines = [
             "poll_interval: %s" % self.poll_interval,
-            "azure_interval: %s" % self.azure_interval,
             "state_dir: %s" % yaml_quote(self.state_dir),
             "atlas:",
             "  base_url: %s" % self.fc.https_url,
@@ -140,6 +139,7 @@ class Daemon:
                       "    public_key: %s" % API_PUB,
                       "    private_key: %s" % secret_ref]
         if self.azure:
+            lines.insert(1, "azure_interval: %s" % self.azure_interval)
             lines += ["azure:", "  identity:"]
             if self.identity == "client_secret":
                 lines += ["    type: client_secret",
