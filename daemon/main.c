@@ -145,6 +145,7 @@ main(int argc, char **argv)
 		/* A one-shot check talks to its caller, not to the journal. */
 		log_init(1, debug);
 		log_set_journal(false);
+		log_set_max_priority(LOG_WARNING);
 		rc = once_run(path, fmt);
 	} else {
 		log_init(-1, debug);

@@ -23,6 +23,7 @@
 static bool log_to_stderr = true;
 static bool log_to_journal = true;
 static bool log_debug_on;
+static int log_max_priority = LOG_DEBUG;
 
 /* stderr is the journal when $JOURNAL_STREAM names its device:inode
  * (systemd.exec(5)); then printing there too would log everything twice. */
@@ -48,6 +49,12 @@ log_init(int to_stderr, bool debug)
 }
 
 void
+log_set_max_priority(int priority)
+{
+	log_max_priority = priority;
+}
+
+void
 log_set_journal(bool on)
 {
 	log_to_journal = on;
@@ -68,7 +75,8 @@ log_msg(int priority, const char *msgid, const char *fmt, ...)
 	va_list ap;
 	int saved = errno;
 
-	if (priority == LOG_DEBUG && !log_debug_on)
+	if ((priority == LOG_DEBUG && !log_debug_on) ||
+	    (priority > log_max_priority && !log_debug_on))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);

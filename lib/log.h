@@ -17,6 +17,9 @@
 /* Decides the outputs: to_stderr is forced on/off with 1/0, or decided
  * from $JOURNAL_STREAM with -1. debug enables LOG_DEBUG messages. */
 void log_init(int to_stderr, bool debug);
+/* Messages less urgent than this are dropped (default LOG_INFO; LOG_DEBUG
+ * with debug). --once keeps stderr to warnings so its output is the report. */
+void log_set_max_priority(int priority);
 /* When false, messages go to stderr only (e.g. `-t` and `--once`). */
 void log_set_journal(bool on);
 
