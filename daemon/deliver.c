@@ -102,16 +102,6 @@ static bool flush_unwritten(struct sink *s);
 
 /* ---- helpers --------------------------------------------------------- */
 
-static uint32_t
-random_u32(void)
-{
-	uint32_t r = 0;
-
-	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-		r = (uint32_t)util_now_mono_ms();
-	return r;
-}
-
 static void
 new_msg_id(char out[OUTBOX_ID_LEN + 1])
 {
@@ -1064,7 +1054,7 @@ on_delivered(void *ctx, const struct http_response *resp)
 		sink_kick(s);
 		return;
 	}
-	v = outbox_decide(&it->rec, &a, wall_ms(), s->max_age, random_u32(), &delay);
+	v = outbox_decide(&it->rec, &a, wall_ms(), s->max_age, util_random_u32(), &delay);
 	switch (v) {
 	case OUTBOX_DONE:
 		log_debug("sink %s: delivered %s (%s) after %u attempt%s", s->name, it->what,

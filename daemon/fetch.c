@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "backoff.h"
 #include "daemon.h"
@@ -90,15 +89,13 @@ static void
 on_done(void *ctx, const struct http_response *resp)
 {
 	struct fetch *f = ctx;
-	uint32_t rnd = 0;
 
 	f->xfer = NULL;
 	if (fetch_transient(resp) && f->retries < f->max_retries) {
-		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
-			rnd = (uint32_t)util_now_mono_ms();
 		uv_timer_start(&f->timer, on_timer,
 			       (uint64_t)backoff_next_ms(f->retries, resp->retry_after_s,
-							 RETRY_BASE_MS, RETRY_MAX_MS, rnd),
+							 RETRY_BASE_MS, RETRY_MAX_MS,
+							 util_random_u32()),
 			       0);
 		f->retries++;
 		return;

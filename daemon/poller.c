@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <jansson.h>
 
@@ -251,16 +250,6 @@ poller_configure(struct poller *pl, const struct config *cfg)
 
 /* ---- one round ------------------------------------------------------- */
 
-static uint32_t
-random_u32(void)
-{
-	uint32_t r = 0;
-
-	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-		r = (uint32_t)util_now_mono_ms();
-	return r;
-}
-
 static void
 schedule_next(struct project *p)
 {
@@ -467,7 +456,7 @@ retry_or_report(struct project *p, const struct atlas_fetch *fetch, int64_t retr
 		return;
 	}
 	delay = backoff_next_ms(p->attempt, retry_after_s, RETRY_BASE_MS, RETRY_MAX_MS,
-				random_u32());
+				util_random_u32());
 	p->attempt++;
 	if (fetch->outcome == ATLAS_FETCH_HTTP)
 		log_info("project %s: Atlas answered HTTP %d; retry %u/%u in %lldms", p->cfg->name,

@@ -5,6 +5,7 @@
  * of lib/ live here so that everything else can take time as an argument.
  */
 #include <errno.h>
+#include <sys/random.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -740,4 +741,14 @@ util_urlencode(const char *s)
 	}
 	*o = '\0';
 	return out;
+}
+
+uint32_t
+util_random_u32(void)
+{
+	uint32_t r = 0;
+
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (uint32_t)util_now_mono_ms();
+	return r;
 }

@@ -76,6 +76,10 @@ void util_base64(const unsigned char *in, size_t n, char *out);
  * -EINVAL on bad input, -ENOBUFS when outcap is too small. */
 int util_base64_decode(const char *in, unsigned char *out, size_t outcap);
 
+/* Jitter for backoff: a uniformly random 32-bit value (getrandom; the
+ * monotonic clock in the never-seen case that it fails). */
+uint32_t util_random_u32(void);
+
 /* Monotonic and wall-clock time, the only clock reads in lib/ (the daemon
  * passes the result into pure functions). */
 int64_t util_now_mono_ms(void);
