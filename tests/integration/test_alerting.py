@@ -139,3 +139,24 @@ def test_permanent_webhook_failure_is_journaled(fc, daemons):
     time.sleep(1.5)
     assert len(fc.hooks("gone")) == 1, "a permanent 400 was retried"
     assert d.stop() == 0
+
+
+def test_silence_holds_back_then_sends(fc, daemons):
+    p = project(fc, doc=azure_ear(valid=False))
+    silence = ("silences:\n  - project: %s\n    check: ear.valid\n"
+               "    until: 2099-01-01T00:00:00Z\n    comment: CHG-1234 key swap" % p["name"])
+    d = daemons(fc, [p], extra=silence,
+                sinks=[{"name": "h", "url": fc.hook_url("sil", https=False)}])
+    e = wait_for(lambda: firing(d, p["name"], "ear.valid"), timeout=15)[0]
+    assert "CHG-1234" in e["KMSWATCH_HELD"] and "2099-01-01" in e["KMSWATCH_HELD"]
+    assert "silenced" in e["MESSAGE"]
+    n = len(d.ear_requests(p["id"]))
+    wait_for(lambda: len(d.ear_requests(p["id"])) >= n + 2, timeout=10)
+    assert fc.hooks("sil") == [], "a silenced alert was sent"
+    # the silence is lifted: the alert, still firing, is sent now
+    d.extra = ""
+    d.write_config()
+    d.reload()
+    hook = wait_for(lambda: fc.hook_bodies("sil"), timeout=15)
+    assert hook[0]["check"] == "ear.valid" and hook[0]["event"] == "firing"
+    assert d.stop() == 0
