@@ -160,3 +160,43 @@ def test_silence_holds_back_then_sends(fc, daemons):
     hook = wait_for(lambda: fc.hook_bodies("sil"), timeout=15)
     assert hook[0]["check"] == "ear.valid" and hook[0]["event"] == "firing"
     assert d.stop() == 0
+
+
+def test_cluster_not_encrypted_with_the_customer_key(fc, daemons):
+    p = project(fc)
+    fc.set_clusters(p["id"], [
+        {"name": "prod-east", "encryptionAtRestProvider": "AZURE", "stateName": "IDLE",
+         "paused": False},
+        {"name": "analytics", "encryptionAtRestProvider": "NONE", "stateName": "IDLE",
+         "paused": False}])
+    d = daemons(fc, [p])
+    e = wait_for(lambda: firing(d, p["name"], "ear.clusters"), timeout=15)
+    assert len(e) == 1
+    assert e[0]["KMSWATCH_SUBJECT"] == "analytics"
+    assert e[0]["KMSWATCH_SEVERITY"] == "warning"
+    fc.set_clusters(p["id"], [
+        {"name": "prod-east", "encryptionAtRestProvider": "AZURE", "stateName": "IDLE"},
+        {"name": "analytics", "encryptionAtRestProvider": "AZURE", "stateName": "IDLE"}])
+    wait_for(lambda: d.events(p["name"], KMSWATCH_CHECK="ear.clusters",
+                              KMSWATCH_EVENT="resolved"), timeout=15)
+    assert d.stop() == 0
+
+
+def test_role_missing_from_cloud_provider_access(fc, daemons):
+    p = project(fc, doc=azure_ear(clientID=None))
+    fc.set_cloud_provider_access(p["id"], {"awsIamRoles": [], "gcpServiceAccounts": [],
+                                           "azureServicePrincipals": []})
+    d = daemons(fc, [p])
+    e = wait_for(lambda: firing(d, p["name"], "ear.role"), timeout=15)[0]
+    assert e["KMSWATCH_SEVERITY"] == "critical"
+    assert e["KMSWATCH_SUBJECT"] == "65a1b2c3d4e5f60718293a4b"
+    fc.set_cloud_provider_access(p["id"], {"awsIamRoles": [], "gcpServiceAccounts": [],
+                                           "azureServicePrincipals": [{
+        "_id": "65a1b2c3d4e5f60718293a4b", "providerName": "AZURE",
+        "atlasAzureAppId": "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a",
+        "servicePrincipalId": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
+        "tenantId": "99999999-8888-4777-8666-555555555555",
+        "featureUsages": [{"featureType": "ENCRYPTION_AT_REST", "featureId": None}]}]})
+    wait_for(lambda: d.events(p["name"], KMSWATCH_CHECK="ear.role",
+                              KMSWATCH_EVENT="resolved"), timeout=15)
+    assert d.stop() == 0
