@@ -485,18 +485,25 @@ join_url(const char *base_url, const char *path)
 	return util_asprintf("%.*s%s", (int)n, base_url, path);
 }
 
-char *
-atlas_ear_url(const char *base_url, const char *group_id)
+/* Every per-project URL: the id lands in a URL path, so it is validated
+ * here whatever the caller did. `rest` follows "/groups/{id}/". */
+static char *
+group_url(const char *base_url, const char *group_id, const char *rest)
 {
-	char path[96];
+	char path[192];
 
-	/* the id lands in a URL path: validate it here, whatever the caller did */
 	if (!atlas_group_id_valid(group_id)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	snprintf(path, sizeof(path), "/api/atlas/v2/groups/%s/encryptionAtRest", group_id);
+	snprintf(path, sizeof(path), "/api/atlas/v2/groups/%s/%s", group_id, rest);
 	return join_url(base_url, path);
+}
+
+char *
+atlas_ear_url(const char *base_url, const char *group_id)
+{
+	return group_url(base_url, group_id, "encryptionAtRest");
 }
 
 char *
@@ -760,14 +767,7 @@ atlas_control_plane_url(const char *base_url)
 char *
 atlas_ip_addresses_url(const char *base_url, const char *group_id)
 {
-	char path[96];
-
-	if (!atlas_group_id_valid(group_id)) {
-		errno = EINVAL;
-		return NULL;
-	}
-	snprintf(path, sizeof(path), "/api/atlas/v2/groups/%s/ipAddresses", group_id);
-	return join_url(base_url, path);
+	return group_url(base_url, group_id, "ipAddresses");
 }
 
 /* ---- clusters ---------------------------------------------------------- */
@@ -935,16 +935,16 @@ char *
 atlas_clusters_url(const char *base_url, const char *group_id, unsigned page_num,
 		   unsigned items_per_page)
 {
-	char path[160];
+	char rest[64];
 
-	if (!atlas_group_id_valid(group_id) || page_num < 1 || page_num > INT32_MAX ||
-	    items_per_page < 1 || items_per_page > ATLAS_CLUSTERS_MAX_PER_PAGE) {
+	if (page_num < 1 || page_num > INT32_MAX || items_per_page < 1 ||
+	    items_per_page > ATLAS_CLUSTERS_MAX_PER_PAGE) {
 		errno = EINVAL;
 		return NULL;
 	}
-	snprintf(path, sizeof(path), "/api/atlas/v2/groups/%s/clusters?pageNum=%u&itemsPerPage=%u",
-		 group_id, page_num, items_per_page);
-	return join_url(base_url, path);
+	snprintf(rest, sizeof(rest), "clusters?pageNum=%u&itemsPerPage=%u", page_num,
+		 items_per_page);
+	return group_url(base_url, group_id, rest);
 }
 
 /* ---- Cloud Provider Access ------------------------------------------- */
@@ -1118,14 +1118,7 @@ atlas_parse_cloud_provider_access(const char *body, size_t len, struct atlas_cpa
 char *
 atlas_cpa_url(const char *base_url, const char *group_id)
 {
-	char path[96];
-
-	if (!atlas_group_id_valid(group_id)) {
-		errno = EINVAL;
-		return NULL;
-	}
-	snprintf(path, sizeof(path), "/api/atlas/v2/groups/%s/cloudProviderAccess", group_id);
-	return join_url(base_url, path);
+	return group_url(base_url, group_id, "cloudProviderAccess");
 }
 
 /* Role ids are 24-hex ObjectIds; Atlas writes them in lower case, but a
