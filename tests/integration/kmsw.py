@@ -197,6 +197,9 @@ class Daemon:
 
     def start(self, args=()):
         self.stderr = open(self.stderr_path, "ab")
+        # PIDs are reused and the journal outlives test runs: entries() also
+        # keeps to what was logged since this start
+        self.started_usec = int(time.time() * 1e6) - 1000000
         self.proc = subprocess.Popen([kmswatchd_path(), "-c", self.config] + list(args),
                                      stdin=subprocess.DEVNULL, stdout=self.stderr,
                                      stderr=self.stderr, env=self.env)
@@ -240,8 +243,10 @@ class Daemon:
             return f.read().decode("utf-8", "replace")
 
     def entries(self, **match):
-        """Journal entries of this process."""
-        return journal(_PID=str(self.pid), **match)
+        """Journal entries of this process (not of an earlier one that had
+        the same PID)."""
+        return [e for e in journal(_PID=str(self.pid), **match)
+                if int(e.get("__REALTIME_TIMESTAMP", 0)) >= self.started_usec]
 
     def events(self, project_name, **match):
         """Event entries for a project, across restarts."""
