@@ -23,11 +23,8 @@ if [ ! -x build/daemon/kmswatchd ]; then
 fi
 build/daemon/kmswatchd --version
 
-if [ ! -S /run/systemd/journal/socket ]; then
-	say "no journald running: starting /lib/systemd/systemd-journald"
-	/lib/systemd/systemd-journald >/dev/null 2>&1 &
-	for _ in $(seq 50); do [ -S /run/systemd/journal/socket ] && break; sleep 0.1; done
-fi
+say "journald"
+$PY tests/journald.py
 
 exec $PY - "$top" <<'PYEOF'
 import json, os, subprocess, sys, time

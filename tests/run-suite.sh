@@ -31,8 +31,10 @@ count_trs() {
 	[ "$f" = 0 ] || failed_names+=("unit tests in $dir ($f)")
 }
 # pytest results from its JUnit XML.
+# A non-zero pytest exit with no failed test in the XML (pytest.exit from a
+# fixture, a collection error) is one failure of its own, never a pass.
 count_junit() {
-	local xml=$1 label=$2 out p f
+	local xml=$1 label=$2 rc=$3 out p f
 	if [ ! -s "$xml" ]; then count "$label: no results" 1; return; fi
 	out=$($PY - "$xml" <<'PYEOF'
 import sys, xml.etree.ElementTree as ET
@@ -47,6 +49,7 @@ PYEOF
 	p=${out% *}; f=${out#* }
 	pass=$((pass + p)); fail=$((fail + f))
 	[ "$f" = 0 ] || failed_names+=("$label ($f)")
+	if [ "$f" = 0 ] && [ "$rc" != 0 ]; then count "$label: pytest exit $rc" 1; fi
 }
 
 note "dependencies"
@@ -92,7 +95,7 @@ note "integration tests"
 KMSWATCHD="$top/build/stage/usr/sbin/kmswatchd" \
 	KMSWATCH_UNIT="$top/build/stage/lib/systemd/system/kmswatch.service" \
 	$PY -m pytest -q -p no:cacheprovider tests/integration --junitxml=build/integration.xml
-count_junit build/integration.xml "integration"
+count_junit build/integration.xml "integration" $?
 
 # ---- the same under ASan + UBSan ----------------------------------------
 note "build (ASan+UBSan)"
@@ -107,7 +110,7 @@ note "integration tests (ASan+UBSan)"
 KMSWATCHD="$top/build-asan/daemon/kmswatchd" KMSWATCH_SANITIZED=1 \
 	$PY -m pytest -q -p no:cacheprovider tests/integration --junitxml=build-asan/integration.xml \
 	--deselect tests/integration/test_systemd.py
-count_junit build-asan/integration.xml "integration (asan)"
+count_junit build-asan/integration.xml "integration (asan)" $?
 
 echo
 if [ $fail -gt 0 ]; then
