@@ -20,6 +20,7 @@ struct atlasreq {
 	void *ctx;
 	char *url;
 	char accept[96];
+	unsigned flags;
 	char *token;
 	bool retried_401;
 	struct auth_waiter *waiter;
@@ -49,16 +50,25 @@ atlasreq_cancel(struct atlasreq *q)
 static void send_req(struct atlasreq *q);
 
 static void
-finish(struct atlasreq *q, const struct http_response *resp, const char *error)
+finish(struct atlasreq *q, const struct atlasreq_result *res)
 {
-	q->fn(q->ctx, resp, error);
+	q->fn(q->ctx, res);
 	req_free(q);
+}
+
+static void
+fail(struct atlasreq *q, const char *error)
+{
+	struct atlasreq_result res = {.error = error};
+
+	finish(q, &res);
 }
 
 static void
 on_done(void *ctx, const struct http_response *resp, unsigned retries)
 {
 	struct atlasreq *q = ctx;
+	struct atlasreq_result res = {.resp = resp, .retries = retries};
 
 	q->fetch = NULL;
 	if (resp->curl_code == 0 && resp->status == 401 && q->token && !q->retried_401) {
@@ -69,7 +79,7 @@ on_done(void *ctx, const struct http_response *resp, unsigned retries)
 		send_req(q);
 		return;
 	}
-	finish(q, resp, NULL);
+	finish(q, &res);
 }
 
 static void
@@ -89,47 +99,50 @@ submit(struct atlasreq *q)
 	char why[128];
 	int r;
 
-	if (cfg->atlas.auth == ATLAS_AUTH_API_KEY) {
+	if (cfg->atlas.auth == ATLAS_AUTH_API_KEY && !(q->flags & ATLASREQ_UNAUTHENTICATED)) {
 		req.digest_user = cfg->atlas.public_key;
 		req.digest_password = cfg->atlas.private_key.value;
 	}
 	r = fetch_start(q->d, &req, FETCH_RETRIES, on_done, q, &q->fetch);
 	if (r < 0) {
 		snprintf(why, sizeof(why), "cannot start the request: %s", strerror(-r));
-		finish(q, NULL, why);
+		fail(q, why);
 	}
 }
 
 static void
-on_token(void *ctx, const char *token, long status, const char *detail, int64_t retry_after_s)
+on_token(void *ctx, const char *token, long status, const char *detail, unsigned retries)
 {
 	struct atlasreq *q = ctx;
+	struct atlasreq_result res = {
+		.error = detail ? detail : "out of memory",
+		.token_failed = token == NULL,
+		.token_status = status,
+		.retries = retries,
+	};
 
 	q->waiter = NULL;
 	if (token && (q->token = strdup(token))) {
 		submit(q);
 		return;
 	}
-	finish(q, NULL, detail ? detail : "out of memory");
+	finish(q, &res);
 }
 
 static void
 send_req(struct atlasreq *q)
 {
-	int r;
-
-	if (q->d->cfg->atlas.auth == ATLAS_AUTH_API_KEY) {
+	if (q->d->cfg->atlas.auth == ATLAS_AUTH_API_KEY || (q->flags & ATLASREQ_UNAUTHENTICATED)) {
 		submit(q);
 		return;
 	}
-	r = auth_get_token(q->d->auth, on_token, q, &q->waiter);
-	if (r < 0)
-		finish(q, NULL, "cannot request an Atlas token: out of memory");
+	if (auth_get_token(q->d->auth, on_token, q, &q->waiter) < 0)
+		fail(q, "cannot request an Atlas token: out of memory");
 }
 
 int
-atlasreq_get(struct daemon *d, const char *url, const char *accept, atlasreq_fn fn, void *ctx,
-	     struct atlasreq **out)
+atlasreq_get(struct daemon *d, const char *url, const char *accept, unsigned flags,
+	     atlasreq_fn fn, void *ctx, struct atlasreq **out)
 {
 	struct atlasreq *q = calloc(1, sizeof(*q));
 
@@ -142,6 +155,7 @@ atlasreq_get(struct daemon *d, const char *url, const char *accept, atlasreq_fn 
 	q->d = d;
 	q->fn = fn;
 	q->ctx = ctx;
+	q->flags = flags;
 	snprintf(q->accept, sizeof(q->accept), "Accept: %s", accept);
 	/* The callback may run before this returns (a cached token and a
 	 * request that cannot start): hand out the handle first. */

@@ -10,6 +10,8 @@
 #include "atlas.h"
 #include "auth.h"
 #include "config.h"
+#include "daemon.h"
+#include "fetch.h"
 #include "http.h"
 #include "log.h"
 #include "util.h"
@@ -21,27 +23,27 @@ struct auth_waiter {
 };
 
 struct auth {
-	struct http_client *http;
+	struct daemon *d;
 	const struct config *cfg;
 	char *token;           /* wiped on drop */
 	int64_t refresh_at_ms; /* monotonic: fetch anew from here on */
-	struct http_transfer *fetch;
+	struct fetch *fetch;
 	struct auth_waiter *waiters;
 	char *fingerprint;     /* base URL + client id + hash of secret */
 };
 
 static int start_fetch(struct auth *a);
 static void finish(struct auth *a, const char *token, long status, const char *detail,
-		   int64_t retry_after);
+		   unsigned retries);
 
 int
-auth_new(struct http_client *http, struct auth **out)
+auth_new(struct daemon *d, struct auth **out)
 {
 	struct auth *a = calloc(1, sizeof(*a));
 
 	if (!a)
 		return -ENOMEM;
-	a->http = http;
+	a->d = d;
 	*out = a;
 	return 0;
 }
@@ -70,8 +72,7 @@ auth_free(struct auth *a)
 {
 	if (!a)
 		return;
-	if (a->fetch)
-		http_cancel(a->fetch);
+	fetch_cancel(a->fetch);
 	drop_waiters(a);
 	drop_token(a);
 	util_free_secret(a->fingerprint);
@@ -100,20 +101,18 @@ auth_configure(struct auth *a, const struct config *cfg)
 		/* A fetch in flight used the old credentials: its answer would
 		 * be for them. Restart it for the waiters. */
 		drop_token(a);
-		if (a->fetch) {
-			http_cancel(a->fetch);
-			a->fetch = NULL;
-		}
+		fetch_cancel(a->fetch);
+		a->fetch = NULL;
 		if (a->waiters && cfg->atlas.auth == ATLAS_AUTH_SERVICE_ACCOUNT &&
 		    start_fetch(a) < 0)
-			finish(a, NULL, 0, "cannot start the token request (out of memory)", -1);
+			finish(a, NULL, 0, "cannot start the token request (out of memory)", 0);
 	}
 	util_free_secret(a->fingerprint);
 	a->fingerprint = fp;
 }
 
 static void
-finish(struct auth *a, const char *token, long status, const char *detail, int64_t retry_after)
+finish(struct auth *a, const char *token, long status, const char *detail, unsigned retries)
 {
 	/* Detach the list first: a callback may ask for a token again. */
 	struct auth_waiter *w = a->waiters;
@@ -122,15 +121,14 @@ finish(struct auth *a, const char *token, long status, const char *detail, int64
 	while (w) {
 		struct auth_waiter *next = w->next;
 
-		w->fn(w->ctx, token, status, detail, retry_after);
+		w->fn(w->ctx, token, status, detail, retries);
 		free(w);
 		w = next;
 	}
 }
 
-
 static void
-on_token(void *ctx, const struct http_response *resp)
+on_token(void *ctx, const struct http_response *resp, unsigned retries)
 {
 	struct auth *a = ctx;
 	char err[256] = "", detail[384];
@@ -142,7 +140,7 @@ on_token(void *ctx, const struct http_response *resp)
 	if (resp->curl_code != 0) {
 		snprintf(detail, sizeof(detail), "token request to %s/api/oauth/token failed: %s",
 			 a->cfg->atlas.base_url, resp->error);
-		finish(a, NULL, 0, detail, -1);
+		finish(a, NULL, 0, detail, retries);
 		return;
 	}
 	r = atlas_parse_token(resp->body, resp->body_len, &token, &expires_in, err, sizeof(err));
@@ -154,7 +152,7 @@ on_token(void *ctx, const struct http_response *resp)
 			snprintf(detail, sizeof(detail), "token endpoint answered HTTP %ld%s%s", resp->status,
 				 *err ? ": " : "", err);
 		util_free_secret(token);
-		finish(a, NULL, resp->status ? resp->status : 502, detail, resp->retry_after_s);
+		finish(a, NULL, resp->status ? resp->status : 502, detail, retries);
 		return;
 	}
 	/* Refresh shortly before expiry: a minute for normal lifetimes, a
@@ -164,7 +162,7 @@ on_token(void *ctx, const struct http_response *resp)
 	a->token = token;
 	a->refresh_at_ms = util_now_mono_ms() + (expires_in - margin) * 1000;
 	log_debug("atlas: new service-account token, valid %llds", (long long)expires_in);
-	finish(a, a->token, 200, NULL, -1);
+	finish(a, a->token, 200, NULL, retries);
 }
 
 static int
@@ -190,7 +188,7 @@ start_fetch(struct auth *a)
 		.timeout_ms = a->cfg->http.timeout_ms,
 		.max_response_bytes = 64 * 1024,
 	};
-	int r = url ? http_submit(a->http, &req, on_token, a, &a->fetch) : -ENOMEM;
+	int r = url ? fetch_start(a->d, &req, FETCH_RETRIES, on_token, a, &a->fetch) : -ENOMEM;
 
 	free(url);
 	return r;
@@ -204,7 +202,7 @@ auth_get_token(struct auth *a, auth_token_fn fn, void *ctx, struct auth_waiter *
 	if (out)
 		*out = NULL;
 	if (a->token && util_now_mono_ms() < a->refresh_at_ms) {
-		fn(ctx, a->token, 200, NULL, -1);
+		fn(ctx, a->token, 200, NULL, 0);
 		return 0;
 	}
 	w = calloc(1, sizeof(*w));

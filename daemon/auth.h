@@ -2,8 +2,9 @@
  * auth — Atlas service-account tokens (OAuth2 client credentials). One
  * token is shared by every project; it is fetched on first use, cached
  * until shortly before it expires, dropped when Atlas answers 401 to it,
- * and concurrent requests for it wait on one fetch. API-key (Digest) auth
- * needs no state and does not pass through here.
+ * and concurrent requests for it wait on one fetch, which retries transient
+ * failures of the token endpoint (fetch's policy) once for all of them.
+ * API-key (Digest) auth needs no state and does not pass through here.
  */
 #ifndef KMSWATCH_AUTH_H
 #define KMSWATCH_AUTH_H
@@ -11,18 +12,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct http_client;
+struct daemon;
 struct config;
 struct auth;
 struct auth_waiter;
 
 /* token is NULL on failure; then status is the HTTP status of the token
  * endpoint (0 for a transport error) and detail says what went wrong,
- * without any secret. token is valid only during the call. */
+ * without any secret. token is valid only during the call. retries: how
+ * many transient failures the fetch retried (0 for a cached token). */
 typedef void (*auth_token_fn)(void *ctx, const char *token, long status, const char *detail,
-			      int64_t retry_after_s);
+			      unsigned retries);
 
-int auth_new(struct http_client *http, struct auth **out);
+int auth_new(struct daemon *d, struct auth **out);
 /* Pending waiters are dropped without callbacks: their owners are being
  * torn down too. */
 void auth_free(struct auth *a);

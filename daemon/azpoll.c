@@ -19,7 +19,7 @@
 
 #include <jansson.h>
 
-#include "auth.h"
+#include "atlasreq.h"
 #include "azpoll.h"
 #include "azure.h"
 #include "aztoken.h"
@@ -59,7 +59,7 @@ struct azreq {
 	char *connect_to;
 	const char *accept;
 	struct aztoken_waiter *waiter;
-	struct auth_waiter *awaiter;
+	struct atlasreq *atlas; /* the Atlas reads go through atlasreq */
 	struct fetch *fetch;
 	char *token;
 	bool retried_401;
@@ -351,8 +351,7 @@ req_cancel(struct azpoll *a, struct azreq *q)
 		fetch_cancel(q->fetch);
 	if (q->waiter)
 		aztoken_cancel(a->tokens, q->waiter);
-	if (q->awaiter)
-		auth_cancel(a->d->auth, q->awaiter);
+	atlasreq_cancel(q->atlas);
 	req_free(q);
 }
 
@@ -508,24 +507,19 @@ handle_ok(struct azreq *q, const struct http_response *resp, unsigned retries)
 }
 
 static void
-on_fetched(void *ctx, const struct http_response *resp, unsigned retries)
+handle_answer(struct azreq *q, const struct http_response *resp, unsigned retries)
 {
-	struct azreq *q = ctx;
 	struct azround *r = q->round;
 	struct azpoll *a = r->p->owner;
 	struct azure_read *rd;
 
-	q->fetch = NULL;
 	if (resp->curl_code == 0 && resp->status >= 200 && resp->status < 300) {
 		handle_ok(q, resp, retries);
 		return;
 	}
 	if (resp->curl_code == 0 && resp->status == 401 && q->token && !q->retried_401) {
 		/* a token can be revoked before it expires: one fresh try */
-		if (is_atlas(q->kind))
-			auth_invalidate(a->d->auth, q->token);
-		else
-			aztoken_invalidate(a->tokens, q->token);
+		aztoken_invalidate(a->tokens, q->token);
 		q->retried_401 = true;
 		util_free_secret(q->token);
 		q->token = NULL;
@@ -572,6 +566,30 @@ on_fetched(void *ctx, const struct http_response *resp, unsigned retries)
 }
 
 static void
+on_fetched(void *ctx, const struct http_response *resp, unsigned retries)
+{
+	struct azreq *q = ctx;
+
+	q->fetch = NULL;
+	handle_answer(q, resp, retries);
+}
+
+static void
+on_atlas(void *ctx, const struct atlasreq_result *res)
+{
+	struct azreq *q = ctx;
+
+	q->atlas = NULL;
+	if (!res->resp) {
+		log_warn("project %s: cannot read %s: %s", q->round->p->cfg->name, q->url,
+			 res->error);
+		req_done(q);
+		return;
+	}
+	handle_answer(q, res->resp, res->retries);
+}
+
+static void
 submit(struct azreq *q)
 {
 	struct azround *r = q->round;
@@ -592,15 +610,7 @@ submit(struct azreq *q)
 
 	snprintf(accept, sizeof(accept), "Accept: %s", q->accept ? q->accept : "application/json");
 	headers[0] = accept;
-	if (is_atlas(q->kind)) {
-		req.ca_file = cfg->atlas.ca_file;
-		if (q->kind == REQ_ATLAS_IPS && cfg->atlas.auth == ATLAS_AUTH_API_KEY) {
-			req.digest_user = cfg->atlas.public_key;
-			req.digest_password = cfg->atlas.private_key.value;
-		}
-	} else {
-		req.ca_file = cfg->azure.ca_file;
-	}
+	req.ca_file = cfg->azure.ca_file;
 	rc = fetch_start(a->d, &req, FETCH_RETRIES, on_fetched, q, &q->fetch);
 	if (rc < 0) {
 		struct azure_read *rd = add_read(q, AZURE_READ_TRANSPORT, 0, 0);
@@ -646,44 +656,27 @@ on_az_token(void *ctx, const char *token, int status, const struct azure_token_e
 }
 
 static void
-on_atlas_token(void *ctx, const char *token, long status, const char *detail,
-	       int64_t retry_after_s)
-{
-	struct azreq *q = ctx;
-
-	q->awaiter = NULL;
-	if (token && (q->token = strdup(token))) {
-		submit(q);
-		return;
-	}
-	log_warn("project %s: no Atlas token to read %s: %s", q->round->p->cfg->name, q->url,
-		 detail ? detail : "out of memory");
-	req_done(q);
-}
-
-static void
 send_with_token(struct azreq *q)
 {
 	struct azround *r = q->round;
 	struct azpoll *a = r->p->owner;
 	int rc;
 
-	if (q->token) {
+	if (is_atlas(q->kind)) {
+		/* on_atlas may run (and free q) before this returns */
+		rc = atlasreq_get(a->d, q->url, q->accept,
+				  q->kind == REQ_ATLAS_CP ? ATLASREQ_UNAUTHENTICATED : 0, on_atlas, q,
+				  &q->atlas);
+	} else if (q->token) {
 		submit(q);
 		return;
-	}
-	if (q->kind == REQ_ATLAS_CP ||
-	    (q->kind == REQ_ATLAS_IPS && a->cfg->atlas.auth == ATLAS_AUTH_API_KEY)) {
-		submit(q);
-		return;
-	}
-	if (q->kind == REQ_ATLAS_IPS)
-		rc = auth_get_token(a->d->auth, on_atlas_token, q, &q->awaiter);
-	else
+	} else {
 		rc = aztoken_get(a->tokens, r->id, &r->ep, resource_of(q->kind), a->cfg->azure.ca_file,
 				 on_az_token, q, &q->waiter);
+	}
 	if (rc < 0) {
-		log_err("project %s: cannot request a token: %s", r->p->cfg->name, strerror(-rc));
+		log_err("project %s: cannot start reading %s: %s", r->p->cfg->name, q->url,
+			strerror(-rc));
 		req_done(q);
 	}
 }

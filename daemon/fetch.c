@@ -10,6 +10,7 @@
 #include "backoff.h"
 #include "daemon.h"
 #include "fetch.h"
+#include "log.h"
 #include "util.h"
 
 #define RETRY_BASE_MS 1000
@@ -92,12 +93,20 @@ on_done(void *ctx, const struct http_response *resp)
 
 	f->xfer = NULL;
 	if (fetch_transient(resp) && f->retries < f->max_retries) {
-		uv_timer_start(&f->timer, on_timer,
-			       (uint64_t)backoff_next_ms(f->retries, resp->retry_after_s,
-							 RETRY_BASE_MS, RETRY_MAX_MS,
-							 util_random_u32()),
-			       0);
+		int64_t delay = backoff_next_ms(f->retries, resp->retry_after_s, RETRY_BASE_MS,
+						RETRY_MAX_MS, util_random_u32());
+
 		f->retries++;
+		/* URLs carry no secrets (credentials go in headers) */
+		if (resp->curl_code != 0)
+			log_info("%s %s: %s; retry %u/%u in %lldms",
+				 f->req.method ? f->req.method : "GET", f->req.url, resp->error,
+				 f->retries, f->max_retries, (long long)delay);
+		else
+			log_info("%s %s: HTTP %ld; retry %u/%u in %lldms",
+				 f->req.method ? f->req.method : "GET", f->req.url, resp->status,
+				 f->retries, f->max_retries, (long long)delay);
+		uv_timer_start(&f->timer, on_timer, (uint64_t)delay, 0);
 		return;
 	}
 	/* The callback may start other fetches; this one is finished. */

@@ -360,7 +360,7 @@ daemon_run(const char *config_path)
 		goto out_loop;
 	}
 	if ((r = alerts_new(&d->alerts)) < 0 || (r = http_client_new(&loop, d->cfg->http.max_concurrent, &d->http)) < 0 ||
-	    (r = auth_new(d->http, &d->auth)) < 0 || (r = deliver_new(d, &d->deliver)) < 0 ||
+	    (r = auth_new(d, &d->auth)) < 0 || (r = deliver_new(d, &d->deliver)) < 0 ||
 	    (r = poller_new(d, &hooks, &d->poller)) < 0 ||
 	    (r = azpoll_new(d, &hooks, &d->azpoll)) < 0) {
 		log_err("cannot start: %s", strerror(-r));

@@ -191,7 +191,7 @@ once_run(const char *config_path, enum once_format fmt)
 	}
 	d->loop = &loop;
 	if ((r = http_client_new(&loop, d->cfg->http.max_concurrent, &d->http)) < 0 ||
-	    (r = auth_new(d->http, &d->auth)) < 0 || (r = poller_new(d, &hooks, &d->poller)) < 0 ||
+	    (r = auth_new(d, &d->auth)) < 0 || (r = poller_new(d, &hooks, &d->poller)) < 0 ||
 	    (r = azpoll_new(d, &hooks, &d->azpoll)) < 0) {
 		fprintf(stderr, "kmswatchd: cannot start: %s\n", strerror(-r));
 		goto out;

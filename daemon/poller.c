@@ -12,9 +12,7 @@
 
 #include "atlas.h"
 #include "atlasreq.h"
-#include "auth.h"
 #include "azpoll.h"
-#include "backoff.h"
 #include "checks.h"
 #include "config.h"
 #include "daemon.h"
@@ -24,23 +22,13 @@
 #include "store.h"
 #include "util.h"
 
-/* Transient failures are retried this many times within one round before
- * the round reports atlas.access unknown. */
-#define POLL_RETRIES 3
-#define RETRY_BASE_MS 1000
-#define RETRY_MAX_MS 60000
-
 struct project {
 	struct project *next;
 	struct poller *poller;
 	char *id;
 	const struct cfg_project *cfg;
 	uv_timer_t timer;
-	struct http_transfer *xfer;
-	struct auth_waiter *waiter;
-	char *bearer;            /* token of the request in flight */
-	unsigned attempt;        /* retries used in this round */
-	bool auth_retried;       /* a 401 already made us fetch a new token */
+	struct atlasreq *ear_req; /* the EAR read of the round in progress */
 	bool busy;               /* a round is in progress */
 	bool done;               /* once mode: reported */
 	int64_t round_started_ms;
@@ -69,7 +57,6 @@ struct poller {
 };
 
 static void round_start(uv_timer_t *t);
-static void send_request(struct project *p);
 
 int
 poller_new(struct daemon *d, const struct poller_hooks *hooks, struct poller **out)
@@ -114,16 +101,8 @@ static void
 project_cancel(struct project *p)
 {
 	extras_clear(p);
-	if (p->xfer) {
-		http_cancel(p->xfer);
-		p->xfer = NULL;
-	}
-	if (p->waiter) {
-		auth_cancel(p->poller->d->auth, p->waiter);
-		p->waiter = NULL;
-	}
-	util_free_secret(p->bearer);
-	p->bearer = NULL;
+	atlasreq_cancel(p->ear_req);
+	p->ear_req = NULL;
 	p->busy = false;
 }
 
@@ -272,8 +251,6 @@ report(struct project *p, const struct atlas_fetch *fetch, const struct atlas_ea
 	int r = 0;
 
 	p->busy = false;
-	util_free_secret(p->bearer);
-	p->bearer = NULL;
 	chk_atlas_access(fetch, &f);
 	if (ear) {
 		r = chk_ear(ear, p->cfg->expect_provider, &p->cfg->checks, &p->mem, util_now(), &f,
@@ -321,9 +298,13 @@ extras_done(struct project *p)
 }
 
 static void
-extra_failed(struct project *p, const char *what, const struct http_response *resp,
+extra_failed(struct project *p, const char *what, const struct atlasreq_result *res,
 	     const char *error)
 {
+	const struct http_response *resp = res ? res->resp : NULL;
+
+	if (res && !resp)
+		error = res->error;
 	/* atlas.access speaks for the EAR read; these reads only feed
 	 * ear.clusters and ear.role, which keep their state meanwhile. Say it
 	 * once until it works again, not every poll. */
@@ -340,8 +321,9 @@ extra_failed(struct project *p, const char *what, const struct http_response *re
 static void start_clusters(struct project *p);
 
 static void
-on_clusters(void *ctx, const struct http_response *resp, const char *error)
+on_clusters(void *ctx, const struct atlasreq_result *res)
 {
+	const struct http_response *resp = res->resp;
 	struct project *p = ctx;
 	struct atlas_clusters page = {0};
 	char err[200];
@@ -349,7 +331,7 @@ on_clusters(void *ctx, const struct http_response *resp, const char *error)
 
 	p->clusters_req = NULL;
 	if (!resp || resp->curl_code || resp->status != 200) {
-		extra_failed(p, "the clusters", resp, error);
+		extra_failed(p, "the clusters", res, NULL);
 		atlas_clusters_free(&p->clusters);
 		memset(&p->clusters, 0, sizeof(p->clusters));
 		extras_done(p);
@@ -377,14 +359,15 @@ on_clusters(void *ctx, const struct http_response *resp, const char *error)
 }
 
 static void
-on_cpa(void *ctx, const struct http_response *resp, const char *error)
+on_cpa(void *ctx, const struct atlasreq_result *res)
 {
+	const struct http_response *resp = res->resp;
 	struct project *p = ctx;
 	char err[200];
 
 	p->cpa_req = NULL;
 	if (!resp || resp->curl_code || resp->status != 200)
-		extra_failed(p, "Cloud Provider Access", resp, error);
+		extra_failed(p, "Cloud Provider Access", res, NULL);
 	else if (atlas_parse_cloud_provider_access(resp->body, resp->body_len, &p->cpa, err,
 						   sizeof(err)) < 0)
 		extra_failed(p, "Cloud Provider Access", NULL, err);
@@ -399,7 +382,7 @@ start_clusters(struct project *p)
 	char *url = atlas_clusters_url(p->poller->cfg->atlas.base_url, p->id, p->clusters_page,
 				       ATLAS_CLUSTERS_MAX_PER_PAGE);
 
-	if (!url || atlasreq_get(p->poller->d, url, ATLAS_MEDIA_2024_08_05, on_clusters, p,
+	if (!url || atlasreq_get(p->poller->d, url, ATLAS_MEDIA_2024_08_05, 0, on_clusters, p,
 				 &p->clusters_req) < 0)
 		extra_failed(p, "the clusters", NULL, "out of memory");
 	free(url);
@@ -421,7 +404,7 @@ start_extras(struct project *p)
 	if (ck->enabled[CHK_EAR_ROLE] && atlas_ear_role_id(&p->ear)) {
 		char *url = atlas_cpa_url(p->poller->cfg->atlas.base_url, p->id);
 
-		if (!url || atlasreq_get(p->poller->d, url, ATLAS_MEDIA_2023_01_01, on_cpa, p,
+		if (!url || atlasreq_get(p->poller->d, url, ATLAS_MEDIA_2023_01_01, 0, on_cpa, p,
 					 &p->cpa_req) < 0)
 			extra_failed(p, "Cloud Provider Access", NULL, "out of memory");
 		free(url);
@@ -430,80 +413,36 @@ start_extras(struct project *p)
 	extras_done(p);
 }
 
-static bool
-transient_status(long status)
-{
-	return status == 429 || status == 408 || status >= 500;
-}
-
 static void
-on_retry(uv_timer_t *t)
+on_ear(void *ctx, const struct atlasreq_result *res)
 {
-	send_request(t->data);
-}
-
-/* Retry within the round, or give up and report. */
-static void
-retry_or_report(struct project *p, const struct atlas_fetch *fetch, int64_t retry_after_s)
-{
-	int64_t delay;
-
-	if (p->attempt >= POLL_RETRIES) {
-		struct atlas_fetch f = *fetch;
-
-		f.retries = p->attempt;
-		report(p, &f, NULL);
-		return;
-	}
-	delay = backoff_next_ms(p->attempt, retry_after_s, RETRY_BASE_MS, RETRY_MAX_MS,
-				util_random_u32());
-	p->attempt++;
-	if (fetch->outcome == ATLAS_FETCH_HTTP)
-		log_info("project %s: Atlas answered HTTP %d; retry %u/%u in %lldms", p->cfg->name,
-			 fetch->http_status, p->attempt, POLL_RETRIES, (long long)delay);
-	else
-		log_info("project %s: %s; retry %u/%u in %lldms", p->cfg->name, fetch->detail,
-			 p->attempt, POLL_RETRIES, (long long)delay);
-	util_free_secret(p->bearer);
-	p->bearer = NULL;
-	uv_timer_start(&p->timer, on_retry, (uint64_t)delay, 0);
-}
-
-static void
-on_ear(void *ctx, const struct http_response *resp)
-{
+	const struct http_response *resp = res->resp;
 	struct project *p = ctx;
-	struct atlas_fetch fetch = {0};
+	struct atlas_fetch fetch = {.retries = res->retries};
 	struct atlas_error apierr;
 	struct atlas_ear ear = {0};
 	char err[200] = "";
 
-	p->xfer = NULL;
+	p->ear_req = NULL;
+	if (!resp) {
+		fetch.outcome = res->token_failed ? ATLAS_FETCH_AUTH : ATLAS_FETCH_TRANSPORT;
+		fetch.http_status = (int)res->token_status;
+		snprintf(fetch.detail, sizeof(fetch.detail), "%s", res->error);
+		report(p, &fetch, NULL);
+		return;
+	}
 	fetch.http_status = (int)resp->status;
 	if (resp->curl_code != 0) {
 		fetch.outcome = ATLAS_FETCH_TRANSPORT;
 		snprintf(fetch.detail, sizeof(fetch.detail), "%s", resp->error);
-		retry_or_report(p, &fetch, -1);
-		return;
-	}
-	if (resp->status == 401 && p->bearer && !p->auth_retried) {
-		/* Tokens can be revoked before they expire: fetch a new one
-		 * once, then believe the 401. */
-		auth_invalidate(p->poller->d->auth, p->bearer);
-		p->auth_retried = true;
-		util_free_secret(p->bearer);
-		p->bearer = NULL;
-		send_request(p);
+		report(p, &fetch, NULL);
 		return;
 	}
 	if (resp->status != 200) {
 		fetch.outcome = ATLAS_FETCH_HTTP;
 		if (atlas_parse_error(resp->body, resp->body_len, &apierr) == 0)
 			fetch.error = &apierr;
-		if (transient_status(resp->status))
-			retry_or_report(p, &fetch, resp->retry_after_s);
-		else
-			report(p, &fetch, NULL);
+		report(p, &fetch, NULL);
 		return;
 	}
 	if (atlas_parse_ear(resp->body, resp->body_len, &ear, err, sizeof(err)) < 0) {
@@ -518,93 +457,22 @@ on_ear(void *ctx, const struct http_response *resp)
 }
 
 static void
-submit_ear(struct project *p)
-{
-	const struct config *cfg = p->poller->cfg;
-	static const char *const headers[] = {"Accept: " ATLAS_MEDIA_2023_01_01, NULL};
-	char *url = atlas_ear_url(cfg->atlas.base_url, p->id);
-	struct http_request req = {
-		.url = url,
-		.headers = headers,
-		.ca_file = cfg->atlas.ca_file,
-		.connect_timeout_ms = cfg->http.connect_timeout_ms,
-		.timeout_ms = cfg->http.timeout_ms,
-		.max_response_bytes = cfg->http.max_response_bytes,
-	};
-	int r;
-
-	if (cfg->atlas.auth == ATLAS_AUTH_API_KEY) {
-		req.digest_user = cfg->atlas.public_key;
-		req.digest_password = cfg->atlas.private_key.value;
-	} else {
-		req.bearer = p->bearer;
-	}
-	r = url ? http_submit(p->poller->d->http, &req, on_ear, p, &p->xfer) : -ENOMEM;
-	free(url);
-	if (r < 0) {
-		struct atlas_fetch fetch = {.outcome = ATLAS_FETCH_TRANSPORT};
-
-		snprintf(fetch.detail, sizeof(fetch.detail), "cannot start the request: %s",
-			 strerror(-r));
-		retry_or_report(p, &fetch, -1);
-	}
-}
-
-static void
-on_token(void *ctx, const char *token, long status, const char *detail, int64_t retry_after_s)
-{
-	struct project *p = ctx;
-	struct atlas_fetch fetch = {0};
-
-	p->waiter = NULL;
-	if (token) {
-		p->bearer = strdup(token);
-		if (p->bearer) {
-			submit_ear(p);
-			return;
-		}
-		detail = "out of memory";
-	}
-	fetch.outcome = ATLAS_FETCH_AUTH;
-	fetch.http_status = (int)status;
-	snprintf(fetch.detail, sizeof(fetch.detail), "%s", detail ? detail : "token request failed");
-	if (status == 0 || transient_status(status))
-		retry_or_report(p, &fetch, retry_after_s);
-	else
-		report(p, &fetch, NULL);
-}
-
-static void
-send_request(struct project *p)
-{
-	struct poller *pl = p->poller;
-	int r;
-
-	if (pl->cfg->atlas.auth == ATLAS_AUTH_API_KEY) {
-		submit_ear(p);
-		return;
-	}
-	/* on_token may run synchronously (cached token) */
-	r = auth_get_token(pl->d->auth, on_token, p, &p->waiter);
-	if (r < 0) {
-		struct atlas_fetch fetch = {.outcome = ATLAS_FETCH_AUTH};
-
-		snprintf(fetch.detail, sizeof(fetch.detail), "cannot request a token: %s",
-			 strerror(-r));
-		retry_or_report(p, &fetch, -1);
-	}
-}
-
-static void
 round_start(uv_timer_t *t)
 {
 	struct project *p = t->data;
+	char *url = atlas_ear_url(p->poller->cfg->atlas.base_url, p->id);
 
 	p->busy = true;
-	p->attempt = 0;
-	p->auth_retried = false;
 	p->round_started_ms = util_now_mono_ms();
-	send_request(p);
+	/* on_ear may run before this returns */
+	if (!url || atlasreq_get(p->poller->d, url, ATLAS_MEDIA_2023_01_01, 0, on_ear, p,
+				 &p->ear_req) < 0) {
+		struct atlas_fetch fetch = {.outcome = ATLAS_FETCH_TRANSPORT};
+
+		snprintf(fetch.detail, sizeof(fetch.detail), "cannot start the request: out of memory");
+		report(p, &fetch, NULL);
+	}
+	free(url);
 }
 
 /* ---- memory and stats -------------------------------------------------- */
