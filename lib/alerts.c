@@ -436,6 +436,64 @@ confirm_n(int n)
 	return n < 1 ? 1 : n;
 }
 
+static int
+cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* Sorted copies of the items of a comma-separated list; *n = 0 for NULL. */
+static int
+split_sorted(const char *list, char **buf, char ***items, size_t *n)
+{
+	size_t cap = 1;
+
+	*buf = NULL;
+	*items = NULL;
+	*n = 0;
+	if (list == NULL || *list == '\0')
+		return 0;
+	for (const char *p = list; *p; p++)
+		cap += *p == ',';
+	if (!(*buf = util_strdup(list)) || !(*items = calloc(cap, sizeof(**items)))) {
+		free(*buf);
+		return -ENOMEM;
+	}
+	for (char *save = NULL, *t = strtok_r(*buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		(*items)[(*n)++] = t;
+	qsort(*items, *n, sizeof(**items), cmp_str);
+	return 0;
+}
+
+/* Whether two KMSWATCH_MISSING lists name the same set, in any order. */
+static int
+same_missing(const char *a, const char *b, bool *same)
+{
+	char *ba, *bb, **va, **vb;
+	size_t na, nb;
+	int r;
+
+	if (util_streq(a ? a : "", b ? b : "")) {
+		*same = true;
+		return 0;
+	}
+	if ((r = split_sorted(a, &ba, &va, &na)) < 0)
+		return r;
+	if ((r = split_sorted(b, &bb, &vb, &nb)) < 0) {
+		free(ba);
+		free(va);
+		return r;
+	}
+	*same = na == nb;
+	for (size_t i = 0; *same && i < na; i++)
+		*same = strcmp(va[i], vb[i]) == 0;
+	free(ba);
+	free(va);
+	free(bb);
+	free(vb);
+	return 0;
+}
+
 /* One non-OK finding for an alert. */
 static int
 observe_one(struct alert_engine *e, const char *project_id, const char *project_name,
@@ -444,6 +502,7 @@ observe_one(struct alert_engine *e, const char *project_id, const char *project_
 {
 	char id[ALERT_ID_LEN + 1];
 	struct alert *a;
+	bool same_set = true;
 	int r;
 
 	alerts_make_id(project_id, fi->check, fi->subject, id);
@@ -455,6 +514,8 @@ observe_one(struct alert_engine *e, const char *project_id, const char *project_
 		a->pending = fi->severity;
 		a->pending_count = 0;
 	}
+	if ((r = same_missing(a->missing, fi->missing, &same_set)) < 0)
+		return r;
 	if ((r = alert_update(a, fi, project_name)) < 0)
 		return r;
 	a->last_observed = now;
@@ -463,7 +524,9 @@ observe_one(struct alert_engine *e, const char *project_id, const char *project_
 		/* steady: any pending change did not hold */
 		a->pending = a->severity;
 		a->pending_count = 0;
-		if (repeat_due(a, pol, now))
+		/* What to fix changed (another address went missing, or some
+		 * were added): say so now, not at the next repeat. */
+		if (!same_set || repeat_due(a, pol, now))
 			return announce(e, out, EV_REPEAT, a, a->severity, a->severity, pol, now);
 		return 0;
 	}

@@ -129,6 +129,16 @@ def test_firewall_missing_outbound_cidr(fc, daemons):
     assert e["KMSWATCH_SEVERITY"] == "critical"
     assert e["KMSWATCH_MISSING"] == "198.51.100.41/32"
     assert "198.51.100.41/32" in e["MESSAGE"]
+    # a node moves outside the firewall's ranges while the alert fires: the
+    # new list is announced at once (a repeat), not hours later
+    fc.set_ip_addresses(p["id"], {"groupId": p["id"], "services": {"clusters": [{
+        "clusterName": "prod", "inbound": [], "outbound": ["192.0.2.10", "198.18.0.7"],
+        "futureInbound": [], "futureOutbound": []}]}})
+    r = one(d, p, "azure.allowlist", event="repeat")
+    assert r["KMSWATCH_ALERT_ID"] == e["KMSWATCH_ALERT_ID"]
+    assert sorted(r["KMSWATCH_MISSING"].split(",")) == ["198.18.0.7/32", "198.51.100.41/32"]
+    assert "198.18.0.7/32" in r["MESSAGE"]
+    assert len(events(d, p, "azure.allowlist")) == 1
     assert d.stop() == 0
 
 

@@ -92,6 +92,60 @@ test_repeat_interval(void **state)
 }
 
 static void
+observe_missing(struct alert_engine *e, const char *missing, time_t now, struct alert_events *out)
+{
+	struct findings f = {0};
+	struct finding *x;
+
+	f.evaluated[CHK_AZURE_ALLOWLIST] = true;
+	x = findings_add(&f, CHK_AZURE_ALLOWLIST, SEV_CRITICAL, PROV_AZURE, "vault1",
+			 "does not admit %s", missing);
+	assert_non_null(x);
+	x->missing = strdup(missing);
+	assert_int_equal(alerts_observe(e, P1, "proj", &f, &pol, now, out), 0);
+	findings_free(&f);
+}
+
+/* A firing alert whose set of missing addresses changes is announced again
+ * at once (what to fix changed); the same set in another order is not. */
+static void
+test_missing_set_change_repeats_at_once(void **state)
+{
+	struct alert_engine *e;
+	struct alert_events ev = {0};
+
+	alerts_new(&e);
+	observe_missing(e, "10.0.0.0/24,192.0.2.1/32", 0, &ev);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.v[0].kind, EV_FIRING);
+	alert_events_free(&ev);
+	observe_missing(e, "192.0.2.1/32,10.0.0.0/24", 300, &ev);
+	assert_int_equal(ev.n, 0);
+	observe_missing(e, "10.0.0.0/24,192.0.2.1/32,2001:db8::/48", 600, &ev);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.v[0].kind, EV_REPEAT);
+	assert_int_equal(ev.v[0].severity, SEV_CRITICAL);
+	assert_int_equal(ev.v[0].started_at, 0);
+	assert_string_equal(ev.v[0].missing, "10.0.0.0/24,192.0.2.1/32,2001:db8::/48");
+	alert_events_free(&ev);
+	/* a partial fix is news too */
+	observe_missing(e, "2001:db8::/48", 900, &ev);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.v[0].kind, EV_REPEAT);
+	assert_string_equal(ev.v[0].missing, "2001:db8::/48");
+	alert_events_free(&ev);
+	/* the repeat clock restarted at the last announcement */
+	observe_missing(e, "2001:db8::/48", 900 + 3599, &ev);
+	assert_int_equal(ev.n, 0);
+	observe_missing(e, "2001:db8::/48", 900 + 3600, &ev);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.v[0].kind, EV_REPEAT);
+	alert_events_free(&ev);
+	assert_int_equal(alerts_count(e), 1);
+	alerts_free(e);
+}
+
+static void
 test_severity_change_both_ways(void **state)
 {
 	struct alert_engine *e;
@@ -505,6 +559,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fire_once_then_quiet),
 		cmocka_unit_test(test_repeat_interval),
+		cmocka_unit_test(test_missing_set_change_repeats_at_once),
 		cmocka_unit_test(test_severity_change_both_ways),
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_unevaluated_check_keeps_alert),
