@@ -28,6 +28,7 @@
 #include "fetch.h"
 #include "http.h"
 #include "log.h"
+#include "sharedget.h"
 #include "store.h"
 #include "util.h"
 
@@ -60,6 +61,7 @@ struct azreq {
 	const char *accept;
 	struct aztoken_waiter *waiter;
 	struct atlasreq *atlas; /* the Atlas reads go through atlasreq */
+	struct sharedget_waiter *shared; /* or, for the control plane, sharedget */
 	struct fetch *fetch;
 	char *token;
 	bool retried_401;
@@ -129,6 +131,8 @@ struct azpoll {
 	struct poller_hooks hooks;
 	const struct config *cfg;
 	struct aztokens *tokens;
+	/* Atlas's control-plane address list, read once for all projects */
+	struct sharedget *cp_read;
 	struct azproject *projects;
 	json_t *loaded;
 };
@@ -352,6 +356,8 @@ req_cancel(struct azpoll *a, struct azreq *q)
 	if (q->waiter)
 		aztoken_cancel(a->tokens, q->waiter);
 	atlasreq_cancel(q->atlas);
+	if (q->shared)
+		sharedget_cancel(a->cp_read, q->shared);
 	req_free(q);
 }
 
@@ -580,6 +586,7 @@ on_atlas(void *ctx, const struct atlasreq_result *res)
 	struct azreq *q = ctx;
 
 	q->atlas = NULL;
+	q->shared = NULL;
 	if (!res->resp) {
 		log_warn("project %s: cannot read %s: %s", q->round->p->cfg->name, q->url,
 			 res->error);
@@ -662,11 +669,16 @@ send_with_token(struct azreq *q)
 	struct azpoll *a = r->p->owner;
 	int rc;
 
-	if (is_atlas(q->kind)) {
+	if (q->kind == REQ_ATLAS_CP) {
+		/* the same document for every project: fresh for half an
+		 * Azure interval, so each round still sees a recent one.
+		 * on_atlas may run (and free q) before this returns. */
+		rc = a->cp_read ? sharedget_get(a->cp_read, a->cfg->azure_interval * 1000 / 2,
+						on_atlas, q, &q->shared)
+				: -ENOMEM;
+	} else if (is_atlas(q->kind)) {
 		/* on_atlas may run (and free q) before this returns */
-		rc = atlasreq_get(a->d, q->url, q->accept,
-				  q->kind == REQ_ATLAS_CP ? ATLASREQ_UNAUTHENTICATED : 0, on_atlas, q,
-				  &q->atlas);
+		rc = atlasreq_get(a->d, q->url, q->accept, 0, on_atlas, q, &q->atlas);
 	} else if (q->token) {
 		submit(q);
 		return;
@@ -1019,6 +1031,17 @@ azpoll_configure(struct azpoll *a, const struct config *cfg)
 		}
 	aztokens_reset(a->tokens);
 	a->cfg = cfg;
+	/* No round waits on it now; the Atlas base URL may have changed. */
+	sharedget_free(a->cp_read);
+	a->cp_read = NULL;
+	{
+		char *url = atlas_control_plane_url(cfg->atlas.base_url);
+
+		if (!url || sharedget_new(a->d, url, ATLAS_MEDIA_2023_11_15,
+					  ATLASREQ_UNAUTHENTICATED, &a->cp_read) < 0)
+			log_err("out of memory: the Atlas control-plane list will not be read");
+		free(url);
+	}
 	for (size_t i = 0; i < cfg->n_projects; i++) {
 		const struct cfg_project *cp = &cfg->projects[i];
 		struct azproject *p = find_project(a, cp->id);
@@ -1167,6 +1190,7 @@ azpoll_free(struct azpoll *a)
 		a->projects = p->next;
 		project_destroy(p);
 	}
+	sharedget_free(a->cp_read);
 	aztokens_free(a->tokens);
 	json_decref(a->loaded);
 	free(a);

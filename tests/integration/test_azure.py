@@ -261,3 +261,25 @@ def test_workload_identity_rereads_the_token_file(fc, daemons):
                       if r.get("status") == 200], timeout=20)
     assert events(d, p, "azure.access") == []
     assert d.stop() == 0
+
+
+def test_control_plane_list_is_read_once_for_all_projects(fc, daemons):
+    """The control-plane list is one document for every project: a round
+    over many projects reads it once, and every project is checked
+    against it."""
+    fc.set_control_plane_ips(cp_doc(extra_v4=["198.51.100.99/32"]))
+    ps = []
+    for i in range(6):
+        p, w = world(fc)
+        fc.set_ip_addresses(p["id"], {"groupId": p["id"], "services": {"clusters": []}})
+        fc.patch_vault(w["vault"], properties={"networkAcls": {
+            "defaultAction": "Deny", "bypass": "AzureServices", "virtualNetworkRules": [],
+            "ipRules": [{"value": "198.51.100.40/31"}, {"value": "203.0.113.0/28"}]}})
+        ps.append(p)
+    d = daemons(fc, ps, azure=True, azure_interval="1h")
+    for p in ps:
+        e = one(d, p, "azure.allowlist")
+        assert e["KMSWATCH_MISSING"] == "198.51.100.99/32"
+    cp = fc.requests(path="/api/atlas/v2/unauth/controlPlaneIPAddresses")
+    assert len(cp) == 1, len(cp)
+    assert d.stop() == 0
