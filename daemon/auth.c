@@ -15,9 +15,10 @@
 #include "http.h"
 #include "log.h"
 #include "util.h"
+#include "waitlist.h"
 
 struct auth_waiter {
-	struct auth_waiter *next;
+	struct wait_link link;
 	auth_token_fn fn;
 	void *ctx;
 };
@@ -28,7 +29,7 @@ struct auth {
 	char *token;           /* wiped on drop */
 	int64_t refresh_at_ms; /* monotonic: fetch anew from here on */
 	struct fetch *fetch;
-	struct auth_waiter *waiters;
+	struct waitlist waiters;
 	char *fingerprint;     /* base URL + client id + hash of secret */
 };
 
@@ -44,6 +45,7 @@ auth_new(struct daemon *d, struct auth **out)
 	if (!a)
 		return -ENOMEM;
 	a->d = d;
+	waitlist_init(&a->waiters);
 	*out = a;
 	return 0;
 }
@@ -59,12 +61,8 @@ drop_token(struct auth *a)
 static void
 drop_waiters(struct auth *a)
 {
-	while (a->waiters) {
-		struct auth_waiter *w = a->waiters;
-
-		a->waiters = w->next;
-		free(w);
-	}
+	for (struct wait_link *l; (l = waitlist_pop(&a->waiters));)
+		free(waitlist_entry(l, struct auth_waiter, link));
 }
 
 void
@@ -103,7 +101,7 @@ auth_configure(struct auth *a, const struct config *cfg)
 		drop_token(a);
 		fetch_cancel(a->fetch);
 		a->fetch = NULL;
-		if (a->waiters && cfg->atlas.auth == ATLAS_AUTH_SERVICE_ACCOUNT &&
+		if (!waitlist_empty(&a->waiters) && cfg->atlas.auth == ATLAS_AUTH_SERVICE_ACCOUNT &&
 		    start_fetch(a) < 0)
 			finish(a, NULL, 0, "cannot start the token request (out of memory)", 0);
 	}
@@ -114,16 +112,12 @@ auth_configure(struct auth *a, const struct config *cfg)
 static void
 finish(struct auth *a, const char *token, long status, const char *detail, unsigned retries)
 {
-	/* Detach the list first: a callback may ask for a token again. */
-	struct auth_waiter *w = a->waiters;
-
-	a->waiters = NULL;
-	while (w) {
-		struct auth_waiter *next = w->next;
+	waitlist_deliver(&a->waiters);
+	for (struct wait_link *l; (l = waitlist_next(&a->waiters));) {
+		struct auth_waiter *w = waitlist_entry(l, struct auth_waiter, link);
 
 		w->fn(w->ctx, token, status, detail, retries);
 		free(w);
-		w = next;
 	}
 }
 
@@ -210,13 +204,12 @@ auth_get_token(struct auth *a, auth_token_fn fn, void *ctx, struct auth_waiter *
 		return -ENOMEM;
 	w->fn = fn;
 	w->ctx = ctx;
-	w->next = a->waiters;
-	a->waiters = w;
+	waitlist_add(&a->waiters, &w->link);
 	if (!a->fetch) {
 		int r = start_fetch(a);
 
 		if (r < 0) {
-			a->waiters = w->next;
+			waitlist_remove(&a->waiters, &w->link);
 			free(w);
 			return r;
 		}
@@ -229,12 +222,8 @@ auth_get_token(struct auth *a, auth_token_fn fn, void *ctx, struct auth_waiter *
 void
 auth_cancel(struct auth *a, struct auth_waiter *w)
 {
-	for (struct auth_waiter **p = &a->waiters; *p; p = &(*p)->next)
-		if (*p == w) {
-			*p = w->next;
-			free(w);
-			return;
-		}
+	if (w && waitlist_remove(&a->waiters, &w->link))
+		free(w);
 }
 
 void

@@ -13,9 +13,10 @@
 #include "fetch.h"
 #include "log.h"
 #include "util.h"
+#include "waitlist.h"
 
 struct aztoken_waiter {
-	struct aztoken_waiter *next;
+	struct wait_link link;
 	struct aztoken_entry *entry;
 	aztoken_fn fn;
 	void *ctx;
@@ -29,7 +30,7 @@ struct aztoken_entry {
 	char *token;
 	int64_t refresh_at_ms;
 	struct fetch *fetch;
-	struct aztoken_waiter *waiters;
+	struct waitlist waiters;
 };
 
 struct aztokens {
@@ -68,12 +69,8 @@ entry_free(struct aztoken_entry *e)
 {
 	if (e->fetch)
 		fetch_cancel(e->fetch);
-	while (e->waiters) {
-		struct aztoken_waiter *w = e->waiters;
-
-		e->waiters = w->next;
-		free(w);
-	}
+	for (struct wait_link *l; (l = waitlist_pop(&e->waiters));)
+		free(waitlist_entry(l, struct aztoken_waiter, link));
 	util_free_secret(e->key);
 	util_free_secret(e->token);
 	free(e->label);
@@ -130,15 +127,12 @@ static void
 finish(struct aztoken_entry *e, const char *token, int status,
        const struct azure_token_error *terr, const char *detail)
 {
-	struct aztoken_waiter *w = e->waiters;
-
-	e->waiters = NULL;
-	while (w) {
-		struct aztoken_waiter *next = w->next;
+	waitlist_deliver(&e->waiters);
+	for (struct wait_link *l; (l = waitlist_next(&e->waiters));) {
+		struct aztoken_waiter *w = waitlist_entry(l, struct aztoken_waiter, link);
 
 		w->fn(w->ctx, token, status, terr, detail);
 		free(w);
-		w = next;
 	}
 }
 
@@ -307,6 +301,7 @@ aztoken_get(struct aztokens *t, const struct cfg_azure_identity *id,
 		}
 		e->owner = t;
 		e->key = key;
+		waitlist_init(&e->waiters);
 		e->label = util_asprintf("%s token of Azure client %s", az_resource_name(res),
 					 id->client_id ? id->client_id
 					 : id->type == AZID_MANAGED_IDENTITY ? "(system-assigned managed identity)"
@@ -328,12 +323,11 @@ aztoken_get(struct aztokens *t, const struct cfg_azure_identity *id,
 	w->entry = e;
 	w->fn = fn;
 	w->ctx = ctx;
-	w->next = e->waiters;
-	e->waiters = w;
+	waitlist_add(&e->waiters, &w->link);
 	if (!e->fetch) {
 		r = start_fetch(t, e, id, ep, res, ca_file, why, sizeof(why));
 		if (r < 0) {
-			e->waiters = w->next;
+			waitlist_remove(&e->waiters, &w->link);
 			free(w);
 			fn(ctx, NULL, 0, NULL, why);
 			return 0;
@@ -349,12 +343,8 @@ aztoken_cancel(struct aztokens *t, struct aztoken_waiter *w)
 {
 	struct aztoken_entry *e = w->entry;
 
-	for (struct aztoken_waiter **p = &e->waiters; *p; p = &(*p)->next)
-		if (*p == w) {
-			*p = w->next;
-			free(w);
-			return;
-		}
+	if (waitlist_remove(&e->waiters, &w->link))
+		free(w);
 }
 
 void

@@ -12,9 +12,10 @@
 #include "daemon.h"
 #include "sharedget.h"
 #include "util.h"
+#include "waitlist.h"
 
 struct sharedget_waiter {
-	struct sharedget_waiter *next;
+	struct wait_link link;
 	atlasreq_fn fn;
 	void *ctx;
 };
@@ -25,8 +26,7 @@ struct sharedget {
 	char *accept;
 	unsigned flags;
 	struct atlasreq *inflight;
-	struct sharedget_waiter *waiters;    /* wait for the read in flight */
-	struct sharedget_waiter *delivering; /* being told its answer now */
+	struct waitlist waiters; /* for the read in flight */
 	/* the last successful answer */
 	char *body;
 	size_t body_len;
@@ -51,19 +51,9 @@ sharedget_new(struct daemon *d, const char *url, const char *accept, unsigned fl
 	}
 	s->d = d;
 	s->flags = flags;
+	waitlist_init(&s->waiters);
 	*out = s;
 	return 0;
-}
-
-static void
-free_list(struct sharedget_waiter *w)
-{
-	while (w) {
-		struct sharedget_waiter *next = w->next;
-
-		free(w);
-		w = next;
-	}
 }
 
 void
@@ -72,8 +62,8 @@ sharedget_free(struct sharedget *s)
 	if (!s)
 		return;
 	atlasreq_cancel(s->inflight);
-	free_list(s->waiters);
-	free_list(s->delivering);
+	for (struct wait_link *l; (l = waitlist_pop(&s->waiters));)
+		free(waitlist_entry(l, struct sharedget_waiter, link));
 	free(s->body);
 	free(s->url);
 	free(s->accept);
@@ -115,15 +105,10 @@ on_read(void *ctx, const struct atlasreq_result *res)
 	s->reads++;
 	if (resp && resp->curl_code == 0 && resp->status >= 200 && resp->status < 300)
 		remember(s, resp);
-	/* One at a time off a list that sharedget_cancel can still reach: a
-	 * callback may cancel another waiter, or ask again (then it waits for
-	 * a read of its own). */
-	s->delivering = s->waiters;
-	s->waiters = NULL;
-	while (s->delivering) {
-		struct sharedget_waiter *w = s->delivering;
+	waitlist_deliver(&s->waiters);
+	for (struct wait_link *l; (l = waitlist_next(&s->waiters));) {
+		struct sharedget_waiter *w = waitlist_entry(l, struct sharedget_waiter, link);
 
-		s->delivering = w->next;
 		w->fn(w->ctx, res);
 		free(w);
 	}
@@ -156,14 +141,13 @@ sharedget_get(struct sharedget *s, int64_t fresh_ms, atlasreq_fn fn, void *ctx,
 		return -ENOMEM;
 	w->fn = fn;
 	w->ctx = ctx;
-	w->next = s->waiters;
-	s->waiters = w;
+	waitlist_add(&s->waiters, &w->link);
 	if (!s->inflight) {
 		unsigned reads = s->reads;
 		int r = atlasreq_get(s->d, s->url, s->accept, s->flags, on_read, s, &s->inflight);
 
 		if (r < 0) {
-			s->waiters = w->next;
+			waitlist_remove(&s->waiters, &w->link);
 			free(w);
 			return r;
 		}
@@ -179,15 +163,6 @@ sharedget_get(struct sharedget *s, int64_t fresh_ms, atlasreq_fn fn, void *ctx,
 void
 sharedget_cancel(struct sharedget *s, struct sharedget_waiter *w)
 {
-	struct sharedget_waiter **lists[] = {&s->waiters, &s->delivering};
-
-	if (!w)
-		return;
-	for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
-		for (struct sharedget_waiter **p = lists[i]; *p; p = &(*p)->next)
-			if (*p == w) {
-				*p = w->next;
-				free(w);
-				return;
-			}
+	if (w && waitlist_remove(&s->waiters, &w->link))
+		free(w);
 }
