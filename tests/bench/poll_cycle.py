@@ -106,8 +106,8 @@ def main():
                 idle_cpu.append((cpu_seconds(d.pid) - c0, time.monotonic() - t0))
             prev_cpu = cpu_seconds(d.pid)
         print("peak RSS (VmHWM): %d KiB" % status_kb(d.pid, "VmHWM"))
-        for c, t in idle_cpu:
-            print("idle: %.2f ms CPU over %.1f s" % (c * 1000, t))
+        for i, (c, t) in enumerate(idle_cpu):
+            print("idle after cycle %d: %.2f ms CPU over %.1f s" % (i + 1, c * 1000, t))
         print("token requests: %d" % len(fc.requests(path="/api/oauth/token")))
         rc = d.stop()
         print("exit status: %d" % rc)
