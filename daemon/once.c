@@ -26,6 +26,7 @@
 struct row {
 	const struct cfg_project *p;
 	struct finding f; /* strings owned */
+	size_t seq;       /* arrival order, for a stable sort */
 };
 
 struct once {
@@ -57,6 +58,7 @@ on_result(void *ctx, const struct cfg_project *p, const struct findings *f)
 		}
 		r = &o->rows[o->n];
 		r->p = p;
+		r->seq = o->n;
 		r->f = *fi;
 		r->f.subject = util_strdup(fi->subject ? fi->subject : "");
 		r->f.summary = util_strdup(fi->summary ? fi->summary : "");
@@ -83,6 +85,20 @@ worst(const struct once *o)
 		if (o->rows[i].f.severity > w)
 			w = o->rows[i].f.severity;
 	return w;
+}
+
+/* Results arrive as reads complete; print them in a fixed order (projects
+ * as configured, then checks in catalog order) so that two runs compare. */
+static int
+row_cmp(const void *x, const void *y)
+{
+	const struct row *a = x, *b = y;
+
+	if (a->p != b->p)
+		return a->p < b->p ? -1 : 1;
+	if (a->f.check != b->f.check)
+		return a->f.check < b->f.check ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
 static void
@@ -209,6 +225,8 @@ once_run(const char *config_path, enum once_format fmt)
 		goto out;
 	}
 	w = worst(&o);
+	if (o.n > 1)
+		qsort(o.rows, o.n, sizeof(*o.rows), row_cmp);
 	if (fmt == ONCE_JSON)
 		print_json(&o);
 	else if (fmt == ONCE_NAGIOS)

@@ -155,6 +155,25 @@ def test_once_modes(fc, daemons):
     crit = [x for x in rows if x["severity"] == "critical"]
     assert crit and crit[0]["check"] == "ear.valid" and crit[0]["project_id"] == bad["id"]
 
+    # rows come in a fixed order whatever order the reads finish in:
+    # projects as configured, then checks in catalog order
+    more = [project(fc) for _ in range(3)]
+    order = [bad] + more + [ok]
+    d.write_config(projects=order)
+    r = run(["--once", "-c", d.config, "--format", "json"])
+    rows = json.loads(r.stdout)
+    ids = [x["project_id"] for x in rows]
+    assert [k for i, k in enumerate(ids) if i == 0 or ids[i - 1] != k] == \
+        [p["id"] for p in order], ids
+    catalog = ["atlas.access", "ear.valid", "ear.enabled", "ear.config", "ear.clusters",
+               "ear.role", "azure.secret_expiry", "azure.key_state", "azure.key_age",
+               "azure.key_version", "azure.key_identifier", "azure.allowlist",
+               "azure.permissions", "azure.access", "atlas.control_plane_ips"]
+    for p in order:
+        checks = [catalog.index(x["check"]) for x in rows if x["project_id"] == p["id"]]
+        assert checks == sorted(checks), checks
+    d.write_config(projects=[ok, bad])
+
     r = run(["--once", "-c", d.config, "--format", "nagios"])
     assert r.returncode == 2
     assert r.stdout.startswith("KMSWATCH CRITICAL - ")
