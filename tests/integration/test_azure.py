@@ -283,3 +283,36 @@ def test_control_plane_list_is_read_once_for_all_projects(fc, daemons):
     cp = fc.requests(path="/api/atlas/v2/unauth/controlPlaneIPAddresses")
     assert len(cp) == 1, len(cp)
     assert d.stop() == 0
+
+
+def test_reload_storm_while_reads_wait(fc, daemons):
+    """SIGHUPs arriving while Azure rounds wait on tokens and on the shared
+    control-plane read (both slowed down): every wait is cancelled cleanly,
+    the daemon keeps running, and afterwards the checks still work and
+    announce once."""
+    ps = [world(fc, doc=azure_ear(keyVaultName="storm%d-kv" % i),
+                key_age_days=100 if i == 0 else 10)[0] for i in range(4)]
+    fc.add_fault("/api/atlas/v2/unauth/controlPlaneIPAddresses", hang=0.7, count=-1)
+    fc.add_fault("/%s/oauth2/v2.0/token" % kmsw.TENANT, hang=0.3, count=-1)
+    d = daemons(fc, ps, azure=True, azure_interval="1h")
+    wait_for(lambda: fc.requests(path="/api/atlas/v2/unauth/controlPlaneIPAddresses"),
+             timeout=20)
+    for i in range(24):
+        if i % 3 == 1:
+            d.write_config(projects=ps[:2])   # two projects leave...
+        elif i % 3 == 2:
+            d.write_config(projects=ps)       # ...and come back
+        d.reload()
+        time.sleep(0.07 + (i % 4) * 0.05)
+    assert d.proc.poll() is None, d.stderr_text()
+    fc.clear_faults()
+    e = one(d, ps[0], "azure.key_age", timeout=30)
+    assert e["KMSWATCH_SEVERITY"] == "critical"
+    time.sleep(2)
+    assert len(events(d, ps[0], "azure.key_age")) == 1
+    for p in ps[1:]:
+        assert events(d, p, "azure.key_age") == []
+    rc = d.stop()
+    err = d.stderr_text()
+    assert "Sanitizer" not in err and "runtime error" not in err, err
+    assert rc == 0
