@@ -53,6 +53,39 @@ def test_reload_adds_and_removes_projects(fc, daemons):
     assert d.stop() == 0
 
 
+def test_reload_storm_while_polls_wait_for_a_token(fc, daemons):
+    """SIGHUPs arriving while every project's poll waits on a slow
+    service-account token (short-lived, so it is fetched again and again):
+    waiters are cancelled mid-wait, nothing crashes or leaks, and polling
+    then works and announces once."""
+    ps = [project(fc) for _ in range(4)]
+    fc.set_token_ttl(2)
+    fc.add_fault("/api/oauth/token", hang=0.4, count=-1)
+    d = daemons(fc, ps, poll_interval="1s")
+    wait_for(lambda: fc.requests(path="/api/oauth/token"), timeout=10)
+    for i in range(24):
+        if i % 3 == 1:
+            d.write_config(projects=ps[:2])
+        elif i % 3 == 2:
+            d.write_config(projects=ps)
+        d.reload()
+        time.sleep(0.05 + (i % 4) * 0.06)
+    assert d.proc.poll() is None, d.stderr_text()
+    assert len(fc.requests(path="/api/oauth/token")) >= 2
+    fc.clear_faults()
+    fc.set_ear(ps[0]["id"], azure_ear(valid=False))
+    e = wait_for(lambda: d.events(ps[0]["name"], KMSWATCH_EVENT="firing"), timeout=20)
+    assert [x["KMSWATCH_CHECK"] for x in e] == ["ear.valid"]
+    time.sleep(2)
+    assert len(d.events(ps[0]["name"], KMSWATCH_EVENT="firing")) == 1
+    for p in ps[1:]:
+        assert d.events(p["name"], KMSWATCH_EVENT="firing") == []
+    rc = d.stop()
+    err = d.stderr_text()
+    assert "Sanitizer" not in err and "runtime error" not in err, err
+    assert rc == 0
+
+
 def test_reload_keeps_unchanged_project_state(fc, daemons):
     p = project(fc, doc=azure_ear(valid=False))
     d = daemons(fc, [p])
