@@ -145,12 +145,14 @@ on_result(void *ctx, const struct cfg_project *p, const struct findings *f)
 		log_err("project %s: cannot update alerts: %s", p->name, strerror(-r));
 	daemon_emit(d, &evs);
 	/* Events were just queued (their outbox records are on disk): the
-	 * alert state that produced them follows at once, not after the
-	 * burst delay, so that a crash between the two writes is a matter of
-	 * milliseconds; deliver.c's recovery covers that window. */
+	 * alert state that produced them follows in this turn of the loop,
+	 * not after the burst delay, so that a crash between the two writes
+	 * is a matter of milliseconds; deliver.c's recovery covers that
+	 * window. Once per turn, not once per result: the state holds every
+	 * alert, and saving it for each of N projects that fire together
+	 * would cost N^2. */
 	if (evs.n > 0) {
-		uv_timer_stop(&d->persist_timer);
-		persist(d);
+		uv_timer_start(&d->persist_timer, on_persist_timer, 0, 0);
 	} else {
 		persist_soon(d);
 	}
