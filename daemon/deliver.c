@@ -1207,6 +1207,7 @@ sink_kick(struct sink *s)
 		.connect_timeout_ms = cfg->http.connect_timeout_ms,
 		.timeout_ms = cfg->http.timeout_ms,
 		.max_response_bytes = MAX_SINK_RESPONSE,
+		.priority = true, /* not behind a poll cycle's reads */
 	};
 	s->last_post_ms = now_mono;
 	r = http_submit(dl->d->http, &req, on_delivered, s, &s->inflight);

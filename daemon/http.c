@@ -17,7 +17,9 @@
  *
  * Transfers beyond max_concurrent wait in a FIFO here, not inside libcurl,
  * so CURLOPT_TIMEOUT_MS (which starts when the handle enters the multi)
- * measures the transfer and not the wait for a slot.
+ * measures the transfer and not the wait for a slot. Priority transfers
+ * (notifications) have a FIFO of their own that is served first: an alert
+ * does not wait behind the reads of a poll cycle over many projects.
  *
  * Re-entrancy. libcurl callbacks (socket, timer, write, header) only touch
  * our own state and libuv; they never call the multi API (libcurl would
@@ -61,7 +63,8 @@
 #define HTTP_BODY_MIN_CAP 4096
 
 enum xfer_state {
-	XFER_QUEUED,   /* in c->queue, easy handle configured, not in the multi */
+	XFER_QUEUED,   /* in c->queue or c->queue_first, easy handle configured,
+			* not in the multi */
 	XFER_ACTIVE,   /* in c->active and in the multi */
 	XFER_DEFERRED, /* in c->deferred, fails from the idle callback */
 	XFER_CALLING,  /* on no list: its callback runs, freed right after */
@@ -82,6 +85,7 @@ struct http_transfer {
 	size_t body_len, body_cap, max_body;
 	bool too_large;  /* the write callback refused to go past max_body */
 	bool body_nomem; /* the write callback could not grow the buffer */
+	bool priority;   /* waits in c->queue_first */
 	/* A failure we detected ourselves (set-up, add, socket watch). */
 	CURLcode fail;
 	char failmsg[128];
@@ -106,7 +110,7 @@ struct http_client {
 	CURLSH *share;
 	uv_timer_t timer;
 	uv_idle_t defer;
-	struct xfer_list queue, active, deferred;
+	struct xfer_list queue_first, queue, active, deferred;
 	LIST_HEAD(, http_sock) socks; /* open contexts, not yet uv_close()d */
 	unsigned max_active, nactive, nqueued;
 	unsigned nhandles; /* uv handles whose close callback has not run */
@@ -367,8 +371,12 @@ static void pump(struct http_client *c)
 	struct http_transfer *t;
 	CURLMcode mc;
 
-	while (!c->closing && c->nactive < c->max_active && (t = TAILQ_FIRST(&c->queue)) != NULL) {
-		TAILQ_REMOVE(&c->queue, t, entry);
+	while (!c->closing && c->nactive < c->max_active) {
+		struct xfer_list *q = TAILQ_EMPTY(&c->queue_first) ? &c->queue : &c->queue_first;
+
+		if ((t = TAILQ_FIRST(q)) == NULL)
+			break;
+		TAILQ_REMOVE(q, t, entry);
 		c->nqueued--;
 		/* Arms the timer through on_curl_timer; no kick-start needed. */
 		if ((mc = curl_multi_add_handle(c->multi, t->easy)) != CURLM_OK) {
@@ -760,7 +768,8 @@ int http_submit(struct http_client *c, const struct http_request *req, http_done
 		xfer_defer_fail(t, rc, "cannot set up transfer", curl_easy_strerror(rc));
 	} else {
 		t->state = XFER_QUEUED;
-		TAILQ_INSERT_TAIL(&c->queue, t, entry);
+		t->priority = req->priority;
+		TAILQ_INSERT_TAIL(t->priority ? &c->queue_first : &c->queue, t, entry);
 		c->nqueued++;
 		pump(c);
 	}
@@ -781,7 +790,7 @@ void http_cancel(struct http_transfer *t)
 	c = t->c;
 	switch (t->state) {
 	case XFER_QUEUED:
-		TAILQ_REMOVE(&c->queue, t, entry);
+		TAILQ_REMOVE(t->priority ? &c->queue_first : &c->queue, t, entry);
 		c->nqueued--;
 		break;
 	case XFER_ACTIVE:
@@ -826,6 +835,7 @@ int http_client_new(uv_loop_t *loop, int max_concurrent, struct http_client **ou
 		return -ENOMEM;
 	c->loop = loop;
 	c->max_active = (unsigned)max_concurrent;
+	TAILQ_INIT(&c->queue_first);
 	TAILQ_INIT(&c->queue);
 	TAILQ_INIT(&c->active);
 	TAILQ_INIT(&c->deferred);
@@ -896,6 +906,7 @@ void http_client_close(struct http_client *c, void (*done)(void *), void *arg)
 	 *    transfer whose callback is running (XFER_CALLING) is on no list
 	 *    and is freed when that callback returns. */
 	drop_all(c, &c->active);
+	drop_all(c, &c->queue_first);
 	drop_all(c, &c->queue);
 	drop_all(c, &c->deferred);
 	c->nactive = c->nqueued = 0;

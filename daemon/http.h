@@ -39,6 +39,9 @@ struct http_request {
 	/* "HOST:PORT:CONNECT_HOST:CONNECT_PORT": connect elsewhere while the
 	 * URL's host stays the TLS name and Host header (private endpoints) */
 	const char *connect_to;
+	/* Served before every other waiting transfer (notifications: a sink
+	 * has at most one request out, so these cannot crowd out polling). */
+	bool priority;
 };
 
 struct http_response {

@@ -761,6 +761,49 @@ static void t_queue_time_not_counted(void)
 	rec_free(r, 12);
 }
 
+/* Priority transfers wait in a queue of their own that is served first,
+ * in submission order; a queued priority transfer can be cancelled. */
+static void t_priority_first(void)
+{
+	struct env e;
+	struct rec n[4], pr[3];
+	struct http_request rq = {.url = NULL};
+	struct http_transfer *victim = NULL;
+	struct http_stats st;
+	unsigned i;
+
+	memset(n, 0, sizeof(n));
+	memset(pr, 0, sizeof(pr));
+	env_init(&e, 1);
+	for (i = 0; i < 4; i++)
+		CHECK(get(e.c, "/slow/50", &n[i]) == 0);
+	rq.priority = true;
+	for (i = 0; i < 3; i++) {
+		rq.url = url("/slow/50");
+		CHECK(submit(e.c, &rq, on_done, &pr[i], i == 2 ? &victim : NULL) == 0);
+	}
+	http_get_stats(e.c, &st);
+	CHECK(st.active == 1 && st.queued == 6);
+	http_cancel(victim);
+	http_get_stats(e.c, &st);
+	CHECK(st.queued == 5);
+	run(&e);
+	for (i = 0; i < 4; i++)
+		CHECK(n[i].calls == 1 && n[i].status == 200);
+	for (i = 0; i < 2; i++)
+		CHECK(pr[i].calls == 1 && pr[i].status == 200);
+	CHECK(pr[2].calls == 0);
+	/* the one already running finishes first; then the priority ones,
+	 * in order; then the rest */
+	CHECK(n[0].at_ms <= pr[0].at_ms);
+	CHECK(pr[0].at_ms <= pr[1].at_ms);
+	CHECK(pr[1].at_ms <= n[1].at_ms);
+	CHECK(n[1].at_ms <= n[2].at_ms && n[2].at_ms <= n[3].at_ms);
+	env_fini(&e, false);
+	rec_free(n, 4);
+	rec_free(pr, 3);
+}
+
 struct chain {
 	struct rec r[3];
 	int n;
@@ -1322,6 +1365,8 @@ int main(void)
 	    {"GET: status, body, content type, version, stats", t_basic_get},
 	    {"50 GETs with max_concurrent 8: never more than 8 active", t_concurrency_50_of_8},
 	    {"total timeout measures the transfer, not the queue", t_queue_time_not_counted},
+	    {"priority transfers are served first, in order; cancel while queued",
+	     t_priority_first},
 	    {"connection reuse; callbacks that submit", t_reuse_and_submit_from_callback},
 	    {"body cap: too_large, write callback aborts", t_body_cap},
 	    {"connect timeout only through the libuv timer", t_connect_timeout},
