@@ -1,5 +1,17 @@
 /*
- * azpoll — see azpoll.h.
+ * azpoll — the Azure side of each project (INTERFACE.md azure.* checks and
+ * atlas.control_plane_ips). Every azure_interval, and at once when Atlas's
+ * EAR state names a new key identifier, client, role or vault, one round
+ * reads — concurrently — Microsoft Graph (the client secrets of Atlas's
+ * app), Key Vault (the pinned key version, all versions, the rotation
+ * policy), ARM (the vault's firewall and access policies, role
+ * assignments) and Atlas (control-plane and node outbound IPs), each with
+ * kmswatch's own read-only identity and the shared retry policy, then runs
+ * the pure checks and hands the findings to the daemon. Projects whose
+ * enabled EAR provider is not Azure have no Azure round.
+ *
+ * It is the Azure provider (provider.h): the core reaches it only
+ * through azure_provider at the end of this file.
  *
  * A round is a set of requests (struct azreq) that run concurrently; each
  * gets its token (Azure resource or Atlas), goes through fetch (retries,
@@ -20,7 +32,8 @@
 #include <jansson.h>
 
 #include "atlasreq.h"
-#include "azpoll.h"
+#include "poller.h"
+#include "provider.h"
 #include "azure.h"
 #include "aztoken.h"
 #include "checks.h"
@@ -28,6 +41,7 @@
 #include "fetch.h"
 #include "http.h"
 #include "log.h"
+#include "projset.h"
 #include "sharedget.h"
 #include "store.h"
 #include "util.h"
@@ -110,10 +124,8 @@ struct azround {
 };
 
 struct azproject {
-	struct azproject *next;
+	struct projset_entry e; /* id, cfg, config order */
 	struct azpoll *owner;
-	char *id;
-	const struct cfg_project *cfg;
 	struct atlas_azure_kv kv; /* own copy of Atlas's azureKeyVault */
 	bool have_kv;
 	char *trigger;            /* what starts a round at once when it changes */
@@ -133,12 +145,46 @@ struct azpoll {
 	struct aztokens *tokens;
 	/* Atlas's control-plane address list, read once for all projects */
 	struct sharedget *cp_read;
-	struct azproject *projects;
+	struct projset projects;
+	/* for azpoll_idle without a scan: rounds in flight, and projects
+	 * with an Azure key that have not finished a round yet */
+	size_t n_rounds, n_unready;
 	json_t *loaded;
 };
 
 static void round_start(struct azproject *p);
 static void req_done(struct azreq *q);
+
+/* Every change of round, have_kv and done_once goes through these, so
+ * that azpoll_idle is a comparison, not a walk over every project. */
+static bool
+unready(const struct azproject *p)
+{
+	return p->have_kv && !p->done_once;
+}
+
+static void
+set_round(struct azproject *p, struct azround *r)
+{
+	struct azpoll *a = p->owner;
+
+	if (p->round && !r)
+		a->n_rounds--;
+	else if (!p->round && r)
+		a->n_rounds++;
+	p->round = r;
+}
+
+static void
+set_kv(struct azproject *p, bool have_kv, bool done_once)
+{
+	struct azpoll *a = p->owner;
+
+	a->n_unready -= unready(p);
+	p->have_kv = have_kv;
+	p->done_once = done_once;
+	a->n_unready += unready(p);
+}
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -480,7 +526,7 @@ handle_ok(struct azreq *q, const struct http_response *resp, unsigned retries)
 	if (rc < 0) {
 		if (is_atlas(q->kind))
 			log_warn("project %s: Atlas answered %s with a malformed document: %s",
-				 r->p->cfg->name, q->url, err);
+				 r->p->e.cfg->name, q->url, err);
 		if (q->kind == REQ_KV_VERSIONS)
 			r->versions_failed = true;
 		if (q->kind == REQ_ARM_ROLES)
@@ -550,7 +596,7 @@ handle_answer(struct azreq *q, const struct http_response *resp, unsigned retrie
 		}
 	}
 	if (is_atlas(q->kind)) {
-		log_warn("project %s: cannot read %s: %s%s%ld", r->p->cfg->name, q->url,
+		log_warn("project %s: cannot read %s: %s%s%ld", r->p->e.cfg->name, q->url,
 			 resp->curl_code ? resp->error : "", resp->curl_code ? "" : "HTTP ",
 			 resp->curl_code ? 0L : resp->status);
 		req_done(q);
@@ -588,7 +634,7 @@ on_atlas(void *ctx, const struct atlasreq_result *res)
 	q->atlas = NULL;
 	q->shared = NULL;
 	if (!res->resp) {
-		log_warn("project %s: cannot read %s: %s", q->round->p->cfg->name, q->url,
+		log_warn("project %s: cannot read %s: %s", q->round->p->e.cfg->name, q->url,
 			 res->error);
 		req_done(q);
 		return;
@@ -687,7 +733,7 @@ send_with_token(struct azreq *q)
 				 on_az_token, q, &q->waiter);
 	}
 	if (rc < 0) {
-		log_err("project %s: cannot start reading %s: %s", r->p->cfg->name, q->url,
+		log_err("project %s: cannot start reading %s: %s", r->p->e.cfg->name, q->url,
 			strerror(-rc));
 		req_done(q);
 	}
@@ -700,13 +746,13 @@ req_start(struct azround *r, enum req_kind kind, char *url, const char *accept, 
 	struct azreq *q;
 
 	if (!url) {
-		log_err("project %s: out of memory building a request", r->p->cfg->name);
+		log_err("project %s: out of memory building a request", r->p->e.cfg->name);
 		return;
 	}
 	q = calloc(1, sizeof(*q));
 	if (!q) {
 		free(url);
-		log_err("project %s: out of memory building a request", r->p->cfg->name);
+		log_err("project %s: out of memory building a request", r->p->e.cfg->name);
 		return;
 	}
 	q->round = r;
@@ -759,16 +805,16 @@ static void
 round_evaluate(struct azround *r, struct findings *f)
 {
 	struct azproject *p = r->p;
-	const struct cfg_checks *ck = &p->cfg->checks;
+	const struct cfg_checks *ck = &p->e.cfg->checks;
 	time_t now = util_now();
 	struct azure_secret_input sin = {
 		.client_id = p->kv.client_id,
 		.role_id = p->kv.role_id,
 		.app = r->have_app ? &r->app : NULL,
 		.sp = r->have_sp ? &r->sp : NULL,
-		.hint = p->cfg->client_secret_hint,
-		.has_configured_expiry = p->cfg->has_client_secret_expires,
-		.configured_expiry = p->cfg->client_secret_expires,
+		.hint = p->e.cfg->client_secret_hint,
+		.has_configured_expiry = p->e.cfg->has_client_secret_expires,
+		.configured_expiry = p->e.cfg->client_secret_expires,
 	};
 	struct ear_memory mem = {.key_id = p->key_id, .key_first_seen = p->key_first_seen};
 	const char **cidrs = NULL;
@@ -817,7 +863,7 @@ round_evaluate(struct azround *r, struct findings *f)
 	free(cidrs);
 	if (rc < 0)
 		log_err("project %s: some Azure checks could not be evaluated: out of memory",
-			p->cfg->name);
+			p->e.cfg->name);
 }
 
 static void on_timer(uv_timer_t *t);
@@ -830,16 +876,16 @@ round_finish(struct azround *r)
 	struct findings f = {0};
 
 	round_evaluate(r, &f);
-	p->round = NULL;
+	set_round(p, NULL);
 	round_free(r);
-	p->done_once = true;
+	set_kv(p, p->have_kv, true);
 	if (p->rerun && !a->hooks.once) {
 		p->rerun = false;
 		uv_timer_start(&p->timer, on_timer, 0, 0);
 	} else if (!a->hooks.once) {
 		uv_timer_start(&p->timer, on_timer, (uint64_t)a->cfg->azure_interval * 1000, 0);
 	}
-	a->hooks.on_result(a->hooks.ctx, p->cfg, &f);
+	a->hooks.on_result(a->hooks.ctx, p->e.cfg, &f);
 	findings_free(&f);
 }
 
@@ -873,17 +919,17 @@ round_start(struct azproject *p)
 	}
 	r = calloc(1, sizeof(*r));
 	if (!r) {
-		log_err("project %s: out of memory starting the Azure checks", p->cfg->name);
+		log_err("project %s: out of memory starting the Azure checks", p->e.cfg->name);
 		return;
 	}
 	r->p = p;
-	p->round = r;
+	set_round(p, r);
 	r->pending = 1; /* the launch reference */
-	r->id = cfg_project_identity(cfg, p->cfg);
+	r->id = cfg_project_identity(cfg, p->e.cfg);
 	r->ep_ok = azure_endpoints_resolve(kv->azure_environment, &cfg->azure.endpoints, &r->ep,
 					   err, sizeof(err)) == 0;
 	if (!r->ep_ok)
-		log_warn("project %s: %s", p->cfg->name, err);
+		log_warn("project %s: %s", p->e.cfg->name, err);
 	r->pin_ok = kv->key_identifier &&
 		    azure_parse_key_id(kv->key_identifier, &r->pin, err, sizeof(err)) == 0;
 	if (r->pin_ok)
@@ -925,7 +971,7 @@ round_start(struct azproject *p)
 				  NULL, false);
 		req_start(r, REQ_ATLAS_CP, atlas_control_plane_url(cfg->atlas.base_url),
 			  ATLAS_MEDIA_2023_11_15, false);
-		req_start(r, REQ_ATLAS_IPS, atlas_ip_addresses_url(cfg->atlas.base_url, p->id),
+		req_start(r, REQ_ATLAS_IPS, atlas_ip_addresses_url(cfg->atlas.base_url, p->e.id),
 			  ATLAS_MEDIA_2023_01_01, false);
 	}
 	if (--r->pending == 0)
@@ -952,28 +998,52 @@ on_project_closed(uv_handle_t *h)
 	free(p->trigger);
 	free(p->key_id);
 	cp_memory_free(&p->cp);
-	free(p->id);
+	free(p->e.id);
 	free(p);
 }
 
+/* projset drop: the project left the config (or azpoll stops). */
 static void
-project_destroy(struct azproject *p)
+project_destroy(void *ctx, struct projset_entry *e)
 {
+	struct azproject *p = (struct azproject *)e;
+
+	(void)ctx;
 	if (p->round) {
 		round_free(p->round);
-		p->round = NULL;
+		set_round(p, NULL);
 	}
+	set_kv(p, false, true);
 	uv_timer_stop(&p->timer);
 	uv_close((uv_handle_t *)&p->timer, on_project_closed);
+}
+
+static void memory_from_json(struct azproject *p, json_t *o);
+
+/* projset create: an Azure side for a project new to the config; its
+ * first round waits for the poller's first EAR read. */
+static struct projset_entry *
+project_new(void *ctx, const struct cfg_project *cp)
+{
+	struct azpoll *a = ctx;
+	struct azproject *p = calloc(1, sizeof(*p));
+
+	if (!p || !(p->e.id = strdup(cp->id))) {
+		free(p);
+		return NULL;
+	}
+	p->owner = a;
+	uv_timer_init(a->d->loop, &p->timer);
+	p->timer.data = p;
+	if (a->loaded)
+		memory_from_json(p, json_object_get(a->loaded, cp->id));
+	return &p->e;
 }
 
 static struct azproject *
 find_project(struct azpoll *a, const char *id)
 {
-	for (struct azproject *p = a->projects; p; p = p->next)
-		if (strcmp(p->id, id) == 0)
-			return p;
-	return NULL;
+	return (struct azproject *)projset_find(&a->projects, id);
 }
 
 static int
@@ -1016,19 +1086,24 @@ memory_from_json(struct azproject *p, json_t *o)
 	p->cp.seen = true;
 }
 
-int
+static int
 azpoll_configure(struct azpoll *a, const struct config *cfg)
 {
-	struct azproject *list = NULL, **tail = &list;
+	static const struct projset_ops ops = {.create = project_new, .drop = project_destroy};
+	struct projset_entry *e;
+	int r;
 
 	/* Rounds in flight hold pointers into the old config: drop them and
 	 * run them again with the new one. */
-	for (struct azproject *p = a->projects; p; p = p->next)
+	projset_foreach(&a->projects, e) {
+		struct azproject *p = (struct azproject *)e;
+
 		if (p->round) {
 			round_free(p->round);
-			p->round = NULL;
+			set_round(p, NULL);
 			p->rerun = true;
 		}
+	}
 	aztokens_reset(a->tokens);
 	a->cfg = cfg;
 	/* No round waits on it now; the Atlas base URL may have changed. */
@@ -1042,49 +1117,18 @@ azpoll_configure(struct azpoll *a, const struct config *cfg)
 			log_err("out of memory: the Atlas control-plane list will not be read");
 		free(url);
 	}
-	for (size_t i = 0; i < cfg->n_projects; i++) {
-		const struct cfg_project *cp = &cfg->projects[i];
-		struct azproject *p = find_project(a, cp->id);
-
-		if (p) {
-			for (struct azproject **pp = &a->projects; *pp; pp = &(*pp)->next)
-				if (*pp == p) {
-					*pp = p->next;
-					break;
-				}
-		} else {
-			p = calloc(1, sizeof(*p));
-			if (!p || !(p->id = strdup(cp->id))) {
-				free(p);
-				*tail = a->projects;
-				a->projects = list;
-				return -ENOMEM;
-			}
-			p->owner = a;
-			uv_timer_init(a->d->loop, &p->timer);
-			p->timer.data = p;
-			if (a->loaded)
-				memory_from_json(p, json_object_get(a->loaded, cp->id));
-		}
-		p->cfg = cp;
-		p->next = NULL;
-		*tail = p;
-		tail = &p->next;
-	}
-	while (a->projects) {
-		struct azproject *p = a->projects;
-
-		a->projects = p->next;
-		project_destroy(p);
-	}
-	a->projects = list;
+	if ((r = projset_reconcile(&a->projects, cfg, &ops, a, NULL, NULL)) < 0)
+		return r;
 	json_decref(a->loaded);
 	a->loaded = NULL;
-	for (struct azproject *p = a->projects; p; p = p->next)
+	projset_foreach(&a->projects, e) {
+		struct azproject *p = (struct azproject *)e;
+
 		if (p->rerun && p->have_kv) {
 			p->rerun = false;
 			uv_timer_start(&p->timer, on_timer, 0, 0);
 		}
+	}
 	return 0;
 }
 
@@ -1102,10 +1146,10 @@ report_not_azure(struct azproject *p)
 
 	for (size_t i = 0; i < ARRAY_SIZE(az); i++)
 		f.evaluated[az[i]] = true;
-	p->owner->hooks.on_result(p->owner->hooks.ctx, p->cfg, &f);
+	p->owner->hooks.on_result(p->owner->hooks.ctx, p->e.cfg, &f);
 }
 
-void
+static void
 azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ear *ear,
 	   const struct ear_memory *mem)
 {
@@ -1115,7 +1159,7 @@ azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ea
 
 	if (!p)
 		return;
-	p->cfg = cp;
+	p->e.cfg = cp;
 	if (mem && !util_streq(mem->key_id, p->key_id)) {
 		free(p->key_id);
 		p->key_id = util_strdup(mem->key_id);
@@ -1124,21 +1168,20 @@ azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ea
 	if (atlas_ear_enabled_provider(ear) != PROV_AZURE) {
 		if (was) {
 			kv_clear(&p->kv);
-			p->have_kv = false;
 			free(p->trigger);
 			p->trigger = NULL;
 			if (p->round) {
 				round_free(p->round);
-				p->round = NULL;
+				set_round(p, NULL);
 			}
 			uv_timer_stop(&p->timer);
 			report_not_azure(p);
 		}
-		p->done_once = true;
+		set_kv(p, false, true);
 		return;
 	}
 	kv_clear(&p->kv);
-	p->have_kv = kv_copy(&p->kv, &ear->azure) == 0;
+	set_kv(p, kv_copy(&p->kv, &ear->azure) == 0, p->done_once);
 	if (!p->have_kv) {
 		log_err("project %s: out of memory keeping the Azure configuration", cp->name);
 		return;
@@ -1161,7 +1204,7 @@ azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ea
 
 /* ---- lifecycle and memory ------------------------------------------------ */
 
-int
+static int
 azpoll_new(struct daemon *d, const struct poller_hooks *hooks, struct azpoll **out)
 {
 	struct azpoll *a = calloc(1, sizeof(*a));
@@ -1179,17 +1222,12 @@ azpoll_new(struct daemon *d, const struct poller_hooks *hooks, struct azpoll **o
 	return 0;
 }
 
-void
+static void
 azpoll_free(struct azpoll *a)
 {
 	if (!a)
 		return;
-	while (a->projects) {
-		struct azproject *p = a->projects;
-
-		a->projects = p->next;
-		project_destroy(p);
-	}
+	projset_clear(&a->projects, project_destroy, a);
 	sharedget_free(a->cp_read);
 	aztokens_free(a->tokens);
 	json_decref(a->loaded);
@@ -1206,14 +1244,17 @@ strv_to_json(char **v, size_t n)
 	return arr;
 }
 
-int
+static int
 azpoll_save_memory(const struct azpoll *a, char **json, size_t *len)
 {
 	json_t *projects = json_object();
 
 	if (!projects)
 		return -ENOMEM;
-	for (const struct azproject *p = a->projects; p; p = p->next) {
+	const struct projset_entry *e;
+
+	projset_foreach(&a->projects, e) {
+		const struct azproject *p = (const struct azproject *)e;
 		json_t *cp;
 
 		if (!p->cp.seen)
@@ -1223,12 +1264,12 @@ azpoll_save_memory(const struct azpoll *a, char **json, size_t *len)
 			       strv_to_json(p->cp.last, p->cp.n_last), "changed_at",
 			       (json_int_t)p->cp.changed_at);
 		if (cp)
-			json_object_set_new(projects, p->id, json_pack("{s:o}", "cp", cp));
+			json_object_set_new(projects, p->e.id, json_pack("{s:o}", "cp", cp));
 	}
 	return store_projects_dump(projects, json, len);
 }
 
-int
+static int
 azpoll_load_memory(struct azpoll *a, const char *json, size_t len)
 {
 	json_t *projects = store_projects_parse(json, len);
@@ -1240,11 +1281,67 @@ azpoll_load_memory(struct azpoll *a, const char *json, size_t len)
 	return 0;
 }
 
-bool
+static bool
 azpoll_idle(const struct azpoll *a)
 {
-	for (const struct azproject *p = a->projects; p; p = p->next)
-		if (p->round || (p->have_kv && !p->done_once))
-			return false;
-	return true;
+	return a->n_rounds == 0 && a->n_unready == 0;
 }
+
+/* ---- the provider ------------------------------------------------------ */
+
+static int
+op_create(struct daemon *d, const struct poller_hooks *hooks, struct provider_state **out)
+{
+	return azpoll_new(d, hooks, (struct azpoll **)out);
+}
+
+static void
+op_destroy(struct provider_state *s)
+{
+	azpoll_free((struct azpoll *)s);
+}
+
+static int
+op_configure(struct provider_state *s, const struct config *cfg)
+{
+	return azpoll_configure((struct azpoll *)s, cfg);
+}
+
+static void
+op_ear(struct provider_state *s, const struct cfg_project *p, const struct atlas_ear *ear,
+       const struct ear_memory *mem)
+{
+	azpoll_ear((struct azpoll *)s, p, ear, mem);
+}
+
+static int
+op_save(const struct provider_state *s, char **json, size_t *len)
+{
+	return azpoll_save_memory((const struct azpoll *)s, json, len);
+}
+
+static int
+op_load(struct provider_state *s, const char *json, size_t len)
+{
+	return azpoll_load_memory((struct azpoll *)s, json, len);
+}
+
+static bool
+op_idle(const struct provider_state *s)
+{
+	return azpoll_idle((const struct azpoll *)s);
+}
+
+const struct provider_ops azure_provider = {
+	.name = "Azure",
+	.id = PROV_AZURE,
+	.state_doc = "azure.json",
+	.state_lost = "control-plane IP history starts afresh",
+	.create = op_create,
+	.destroy = op_destroy,
+	.configure = op_configure,
+	.ear = op_ear,
+	.save = op_save,
+	.load = op_load,
+	.idle = op_idle,
+};

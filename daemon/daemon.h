@@ -1,7 +1,7 @@
 /*
  * daemon — the running process: one libuv loop and the modules hanging off
  * it. Each module has an init/fini pair; loop.c initialises them in
- * dependency order (http, auth, deliver, store, poller) and finalises in
+ * dependency order (http, auth, deliver, store, poller, providers) and finalises in
  * reverse. Everything here runs on the loop thread.
  */
 #ifndef KMSWATCH_DAEMON_H
@@ -18,7 +18,7 @@ struct auth;
 struct deliverer;
 struct poller;
 struct store;
-struct azpoll;
+struct providers;
 
 struct daemon {
 	uv_loop_t *loop;
@@ -29,11 +29,12 @@ struct daemon {
 	struct deliverer *deliver;
 	struct store *store;
 	struct poller *poller;
-	struct azpoll *azpoll;      /* Azure-side rounds */
+	struct providers *providers; /* the key services beside Atlas */
 	struct alert_engine *alerts;
 	uv_signal_t sighup, sigterm, sigint;
 	uv_timer_t watchdog;
 	uv_timer_t persist_timer; /* coalesces state writes of one poll burst */
+	uv_timer_t turn_timer;    /* alert repeats and STATUS= once per loop turn */
 	bool watchdog_on;
 	bool stopping;
 	char host[256];

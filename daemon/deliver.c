@@ -988,8 +988,7 @@ render_snapshot(struct sink *s, char **out, size_t *len, size_t *n)
 	int r = 0;
 
 	*n = 0;
-	for (size_t i = 0; i < alerts_count(d->alerts) && r == 0; i++) {
-		const struct alert *a = alerts_at(d->alerts, i);
+	for (const struct alert *a = alerts_first(d->alerts); a && r == 0; a = alerts_next(a)) {
 		struct alert_event ev;
 		char *one = NULL;
 		size_t l = 0;

@@ -19,7 +19,6 @@
 
 #include "alerts.h"
 #include "auth.h"
-#include "azpoll.h"
 #include "config.h"
 #include "daemon.h"
 #include "deliver.h"
@@ -27,12 +26,12 @@
 #include "log.h"
 #include "msgid.h"
 #include "poller.h"
+#include "provider.h"
 #include "store.h"
 #include "util.h"
 
 #define ALERTS_DOC "alerts.json"
 #define PROJECTS_DOC "projects.json"
-#define AZURE_DOC "azure.json"
 /* A poll cycle's results arrive within milliseconds of each other: write
  * the state once for the burst rather than once per project. */
 #define PERSIST_DELAY_MS 200
@@ -79,10 +78,7 @@ persist(struct daemon *d)
 	if (poller_save_memory(d->poller, &json, &len) == 0)
 		store_write(d->store, PROJECTS_DOC, json, len);
 	free(json);
-	json = NULL;
-	if (azpoll_save_memory(d->azpoll, &json, &len) == 0)
-		store_write(d->store, AZURE_DOC, json, len);
-	free(json);
+	providers_save(d->providers, d->store);
 }
 
 static void
@@ -109,9 +105,7 @@ daemon_update_status(struct daemon *d)
 	if (!d->poller)
 		return;
 	poller_stats(d->poller, &projects, &busy, &next_ms);
-	for (size_t i = 0; i < alerts_count(d->alerts); i++)
-		if (alerts_at(d->alerts, i)->announced)
-			n[alerts_at(d->alerts, i)->severity]++;
+	alerts_announced(d->alerts, n);
 	if (busy)
 		snprintf(next, sizeof(next), "%zu polling", busy);
 	else if (next_ms >= 0) {
@@ -129,6 +123,27 @@ daemon_update_status(struct daemon *d)
 		   *next ? next : "idle", pending);
 }
 
+/* Once per loop turn that delivered results, not once per result: the
+ * repeats of the whole table, the release of expired silences and the
+ * STATUS= line each cost the whole table or every project. */
+static void
+on_turn_timer(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	struct alert_policy pol = daemon_alert_policy(d);
+	struct alert_events evs = {0};
+	int r;
+
+	r = alerts_tick(d->alerts, &pol, util_now(), &evs);
+	if (r < 0)
+		log_err("cannot update alerts: %s", strerror(-r));
+	daemon_emit(d, &evs);
+	if (evs.n > 0)
+		uv_timer_start(&d->persist_timer, on_persist_timer, 0, 0);
+	alert_events_free(&evs);
+	daemon_update_status(d);
+}
+
 static void
 on_result(void *ctx, const struct cfg_project *p, const struct findings *f)
 {
@@ -139,8 +154,6 @@ on_result(void *ctx, const struct cfg_project *p, const struct findings *f)
 	int r;
 
 	r = alerts_observe(d->alerts, p->id, p->name, f, &pol, now, &evs);
-	if (r == 0)
-		r = alerts_tick(d->alerts, &pol, now, &evs);
 	if (r < 0)
 		log_err("project %s: cannot update alerts: %s", p->name, strerror(-r));
 	daemon_emit(d, &evs);
@@ -157,7 +170,8 @@ on_result(void *ctx, const struct cfg_project *p, const struct findings *f)
 		persist_soon(d);
 	}
 	alert_events_free(&evs);
-	daemon_update_status(d);
+	if (!uv_is_active((uv_handle_t *)&d->turn_timer))
+		uv_timer_start(&d->turn_timer, on_turn_timer, 0, 0);
 }
 
 static void
@@ -222,8 +236,7 @@ reload(struct daemon *d)
 		log_err("reload: cannot set up the notification sinks: %s", strerror(-r));
 	if ((r = poller_configure(d->poller, ncfg)) < 0)
 		log_err("reload: cannot set up polling: %s", strerror(-r));
-	if ((r = azpoll_configure(d->azpoll, ncfg)) < 0)
-		log_err("reload: cannot set up the Azure checks: %s", strerror(-r));
+	providers_configure(d->providers, ncfg); /* logs what failed */
 	cfg_free(old);
 	log_msg(LOG_NOTICE, MSGID_CONFIG_RELOADED, "configuration reloaded from %s: %zu project%s, %zu sink%s",
 		d->config_path, ncfg->n_projects, ncfg->n_projects == 1 ? "" : "s", ncfg->n_sinks,
@@ -252,9 +265,10 @@ stop(struct daemon *d)
 	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	log_msg(LOG_NOTICE, MSGID_STOPPING, "kmswatchd stopping");
 	uv_timer_stop(&d->persist_timer);
+	uv_timer_stop(&d->turn_timer);
 	persist(d);
-	azpoll_free(d->azpoll);
-	d->azpoll = NULL;
+	providers_free(d->providers);
+	d->providers = NULL;
 	poller_free(d->poller);
 	d->poller = NULL;
 	deliver_free(d->deliver);
@@ -265,6 +279,7 @@ stop(struct daemon *d)
 	if (d->watchdog_on)
 		uv_close((uv_handle_t *)&d->watchdog, NULL);
 	uv_close((uv_handle_t *)&d->persist_timer, NULL);
+	uv_close((uv_handle_t *)&d->turn_timer, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -319,14 +334,7 @@ load_state(struct daemon *d)
 	else if (r < 0 && r != -ENOENT)
 		log_err("cannot read %s/%s: %s", store_dir(d->store), PROJECTS_DOC, strerror(-r));
 	free(json);
-	json = NULL;
-	r = store_read(d->store, AZURE_DOC, &json, &len);
-	if (r == 0 && azpoll_load_memory(d->azpoll, json, len) < 0)
-		log_err("state file %s/%s is damaged; control-plane IP history starts afresh",
-			store_dir(d->store), AZURE_DOC);
-	else if (r < 0 && r != -ENOENT)
-		log_err("cannot read %s/%s: %s", store_dir(d->store), AZURE_DOC, strerror(-r));
-	free(json);
+	providers_load(d->providers, d->store);
 	return 0;
 }
 
@@ -364,20 +372,22 @@ daemon_run(const char *config_path)
 	if ((r = alerts_new(&d->alerts)) < 0 || (r = http_client_new(&loop, d->cfg->http.max_concurrent, &d->http)) < 0 ||
 	    (r = auth_new(d, &d->auth)) < 0 || (r = deliver_new(d, &d->deliver)) < 0 ||
 	    (r = poller_new(d, &hooks, &d->poller)) < 0 ||
-	    (r = azpoll_new(d, &hooks, &d->azpoll)) < 0) {
+	    (r = providers_new(d, &hooks, &d->providers)) < 0) {
 		log_err("cannot start: %s", strerror(-r));
 		goto out_modules;
 	}
 	load_state(d);
 	auth_configure(d->auth, d->cfg);
 	if ((r = deliver_configure(d->deliver, d->cfg)) < 0 ||
-	    (r = azpoll_configure(d->azpoll, d->cfg)) < 0 ||
+	    (r = providers_configure(d->providers, d->cfg)) < 0 ||
 	    (r = poller_configure(d->poller, d->cfg)) < 0) {
 		log_err("cannot start: %s", strerror(-r));
 		goto out_modules;
 	}
 	uv_timer_init(&loop, &d->persist_timer);
 	d->persist_timer.data = d;
+	uv_timer_init(&loop, &d->turn_timer);
+	d->turn_timer.data = d;
 	uv_signal_init(&loop, &d->sighup);
 	uv_signal_init(&loop, &d->sigterm);
 	uv_signal_init(&loop, &d->sigint);
@@ -403,7 +413,7 @@ daemon_run(const char *config_path)
 	goto out_loop;
 
 out_modules:
-	azpoll_free(d->azpoll);
+	providers_free(d->providers);
 	poller_free(d->poller);
 	deliver_free(d->deliver);
 	auth_free(d->auth);

@@ -12,7 +12,6 @@
 #include <jansson.h>
 
 #include "auth.h"
-#include "azpoll.h"
 #include "checks.h"
 #include "config.h"
 #include "daemon.h"
@@ -21,6 +20,7 @@
 #include "log.h"
 #include "once.h"
 #include "poller.h"
+#include "provider.h"
 #include "util.h"
 
 struct row {
@@ -72,7 +72,7 @@ on_result(void *ctx, const struct cfg_project *p, const struct findings *f)
 		}
 		o->n++;
 	}
-	if (poller_all_done(o->d->poller) && azpoll_idle(o->d->azpoll))
+	if (poller_all_done(o->d->poller) && providers_idle(o->d->providers))
 		uv_stop(o->d->loop);
 }
 
@@ -208,17 +208,17 @@ once_run(const char *config_path, enum once_format fmt)
 	d->loop = &loop;
 	if ((r = http_client_new(&loop, d->cfg->http.max_concurrent, &d->http)) < 0 ||
 	    (r = auth_new(d, &d->auth)) < 0 || (r = poller_new(d, &hooks, &d->poller)) < 0 ||
-	    (r = azpoll_new(d, &hooks, &d->azpoll)) < 0) {
+	    (r = providers_new(d, &hooks, &d->providers)) < 0) {
 		fprintf(stderr, "kmswatchd: cannot start: %s\n", strerror(-r));
 		goto out;
 	}
 	auth_configure(d->auth, d->cfg);
-	if ((r = azpoll_configure(d->azpoll, d->cfg)) < 0 ||
+	if ((r = providers_configure(d->providers, d->cfg)) < 0 ||
 	    (r = poller_configure(d->poller, d->cfg)) < 0) {
 		fprintf(stderr, "kmswatchd: cannot start: %s\n", strerror(-r));
 		goto out;
 	}
-	if (!poller_all_done(d->poller) || !azpoll_idle(d->azpoll))
+	if (!poller_all_done(d->poller) || !providers_idle(d->providers))
 		uv_run(&loop, UV_RUN_DEFAULT);
 	if (o.failed) {
 		fprintf(stderr, "kmswatchd: out of memory collecting results\n");
@@ -235,7 +235,7 @@ once_run(const char *config_path, enum once_format fmt)
 		print_text(&o);
 	rc = severity_nagios(w);
 out:
-	azpoll_free(d->azpoll);
+	providers_free(d->providers);
 	poller_free(d->poller);
 	auth_free(d->auth);
 	if (d->http)

@@ -7,29 +7,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include <jansson.h>
 
 #include "atlas.h"
 #include "atlasreq.h"
-#include "azpoll.h"
 #include "checks.h"
 #include "config.h"
 #include "daemon.h"
 #include "http.h"
 #include "log.h"
 #include "poller.h"
+#include "projset.h"
+#include "provider.h"
 #include "store.h"
 #include "util.h"
 
 struct project {
-	struct project *next;
+	struct projset_entry e; /* id, cfg, config order */
 	struct poller *poller;
-	char *id;
-	const struct cfg_project *cfg;
 	uv_timer_t timer;
 	struct atlasreq *ear_req; /* the EAR read of the round in progress */
-	bool busy;               /* a round is in progress */
+	bool busy;               /* a round is in progress (or admitted) */
+	bool waiting;            /* due, waiting for a free round slot */
+	TAILQ_ENTRY(project) wait_entry;
 	bool done;               /* once mode: reported */
 	int64_t round_started_ms;
 	struct ear_memory mem;
@@ -52,11 +54,35 @@ struct poller {
 	struct daemon *d;
 	struct poller_hooks hooks;
 	const struct config *cfg;
-	struct project *projects;
+	struct projset projects;
+	size_t n_busy, n_done; /* counted, never scanned */
+	/* Due projects beyond the round limit, in the order they fell due:
+	 * a cycle over 10,000 projects keeps only a few hundred rounds (their
+	 * requests, buffers and curl handles) in memory at once. */
+	TAILQ_HEAD(, project) wait;
 	json_t *loaded; /* memory read from the state dir, by project id */
 };
 
 static void round_start(uv_timer_t *t);
+static void admit_waiting(struct poller *pl);
+
+/* Every change of busy/done goes through here, so the counts behind
+ * poller_stats and poller_all_done stay exact without a scan. */
+static void
+set_busy(struct project *p, bool busy)
+{
+	if (p->busy != busy)
+		p->poller->n_busy += busy ? 1 : (size_t)-1;
+	p->busy = busy;
+}
+
+static void
+set_done(struct project *p)
+{
+	if (!p->done)
+		p->poller->n_done++;
+	p->done = true;
+}
 
 int
 poller_new(struct daemon *d, const struct poller_hooks *hooks, struct poller **out)
@@ -67,6 +93,7 @@ poller_new(struct daemon *d, const struct poller_hooks *hooks, struct poller **o
 		return -ENOMEM;
 	pl->d = d;
 	pl->hooks = *hooks;
+	TAILQ_INIT(&pl->wait);
 	*out = pl;
 	return 0;
 }
@@ -77,7 +104,7 @@ on_project_closed(uv_handle_t *h)
 	struct project *p = h->data;
 
 	ear_memory_free(&p->mem);
-	free(p->id);
+	free(p->e.id);
 	free(p);
 }
 
@@ -100,16 +127,26 @@ extras_clear(struct project *p)
 static void
 project_cancel(struct project *p)
 {
+	if (p->waiting) {
+		TAILQ_REMOVE(&p->poller->wait, p, wait_entry);
+		p->waiting = false;
+	}
 	extras_clear(p);
 	atlasreq_cancel(p->ear_req);
 	p->ear_req = NULL;
-	p->busy = false;
+	set_busy(p, false);
 }
 
+/* projset drop: the project left the config (or the poller stops). */
 static void
-project_destroy(struct project *p)
+project_destroy(void *ctx, struct projset_entry *e)
 {
+	struct poller *pl = ctx;
+	struct project *p = (struct project *)e;
+
 	project_cancel(p);
+	if (p->done)
+		pl->n_done--;
 	uv_timer_stop(&p->timer);
 	uv_close((uv_handle_t *)&p->timer, on_project_closed);
 }
@@ -119,23 +156,9 @@ poller_free(struct poller *pl)
 {
 	if (!pl)
 		return;
-	while (pl->projects) {
-		struct project *p = pl->projects;
-
-		pl->projects = p->next;
-		project_destroy(p);
-	}
+	projset_clear(&pl->projects, project_destroy, pl);
 	json_decref(pl->loaded);
 	free(pl);
-}
-
-static struct project *
-find_project(struct poller *pl, const char *id)
-{
-	for (struct project *p = pl->projects; p; p = p->next)
-		if (strcmp(p->id, id) == 0)
-			return p;
-	return NULL;
 }
 
 static void
@@ -153,71 +176,52 @@ memory_from_json(struct ear_memory *m, json_t *o)
 	m->key_first_seen = (time_t)first;
 }
 
-static struct project *
-project_new(struct poller *pl, const struct cfg_project *cp)
+/* projset create: a project new to the config is polled at once; all of
+ * them start together, so their requests run concurrently. */
+static struct projset_entry *
+project_new(void *ctx, const struct cfg_project *cp)
 {
+	struct poller *pl = ctx;
 	struct project *p = calloc(1, sizeof(*p));
 
-	if (!p || !(p->id = strdup(cp->id))) {
+	if (!p || !(p->e.id = strdup(cp->id))) {
 		free(p);
 		return NULL;
 	}
 	p->poller = pl;
-	p->cfg = cp;
 	if (pl->loaded)
 		memory_from_json(&p->mem, json_object_get(pl->loaded, cp->id));
 	uv_timer_init(pl->d->loop, &p->timer);
 	p->timer.data = p;
-	return p;
+	uv_timer_start(&p->timer, round_start, 0, 0);
+	return &p->e;
+}
+
+/* projset drop during a reload: tell the owner (its alerts resolve). */
+static void
+project_removed(void *ctx, struct projset_entry *e)
+{
+	struct poller *pl = ctx;
+	char *id = strdup(e->id);
+
+	project_destroy(pl, e);
+	if (id && pl->hooks.on_removed)
+		pl->hooks.on_removed(pl->hooks.ctx, id);
+	free(id);
 }
 
 int
 poller_configure(struct poller *pl, const struct config *cfg)
 {
-	struct project *list = NULL, **tail = &list;
+	static const struct projset_ops ops = {.create = project_new, .drop = project_removed};
 	size_t added = 0, removed = 0;
+	int r;
 
 	pl->cfg = cfg;
-	for (size_t i = 0; i < cfg->n_projects; i++) {
-		const struct cfg_project *cp = &cfg->projects[i];
-		struct project *p = find_project(pl, cp->id);
-
-		if (p) {
-			for (struct project **pp = &pl->projects; *pp; pp = &(*pp)->next)
-				if (*pp == p) {
-					*pp = p->next;
-					break;
-				}
-			p->cfg = cp;
-		} else {
-			p = project_new(pl, cp);
-			if (!p) {
-				/* keep what we have consistent: append the rest later */
-				*tail = pl->projects;
-				pl->projects = list;
-				return -ENOMEM;
-			}
-			/* New projects are polled at once; all of them start
-			 * together, so their requests run concurrently. */
-			uv_timer_start(&p->timer, round_start, 0, 0);
-			added++;
-		}
-		p->next = NULL;
-		*tail = p;
-		tail = &p->next;
-	}
-	while (pl->projects) {
-		struct project *p = pl->projects;
-		char *id = strdup(p->id);
-
-		pl->projects = p->next;
-		project_destroy(p);
-		removed++;
-		if (id && pl->hooks.on_removed)
-			pl->hooks.on_removed(pl->hooks.ctx, id);
-		free(id);
-	}
-	pl->projects = list;
+	r = projset_reconcile(&pl->projects, cfg, &ops, pl, &added, &removed);
+	admit_waiting(pl); /* removed projects may have freed slots */
+	if (r < 0)
+		return r;
 	/* The loaded memory has served its purpose once projects exist. */
 	json_decref(pl->loaded);
 	pl->loaded = NULL;
@@ -228,6 +232,29 @@ poller_configure(struct poller *pl, const struct config *cfg)
 }
 
 /* ---- one round ------------------------------------------------------- */
+
+/* Rounds in progress at once: enough to keep every HTTP slot busy (a
+ * round's reads follow each other), few enough to bound memory. */
+static size_t
+max_rounds(const struct poller *pl)
+{
+	return 2 * (size_t)(pl->cfg->http.max_concurrent > 0 ? pl->cfg->http.max_concurrent : 1);
+}
+
+/* Hand free round slots to waiting projects. Their rounds start from the
+ * loop (a zero timer), never from inside another round's callback. */
+static void
+admit_waiting(struct poller *pl)
+{
+	struct project *p;
+
+	while (pl->n_busy < max_rounds(pl) && (p = TAILQ_FIRST(&pl->wait))) {
+		TAILQ_REMOVE(&pl->wait, p, wait_entry);
+		p->waiting = false;
+		set_busy(p, true); /* the slot is its own from now on */
+		uv_timer_start(&p->timer, round_start, 0, 0);
+	}
+}
 
 static void
 schedule_next(struct project *p)
@@ -250,33 +277,34 @@ report(struct project *p, const struct atlas_fetch *fetch, const struct atlas_ea
 	struct ear_memory next = {0};
 	int r = 0;
 
-	p->busy = false;
+	set_busy(p, false);
+	admit_waiting(pl);
 	chk_atlas_access(fetch, &f);
 	if (ear) {
-		r = chk_ear(ear, p->cfg->expect_provider, &p->cfg->checks, &p->mem, util_now(), &f,
+		r = chk_ear(ear, p->e.cfg->expect_provider, &p->e.cfg->checks, &p->mem, util_now(), &f,
 			    &next);
 		if (r == 0) {
 			ear_memory_free(&p->mem);
 			p->mem = next;
-			if (pl->d->azpoll)
-				azpoll_ear(pl->d->azpoll, p->cfg, ear, &p->mem);
+			if (pl->d->providers)
+				providers_ear(pl->d->providers, p->e.cfg, ear, &p->mem);
 		} else {
 			ear_memory_free(&next);
-			log_err("project %s: cannot evaluate the EAR checks: %s", p->cfg->name,
+			log_err("project %s: cannot evaluate the EAR checks: %s", p->e.cfg->name,
 				strerror(-r));
 		}
 		if (p->clusters_ok)
 			r = chk_ear_clusters(&p->clusters, atlas_ear_enabled_provider(ear),
-					     &p->cfg->checks, &f);
+					     &p->e.cfg->checks, &f);
 		if (r == 0)
-			r = chk_ear_role(ear, p->cpa_ok ? &p->cpa : NULL, &p->cfg->checks, &f);
+			r = chk_ear_role(ear, p->cpa_ok ? &p->cpa : NULL, &p->e.cfg->checks, &f);
 		if (r < 0)
 			log_err("project %s: cannot evaluate the cluster and role checks: %s",
-				p->cfg->name, strerror(-r));
+				p->e.cfg->name, strerror(-r));
 	}
-	p->done = true;
+	set_done(p);
 	schedule_next(p);
-	pl->hooks.on_result(pl->hooks.ctx, p->cfg, &f);
+	pl->hooks.on_result(pl->hooks.ctx, p->e.cfg, &f);
 	findings_free(&f);
 	extras_clear(p);
 }
@@ -291,7 +319,7 @@ extras_done(struct project *p)
 		return;
 	if (!p->extra_failed_now && p->extra_failed_logged) {
 		log_notice("project %s: clusters and Cloud Provider Access are readable again",
-			   p->cfg->name);
+			   p->e.cfg->name);
 		p->extra_failed_logged = false;
 	}
 	report(p, &fetch_ok, &p->ear);
@@ -312,7 +340,7 @@ extra_failed(struct project *p, const char *what, const struct atlasreq_result *
 	if (!p->extra_failed_logged)
 		log_warn("project %s: cannot read %s from Atlas (%s%s%ld); ear.clusters/ear.role "
 			 "keep their last state",
-			 p->cfg->name, what, error ? error : resp && resp->curl_code ? resp->error : "",
+			 p->e.cfg->name, what, error ? error : resp && resp->curl_code ? resp->error : "",
 			 error || (resp && resp->curl_code) ? "" : "HTTP ",
 			 error || (resp && resp->curl_code) ? 0L : resp->status);
 	p->extra_failed_logged = true;
@@ -379,7 +407,7 @@ on_cpa(void *ctx, const struct atlasreq_result *res)
 static void
 start_clusters(struct project *p)
 {
-	char *url = atlas_clusters_url(p->poller->cfg->atlas.base_url, p->id, p->clusters_page,
+	char *url = atlas_clusters_url(p->poller->cfg->atlas.base_url, p->e.id, p->clusters_page,
 				       ATLAS_CLUSTERS_MAX_PER_PAGE);
 
 	if (!url || atlasreq_get(p->poller->d, url, ATLAS_MEDIA_2024_08_05, 0, on_clusters, p,
@@ -393,7 +421,7 @@ start_clusters(struct project *p)
 static void
 start_extras(struct project *p)
 {
-	const struct cfg_checks *ck = &p->cfg->checks;
+	const struct cfg_checks *ck = &p->e.cfg->checks;
 
 	p->extra_failed_now = false;
 	p->launching = true;
@@ -402,7 +430,7 @@ start_extras(struct project *p)
 		start_clusters(p);
 	}
 	if (ck->enabled[CHK_EAR_ROLE] && atlas_ear_role_id(&p->ear)) {
-		char *url = atlas_cpa_url(p->poller->cfg->atlas.base_url, p->id);
+		char *url = atlas_cpa_url(p->poller->cfg->atlas.base_url, p->e.id);
 
 		if (!url || atlasreq_get(p->poller->d, url, ATLAS_MEDIA_2023_01_01, 0, on_cpa, p,
 					 &p->cpa_req) < 0)
@@ -460,9 +488,17 @@ static void
 round_start(uv_timer_t *t)
 {
 	struct project *p = t->data;
-	char *url = atlas_ear_url(p->poller->cfg->atlas.base_url, p->id);
+	struct poller *pl = p->poller;
+	char *url;
 
-	p->busy = true;
+	if (!p->busy && pl->n_busy >= max_rounds(pl)) {
+		if (!p->waiting)
+			TAILQ_INSERT_TAIL(&pl->wait, p, wait_entry);
+		p->waiting = true;
+		return;
+	}
+	url = atlas_ear_url(pl->cfg->atlas.base_url, p->e.id);
+	set_busy(p, true);
 	p->round_started_ms = util_now_mono_ms();
 	/* on_ear may run before this returns */
 	if (!url || atlasreq_get(p->poller->d, url, ATLAS_MEDIA_2023_01_01, 0, on_ear, p,
@@ -484,7 +520,10 @@ poller_save_memory(const struct poller *pl, char **json, size_t *len)
 
 	if (!projects)
 		return -ENOMEM;
-	for (const struct project *p = pl->projects; p; p = p->next) {
+	const struct projset_entry *e;
+
+	projset_foreach(&pl->projects, e) {
+		const struct project *p = (const struct project *)e;
 		json_t *o = json_object();
 
 		if (!o)
@@ -496,7 +535,7 @@ poller_save_memory(const struct poller *pl, char **json, size_t *len)
 		if (p->mem.key_first_seen)
 			json_object_set_new(o, "key_first_seen",
 					    json_integer(p->mem.key_first_seen));
-		json_object_set_new(projects, p->id, o);
+		json_object_set_new(projects, p->e.id, o);
 	}
 	return store_projects_dump(projects, json, len);
 }
@@ -516,13 +555,19 @@ poller_load_memory(struct poller *pl, const char *json, size_t len)
 void
 poller_stats(const struct poller *pl, size_t *projects, size_t *busy, int64_t *next_ms)
 {
-	*projects = *busy = 0;
+	const struct projset_entry *e;
+
+	*projects = pl->projects.n;
+	*busy = pl->n_busy;
 	*next_ms = -1;
-	for (const struct project *p = pl->projects; p; p = p->next) {
-		(*projects)++;
-		if (p->busy)
-			(*busy)++;
-		else if (uv_is_active((uv_handle_t *)&p->timer)) {
+	/* The next round only matters when none is running, which is once
+	 * per cycle: only then walk the timers. */
+	if (pl->n_busy)
+		return;
+	projset_foreach(&pl->projects, e) {
+		const struct project *p = (const struct project *)e;
+
+		if (uv_is_active((uv_handle_t *)&p->timer)) {
 			int64_t due = (int64_t)uv_timer_get_due_in(&p->timer);
 
 			if (*next_ms < 0 || due < *next_ms)
@@ -534,8 +579,5 @@ poller_stats(const struct poller *pl, size_t *projects, size_t *busy, int64_t *n
 bool
 poller_all_done(const struct poller *pl)
 {
-	for (const struct project *p = pl->projects; p; p = p->next)
-		if (!p->done)
-			return false;
-	return true;
+	return pl->n_done == pl->projects.n;
 }

@@ -1,7 +1,9 @@
 /*
- * alerts — see alerts.h. The table is a small array: a host watches tens to
- * hundreds of projects with a handful of open alerts each, so linear scans
- * are cheaper than any index and far simpler.
+ * alerts — see alerts.h. Each alert is a node on three indexes: a hash by
+ * alert id (the deliverer's lookups), its project's list (one round of
+ * findings touches only its own project's alerts) and the table's list in
+ * creation order (save, tick, iteration). A round of a project costs its
+ * own alerts, never the table: a host may watch 10,000 projects.
  */
 #include "autoconfig.h"
 
@@ -12,16 +14,44 @@
 #include <strings.h>
 
 #include <jansson.h>
+#include <uthash.h>
 
 #include "alerts.h"
 #include "config.h"
 #include "sha256.h"
 #include "util.h"
 
-struct alert_engine {
-	struct alert *v;
-	size_t n, cap;
+struct project_alerts;
+
+struct alert_node {
+	struct alert a; /* first: a struct alert * is its node */
+	UT_hash_handle hh; /* engine.by_id */
+	struct alert_node *prev, *next;   /* the table, in creation order */
+	struct alert_node *pprev, *pnext; /* its project's alerts */
+	struct project_alerts *project;
+	unsigned seen_round; /* engine.round when a finding last named it */
 };
+
+struct project_alerts {
+	char *project_id; /* the hash key */
+	struct alert_node *head;
+	UT_hash_handle hh;
+};
+
+struct alert_engine {
+	struct alert_node *by_id;
+	struct project_alerts *projects;
+	struct alert_node *head, *tail;
+	size_t n;
+	size_t announced[SEV_CRITICAL + 1]; /* announced alerts by severity */
+	unsigned round;
+};
+
+static struct alert_node *
+node_of(const struct alert *a)
+{
+	return (struct alert_node *)a;
+}
 
 const char *
 event_kind_name(enum event_kind k)
@@ -88,12 +118,13 @@ alerts_new(struct alert_engine **out)
 	return *out ? 0 : -ENOMEM;
 }
 
+static void table_remove(struct alert_engine *e, struct alert *a);
+
 static void
 table_clear(struct alert_engine *e)
 {
-	for (size_t i = 0; i < e->n; i++)
-		alert_clear(&e->v[i]);
-	e->n = 0;
+	while (e->head)
+		table_remove(e, &e->head->a);
 }
 
 void
@@ -102,7 +133,6 @@ alerts_free(struct alert_engine *e)
 	if (!e)
 		return;
 	table_clear(e);
-	free(e->v);
 	free(e);
 }
 
@@ -130,18 +160,57 @@ alerts_count(const struct alert_engine *e)
 }
 
 const struct alert *
-alerts_at(const struct alert_engine *e, size_t i)
+alerts_first(const struct alert_engine *e)
 {
-	return i < e->n ? &e->v[i] : NULL;
+	return e->head ? &e->head->a : NULL;
+}
+
+const struct alert *
+alerts_next(const struct alert *a)
+{
+	struct alert_node *n = node_of(a)->next;
+
+	return n ? &n->a : NULL;
+}
+
+void
+alerts_announced(const struct alert_engine *e, size_t n[SEV_CRITICAL + 1])
+{
+	memcpy(n, e->announced, sizeof(e->announced));
 }
 
 static struct alert *
 find_mut(const struct alert_engine *e, const char *id)
 {
-	for (size_t i = 0; i < e->n; i++)
-		if (strcmp(e->v[i].id, id) == 0)
-			return &e->v[i];
-	return NULL;
+	struct alert_node *n;
+
+	HASH_FIND(hh, e->by_id, id, strlen(id), n);
+	return n ? &n->a : NULL;
+}
+
+static struct project_alerts *
+project_find(const struct alert_engine *e, const char *project_id)
+{
+	struct project_alerts *pa;
+
+	HASH_FIND_STR(e->projects, project_id, pa);
+	return pa;
+}
+
+/* The announced-severity counts follow every change of announced or
+ * severity: take the alert out before the change, put it back after. */
+static void
+count_out(struct alert_engine *e, const struct alert *a)
+{
+	if (a->announced)
+		e->announced[a->severity]--;
+}
+
+static void
+count_in(struct alert_engine *e, const struct alert *a)
+{
+	if (a->announced)
+		e->announced[a->severity]++;
 }
 
 const struct alert *
@@ -175,10 +244,32 @@ alerts_note_sink(struct alert_engine *e, const char *alert_id, const char *sink)
 static void
 table_remove(struct alert_engine *e, struct alert *a)
 {
-	size_t i = (size_t)(a - e->v);
+	struct alert_node *n = node_of(a);
+	struct project_alerts *pa = n->project;
 
+	count_out(e, a);
+	HASH_DEL(e->by_id, n);
+	if (n->prev)
+		n->prev->next = n->next;
+	else
+		e->head = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
+	else
+		e->tail = n->prev;
+	if (n->pprev)
+		n->pprev->pnext = n->pnext;
+	else
+		pa->head = n->pnext;
+	if (n->pnext)
+		n->pnext->pprev = n->pprev;
+	if (!pa->head) {
+		HASH_DEL(e->projects, pa);
+		free(pa->project_id);
+		free(pa);
+	}
 	alert_clear(a);
-	memmove(&e->v[i], &e->v[i + 1], (e->n - i - 1) * sizeof(*a));
+	free(n);
 	e->n--;
 }
 
@@ -278,31 +369,48 @@ static struct alert *
 alert_create(struct alert_engine *e, const char *id, const char *project_id,
 	     const struct finding *f, time_t now)
 {
+	struct alert_node *n = calloc(1, sizeof(*n));
+	struct project_alerts *pa = project_find(e, project_id);
 	struct alert *a;
 
-	if (e->n == e->cap) {
-		size_t cap = e->cap ? e->cap * 2 : 16;
-		struct alert *v = realloc(e->v, cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		e->v = v;
-		e->cap = cap;
-	}
-	a = &e->v[e->n];
-	memset(a, 0, sizeof(*a));
+	if (!n)
+		return NULL;
+	a = &n->a;
 	memcpy(a->id, id, sizeof(a->id));
 	a->project_id = util_strdup(project_id);
 	a->subject = util_strdup(f->subject ? f->subject : "");
-	if (!a->project_id || !a->subject) {
-		alert_clear(a);
-		return NULL;
+	if (!a->project_id || !a->subject)
+		goto nomem;
+	if (!pa) {
+		/* a project's list exists while it has alerts */
+		if (!(pa = calloc(1, sizeof(*pa))) || !(pa->project_id = util_strdup(project_id))) {
+			free(pa);
+			goto nomem;
+		}
+		HASH_ADD_KEYPTR(hh, e->projects, pa->project_id, strlen(pa->project_id), pa);
 	}
 	a->check = f->check;
 	a->severity = f->severity;
 	a->started_at = now;
+	/* announced is false: the counts do not change yet */
+	HASH_ADD(hh, e->by_id, a.id, strlen(a->id), n);
+	n->project = pa;
+	n->pnext = pa->head;
+	if (pa->head)
+		pa->head->pprev = n;
+	pa->head = n;
+	n->prev = e->tail;
+	if (e->tail)
+		e->tail->next = n;
+	else
+		e->head = n;
+	e->tail = n;
 	e->n++;
 	return a;
+nomem:
+	alert_clear(a);
+	free(n);
+	return NULL;
 }
 
 /* An info finding is news once: an event, no alert. Silences apply. */
@@ -330,23 +438,23 @@ emit_info(struct alert_events *out, const char *project_id, const char *project_
 static bool
 inhibitable(enum check_id c)
 {
-	return c == CHK_AZURE_KEY_AGE || c == CHK_AZURE_KEY_VERSION;
+	return check_held_while_ear_invalid(c);
 }
 
-/* While a project's ear.valid is critical, its key age and key version
- * alerts are beside the point: the outage is the news. */
+/* While a project's ear.valid is critical, the checks that say so
+ * (key age, key version: see the check catalogue) are beside the point:
+ * the outage is the news. Only the project's own alerts are looked at. */
 static bool
 inhibited(const struct alert_engine *e, const char *project_id, enum check_id c)
 {
-	if (!inhibitable(c))
-		return false;
-	for (size_t i = 0; i < e->n; i++) {
-		const struct alert *v = &e->v[i];
+	const struct project_alerts *pa;
 
-		if (v->check == CHK_EAR_VALID && v->announced && v->severity == SEV_CRITICAL &&
-		    strcmp(v->project_id, project_id) == 0)
+	if (!inhibitable(c) || !(pa = project_find(e, project_id)))
+		return false;
+	for (const struct alert_node *n = pa->head; n; n = n->pnext)
+		if (n->a.check == CHK_EAR_VALID && n->a.announced &&
+		    n->a.severity == SEV_CRITICAL)
 			return true;
-	}
 	return false;
 }
 
@@ -497,7 +605,7 @@ same_missing(const char *a, const char *b, bool *same)
 /* One non-OK finding for an alert. */
 static int
 observe_one(struct alert_engine *e, const char *project_id, const char *project_name,
-	    const struct finding *fi, const struct alert_policy *pol, time_t now, bool *seen,
+	    const struct finding *fi, const struct alert_policy *pol, time_t now,
 	    struct alert_events *out)
 {
 	char id[ALERT_ID_LEN + 1];
@@ -519,7 +627,7 @@ observe_one(struct alert_engine *e, const char *project_id, const char *project_
 	if ((r = alert_update(a, fi, project_name)) < 0)
 		return r;
 	a->last_observed = now;
-	seen[a - e->v] = true;
+	node_of(a)->seen_round = e->round;
 	if (a->announced && a->severity == fi->severity) {
 		/* steady: any pending change did not hold */
 		a->pending = a->severity;
@@ -542,32 +650,26 @@ observe_one(struct alert_engine *e, const char *project_id, const char *project_
 
 		if (!a->announced)
 			a->started_at = now;
+		count_out(e, a);
 		a->announced = true;
 		a->severity = fi->severity;
+		count_in(e, a);
 		a->pending_count = 0;
 		return announce(e, out, EV_FIRING, a, a->severity, prev, pol, now);
 	}
 }
 
-/* Held alerts whose hold has ended are sent now, if they still fire. */
+/* A held alert whose hold has ended is sent now, if it still fires. */
 static int
-release_holds(struct alert_engine *e, const struct alert_policy *pol, time_t now,
-	      struct alert_events *out)
+release_hold(struct alert_engine *e, struct alert *a, const struct alert_policy *pol, time_t now,
+	     struct alert_events *out)
 {
 	char note[256];
 
-	for (size_t i = 0; i < e->n; i++) {
-		struct alert *a = &e->v[i];
-		int r;
-
-		if (!a->announced || !a->held ||
-		    hold_reason(e, pol, a->project_id, a->project_name, a->check, now, note,
-				sizeof(note)))
-			continue;
-		if ((r = announce(e, out, EV_FIRING, a, a->severity, SEV_OK, pol, now)) < 0)
-			return r;
-	}
-	return 0;
+	if (!a->announced || !a->held ||
+	    hold_reason(e, pol, a->project_id, a->project_name, a->check, now, note, sizeof(note)))
+		return 0;
+	return announce(e, out, EV_FIRING, a, a->severity, SEV_OK, pol, now);
 }
 
 int
@@ -575,11 +677,11 @@ alerts_observe(struct alert_engine *e, const char *project_id, const char *proje
 	       const struct findings *f, const struct alert_policy *pol, time_t now,
 	       struct alert_events *out)
 {
-	bool *seen = calloc(e->n + f->n + 1, sizeof(*seen));
+	struct project_alerts *pa;
+	struct alert_node *n, *next;
 	int r = 0;
 
-	if (!seen)
-		return -ENOMEM;
+	e->round++;
 	/* Two passes: inhibitable checks last, so that an ear.valid that
 	 * turns critical in the same round already holds them back. */
 	for (int pass = 0; pass < 2 && r == 0; pass++) {
@@ -598,16 +700,19 @@ alerts_observe(struct alert_engine *e, const char *project_id, const char *proje
 					      held ? note : NULL);
 				continue;
 			}
-			r = observe_one(e, project_id, project_name, fi, pol, now, seen, out);
+			r = observe_one(e, project_id, project_name, fi, pol, now, out);
 		}
 	}
 	/* Resolve what an evaluated check no longer reports, once the clear
-	 * state has held. Walk backwards: resolve() removes entries. */
-	for (size_t i = e->n; i-- > 0 && r == 0;) {
-		struct alert *a = &e->v[i];
+	 * state has held; resolve() may free n (and, with the project's last
+	 * alert, pa). */
+	pa = project_find(e, project_id);
+	for (n = pa ? pa->head : NULL; n && r == 0; n = next) {
+		struct alert *a = &n->a;
 		const struct finding *ok;
 
-		if (seen[i] || strcmp(a->project_id, project_id) != 0 || !f->evaluated[a->check])
+		next = n->pnext;
+		if (n->seen_round == e->round || !f->evaluated[a->check])
 			continue;
 		if (a->announced) {
 			if (a->pending != SEV_OK) {
@@ -620,9 +725,11 @@ alerts_observe(struct alert_engine *e, const char *project_id, const char *proje
 		ok = ok_finding_for(f, a);
 		r = resolve(e, a, ok ? ok->summary : NULL, pol, now, out);
 	}
-	free(seen);
-	if (r == 0)
-		r = release_holds(e, pol, now, out);
+	/* This round may have ended an inhibition of the project's own
+	 * alerts; silences that expire are alerts_tick's business. */
+	pa = project_find(e, project_id);
+	for (n = pa ? pa->head : NULL; n && r == 0; n = n->pnext)
+		r = release_hold(e, &n->a, pol, now, out);
 	return r;
 }
 
@@ -630,16 +737,18 @@ int
 alerts_tick(struct alert_engine *e, const struct alert_policy *pol, time_t now,
 	    struct alert_events *out)
 {
-	for (size_t i = 0; i < e->n; i++) {
-		struct alert *a = &e->v[i];
+	for (struct alert_node *n = e->head; n; n = n->next) {
+		struct alert *a = &n->a;
 		int r;
 
-		if (!repeat_due(a, pol, now))
-			continue;
-		if ((r = announce(e, out, EV_REPEAT, a, a->severity, a->severity, pol, now)) < 0)
+		if (repeat_due(a, pol, now))
+			r = announce(e, out, EV_REPEAT, a, a->severity, a->severity, pol, now);
+		else
+			r = release_hold(e, a, pol, now, out);
+		if (r < 0)
 			return r;
 	}
-	return release_holds(e, pol, now, out);
+	return 0;
 }
 
 int
@@ -648,14 +757,15 @@ alerts_drop_project(struct alert_engine *e, const char *project_id, time_t now,
 {
 	/* Holds do not apply: the project is gone, so are its silences. */
 	static const struct alert_policy nopol = {0};
+	struct project_alerts *pa = project_find(e, project_id);
+	struct alert_node *n, *next;
 
-	for (size_t i = e->n; i-- > 0;) {
-		struct alert *a = &e->v[i];
+	for (n = pa ? pa->head : NULL; n; n = next) {
+		struct alert *a = &n->a;
 		char *why;
 		int r;
 
-		if (strcmp(a->project_id, project_id) != 0)
-			continue;
+		next = n->pnext;
 		why = util_asprintf("project removed from the configuration; was: %s", a->summary);
 		if (!why)
 			return -ENOMEM;
@@ -678,8 +788,8 @@ alerts_save(const struct alert_engine *e, char **json, size_t *len)
 	if (!root || !arr)
 		goto out;
 	json_object_set_new(root, "version", json_integer(1));
-	for (size_t i = 0; i < e->n; i++) {
-		const struct alert *a = &e->v[i];
+	for (const struct alert_node *n = e->head; n; n = n->next) {
+		const struct alert *a = &n->a;
 		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}",
 				      "id", a->id, "project_id", a->project_id, "project_name",
 				      a->project_name, "check", check_name(a->check), "provider",
@@ -732,7 +842,9 @@ load_extra(struct alert_engine *e, struct alert *a, json_t *o)
 	size_t i;
 	int sev;
 
+	count_out(e, a);
 	a->announced = announced ? json_is_true(announced) : true;
+	count_in(e, a);
 	a->held = held && json_is_true(held);
 	a->pending = a->severity;
 	if (pending) {
@@ -803,8 +915,7 @@ load_one(struct alert_engine *e, json_t *o)
 	if (!a)
 		return -ENOMEM;
 	if (alert_update(a, &f, pname) < 0) {
-		alert_clear(a);
-		e->n--;
+		table_remove(e, a);
 		return -ENOMEM;
 	}
 	a->last_notified = notified;

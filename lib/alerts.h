@@ -117,10 +117,14 @@ int alerts_note_sink(struct alert_engine *e, const char *alert_id, const char *s
 int alerts_drop_project(struct alert_engine *e, const char *project_id, time_t now,
 			struct alert_events *out);
 
-/* Iterate over active alerts (for --once, STATUS= and tests). */
+/* The active alerts, in creation order:
+ *   for (a = alerts_first(e); a; a = alerts_next(a)) */
 size_t alerts_count(const struct alert_engine *e);
-const struct alert *alerts_at(const struct alert_engine *e, size_t i);
+const struct alert *alerts_first(const struct alert_engine *e);
+const struct alert *alerts_next(const struct alert *a);
 const struct alert *alerts_find(const struct alert_engine *e, const char *id);
+/* Announced alerts by severity (for STATUS=), counted as they change. */
+void alerts_announced(const struct alert_engine *e, size_t n[SEV_CRITICAL + 1]);
 
 /* Persistence: a JSON document {"version":1,"alerts":[...]}. load
  * replaces the table; a damaged document returns -EBADMSG and leaves the

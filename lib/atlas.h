@@ -17,9 +17,6 @@
 #define ATLAS_MEDIA_2023_11_15 "application/vnd.atlas.2023-11-15+json"
 #define ATLAS_MEDIA_2024_08_05 "application/vnd.atlas.2024-08-05+json"
 
-/* tri-state for optional booleans */
-enum tri { TRI_ABSENT = 0, TRI_FALSE, TRI_TRUE };
-
 struct atlas_azure_kv {
 	bool present;
 	enum tri enabled, valid, require_private_networking;

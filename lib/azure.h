@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "atlas.h"
+#include "atlas_checks.h"
 #include "checks.h"
 
 struct cfg_azure_endpoints;
@@ -418,34 +419,6 @@ struct azure_allowlist_input {
 };
 int chk_azure_allowlist(const struct azure_allowlist_input *in, const struct cfg_checks *checks,
 			struct findings *out);
-
-/* ---- atlas.control_plane_ips (subject "outbound") ----------------------- */
-
-/* How long a change keeps the warning firing (then it resolves on its own;
- * a further change restarts the window and the diff accumulates). */
-#define ATLAS_CP_CHANGE_HOLD (7 * 86400)
-
-/* What the check remembers; persist it with the rest of the state. Lists
- * hold canonical CIDR texts (unparsable entries verbatim), sorted. */
-struct cp_memory {
-	bool seen;           /* false: nothing observed yet */
-	char **base;         /* the list before the change being reported */
-	size_t n_base;
-	char **last;         /* the list seen last */
-	size_t n_last;
-	time_t changed_at;   /* last change from base; 0: no change pending */
-};
-void cp_memory_free(struct cp_memory *m);
-/* cidrs: the current outbound list (atlas_control_plane_outbound). *next
- * receives the memory to keep, also when the check is off; it may be prev
- * itself. prev may be NULL; its lists (as restored from the state file) need
- * not be sorted or canonical, they are normalised before comparing.
- * hold <= 0 means ATLAS_CP_CHANGE_HOLD; the warning fires from the change
- * until hold seconds later (at changed_at + hold it is ok again). The
- * finding's missing lists the added CIDRs. */
-int chk_atlas_control_plane_ips(const char *const *cidrs, size_t n, const struct cp_memory *prev,
-				int64_t hold, const struct cfg_checks *checks, time_t now,
-				struct findings *out, struct cp_memory *next);
 
 /* ---- azure.permissions (subject: the vault name) ------------------------
  * Access-policy vaults: the policies of principal_id without an

@@ -24,6 +24,9 @@
 static const struct {
 	const char *name;
 	const char *msgid;
+	/* its alerts are held back while the project's ear.valid is
+	 * critical: a stale key is beside the point during an outage */
+	bool held_while_ear_invalid;
 } catalogue[CHK__COUNT] = {
 	[CHK_ATLAS_ACCESS] = {"atlas.access", MSGID_ATLAS_ACCESS},
 	[CHK_EAR_VALID] = {"ear.valid", MSGID_EAR_VALID},
@@ -33,8 +36,8 @@ static const struct {
 	[CHK_EAR_ROLE] = {"ear.role", MSGID_EAR_ROLE},
 	[CHK_AZURE_SECRET_EXPIRY] = {"azure.secret_expiry", MSGID_AZURE_SECRET_EXPIRY},
 	[CHK_AZURE_KEY_STATE] = {"azure.key_state", MSGID_AZURE_KEY_STATE},
-	[CHK_AZURE_KEY_AGE] = {"azure.key_age", MSGID_AZURE_KEY_AGE},
-	[CHK_AZURE_KEY_VERSION] = {"azure.key_version", MSGID_AZURE_KEY_VERSION},
+	[CHK_AZURE_KEY_AGE] = {"azure.key_age", MSGID_AZURE_KEY_AGE, true},
+	[CHK_AZURE_KEY_VERSION] = {"azure.key_version", MSGID_AZURE_KEY_VERSION, true},
 	[CHK_AZURE_KEY_IDENTIFIER] = {"azure.key_identifier", MSGID_AZURE_KEY_IDENTIFIER},
 	[CHK_AZURE_ALLOWLIST] = {"azure.allowlist", MSGID_AZURE_ALLOWLIST},
 	[CHK_AZURE_PERMISSIONS] = {"azure.permissions", MSGID_AZURE_PERMISSIONS},
@@ -66,6 +69,12 @@ const char *
 check_msgid(enum check_id c)
 {
 	return (unsigned)c < CHK__COUNT ? catalogue[c].msgid : "";
+}
+
+bool
+check_held_while_ear_invalid(enum check_id c)
+{
+	return (unsigned)c < CHK__COUNT && catalogue[c].held_while_ear_invalid;
 }
 
 static const char *const sev_names[] = {
@@ -261,7 +270,7 @@ findings_free(struct findings *f)
 	memset(f, 0, sizeof(*f));
 }
 
-static bool
+bool
 check_on(const struct cfg_checks *c, enum check_id id)
 {
 	return c == NULL || c->enabled[id];

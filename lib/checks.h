@@ -12,45 +12,18 @@
 #include <stdint.h>
 #include <time.h>
 
-enum check_id {
-	CHK_ATLAS_ACCESS,
-	CHK_EAR_VALID,
-	CHK_EAR_ENABLED,
-	CHK_EAR_CONFIG,
-	CHK_EAR_CLUSTERS,
-	CHK_EAR_ROLE,
-	CHK_AZURE_SECRET_EXPIRY,
-	CHK_AZURE_KEY_STATE,
-	CHK_AZURE_KEY_AGE,
-	CHK_AZURE_KEY_VERSION,
-	CHK_AZURE_KEY_IDENTIFIER,
-	CHK_AZURE_ALLOWLIST,
-	CHK_AZURE_PERMISSIONS,
-	CHK_AZURE_ACCESS,
-	CHK_ATLAS_CONTROL_PLANE_IPS,
-	CHK__COUNT
-};
-
-/* Ordered by urgency: unknown (blind) ranks above warning, below critical,
- * which is also how --once folds results and how min_severity routes. */
-enum severity {
-	SEV_OK = 0,
-	SEV_INFO,
-	SEV_WARNING,
-	SEV_UNKNOWN,
-	SEV_CRITICAL,
-};
-
-enum provider {
-	PROV_NONE = 0,
-	PROV_AWS,
-	PROV_AZURE,
-	PROV_GCP,
-};
+#include "types.h"
 
 const char *check_name(enum check_id c);          /* "ear.valid" */
 int check_from_name(const char *name);            /* enum or -EINVAL */
 const char *check_msgid(enum check_id c);
+struct cfg_checks;
+/* Whether the check runs: on unless the config switched it off (a NULL
+ * cfg_checks means every check is on). */
+bool check_on(const struct cfg_checks *checks, enum check_id id);
+/* Whether its alerts are held back while the project's ear.valid is
+ * critical (the catalogue says which). */
+bool check_held_while_ear_invalid(enum check_id c);
 const char *severity_name(enum severity s);       /* "critical" */
 int severity_from_name(const char *name);         /* enum or -EINVAL */
 int severity_priority(enum severity s);           /* journald PRIORITY */

@@ -33,12 +33,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <uthash.h>
 #include <yaml.h>
 
 #include "config.h"
 #include "util.h"
 
-#define CFG_MAX_FILE (1024 * 1024)
+/* room for tens of thousands of projects (about 50 bytes each) */
+#define CFG_MAX_FILE (16 * 1024 * 1024)
 #define CFG_MAX_SECRET (64 * 1024)
 #define CFG_MAX_DEPTH 64
 #define CFG_MAX_PROBLEMS 100
@@ -67,6 +69,15 @@ struct problem {
 	char *text;
 };
 
+/* An index entry of the project ids (or names) read so far, for the
+ * duplicate checks: a linear search per project would make loading
+ * 10,000 projects quadratic. */
+struct seen_name {
+	const char *key;
+	size_t idx;
+	UT_hash_handle hh;
+};
+
 struct ctx {
 	const char *file;
 	struct cfg_diag *diag;
@@ -80,6 +91,7 @@ struct ctx {
 	unsigned problems;
 	bool oom;
 	bool refused; /* anchors/aliases: the tree is not worth validating */
+	struct seen_name *ids, *names, *seen_slots; /* load_projects only */
 	enum { MODE_SKIP, MODE_KNOWN, MODE_ERROR } mode_state;
 	mode_t mode;
 	int mode_errno;
@@ -1379,17 +1391,21 @@ h_checks(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 	return walk_map(c, v, keys, AT(obj, k, struct cfg_checks), NULL);
 }
 
+#define DAY 86400
+
+/* The one place the defaults of every check live (INTERFACE.md). */
+const struct cfg_checks cfg_default_checks = {
+	.secret_expiry = {true, 30 * DAY, 7 * DAY},
+	.key_age = {true, 75 * DAY, 90 * DAY},
+	.key_expiry = {true, 30 * DAY, 7 * DAY},
+	.include_future_node_ips = true,
+	.enabled = {[0 ... CHK__COUNT - 1] = true},
+};
+
 static void
 checks_defaults(struct cfg_checks *ck)
 {
-	*ck = (struct cfg_checks){
-		.secret_expiry = {true, 30 * 86400, 7 * 86400},
-		.key_age = {true, 75 * 86400, 90 * 86400},
-		.key_expiry = {true, 30 * 86400, 7 * 86400},
-		.include_future_node_ips = true,
-	};
-	for (size_t i = 0; i < CHK__COUNT; i++)
-		ck->enabled[i] = true;
+	*ck = cfg_default_checks;
 }
 
 /* The threshold blocks and their check ids are one switch each; whichever
@@ -1483,6 +1499,7 @@ load_project(struct ctx *c, const struct node *item, size_t i)
 {
 	struct cfg_project *all = c->cfg->projects, *p = &all[i];
 	struct seen seen[CFG_MAX_KEYS];
+	struct seen_name *dup, *slot;
 	const struct seen *s;
 	struct qbuf q;
 
@@ -1492,29 +1509,31 @@ load_project(struct ctx *c, const struct node *item, size_t i)
 	if (walk_map(c, item, project_keys, p, seen) < 0 || p->id == NULL)
 		return;
 	s = seen_key(project_keys, seen, "id");
-	for (size_t j = 0; j < i; j++) {
-		if (util_streq(all[j].id, p->id)) {
-			problem_key(c, "id", s->val->line, s->val->col,
-				    "duplicate project id %s (already used by projects[%zu] at "
-				    "line %d)",
-				    quote(&q, p->id), j, all[j].line);
-			return;
-		}
+	HASH_FIND_STR(c->ids, p->id, dup);
+	if (dup) {
+		problem_key(c, "id", s->val->line, s->val->col,
+			    "duplicate project id %s (already used by projects[%zu] at line %d)",
+			    quote(&q, p->id), dup->idx, all[dup->idx].line);
+		return;
 	}
+	slot = &c->seen_slots[2 * i];
+	*slot = (struct seen_name){.key = p->id, .idx = i};
+	HASH_ADD_KEYPTR(hh, c->ids, slot->key, strlen(slot->key), slot);
 	if (p->name == NULL) {
 		set_str(c, &p->name, p->id, strlen(p->id));
 		return;
 	}
 	s = seen_key(project_keys, seen, "name");
-	for (size_t j = 0; j < i; j++) {
-		if (util_streq(all[j].name, p->name)) {
-			problem_key(c, "name", s->val->line, s->val->col,
-				    "duplicate project name %s (already used by projects[%zu] at "
-				    "line %d)",
-				    quote(&q, p->name), j, all[j].line);
-			return;
-		}
+	HASH_FIND_STR(c->names, p->name, dup);
+	if (dup) {
+		problem_key(c, "name", s->val->line, s->val->col,
+			    "duplicate project name %s (already used by projects[%zu] at line %d)",
+			    quote(&q, p->name), dup->idx, all[dup->idx].line);
+		return;
 	}
+	slot = &c->seen_slots[2 * i + 1];
+	*slot = (struct seen_name){.key = p->name, .idx = i};
+	HASH_ADD_KEYPTR(hh, c->names, slot->key, strlen(slot->key), slot);
 }
 
 static void
@@ -1530,6 +1549,11 @@ load_projects(struct ctx *c, const struct node *v)
 	cfg->projects = list_alloc(c, (size_t)n, sizeof(*cfg->projects));
 	if (cfg->projects == NULL)
 		return;
+	c->seen_slots = calloc(2 * (size_t)n, sizeof(*c->seen_slots));
+	if (c->seen_slots == NULL) {
+		c->oom = true;
+		return;
+	}
 	cfg->n_projects = (size_t)n;
 	for (size_t i = 0; i < cfg->n_projects; i++) {
 		size_t mark = push(c, "[%zu]", i);
@@ -1537,6 +1561,10 @@ load_projects(struct ctx *c, const struct node *v)
 		load_project(c, v->v[i], i);
 		pop(c, mark);
 	}
+	HASH_CLEAR(hh, c->ids);
+	HASH_CLEAR(hh, c->names);
+	free(c->seen_slots);
+	c->seen_slots = NULL;
 }
 
 static const struct keydef sink_keys[] = {
@@ -2116,7 +2144,7 @@ cfg_load_buffer(const char *path, const char *yaml, size_t len, struct config **
 	if (out == NULL || diag == NULL || (yaml == NULL && len > 0))
 		return -EINVAL;
 	if (len > CFG_MAX_FILE) {
-		problem_at(&c, 0, 0, "larger than 1 MiB");
+		problem_at(&c, 0, 0, "larger than 16 MiB");
 		problems_flush(&c);
 		return -EFBIG;
 	}
@@ -2167,7 +2195,7 @@ cfg_load(const char *path, struct config **out, struct cfg_diag *diag)
 	r = util_read_file(path, CFG_MAX_FILE, &buf, &len);
 	if (r < 0) {
 		problem_at(&c, 0, 0, "cannot read: %s",
-			   r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
+			   r == -EFBIG ? "larger than 16 MiB" : strerror(-r));
 		problems_flush(&c);
 		return r;
 	}

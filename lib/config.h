@@ -51,6 +51,10 @@ struct cfg_checks {
 	bool enabled[CHK__COUNT];
 };
 
+/* Every check on, with INTERFACE.md's default thresholds: what a config
+ * without `checks:` gets, and what a pure check given no cfg_checks uses. */
+extern const struct cfg_checks cfg_default_checks;
+
 enum azure_identity_type {
 	AZID_NONE = 0,
 	AZID_CLIENT_SECRET,

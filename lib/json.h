@@ -27,7 +27,7 @@
 
 #include <jansson.h>
 
-#include "atlas.h" /* enum tri */
+#include "types.h"
 
 /* Room for a member prefix such as
  * "value[18446744073709551615].passwordCredentials[18446744073709551615]." */

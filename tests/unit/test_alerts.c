@@ -309,8 +309,8 @@ test_save_load_roundtrip(void **state)
 	alerts_new(&e2);
 	assert_int_equal(alerts_load(e2, json, len), 0);
 	assert_int_equal(alerts_count(e2), 1);
-	assert_int_equal(alerts_at(e2, 0)->days_left, 12);
-	assert_int_equal(alerts_at(e2, 0)->started_at, 100);
+	assert_int_equal(alerts_first(e2)->days_left, 12);
+	assert_int_equal(alerts_first(e2)->started_at, 100);
 	assert_int_equal(alerts_save(e2, &json2, &len2), 0);
 	assert_string_equal(json, json2);
 	/* after a restart the same state announces nothing */
@@ -369,7 +369,7 @@ test_flapping_guard(void **state)
 	observe_pol(e, &p, P1, CHK_EAR_VALID, SEV_CRITICAL, "azure", 10, &ev);
 	assert_int_equal(ev.n, 0);
 	assert_int_equal(alerts_count(e), 1);
-	assert_false(alerts_at(e, 0)->announced);
+	assert_false(alerts_first(e)->announced);
 	/* it flapped back: forgotten without a word */
 	observe_pol(e, &p, P1, CHK_EAR_VALID, SEV_OK, "azure", 20, &ev);
 	assert_int_equal(ev.n, 0);

@@ -1221,12 +1221,12 @@ test_load_file_errors(void **state UNUSED)
 
 	f = fopen(big, "w");
 	assert_non_null(f);
-	for (int i = 0; i < 1024 * 1024 / 16 + 1; i++)
+	for (int i = 0; i < 16 * 1024 * 1024 / 16 + 1; i++)
 		fputs("# padding......\n", f);
 	fclose(f);
 	assert_int_equal(cfg_load(big, &cfg, &d), -EFBIG);
 	assert_int_equal(d.n, 1);
-	assert_non_null(strstr(d.lines[0], ": cannot read: larger than 1 MiB"));
+	assert_non_null(strstr(d.lines[0], ": cannot read: larger than 16 MiB"));
 	cfg_diag_free(&d);
 
 	assert_int_equal(cfg_load(tmpdir, &cfg, &d), -EISDIR);

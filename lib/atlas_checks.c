@@ -1,0 +1,234 @@
+/*
+ * atlas_checks — see atlas_checks.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atlas_checks.h"
+#include "cidr.h"
+#include "config.h"
+#include "json.h"
+#include "util.h"
+
+/* ---- atlas.control_plane_ips ----------------------------------------- */
+
+static int
+cp_text_cmp(const void *pa, const void *pb)
+{
+	const char *a = *(const char *const *)pa, *b = *(const char *const *)pb;
+	struct cidr ca, cb;
+	bool ok_a = cidr_parse(a, &ca, NULL) == 0, ok_b = cidr_parse(b, &cb, NULL) == 0;
+
+	if (ok_a && ok_b)
+		return cidr_cmp(&ca, &cb);
+	if (ok_a != ok_b)
+		return ok_a ? -1 : 1; /* unparsable entries last */
+	return strcmp(a, b);
+}
+
+/* Canonical texts (verbatim when unparsable), sorted, without duplicates,
+ * so that a mere reordering or re-spelling by Atlas is no change. */
+static int
+cp_canonical(const char *const *in, size_t n, char ***out, size_t *nout)
+{
+	char **v;
+	size_t w = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (n == 0)
+		return 0;
+	v = calloc(n, sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		char c[CIDR_STRLEN];
+
+		v[i] = strdup(in[i] == NULL ? "" : cidr_canonical(in[i], c, sizeof(c)) == 0 ? c
+											 : in[i]);
+		if (v[i] == NULL) {
+			kj_strv_free(v, i);
+			return -ENOMEM;
+		}
+	}
+	qsort(v, n, sizeof(*v), cp_text_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (w > 0 && strcmp(v[i], v[w - 1]) == 0) {
+			free(v[i]);
+			continue;
+		}
+		v[w++] = v[i];
+	}
+	*out = v;
+	*nout = w;
+	return 0;
+}
+
+static int
+textv_dup(char *const *in, size_t n, char ***out, size_t *nout)
+{
+	*out = NULL;
+	*nout = 0;
+	if (n == 0)
+		return 0;
+	*out = calloc(n, sizeof(**out));
+	if (*out == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		(*out)[i] = strdup(in[i]);
+		if ((*out)[i] == NULL) {
+			kj_strv_free(*out, i);
+			*out = NULL;
+			return -ENOMEM;
+		}
+	}
+	*nout = n;
+	return 0;
+}
+
+static bool
+textv_equal(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return false;
+	return true;
+}
+
+/* The entries of a that b lacks (both sorted the same way), joined by sep. */
+static int
+textv_minus(char *const *a, size_t na, char *const *b, size_t nb, const char *sep,
+	    struct strbuf *outb, size_t *count)
+{
+	size_t j = 0;
+	int r = strbuf_puts(outb, "");
+
+	*count = 0;
+	for (size_t i = 0; r == 0 && i < na; i++) {
+		int c = 1;
+
+		while (j < nb && (c = cp_text_cmp(&b[j], &a[i])) < 0)
+			j++;
+		if (j < nb && c == 0)
+			continue;
+		r = strbuf_printf(outb, "%s%s", *count ? sep : "", a[i]);
+		(*count)++;
+	}
+	return r;
+}
+
+void
+cp_memory_free(struct cp_memory *m)
+{
+	if (m == NULL)
+		return;
+	kj_strv_free(m->base, m->n_base);
+	kj_strv_free(m->last, m->n_last);
+	memset(m, 0, sizeof(*m));
+}
+
+int
+chk_atlas_control_plane_ips(const char *const *cidrs, size_t n, const struct cp_memory *prev,
+			    int64_t hold, const struct cfg_checks *checks, time_t now,
+			    struct findings *out, struct cp_memory *next)
+{
+	struct cp_memory nm = {.seen = true};
+	char *const *base;
+	char **p_last = NULL, **p_base = NULL;
+	size_t n_base, n_p_last = 0, n_p_base = 0;
+	struct strbuf add = {0}, rem = {0}, addc = {0};
+	size_t n_add = 0, n_rem = 0;
+	struct finding *x;
+	int r;
+
+	if (out == NULL || next == NULL || (cidrs == NULL && n > 0) ||
+	    (prev != NULL && ((prev->last == NULL && prev->n_last > 0) ||
+			      (prev->base == NULL && prev->n_base > 0))))
+		return -EINVAL;
+	if (hold <= 0)
+		hold = ATLAS_CP_CHANGE_HOLD;
+	r = cp_canonical(cidrs, n, &nm.last, &nm.n_last);
+	/* the remembered lists come from the state file: put them in the
+	 * same canonical order, so that a file written by another version
+	 * (or edited by hand) does not read as a change */
+	if (r == 0 && prev != NULL && prev->seen)
+		r = cp_canonical((const char *const *)prev->last, prev->n_last, &p_last, &n_p_last);
+	if (r == 0 && prev != NULL && prev->seen)
+		r = cp_canonical((const char *const *)prev->base, prev->n_base, &p_base, &n_p_base);
+	if (r < 0) {
+		kj_strv_free(p_last, n_p_last);
+		cp_memory_free(&nm);
+		return r;
+	}
+	if (prev == NULL || !prev->seen) {
+		/* the first observation is the baseline, not a change */
+		base = nm.last;
+		n_base = nm.n_last;
+	} else {
+		bool changed = !textv_equal(nm.last, nm.n_last, p_last, n_p_last);
+
+		base = prev->changed_at != 0 ? p_base : p_last;
+		n_base = prev->changed_at != 0 ? n_p_base : n_p_last;
+		nm.changed_at = changed ? now : prev->changed_at;
+		/* a change is reported for `hold`, then becomes the baseline;
+		 * a change that was undone is no change */
+		if ((nm.changed_at != 0 && now - nm.changed_at >= hold) ||
+		    textv_equal(base, n_base, nm.last, nm.n_last)) {
+			nm.changed_at = 0;
+			base = nm.last;
+			n_base = nm.n_last;
+		}
+	}
+	r = textv_dup(base, n_base, &nm.base, &nm.n_base);
+	if (r == 0 && nm.changed_at != 0) {
+		r = textv_minus(nm.last, nm.n_last, nm.base, nm.n_base, ", ", &add, &n_add);
+		if (r == 0)
+			r = textv_minus(nm.last, nm.n_last, nm.base, nm.n_base, ",", &addc, &n_add);
+		if (r == 0)
+			r = textv_minus(nm.base, nm.n_base, nm.last, nm.n_last, ", ", &rem, &n_rem);
+	}
+	if (r == 0 && check_on(checks, CHK_ATLAS_CONTROL_PLANE_IPS)) {
+		out->evaluated[CHK_ATLAS_CONTROL_PLANE_IPS] = true;
+		if (nm.changed_at != 0) {
+			char t[UTIL_TIME_LEN];
+
+			util_format_time(nm.changed_at, t, sizeof(t));
+			x = findings_add(
+				out, CHK_ATLAS_CONTROL_PLANE_IPS, SEV_WARNING, PROV_NONE, "outbound",
+				"Atlas's published control-plane outbound addresses changed (last "
+				"change seen %s): added %s; removed %s: make every KMS firewall (the "
+				"Key Vault firewall) admit the added ones before Atlas starts using "
+				"them; the removed ones can go once Atlas no longer uses them",
+				t, n_add ? add.s : "none", n_rem ? rem.s : "none");
+			if (x != NULL && n_add > 0) {
+				x->missing = addc.s;
+				addc = (struct strbuf){0};
+			}
+		} else {
+			x = findings_add(out, CHK_ATLAS_CONTROL_PLANE_IPS, SEV_OK, PROV_NONE,
+					 "outbound",
+					 "Atlas publishes %zu control-plane outbound CIDR%s; no "
+					 "recent change",
+					 nm.n_last, nm.n_last == 1 ? "" : "s");
+		}
+		if (x == NULL)
+			r = -ENOMEM;
+	}
+	strbuf_free(&add);
+	strbuf_free(&addc);
+	strbuf_free(&rem);
+	kj_strv_free(p_last, n_p_last);
+	kj_strv_free(p_base, n_p_base);
+	if (r < 0) {
+		cp_memory_free(&nm);
+		return r;
+	}
+	if (next == prev)
+		cp_memory_free(next);
+	*next = nm;
+	return 0;
+}
