@@ -20,10 +20,12 @@ struct poller;
 struct store;
 struct providers;
 
+/* The services every module shares. The process's own handles (signals,
+ * watchdog, coalescing timers) are loop.c's alone, in its struct
+ * runtime around this one. */
 struct daemon {
 	uv_loop_t *loop;
-	const char *config_path;
-	struct config *cfg;
+	struct config *cfg; /* swapped by a reload */
 	struct http_client *http;
 	struct auth *auth;
 	struct deliverer *deliver;
@@ -31,12 +33,6 @@ struct daemon {
 	struct poller *poller;
 	struct providers *providers; /* the key services beside Atlas */
 	struct alert_engine *alerts;
-	uv_signal_t sighup, sigterm, sigint;
-	uv_timer_t watchdog;
-	uv_timer_t persist_timer; /* coalesces state writes of one poll burst */
-	uv_timer_t turn_timer;    /* alert repeats and STATUS= once per loop turn */
-	bool watchdog_on;
-	bool stopping;
 	char host[256];
 };
 

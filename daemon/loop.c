@@ -36,6 +36,24 @@
  * the state once for the burst rather than once per project. */
 #define PERSIST_DELAY_MS 200
 
+/* The running process: the shared services and what only loop.c touches. */
+struct runtime {
+	struct daemon d; /* first: a struct daemon * of ours is its runtime */
+	const char *config_path;
+	uv_signal_t sighup, sigterm, sigint;
+	uv_timer_t watchdog;
+	uv_timer_t persist_timer; /* coalesces state writes of one poll burst */
+	uv_timer_t turn_timer;    /* alert repeats and STATUS= once per loop turn */
+	bool watchdog_on;
+	bool stopping;
+};
+
+static struct runtime *
+rt_of(struct daemon *d)
+{
+	return (struct runtime *)d;
+}
+
 struct alert_policy
 daemon_alert_policy(const struct daemon *d)
 {
@@ -90,8 +108,8 @@ on_persist_timer(uv_timer_t *t)
 static void
 persist_soon(struct daemon *d)
 {
-	if (!uv_is_active((uv_handle_t *)&d->persist_timer))
-		uv_timer_start(&d->persist_timer, on_persist_timer, PERSIST_DELAY_MS, 0);
+	if (!uv_is_active((uv_handle_t *)&rt_of(d)->persist_timer))
+		uv_timer_start(&rt_of(d)->persist_timer, on_persist_timer, PERSIST_DELAY_MS, 0);
 }
 
 void
@@ -139,7 +157,7 @@ on_turn_timer(uv_timer_t *t)
 		log_err("cannot update alerts: %s", strerror(-r));
 	daemon_emit(d, &evs);
 	if (evs.n > 0)
-		uv_timer_start(&d->persist_timer, on_persist_timer, 0, 0);
+		uv_timer_start(&rt_of(d)->persist_timer, on_persist_timer, 0, 0);
 	alert_events_free(&evs);
 	daemon_update_status(d);
 }
@@ -165,13 +183,13 @@ on_result(void *ctx, const struct cfg_project *p, const struct findings *f)
 	 * alert, and saving it for each of N projects that fire together
 	 * would cost N^2. */
 	if (evs.n > 0) {
-		uv_timer_start(&d->persist_timer, on_persist_timer, 0, 0);
+		uv_timer_start(&rt_of(d)->persist_timer, on_persist_timer, 0, 0);
 	} else {
 		persist_soon(d);
 	}
 	alert_events_free(&evs);
-	if (!uv_is_active((uv_handle_t *)&d->turn_timer))
-		uv_timer_start(&d->turn_timer, on_turn_timer, 0, 0);
+	if (!uv_is_active((uv_handle_t *)&rt_of(d)->turn_timer))
+		uv_timer_start(&rt_of(d)->turn_timer, on_turn_timer, 0, 0);
 }
 
 static void
@@ -216,12 +234,12 @@ reload(struct daemon *d)
 	int r;
 
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
-		   (unsigned long long)monotonic_usec(), d->config_path);
-	r = cfg_load(d->config_path, &ncfg, &diag);
+		   (unsigned long long)monotonic_usec(), rt_of(d)->config_path);
+	r = cfg_load(rt_of(d)->config_path, &ncfg, &diag);
 	if (r < 0) {
 		report_diag(LOG_ERR, MSGID_CONFIG_REJECTED,
 			    "configuration rejected, the running one stays in force:",
-			    d->config_path, r, &diag);
+			    rt_of(d)->config_path, r, &diag);
 		cfg_diag_free(&diag);
 		sd_notify(0, "READY=1");
 		daemon_update_status(d);
@@ -239,7 +257,7 @@ reload(struct daemon *d)
 	providers_configure(d->providers, ncfg); /* logs what failed */
 	cfg_free(old);
 	log_msg(LOG_NOTICE, MSGID_CONFIG_RELOADED, "configuration reloaded from %s: %zu project%s, %zu sink%s",
-		d->config_path, ncfg->n_projects, ncfg->n_projects == 1 ? "" : "s", ncfg->n_sinks,
+		rt_of(d)->config_path, ncfg->n_projects, ncfg->n_projects == 1 ? "" : "s", ncfg->n_sinks,
 		ncfg->n_sinks == 1 ? "" : "s");
 	persist(d);
 	sd_notify(0, "READY=1");
@@ -259,13 +277,13 @@ on_http_closed(void *arg)
 static void
 stop(struct daemon *d)
 {
-	if (d->stopping)
+	if (rt_of(d)->stopping)
 		return;
-	d->stopping = true;
+	rt_of(d)->stopping = true;
 	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	log_msg(LOG_NOTICE, MSGID_STOPPING, "kmswatchd stopping");
-	uv_timer_stop(&d->persist_timer);
-	uv_timer_stop(&d->turn_timer);
+	uv_timer_stop(&rt_of(d)->persist_timer);
+	uv_timer_stop(&rt_of(d)->turn_timer);
 	persist(d);
 	providers_free(d->providers);
 	d->providers = NULL;
@@ -276,13 +294,13 @@ stop(struct daemon *d)
 	auth_free(d->auth);
 	d->auth = NULL;
 	http_client_close(d->http, on_http_closed, d);
-	if (d->watchdog_on)
-		uv_close((uv_handle_t *)&d->watchdog, NULL);
-	uv_close((uv_handle_t *)&d->persist_timer, NULL);
-	uv_close((uv_handle_t *)&d->turn_timer, NULL);
-	uv_close((uv_handle_t *)&d->sighup, NULL);
-	uv_close((uv_handle_t *)&d->sigterm, NULL);
-	uv_close((uv_handle_t *)&d->sigint, NULL);
+	if (rt_of(d)->watchdog_on)
+		uv_close((uv_handle_t *)&rt_of(d)->watchdog, NULL);
+	uv_close((uv_handle_t *)&rt_of(d)->persist_timer, NULL);
+	uv_close((uv_handle_t *)&rt_of(d)->turn_timer, NULL);
+	uv_close((uv_handle_t *)&rt_of(d)->sighup, NULL);
+	uv_close((uv_handle_t *)&rt_of(d)->sigterm, NULL);
+	uv_close((uv_handle_t *)&rt_of(d)->sigint, NULL);
 }
 
 static void
@@ -290,7 +308,7 @@ on_signal(uv_signal_t *h, int signum)
 {
 	struct daemon *d = h->data;
 
-	if (d->stopping)
+	if (rt_of(d)->stopping)
 		return;
 	if (signum == SIGHUP)
 		reload(d);
@@ -341,14 +359,15 @@ load_state(struct daemon *d)
 int
 daemon_run(const char *config_path)
 {
-	struct daemon dd = {0}, *d = &dd;
+	struct runtime rt = {0};
+	struct daemon *d = &rt.d;
 	struct poller_hooks hooks = {.on_result = on_result, .on_removed = on_removed, .ctx = d};
 	struct cfg_diag diag = {0};
 	uv_loop_t loop;
 	uint64_t wd_usec = 0;
 	int r, rc = 1;
 
-	d->config_path = config_path;
+	rt.config_path = config_path;
 	if (gethostname(d->host, sizeof(d->host) - 1) < 0)
 		strcpy(d->host, "localhost");
 	r = cfg_load(config_path, &d->cfg, &diag);
@@ -384,23 +403,23 @@ daemon_run(const char *config_path)
 		log_err("cannot start: %s", strerror(-r));
 		goto out_modules;
 	}
-	uv_timer_init(&loop, &d->persist_timer);
-	d->persist_timer.data = d;
-	uv_timer_init(&loop, &d->turn_timer);
-	d->turn_timer.data = d;
-	uv_signal_init(&loop, &d->sighup);
-	uv_signal_init(&loop, &d->sigterm);
-	uv_signal_init(&loop, &d->sigint);
-	d->sighup.data = d->sigterm.data = d->sigint.data = d;
-	uv_signal_start(&d->sighup, on_signal, SIGHUP);
-	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
-	uv_signal_start(&d->sigint, on_signal, SIGINT);
+	uv_timer_init(&loop, &rt.persist_timer);
+	rt.persist_timer.data = d;
+	uv_timer_init(&loop, &rt.turn_timer);
+	rt.turn_timer.data = d;
+	uv_signal_init(&loop, &rt.sighup);
+	uv_signal_init(&loop, &rt.sigterm);
+	uv_signal_init(&loop, &rt.sigint);
+	rt.sighup.data = rt.sigterm.data = rt.sigint.data = d;
+	uv_signal_start(&rt.sighup, on_signal, SIGHUP);
+	uv_signal_start(&rt.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&rt.sigint, on_signal, SIGINT);
 	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
 		/* Pinged from the loop: a hung loop stops pinging and systemd
 		 * restarts us, which is the point. */
-		uv_timer_init(&loop, &d->watchdog);
-		uv_timer_start(&d->watchdog, on_watchdog, wd_usec / 2000, wd_usec / 2000);
-		d->watchdog_on = true;
+		uv_timer_init(&loop, &rt.watchdog);
+		uv_timer_start(&rt.watchdog, on_watchdog, wd_usec / 2000, wd_usec / 2000);
+		rt.watchdog_on = true;
 	}
 	log_msg(LOG_NOTICE, MSGID_STARTED,
 		"kmswatchd %s started: %zu project%s, %zu sink%s, state in %s", PACKAGE_VERSION,

@@ -190,7 +190,6 @@ once_run(const char *config_path, enum once_format fmt)
 	uv_loop_t loop;
 	int r, rc = 3;
 
-	d->config_path = config_path;
 	r = cfg_load(config_path, &d->cfg, &diag);
 	if (r < 0) {
 		if (diag.n == 0)
