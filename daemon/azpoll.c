@@ -1,5 +1,5 @@
 /*
- * azpoll — the Azure side of each project (INTERFACE.md azure.* checks and
+ * azpoll — the Azure side of each project (docs/INTERFACE.md azure.* checks and
  * atlas.control_plane_ips). Every azure_interval, and at once when Atlas's
  * EAR state names a new key identifier, client, role or vault, one round
  * reads — concurrently — Microsoft Graph (the client secrets of Atlas's
@@ -38,7 +38,6 @@
 #include "aztoken.h"
 #include "checks.h"
 #include "daemon.h"
-#include "fetch.h"
 #include "http.h"
 #include "log.h"
 #include "projset.h"
@@ -73,12 +72,8 @@ struct azreq {
 	char *url;
 	char *connect_to;
 	const char *accept;
-	struct aztoken_waiter *waiter;
-	struct atlasreq *atlas; /* the Atlas reads go through atlasreq */
-	struct sharedget_waiter *shared; /* or, for the control plane, sharedget */
-	struct fetch *fetch;
-	char *token;
-	bool retried_401;
+	struct restreq *rest; /* every read but the shared control-plane one */
+	struct sharedget_waiter *shared; /* that one, through sharedget */
 	unsigned page;
 };
 
@@ -142,7 +137,6 @@ struct azpoll {
 	struct daemon *d;
 	struct poller_hooks hooks;
 	const struct config *cfg;
-	struct aztokens *tokens;
 	/* Atlas's control-plane address list, read once for all projects */
 	struct sharedget *cp_read;
 	struct projset projects;
@@ -390,24 +384,20 @@ req_free(struct azreq *q)
 {
 	free(q->url);
 	free(q->connect_to);
-	util_free_secret(q->token);
 	free(q);
 }
 
 static void
 req_cancel(struct azpoll *a, struct azreq *q)
 {
-	if (q->fetch)
-		fetch_cancel(q->fetch);
-	if (q->waiter)
-		aztoken_cancel(a->tokens, q->waiter);
-	atlasreq_cancel(q->atlas);
+	restreq_cancel(q->rest);
 	if (q->shared)
 		sharedget_cancel(a->cp_read, q->shared);
 	req_free(q);
 }
 
 static void send_with_token(struct azreq *q);
+static void handle_answer(struct azreq *q, const struct http_response *resp, unsigned retries);
 
 static void
 handle_ok(struct azreq *q, const struct http_response *resp, unsigned retries)
@@ -462,7 +452,6 @@ handle_ok(struct azreq *q, const struct http_response *resp, unsigned retries)
 				free(q->url);
 				q->url = next;
 				q->page++;
-				q->retried_401 = false;
 				azure_kv_versions_free(&page);
 				/* same token, next page: the request lives on */
 				send_with_token(q);
@@ -550,7 +539,6 @@ handle_ok(struct azreq *q, const struct http_response *resp, unsigned retries)
 			q->url = url;
 			q->kind = REQ_ARM_ROLES;
 			q->page = 0;
-			q->retried_401 = false;
 			send_with_token(q);
 			return;
 		}
@@ -562,20 +550,10 @@ static void
 handle_answer(struct azreq *q, const struct http_response *resp, unsigned retries)
 {
 	struct azround *r = q->round;
-	struct azpoll *a = r->p->owner;
 	struct azure_read *rd;
 
 	if (resp->curl_code == 0 && resp->status >= 200 && resp->status < 300) {
 		handle_ok(q, resp, retries);
-		return;
-	}
-	if (resp->curl_code == 0 && resp->status == 401 && q->token && !q->retried_401) {
-		/* a token can be revoked before it expires: one fresh try */
-		aztoken_invalidate(a->tokens, q->token);
-		q->retried_401 = true;
-		util_free_secret(q->token);
-		q->token = NULL;
-		send_with_token(q);
 		return;
 	}
 	if (q->kind == REQ_KV_VERSIONS)
@@ -617,95 +595,55 @@ handle_answer(struct azreq *q, const struct http_response *resp, unsigned retrie
 	req_done(q);
 }
 
+/* Reads other than the shared control-plane list end here. */
 static void
-on_fetched(void *ctx, const struct http_response *resp, unsigned retries)
-{
-	struct azreq *q = ctx;
-
-	q->fetch = NULL;
-	handle_answer(q, resp, retries);
-}
-
-static void
-on_atlas(void *ctx, const struct atlasreq_result *res)
-{
-	struct azreq *q = ctx;
-
-	q->atlas = NULL;
-	q->shared = NULL;
-	if (!res->resp) {
-		log_warn("project %s: cannot read %s: %s", q->round->p->e.cfg->name, q->url,
-			 res->error);
-		req_done(q);
-		return;
-	}
-	handle_answer(q, res->resp, res->retries);
-}
-
-static void
-submit(struct azreq *q)
-{
-	struct azround *r = q->round;
-	struct azpoll *a = r->p->owner;
-	const struct config *cfg = a->cfg;
-	const char *headers[3] = {NULL};
-	char accept[96];
-	struct http_request req = {
-		.url = q->url,
-		.headers = headers,
-		.connect_timeout_ms = cfg->http.connect_timeout_ms,
-		.timeout_ms = cfg->http.timeout_ms,
-		.max_response_bytes = cfg->http.max_response_bytes,
-		.connect_to = q->connect_to,
-		.bearer = q->token,
-	};
-	int rc;
-
-	snprintf(accept, sizeof(accept), "Accept: %s", q->accept ? q->accept : "application/json");
-	headers[0] = accept;
-	req.ca_file = cfg->azure.ca_file;
-	rc = fetch_start(a->d, &req, FETCH_RETRIES, on_fetched, q, &q->fetch);
-	if (rc < 0) {
-		struct azure_read *rd = add_read(q, AZURE_READ_TRANSPORT, 0, 0);
-
-		if (rd) {
-			snprintf(r->slots[r->n_reads - 1].detail, sizeof(r->slots[0].detail),
-				 "cannot start the request: %s", strerror(-rc));
-			rd->detail = r->slots[r->n_reads - 1].detail;
-		}
-		req_done(q);
-	}
-}
-
-static void
-on_az_token(void *ctx, const char *token, int status, const struct azure_token_error *terr,
-	    const char *detail)
+on_read(void *ctx, const struct restreq_result *res)
 {
 	struct azreq *q = ctx;
 	struct azround *r = q->round;
 	struct azure_read *rd;
 
-	q->waiter = NULL;
-	if (token && (q->token = strdup(token))) {
-		submit(q);
+	q->rest = NULL;
+	q->shared = NULL;
+	if (res->resp) {
+		handle_answer(q, res->resp, res->retries);
+		return;
+	}
+	if (is_atlas(q->kind)) {
+		log_warn("project %s: cannot read %s: %s", r->p->e.cfg->name, q->url, res->error);
+		req_done(q);
 		return;
 	}
 	if (q->kind == REQ_KV_VERSIONS)
 		r->versions_failed = true;
 	if (q->kind == REQ_ARM_ROLES)
 		r->roles_failed = true;
-	rd = add_read(q, AZURE_READ_TOKEN, status, 0);
+	rd = add_read(q, res->token_failed ? AZURE_READ_TOKEN : AZURE_READ_TRANSPORT,
+		      (int)res->token_status, res->token_failed ? 0 : res->retries);
 	if (rd) {
-		struct read_slot *s = &r->slots[r->n_reads - 1];
+		struct read_slot *sl = &r->slots[r->n_reads - 1];
 
-		if (terr) {
-			s->terr = *terr;
-			rd->token_error = &s->terr;
+		if (res->token_error) {
+			sl->terr = *(const struct azure_token_error *)res->token_error;
+			rd->token_error = &sl->terr;
 		}
-		snprintf(s->detail, sizeof(s->detail), "%s", detail ? detail : "no token");
-		rd->detail = s->detail;
+		snprintf(sl->detail, sizeof(sl->detail), "%s", res->error ? res->error : "no token");
+		rd->detail = sl->detail;
 	}
 	req_done(q);
+}
+
+/* restreq's token source for an Azure read: the round's identity, for
+ * the resource the read is of. */
+static int
+get_az_token(void *arg, token_fn fn, void *ctx, struct token_waiter **w)
+{
+	struct azreq *q = arg;
+	struct azround *r = q->round;
+	struct azpoll *a = r->p->owner;
+
+	return aztoken_get(a->d, r->id, &r->ep, resource_of(q->kind), a->cfg->azure.ca_file, fn,
+			   ctx, w);
 }
 
 static void
@@ -715,22 +653,26 @@ send_with_token(struct azreq *q)
 	struct azpoll *a = r->p->owner;
 	int rc;
 
+	/* on_read may run (and free q) before these return */
 	if (q->kind == REQ_ATLAS_CP) {
 		/* the same document for every project: fresh for half an
-		 * Azure interval, so each round still sees a recent one.
-		 * on_atlas may run (and free q) before this returns. */
+		 * Azure interval, so each round still sees a recent one */
 		rc = a->cp_read ? sharedget_get(a->cp_read, a->cfg->azure_interval * 1000 / 2,
-						on_atlas, q, &q->shared)
+						on_read, q, &q->shared)
 				: -ENOMEM;
 	} else if (is_atlas(q->kind)) {
-		/* on_atlas may run (and free q) before this returns */
-		rc = atlasreq_get(a->d, q->url, q->accept, 0, on_atlas, q, &q->atlas);
-	} else if (q->token) {
-		submit(q);
-		return;
+		rc = atlasreq_get(a->d, q->url, q->accept, 0, on_read, q, &q->rest);
 	} else {
-		rc = aztoken_get(a->tokens, r->id, &r->ep, resource_of(q->kind), a->cfg->azure.ca_file,
-				 on_az_token, q, &q->waiter);
+		struct restreq_spec spec = {
+			.url = q->url,
+			.accept = q->accept,
+			.ca_file = a->cfg->azure.ca_file,
+			.connect_to = q->connect_to,
+			.get_token = get_az_token,
+			.token_arg = q,
+		};
+
+		rc = restreq_get(a->d, &spec, on_read, q, &q->rest);
 	}
 	if (rc < 0) {
 		log_err("project %s: cannot start reading %s: %s", r->p->e.cfg->name, q->url,
@@ -739,7 +681,6 @@ send_with_token(struct azreq *q)
 	}
 }
 
-/* Queue one request of the round (the round holds a launch reference). */
 static void
 req_start(struct azround *r, enum req_kind kind, char *url, const char *accept, bool kv)
 {
@@ -1104,7 +1045,7 @@ azpoll_configure(struct azpoll *a, const struct config *cfg)
 			p->rerun = true;
 		}
 	}
-	aztokens_reset(a->tokens);
+	aztokens_forget(a->d);
 	a->cfg = cfg;
 	/* No round waits on it now; the Atlas base URL may have changed. */
 	sharedget_free(a->cp_read);
@@ -1208,16 +1149,11 @@ static int
 azpoll_new(struct daemon *d, const struct poller_hooks *hooks, struct azpoll **out)
 {
 	struct azpoll *a = calloc(1, sizeof(*a));
-	int rc;
 
 	if (!a)
 		return -ENOMEM;
 	a->d = d;
 	a->hooks = *hooks;
-	if ((rc = aztokens_new(d, &a->tokens)) < 0) {
-		free(a);
-		return rc;
-	}
 	*out = a;
 	return 0;
 }
@@ -1229,7 +1165,6 @@ azpoll_free(struct azpoll *a)
 		return;
 	projset_clear(&a->projects, project_destroy, a);
 	sharedget_free(a->cp_read);
-	aztokens_free(a->tokens);
 	json_decref(a->loaded);
 	free(a);
 }

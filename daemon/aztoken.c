@@ -1,5 +1,6 @@
 /*
- * aztoken — see aztoken.h.
+ * aztoken — see aztoken.h. The cache itself is tokens.c's; this file knows
+ * how Entra ID and IMDS issue tokens and what their refusals mean.
  */
 #include "autoconfig.h"
 
@@ -10,32 +11,18 @@
 
 #include "aztoken.h"
 #include "daemon.h"
-#include "fetch.h"
+#include "http.h"
 #include "log.h"
+#include "tokens.h"
 #include "util.h"
-#include "waitlist.h"
 
-struct aztoken_waiter {
-	struct wait_link link;
-	struct aztoken_entry *entry;
-	aztoken_fn fn;
-	void *ctx;
-};
-
-struct aztoken_entry {
-	struct aztoken_entry *next;
-	struct aztokens *owner;
-	char *key;             /* identity + resource: treated as a secret */
-	char *label;           /* "Key Vault token of client 1111..." for messages */
-	char *token;
-	int64_t refresh_at_ms;
-	struct fetch *fetch;
-	struct waitlist waiters;
-};
-
-struct aztokens {
-	struct daemon *d;
-	struct aztoken_entry *entries;
+/* What one token is for, handed to build() during tokens_get. */
+struct aztoken_for {
+	const struct cfg_azure_identity *id;
+	const struct azure_endpoints *ep;
+	enum az_resource res;
+	const char *ca_file;
+	const struct config *cfg;
 };
 
 const char *
@@ -50,51 +37,6 @@ az_resource_name(enum az_resource r)
 		return "Microsoft Graph";
 	}
 	return "?";
-}
-
-int
-aztokens_new(struct daemon *d, struct aztokens **out)
-{
-	struct aztokens *t = calloc(1, sizeof(*t));
-
-	if (!t)
-		return -ENOMEM;
-	t->d = d;
-	*out = t;
-	return 0;
-}
-
-static void
-entry_free(struct aztoken_entry *e)
-{
-	if (e->fetch)
-		fetch_cancel(e->fetch);
-	for (struct wait_link *l; (l = waitlist_pop(&e->waiters));)
-		free(waitlist_entry(l, struct aztoken_waiter, link));
-	util_free_secret(e->key);
-	util_free_secret(e->token);
-	free(e->label);
-	free(e);
-}
-
-void
-aztokens_reset(struct aztokens *t)
-{
-	while (t->entries) {
-		struct aztoken_entry *e = t->entries;
-
-		t->entries = e->next;
-		entry_free(e);
-	}
-}
-
-void
-aztokens_free(struct aztokens *t)
-{
-	if (!t)
-		return;
-	aztokens_reset(t);
-	free(t);
 }
 
 static const char *
@@ -115,7 +57,7 @@ static char *
 entry_key(const struct cfg_azure_identity *id, const struct azure_endpoints *ep,
 	  enum az_resource r)
 {
-	return util_asprintf("%d\n%s\n%s\n%s\n%s\n%s\n%s", (int)id->type,
+	return util_asprintf("azure\n%d\n%s\n%s\n%s\n%s\n%s\n%s", (int)id->type,
 			     id->tenant_id ? id->tenant_id : "", id->client_id ? id->client_id : "",
 			     id->client_secret.value ? id->client_secret.value : "",
 			     id->token_file ? id->token_file : "",
@@ -123,70 +65,22 @@ entry_key(const struct cfg_azure_identity *id, const struct azure_endpoints *ep,
 			     resource_of(ep, r, false));
 }
 
-static void
-finish(struct aztoken_entry *e, const char *token, int status,
-       const struct azure_token_error *terr, const char *detail)
-{
-	waitlist_deliver(&e->waiters);
-	for (struct wait_link *l; (l = waitlist_next(&e->waiters));) {
-		struct aztoken_waiter *w = waitlist_entry(l, struct aztoken_waiter, link);
-
-		w->fn(w->ctx, token, status, terr, detail);
-		free(w);
-	}
-}
-
-static void
-on_token(void *ctx, const struct http_response *resp, unsigned retries)
-{
-	struct aztoken_entry *e = ctx;
-	struct azure_token tok = {0};
-	struct azure_token_error terr = {0};
-	char err[256] = "", msg[768];
-	int64_t margin;
-	int r;
-
-	e->fetch = NULL;
-	if (resp->curl_code != 0) {
-		snprintf(msg, sizeof(msg), "cannot get the %s: %s", e->label, resp->error);
-		finish(e, NULL, 0, NULL, msg);
-		return;
-	}
-	r = azure_parse_token(resp->body, resp->body_len, &tok, &terr, err, sizeof(err));
-	if (r == -EACCES) {
-		snprintf(msg, sizeof(msg), "the %s was refused: %s", e->label,
-			 azure_token_advice(terr.cause));
-		finish(e, NULL, (int)resp->status, &terr, msg);
-		return;
-	}
-	if (r < 0 || resp->status != 200) {
-		snprintf(msg, sizeof(msg), "cannot get the %s: HTTP %ld%s%s", e->label,
-			 resp->status, *err ? ", " : "", err);
-		azure_token_free(&tok);
-		finish(e, NULL, (int)resp->status, NULL, msg);
-		return;
-	}
-	margin = tok.expires_in >= 600 ? 60 : tok.expires_in / 10;
-	util_free_secret(e->token);
-	e->token = tok.access_token;
-	tok.access_token = NULL;
-	e->refresh_at_ms = util_now_mono_ms() + (tok.expires_in - margin) * 1000;
-	azure_token_free(&tok);
-	log_debug("azure: new %s (retries %u)", e->label, retries);
-	finish(e, e->token, 200, NULL, NULL);
-}
-
 static int
-start_fetch(struct aztokens *t, struct aztoken_entry *e, const struct cfg_azure_identity *id,
-	    const struct azure_endpoints *ep, enum az_resource res, const char *ca_file,
-	    char *why, size_t whylen)
+build(void *owner, const void *arg, struct http_request *out, struct token_scratch *sc,
+      char *why, size_t whylen)
 {
-	const struct config *cfg = t->d->cfg;
+	const struct aztoken_for *f = arg;
+	const struct cfg_azure_identity *id = f->id;
+	const struct azure_endpoints *ep = f->ep;
+	enum az_resource res = f->res;
+	const struct config *cfg = f->cfg;
+
+	(void)owner;
 	static const char *const form[] = {"Content-Type: application/x-www-form-urlencoded",
 					   "Accept: application/json", NULL};
 	static const char *const imds[] = {"Metadata: true", "Accept: application/json", NULL};
 	struct http_request req = {
-		.ca_file = ca_file,
+		.ca_file = f->ca_file,
 		.connect_timeout_ms = cfg->http.connect_timeout_ms,
 		.timeout_ms = cfg->http.timeout_ms,
 		.max_response_bytes = 64 * 1024,
@@ -254,106 +148,84 @@ start_fetch(struct aztokens *t, struct aztoken_entry *e, const struct cfg_azure_
 		req.body_len = body ? strlen(body) : 0;
 	}
 	req.url = url;
-	r = url && (req.method == NULL || body) ? fetch_start(t->d, &req, FETCH_RETRIES, on_token, e,
-							     &e->fetch)
-					       : -ENOMEM;
-	if (r < 0)
-		snprintf(why, whylen, "cannot start the token request: %s", strerror(-r));
-	free(url);
-	util_free_secret(body);
+	/* the cache wipes and frees these once the fetch has its copy */
+	sc->url = url;
+	sc->body = body;
 	util_free_secret(secret);
 	util_free_secret(assertion);
 	free(scope);
-	return r;
-}
-
-static struct aztoken_entry *
-find_entry(struct aztokens *t, const char *key)
-{
-	for (struct aztoken_entry *e = t->entries; e; e = e->next)
-		if (strcmp(e->key, key) == 0)
-			return e;
-	return NULL;
-}
-
-int
-aztoken_get(struct aztokens *t, const struct cfg_azure_identity *id,
-	    const struct azure_endpoints *ep, enum az_resource res, const char *ca_file,
-	    aztoken_fn fn, void *ctx, struct aztoken_waiter **out)
-{
-	char *key = entry_key(id, ep, res), why[512];
-	struct aztoken_entry *e;
-	struct aztoken_waiter *w;
-	int r;
-
-	if (out)
-		*out = NULL;
-	if (!key)
+	if (!url || (req.method != NULL && !body)) {
+		snprintf(why, whylen, "cannot start the token request: %s", strerror(ENOMEM));
 		return -ENOMEM;
-	e = find_entry(t, key);
-	if (e) {
-		util_free_secret(key);
-	} else {
-		e = calloc(1, sizeof(*e));
-		if (!e) {
-			util_free_secret(key);
-			return -ENOMEM;
-		}
-		e->owner = t;
-		e->key = key;
-		waitlist_init(&e->waiters);
-		e->label = util_asprintf("%s token of Azure client %s", az_resource_name(res),
-					 id->client_id ? id->client_id
-					 : id->type == AZID_MANAGED_IDENTITY ? "(system-assigned managed identity)"
-									     : "?");
-		if (!e->label) {
-			entry_free(e);
-			return -ENOMEM;
-		}
-		e->next = t->entries;
-		t->entries = e;
 	}
-	if (e->token && util_now_mono_ms() < e->refresh_at_ms) {
-		fn(ctx, e->token, 200, NULL, NULL);
-		return 0;
-	}
-	w = calloc(1, sizeof(*w));
-	if (!w)
-		return -ENOMEM;
-	w->entry = e;
-	w->fn = fn;
-	w->ctx = ctx;
-	waitlist_add(&e->waiters, &w->link);
-	if (!e->fetch) {
-		r = start_fetch(t, e, id, ep, res, ca_file, why, sizeof(why));
-		if (r < 0) {
-			waitlist_remove(&e->waiters, &w->link);
-			free(w);
-			fn(ctx, NULL, 0, NULL, why);
-			return 0;
-		}
-	}
-	if (out)
-		*out = w;
+	*out = req;
 	return 0;
 }
 
-void
-aztoken_cancel(struct aztokens *t, struct aztoken_waiter *w)
-{
-	struct aztoken_entry *e = w->entry;
 
-	if (waitlist_remove(&e->waiters, &w->link))
-		free(w);
+static void
+parse(void *owner, const char *label, const struct http_response *resp, struct token_answer *ans)
+{
+	struct azure_token tok = {0};
+	struct azure_token_error terr = {0};
+	char err[256] = "";
+	int r;
+
+	(void)owner;
+	if (resp->curl_code != 0) {
+		snprintf(ans->detail, sizeof(ans->detail), "cannot get the %s: %s", label,
+			 resp->error);
+		return;
+	}
+	r = azure_parse_token(resp->body, resp->body_len, &tok, &terr, err, sizeof(err));
+	ans->status = resp->status;
+	if (r == -EACCES) {
+		snprintf(ans->detail, sizeof(ans->detail), "the %s was refused: %s", label,
+			 azure_token_advice(terr.cause));
+		if ((ans->error = malloc(sizeof(terr))))
+			memcpy(ans->error, &terr, sizeof(terr));
+		return;
+	}
+	if (r < 0 || resp->status != 200) {
+		snprintf(ans->detail, sizeof(ans->detail), "cannot get the %s: HTTP %ld%s%s", label,
+			 resp->status, *err ? ", " : "", err);
+		azure_token_free(&tok);
+		return;
+	}
+	ans->token = tok.access_token;
+	ans->expires_in = tok.expires_in;
+	tok.access_token = NULL;
+	azure_token_free(&tok);
 }
 
+static const struct token_source azure_source = {
+	.name = "azure",
+	.build = build,
+	.parse = parse,
+};
+
 void
-aztoken_invalidate(struct aztokens *t, const char *token)
+aztokens_forget(struct daemon *d)
 {
-	for (struct aztoken_entry *e = t->entries; e; e = e->next)
-		if (e->token && token && strcmp(e->token, token) == 0) {
-			util_free_secret(e->token);
-			e->token = NULL;
-			e->refresh_at_ms = 0;
-		}
+	tokens_drop_source(d->tokens, &azure_source);
+}
+
+int
+aztoken_get(struct daemon *d, const struct cfg_azure_identity *id,
+	    const struct azure_endpoints *ep, enum az_resource res, const char *ca_file,
+	    token_fn fn, void *ctx, struct token_waiter **w)
+{
+	struct aztoken_for f = {.id = id, .ep = ep, .res = res, .ca_file = ca_file, .cfg = d->cfg};
+	char *key = entry_key(id, ep, res), *label;
+	int r;
+
+	label = util_asprintf("%s token of Azure client %s", az_resource_name(res),
+			      id->client_id ? id->client_id
+			      : id->type == AZID_MANAGED_IDENTITY ? "(system-assigned managed identity)"
+								  : "?");
+	r = key && label ? tokens_get(d->tokens, &azure_source, NULL, key, label, &f, fn, ctx, w)
+			 : -ENOMEM;
+	util_free_secret(key);
+	free(label);
+	return r;
 }

@@ -15,6 +15,7 @@
 
 struct http_client;
 struct auth;
+struct tokens;
 struct deliverer;
 struct poller;
 struct store;
@@ -27,6 +28,7 @@ struct daemon {
 	uv_loop_t *loop;
 	struct config *cfg; /* swapped by a reload */
 	struct http_client *http;
+	struct tokens *tokens; /* every bearer token, one cache */
 	struct auth *auth;
 	struct deliverer *deliver;
 	struct store *store;

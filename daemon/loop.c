@@ -28,6 +28,7 @@
 #include "poller.h"
 #include "provider.h"
 #include "store.h"
+#include "tokens.h"
 #include "util.h"
 
 #define ALERTS_DOC "alerts.json"
@@ -293,6 +294,8 @@ stop(struct daemon *d)
 	d->deliver = NULL;
 	auth_free(d->auth);
 	d->auth = NULL;
+	tokens_free(d->tokens);
+	d->tokens = NULL;
 	http_client_close(d->http, on_http_closed, d);
 	if (rt_of(d)->watchdog_on)
 		uv_close((uv_handle_t *)&rt_of(d)->watchdog, NULL);
@@ -389,7 +392,8 @@ daemon_run(const char *config_path)
 		goto out_loop;
 	}
 	if ((r = alerts_new(&d->alerts)) < 0 || (r = http_client_new(&loop, d->cfg->http.max_concurrent, &d->http)) < 0 ||
-	    (r = auth_new(d, &d->auth)) < 0 || (r = deliver_new(d, &d->deliver)) < 0 ||
+	    (r = tokens_new(d, &d->tokens)) < 0 || (r = auth_new(d, &d->auth)) < 0 ||
+	    (r = deliver_new(d, &d->deliver)) < 0 ||
 	    (r = poller_new(d, &hooks, &d->poller)) < 0 ||
 	    (r = providers_new(d, &hooks, &d->providers)) < 0) {
 		log_err("cannot start: %s", strerror(-r));
@@ -436,6 +440,7 @@ out_modules:
 	poller_free(d->poller);
 	deliver_free(d->deliver);
 	auth_free(d->auth);
+	tokens_free(d->tokens);
 	if (d->http)
 		http_client_close(d->http, on_http_closed, d);
 	uv_run(&loop, UV_RUN_DEFAULT);

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "once.h"
 #include "poller.h"
+#include "tokens.h"
 #include "provider.h"
 #include "util.h"
 
@@ -206,7 +207,8 @@ once_run(const char *config_path, enum once_format fmt)
 	}
 	d->loop = &loop;
 	if ((r = http_client_new(&loop, d->cfg->http.max_concurrent, &d->http)) < 0 ||
-	    (r = auth_new(d, &d->auth)) < 0 || (r = poller_new(d, &hooks, &d->poller)) < 0 ||
+	    (r = tokens_new(d, &d->tokens)) < 0 || (r = auth_new(d, &d->auth)) < 0 ||
+	    (r = poller_new(d, &hooks, &d->poller)) < 0 ||
 	    (r = providers_new(d, &hooks, &d->providers)) < 0) {
 		fprintf(stderr, "kmswatchd: cannot start: %s\n", strerror(-r));
 		goto out;
@@ -237,6 +239,7 @@ out:
 	providers_free(d->providers);
 	poller_free(d->poller);
 	auth_free(d->auth);
+	tokens_free(d->tokens);
 	if (d->http)
 		http_client_close(d->http, on_http_closed, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);

@@ -28,7 +28,7 @@ struct project {
 	struct projset_entry e; /* id, cfg, config order */
 	struct poller *poller;
 	uv_timer_t timer;
-	struct atlasreq *ear_req; /* the EAR read of the round in progress */
+	struct restreq *ear_req; /* the EAR read of the round in progress */
 	bool busy;               /* a round is in progress (or admitted) */
 	bool waiting;            /* due, waiting for a free round slot */
 	TAILQ_ENTRY(project) wait_entry;
@@ -42,10 +42,10 @@ struct project {
 	struct atlas_clusters clusters;
 	bool clusters_ok;
 	unsigned clusters_page;
-	struct atlasreq *clusters_req;
+	struct restreq *clusters_req;
 	struct atlas_cpa cpa;
 	bool cpa_ok;
-	struct atlasreq *cpa_req;
+	struct restreq *cpa_req;
 	bool extra_failed_logged, extra_failed_now;
 	bool launching; /* start_extras is running: no report yet */
 };
@@ -111,8 +111,8 @@ on_project_closed(uv_handle_t *h)
 static void
 extras_clear(struct project *p)
 {
-	atlasreq_cancel(p->clusters_req);
-	atlasreq_cancel(p->cpa_req);
+	restreq_cancel(p->clusters_req);
+	restreq_cancel(p->cpa_req);
 	p->clusters_req = p->cpa_req = NULL;
 	if (p->have_ear)
 		atlas_ear_free(&p->ear);
@@ -132,7 +132,7 @@ project_cancel(struct project *p)
 		p->waiting = false;
 	}
 	extras_clear(p);
-	atlasreq_cancel(p->ear_req);
+	restreq_cancel(p->ear_req);
 	p->ear_req = NULL;
 	set_busy(p, false);
 }
@@ -326,7 +326,7 @@ extras_done(struct project *p)
 }
 
 static void
-extra_failed(struct project *p, const char *what, const struct atlasreq_result *res,
+extra_failed(struct project *p, const char *what, const struct restreq_result *res,
 	     const char *error)
 {
 	const struct http_response *resp = res ? res->resp : NULL;
@@ -349,7 +349,7 @@ extra_failed(struct project *p, const char *what, const struct atlasreq_result *
 static void start_clusters(struct project *p);
 
 static void
-on_clusters(void *ctx, const struct atlasreq_result *res)
+on_clusters(void *ctx, const struct restreq_result *res)
 {
 	const struct http_response *resp = res->resp;
 	struct project *p = ctx;
@@ -387,7 +387,7 @@ on_clusters(void *ctx, const struct atlasreq_result *res)
 }
 
 static void
-on_cpa(void *ctx, const struct atlasreq_result *res)
+on_cpa(void *ctx, const struct restreq_result *res)
 {
 	const struct http_response *resp = res->resp;
 	struct project *p = ctx;
@@ -442,7 +442,7 @@ start_extras(struct project *p)
 }
 
 static void
-on_ear(void *ctx, const struct atlasreq_result *res)
+on_ear(void *ctx, const struct restreq_result *res)
 {
 	const struct http_response *resp = res->resp;
 	struct project *p = ctx;

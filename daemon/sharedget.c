@@ -10,13 +10,14 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "http.h"
 #include "sharedget.h"
 #include "util.h"
 #include "waitlist.h"
 
 struct sharedget_waiter {
 	struct wait_link link;
-	atlasreq_fn fn;
+	restreq_fn fn;
 	void *ctx;
 };
 
@@ -25,7 +26,7 @@ struct sharedget {
 	char *url;
 	char *accept;
 	unsigned flags;
-	struct atlasreq *inflight;
+	struct restreq *inflight;
 	struct waitlist waiters; /* for the read in flight */
 	/* the last successful answer */
 	char *body;
@@ -61,7 +62,7 @@ sharedget_free(struct sharedget *s)
 {
 	if (!s)
 		return;
-	atlasreq_cancel(s->inflight);
+	restreq_cancel(s->inflight);
 	for (struct wait_link *l; (l = waitlist_pop(&s->waiters));)
 		free(waitlist_entry(l, struct sharedget_waiter, link));
 	free(s->body);
@@ -96,7 +97,7 @@ remember(struct sharedget *s, const struct http_response *resp)
 }
 
 static void
-on_read(void *ctx, const struct atlasreq_result *res)
+on_read(void *ctx, const struct restreq_result *res)
 {
 	struct sharedget *s = ctx;
 	const struct http_response *resp = res->resp;
@@ -115,7 +116,7 @@ on_read(void *ctx, const struct atlasreq_result *res)
 }
 
 int
-sharedget_get(struct sharedget *s, int64_t fresh_ms, atlasreq_fn fn, void *ctx,
+sharedget_get(struct sharedget *s, int64_t fresh_ms, restreq_fn fn, void *ctx,
 	      struct sharedget_waiter **out)
 {
 	struct sharedget_waiter *w;
@@ -130,7 +131,7 @@ sharedget_get(struct sharedget *s, int64_t fresh_ms, atlasreq_fn fn, void *ctx,
 			.http_version = s->http_version,
 			.reused = true,
 		};
-		struct atlasreq_result res = {.resp = &resp};
+		struct restreq_result res = {.resp = &resp};
 
 		snprintf(resp.content_type, sizeof(resp.content_type), "%s", s->content_type);
 		fn(ctx, &res);

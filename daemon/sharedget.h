@@ -26,7 +26,7 @@ const char *sharedget_url(const struct sharedget *s);
 /* fn gets the answer: a remembered one at most fresh_ms old (then fn runs
  * before this returns and *out is NULL), or that of a read in flight or
  * started now. Failures are not remembered: the next reader tries again. */
-int sharedget_get(struct sharedget *s, int64_t fresh_ms, atlasreq_fn fn, void *ctx,
+int sharedget_get(struct sharedget *s, int64_t fresh_ms, restreq_fn fn, void *ctx,
 		  struct sharedget_waiter **out);
 /* No callback after this. */
 void sharedget_cancel(struct sharedget *s, struct sharedget_waiter *w);
