@@ -1,5 +1,5 @@
 /*
- * main — the command line of kmswatchd (INTERFACE.md): run the daemon,
+ * main — the command line of kmswatchd (docs/INTERFACE.md): run the daemon,
  * validate a config (-t), or run every check once (--once).
  */
 #include "autoconfig.h"

@@ -1,5 +1,5 @@
 /*
- * checks — the check catalogue of INTERFACE.md (ids, severities, journald
+ * checks — the check catalogue of docs/INTERFACE.md (ids, severities, journald
  * priorities, Nagios codes, MESSAGE_IDs), the findings list, and the pure
  * checks: atlas.access, ear.valid, ear.enabled, ear.config. A check takes
  * parsed inputs, thresholds and `now`, and returns findings; it reads no
@@ -102,7 +102,7 @@ severity_from_name(const char *name)
 	return -EINVAL;
 }
 
-/* journald PRIORITY of INTERFACE.md: an ok finding is only ever logged as
+/* journald PRIORITY of docs/INTERFACE.md: an ok finding is only ever logged as
  * a resolution, hence notice (5). */
 int
 severity_priority(enum severity s)

@@ -1,5 +1,5 @@
 /*
- * checks — the check catalogue of INTERFACE.md (ids, default severities,
+ * checks — the check catalogue of docs/INTERFACE.md (ids, default severities,
  * MESSAGE_IDs) and the pure check functions. A check turns parsed inputs,
  * the current time and thresholds into findings; it never reads a clock and
  * never does I/O, so every threshold edge is unit-testable.

@@ -1,5 +1,5 @@
 /*
- * config — owns the YAML configuration of INTERFACE.md: reading the file,
+ * config — owns the YAML configuration of docs/INTERFACE.md: reading the file,
  * turning libyaml's events into a small node tree, checking every key
  * against the tables below, resolving secret references, and the struct
  * config that results. Every problem becomes one line
@@ -1393,7 +1393,7 @@ h_checks(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 
 #define DAY 86400
 
-/* The one place the defaults of every check live (INTERFACE.md). */
+/* The one place the defaults of every check live (docs/INTERFACE.md). */
 const struct cfg_checks cfg_default_checks = {
 	.secret_expiry = {true, 30 * DAY, 7 * DAY},
 	.key_age = {true, 75 * DAY, 90 * DAY},

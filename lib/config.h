@@ -1,5 +1,5 @@
 /*
- * config — the YAML configuration of INTERFACE.md: parsed with libyaml into
+ * config — the YAML configuration of docs/INTERFACE.md: parsed with libyaml into
  * plain structs, validated, secret references resolved. Every problem is
  * reported as "FILE:LINE:COLUMN: message" (1-based); a config with any
  * problem is never returned. Owns all memory it returns (cfg_free).
@@ -51,7 +51,7 @@ struct cfg_checks {
 	bool enabled[CHK__COUNT];
 };
 
-/* Every check on, with INTERFACE.md's default thresholds: what a config
+/* Every check on, with docs/INTERFACE.md's default thresholds: what a config
  * without `checks:` gets, and what a pure check given no cfg_checks uses. */
 extern const struct cfg_checks cfg_default_checks;
 
@@ -146,7 +146,7 @@ struct config {
 		char *ca_file;
 	} azure;
 
-	/* extension of INTERFACE.md: HTTP client tuning */
+	/* extension of docs/INTERFACE.md: HTTP client tuning */
 	struct {
 		int64_t connect_timeout_ms; /* default 10s */
 		int64_t timeout_ms;         /* total per transfer, default 30s */

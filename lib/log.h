@@ -31,7 +31,7 @@ void log_msg(int priority, const char *msgid, const char *fmt, ...)
 #define log_info(...) log_msg(LOG_INFO, NULL, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, NULL, __VA_ARGS__)
 
-/* One journal entry per event with the INTERFACE.md fields; `note` (may be
+/* One journal entry per event with the docs/INTERFACE.md fields; `note` (may be
  * NULL) is appended to MESSAGE, e.g. a silence. Returns the journald
  * result (0 or negative errno; stderr output does not fail). */
 int log_event(const struct alert_event *ev, const char *note);

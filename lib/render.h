@@ -1,6 +1,6 @@
 /*
  * render — what an event looks like outside the daemon: the generic webhook
- * JSON of INTERFACE.md and its Standard Webhooks signature, the payload of
+ * JSON of docs/INTERFACE.md and its Standard Webhooks signature, the payload of
  * each sink type (Slack, Mattermost, Teams, PagerDuty, Alertmanager), plus
  * the one-line text used on stderr. Pure: no I/O, no clock.
  */
@@ -13,7 +13,7 @@
 #include "alerts.h"
 #include "config.h"
 
-/* The INTERFACE.md webhook document. *out is a new NUL-terminated string. */
+/* The docs/INTERFACE.md webhook document. *out is a new NUL-terminated string. */
 int render_webhook(const struct alert_event *ev, const char *host, char **out, size_t *len);
 
 /* Standard Webhooks: "v1," + base64(HMAC-SHA256(key, "id.timestamp.body")).

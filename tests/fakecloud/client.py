@@ -72,7 +72,7 @@ def wait_for(predicate, timeout=10.0, interval=0.05):
 
 def azure_ear(valid=True, enabled=True,
               key_version="0f1e2d3c4b5a69788796a5b4c3d2e1f0", **overrides):
-    """An EAR document shaped like atlas-api.md section 1 (Azure on, AWS and
+    """An EAR document shaped like docs/reference/atlas-api.md section 1 (Azure on, AWS and
     GCP off).  Keyword overrides: the top-level keys awsKms, azureKeyVault,
     googleCloudKms, enabledForSearchNodes replace those members; any other
     key sets that azureKeyVault field (None removes it).  keyIdentifier is
@@ -557,7 +557,7 @@ class FakeCloud:
                          role_assignments=True)
         if app_id is None:
             # secretless (roleId): Atlas's own multi-tenant service
-            # principal, as Cloud Provider Access names it (atlas-api.md 7)
+            # principal, as Cloud Provider Access names it (docs/reference/atlas-api.md 7)
             app = {"id": None, "passwordCredentials": [{"keyId": None}]}
             sp = {"id": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"}
         else:

@@ -20,7 +20,7 @@ and writes DIR/ready.json atomically once both listen:
     {"https_port": N, "control_port": M, "ca_file": "DIR/ca.pem", "pid": P}
 SIGTERM or SIGINT stop it cleanly (exit 0, ready.json removed).
 
-Atlas endpoints (HTTPS port), facts from shared/reference/atlas-api.md
+Atlas endpoints (HTTPS port), facts from docs/reference/atlas-api.md
 ------------------------------------------------------------------------
   POST /api/oauth/token       client credentials; Basic base64(id:secret),
                               form body grant_type=client_credentials
@@ -42,7 +42,7 @@ not be reused for a nonce.  OAuth answers use application/json and RFC 6749
 error bodies ({"error": "invalid_client", ...}), not ApiError.
 
 Azure endpoints (HTTPS port; IMDS also on the control port), facts from
-shared/reference/azure-api.md
+docs/reference/azure-api.md
 ------------------------------------------------------------------------
 Every Azure host is this one server: kmswatch's azure.endpoints overrides
 login, management, graph and key_vault to https://127.0.0.1:PORT and imds to
@@ -71,12 +71,12 @@ tell the APIs apart: /{tenant}/oauth2/v2.0/token, /metadata/identity/...,
         401 invalid_client 70021; missing parameter 400 900144; secret and
         assertion together / other assertion type 400 9002313; grant type
         400 unsupported_grant_type 70003; not POST 400 900561 (codes outside
-        azure-api.md 1.2 are the usual service ones, approximate).
+        docs/reference/azure-api.md 1.2 are the usual service ones, approximate).
       An identity's "error" forces one of secret_expired, invalid_secret,
       app_not_found, tenant_not_found, invalid_scope on every request.
       Known resources: the vault, ARM (management.azure.com and
       management.core.windows.net) and Graph hosts of the four clouds of
-      azure-api.md 1.1.  A token is JWT-shaped (aud, tid, appid, oid, exp;
+      docs/reference/azure-api.md 1.1.  A token is JWT-shaped (aud, tid, appid, oid, exp;
       HS256, clients must not parse it) and remembered server-side with its
       identity, tenant and audience; it lives az token_ttl (3599) seconds.
   GET /metadata/identity/oauth2/token?api-version=2018-02-01&resource=R
@@ -353,13 +353,13 @@ OPENSSL = "/usr/bin/openssl" if os.path.exists("/usr/bin/openssl") else "openssl
 CLIENT_GONE = (ConnectionError, TimeoutError, socket.timeout, ssl.SSLError, BrokenPipeError)
 
 
-# --- default documents (synthetic, shaped after atlas-api.md) -----------------
+# --- default documents (synthetic, shaped after docs/reference/atlas-api.md) -----------------
 
 DEFAULT_ROLE_ID = "65a1b2c3d4e5f60718293a4b"
 
 
 def default_ear():
-    """The Azure-enabled sample of atlas-api.md section 1."""
+    """The Azure-enabled sample of docs/reference/atlas-api.md section 1."""
     return {
         "awsKms": {"enabled": False, "valid": False, "requirePrivateNetworking": False},
         "azureKeyVault": {
@@ -439,7 +439,7 @@ def reason_phrase(status):
 
 
 def api_error(status, code, detail, parameters=()):
-    """An Atlas ApiError body (atlas-api.md section 9)."""
+    """An Atlas ApiError body (docs/reference/atlas-api.md section 9)."""
     return {"detail": detail, "error": status, "errorCode": code,
             "parameters": list(parameters), "reason": reason_phrase(status)}
 
@@ -745,7 +745,7 @@ def load_config(path):
     }
 
 
-# --- Azure: constants and helpers (facts from shared/reference/azure-api.md) -----
+# --- Azure: constants and helpers (facts from docs/reference/azure-api.md) -----
 
 AZ_TOKEN_TTL_DEFAULT = 3599
 TICKS = 10 ** 7                     # Graph timestamps keep 7 fractional digits
@@ -809,7 +809,7 @@ ROLE_DEFINITIONS = {
 }
 
 # Entra ID errors a test can force on an identity ("error": name).  The codes
-# and texts of azure-api.md 1.2; the 700016 / 90002 / 70011 texts are the
+# and texts of docs/reference/azure-api.md 1.2; the 700016 / 90002 / 70011 texts are the
 # usual service wording (UNVERIFIED there).
 AAD_ERRORS = {
     "secret_expired": (401, "invalid_client", 7000222,
@@ -1096,7 +1096,7 @@ def parse_password_credential(obj):
     for k in ("displayName", "hint", "customKeyIdentifier"):
         if obj.get(k) is not None and not isinstance(obj[k], str):
             raise BadInput("passwordCredential %s must be a string or null" % k)
-    # Key order as in the application-get example of azure-api.md section 4.
+    # Key order as in the application-get example of docs/reference/azure-api.md section 4.
     return {"customKeyIdentifier": obj.get("customKeyIdentifier"),
             "displayName": obj.get("displayName"),
             "endDateTime": None if end is None else iso7(end),
@@ -1376,7 +1376,7 @@ def arm_vault_id(v):
 
 
 def arm_vault_doc(v):
-    """The ARM vault resource (azure-api.md section 3; getVault.json order)."""
+    """The ARM vault resource (docs/reference/azure-api.md section 3; getVault.json order)."""
     return {"id": arm_vault_id(v), "name": v["name"], "type": "Microsoft.KeyVault/vaults",
             "location": v["location"], "tags": copy.deepcopy(v["tags"]),
             "systemData": copy.deepcopy(v["systemData"]),

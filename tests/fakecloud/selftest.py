@@ -908,7 +908,7 @@ def t_azure_key_vault(fc):
                     "VaultNotFound")
     expect_az_error(az_get(fc, kv_path(w), tok, "127.0.0.1:%d" % fc.https_port), 400,
                     "BadParameter")
-    # firewall, exactly as azure-api.md 2.4 shows it
+    # firewall, exactly as docs/reference/azure-api.md 2.4 shows it
     fc.set_vault_firewall(w["vault"], deny=True)
     err = expect_az_error(az_get(fc, kv_path(w), tok, host), 403, "Forbidden",
                           "ForbiddenByFirewall")

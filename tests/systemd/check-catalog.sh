@@ -92,7 +92,7 @@ for id in $(sed -n 's/^-- \([0-9a-f]\{32\}\)$/\1/p' "$catalog"); do
 	fi
 done
 
-# @FIELD@ references should be fields kmswatch sends (INTERFACE.md).
+# @FIELD@ references should be fields kmswatch sends (docs/INTERFACE.md).
 bad=$(grep -v '^#' "$catalog" | grep -o '@[A-Z0-9_]*@' | sort -u | grep -v '^@KMSWATCH_[A-Z0-9_]*@$' || true)
 if [ -n "$bad" ]; then
 	echo "FAIL: unexpected field references: $bad" >&2

@@ -1,6 +1,6 @@
 /*
  * Unit tests for lib/atlas.c: the encryptionAtRest parser on real-shaped
- * answers (shapes from shared/reference/atlas-api.md) and on every kind of
+ * answers (shapes from docs/reference/atlas-api.md) and on every kind of
  * broken input, the fingerprint, ApiError and OAuth parsing, URL building.
  * Bodies are copied into exactly-sized heap buffers without a NUL so that
  * AddressSanitizer catches any read past `len`.
@@ -887,7 +887,7 @@ test_urls(void **state)
 
 /* ---- clusters ---------------------------------------------------------- */
 
-/* atlas-api.md §6 */
+/* docs/reference/atlas-api.md §6 */
 static const char CLUSTERS_SAMPLE[] =
 	"{\n"
 	"  \"links\": [ { \"href\": \"https://cloud.mongodb.com/api/atlas/v2/groups/"
@@ -1183,7 +1183,7 @@ test_clusters_url(void **state)
 
 /* ---- Cloud Provider Access -------------------------------------------- */
 
-/* atlas-api.md §7 */
+/* docs/reference/atlas-api.md §7 */
 static const char CPA_SAMPLE[] =
 	"{\n"
 	"  \"awsIamRoles\": [],\n"

@@ -2,7 +2,7 @@
  * Unit tests for lib/azure.c, lib/azure_checks.c and the control-plane /
  * ipAddresses parsers of lib/atlas.c: the cloud endpoint table and its
  * overrides (token audiences included), every parser on real-shaped answers
- * (shapes from shared/reference/azure-api.md and atlas-api.md) and on
+ * (shapes from docs/reference/azure-api.md and docs/reference/atlas-api.md) and on
  * malformed, truncated and wrong-typed ones, the Key Vault key identifier
  * grammar, and every check at each threshold edge with the time injected
  * (exactly at the boundary and one second either side).

@@ -141,7 +141,7 @@ test_severities(void **state)
 	assert_int_equal(severity_from_name("error"), -EINVAL);
 	assert_int_equal(severity_from_name(NULL), -EINVAL);
 
-	/* journald PRIORITY of INTERFACE.md */
+	/* journald PRIORITY of docs/INTERFACE.md */
 	assert_int_equal(severity_priority(SEV_CRITICAL), 2);
 	assert_int_equal(severity_priority(SEV_UNKNOWN), 3);
 	assert_int_equal(severity_priority(SEV_WARNING), 4);

@@ -1304,7 +1304,7 @@ put_credential(const char *name, const char *value)
 	free(n);
 }
 
-/* INTERFACE.md's example, with secrets from all three kinds of reference. */
+/* docs/INTERFACE.md's example, with secrets from all three kinds of reference. */
 static void
 test_full_example(void **state UNUSED)
 {

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the payload renderers: the INTERFACE.md webhook document
+ * Unit tests of the payload renderers: the docs/INTERFACE.md webhook document
  * and the Standard Webhooks signature (checked against the specification's
  * published example), and each sink's payload against golden files in
  * tests/unit/data/render/ (UPDATE_GOLDEN=1 rewrites them; the Teams cards
