@@ -1,0 +1,175 @@
+#!/bin/bash
+# Benchmark: one poll cycle of kmswatchd beside the HTTP limit of the same
+# server, in one run.
+#
+#   bash tests/bench/poll_cycle.sh [-n 1000,10000,30000] [--binary PATH] [--runs 3]
+#
+# nginx (HTTP/2 + TLS on loopback, a throwaway CA) serves canned Atlas
+# answers shaped after docs/reference/atlas-api.md: the OAuth token, each
+# project's encryptionAtRest document (Azure Key Vault, valid) and its
+# clusters page. For each N it then times
+#   h2load   the same 2N GETs (N EAR reads, N clusters reads) over one
+#            connection with 100 streams in flight: the limit;
+#   kmswatchd --once on N projects (service account, http.max_concurrent
+#            256): one token request, then per project the EAR read and the
+#            clusters read, the checks, and the --once report;
+# and prints both, their ratio, kmswatchd's peak RSS and the requests nginx
+# counted (exactly 2N + 1 are expected; anything else fails the run).
+# Timings are the best of --runs runs; RSS is the highest. nginx and h2load
+# set the limit because they are the fastest HTTP/2 server and client on
+# the machine: what kmswatchd costs beyond them is its own.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+sizes=10000
+binary=$top/build/daemon/kmswatchd
+runs=3
+while [ $# -gt 0 ]; do
+	case $1 in
+	-n) sizes=$2; shift 2 ;;
+	--binary) binary=$2; shift 2 ;;
+	--runs) runs=$2; shift 2 ;;
+	-h | --help) sed -n 2,20p "$0"; exit 0 ;;
+	*) echo "poll_cycle.sh: unknown argument $1" >&2; exit 2 ;;
+	esac
+done
+[ -x "$binary" ] || { echo "poll_cycle.sh: no kmswatchd at $binary (build first, or --binary)" >&2; exit 2; }
+
+need=()
+command -v nginx >/dev/null || need+=(nginx-light)
+command -v h2load >/dev/null || need+=(nghttp2-client)
+command -v openssl >/dev/null || need+=(openssl)
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+work=$(mktemp -d /tmp/kmswatch-bench.XXXXXX)
+nginx_pid=
+cleanup() {
+	[ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# ---- a throwaway CA and a certificate for 127.0.0.1 -----------------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	-subj "/CN=kmswatch bench CA" -keyout "$work/ca.key" -out "$work/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+	-keyout "$work/srv.key" -out "$work/srv.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' >"$work/ext"
+openssl x509 -req -in "$work/srv.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" \
+	-CAcreateserial -days 2 -extfile "$work/ext" -out "$work/srv.pem" 2>/dev/null
+
+port=$(( 20000 + RANDOM % 20000 ))
+ear='{"awsKms":{"enabled":false,"requirePrivateNetworking":false,"valid":false},"azureKeyVault":{"azureEnvironment":"AZURE","clientID":"b0c1d2e3-f405-4617-8829-3a4b5c6d7e8f","enabled":true,"keyIdentifier":"https://contoso-kv.vault.azure.net/keys/atlas-cmk/0f1e2d3c4b5a69788796a5b4c3d2e1f0","keyVaultName":"contoso-kv","requirePrivateNetworking":false,"resourceGroupName":"rg-atlas-cmk","subscriptionID":"11111111-2222-4333-8444-555555555555","tenantID":"99999999-8888-4777-8666-555555555555","valid":true},"enabledForSearchNodes":false,"googleCloudKms":{"enabled":false,"valid":false}}'
+clusters='{"links":[],"results":[{"id":"$1c0ffee","groupId":"$1","name":"Cluster0","clusterType":"REPLICASET","encryptionAtRestProvider":"AZURE","stateName":"IDLE","paused":false,"mongoDBVersion":"8.0.4","createDate":"2025-11-03T09:12:44Z"}],"totalCount":1}'
+token='{"access_token":"bench-token-not-a-secret","token_type":"Bearer","expires_in":3600}'
+cat >"$work/nginx.conf" <<EOF
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/error.log warn;
+daemon off;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	keepalive_requests 1000000;
+	http2_max_concurrent_streams 256;
+	client_body_temp_path $work/body;
+	server {
+		listen 127.0.0.1:$port ssl http2;
+		ssl_certificate $work/srv.pem;
+		ssl_certificate_key $work/srv.key;
+		location = /api/oauth/token {
+			default_type application/json;
+			return 200 '$token';
+		}
+		location ~ "^/api/atlas/v2/groups/([0-9a-f]{24})/encryptionAtRest$" {
+			default_type application/vnd.atlas.2023-01-01+json;
+			return 200 '$ear';
+		}
+		location ~ "^/api/atlas/v2/groups/([0-9a-f]{24})/clusters$" {
+			default_type application/vnd.atlas.2024-08-05+json;
+			return 200 '$clusters';
+		}
+		location = /stub { stub_status; }
+	}
+}
+EOF
+# nginx's own variables in the canned bodies: only \$1 is meant
+nginx -t -c "$work/nginx.conf" -p "$work" >/dev/null 2>&1 || { nginx -t -c "$work/nginx.conf" -p "$work"; exit 1; }
+nginx -c "$work/nginx.conf" -p "$work" &
+nginx_pid=$!
+for _ in $(seq 50); do
+	curl -sk "https://127.0.0.1:$port/stub" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+served() { curl -sk "https://127.0.0.1:$port/stub" | awk 'NR == 3 { print $3 }'; }
+
+best() { sort -g | head -1; }
+printf '%-8s %18s %12s %7s %14s %10s\n' projects "kmswatchd --once" h2load ratio "peak RSS (MB)" requests
+prev_n= prev_t=
+status=0
+for n in ${sizes//,/ }; do
+	ids=$work/ids.$n
+	/usr/bin/python3 -c "import sys,hashlib
+for i in range(int(sys.argv[1])): print(hashlib.sha1(b'%d' % i).hexdigest()[:24])" "$n" >"$ids"
+	base="https://127.0.0.1:$port"
+	awk -v b="$base" '{ print b "/api/atlas/v2/groups/" $1 "/encryptionAtRest"; print b "/api/atlas/v2/groups/" $1 "/clusters" }' "$ids" >"$work/urls.$n"
+	{
+		echo "poll_interval: 1h"
+		echo "state_dir: $work/state"
+		echo "atlas:"
+		echo "  base_url: $base"
+		echo "  ca_file: $work/ca.pem"
+		echo "  service_account:"
+		echo "    client_id: mdb_sa_id_bench"
+		echo "    client_secret: {file: $work/sa-secret}"
+		echo "http:"
+		echo "  max_concurrent: 256"
+		echo "projects:"
+		sed 's/^/  - id: /' "$ids"
+	} >"$work/kmswatch.$n.yaml"
+	printf 'bench-secret\n' >"$work/sa-secret"
+	chmod 600 "$work/sa-secret" "$work/kmswatch.$n.yaml"
+
+	h2=() kt=() rss=0
+	for _ in $(seq "$runs"); do
+		out=$(h2load -n $((2 * n)) -c 1 -m 100 -i "$work/urls.$n" 2>&1)
+		grep -q "succeeded, 0 failed, 0 errored" <<<"$out" && grep -q "status codes: $((2 * n)) 2xx" <<<"$out" ||
+			{ echo "h2load did not get $((2 * n)) answers:"; echo "$out" | tail -8; exit 1; }
+		h2+=("$(awk '/^finished in/ { t = $3; sub(/,$/, "", t); if (t ~ /ms$/) { sub(/ms$/, "", t); t /= 1000 } else if (t ~ /us$/) { sub(/us$/, "", t); t /= 1000000 } else sub(/s$/, "", t); print t }' <<<"$out")")
+
+		before=$(served)
+		rc=0
+		/usr/bin/time -f '%e %M' -o "$work/time" "$binary" --once -c "$work/kmswatch.$n.yaml" \
+			>"$work/once.out" 2>"$work/once.err" || rc=$?
+		after=$(served)
+		reqs=$((after - before - 1)) # less the stub_status read itself
+		if [ "$rc" != 0 ]; then
+			echo "kmswatchd --once exited $rc:"; tail -5 "$work/once.err" "$work/once.out"; status=1
+		fi
+		if [ "$reqs" != $((2 * n + 1)) ]; then
+			echo "kmswatchd made $reqs requests, expected $((2 * n + 1))"; status=1
+		fi
+		read -r secs kb <"$work/time"
+		kt+=("$secs")
+		[ "$kb" -gt "$rss" ] && rss=$kb
+	done
+	t=$(printf '%s\n' "${kt[@]}" | best)
+	l=$(printf '%s\n' "${h2[@]}" | best)
+	printf '%-8s %16.2f s %10.3f s %6.1fx %14.1f %10s\n' "$n" "$t" "$l" \
+		"$(awk -v a="$t" -v b="$l" 'BEGIN { print a / b }')" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$reqs"
+	if [ -n "$prev_n" ]; then
+		printf '         %s -> %s projects: kmswatchd costs %.2fx\n' "$prev_n" "$n" \
+			"$(awk -v a="$t" -v b="$prev_t" 'BEGIN { print a / b }')"
+	fi
+	prev_n=$n prev_t=$t
+done
+if [ "${KMSWATCH_BENCH_HOLD:-0}" = 1 ]; then
+	# for profiling by hand: the server and configs stay until killed
+	echo "holding: nginx on port $port, configs in $work (kill $$ to end)"
+	wait "$nginx_pid"
+fi
+echo "(best of $runs runs for times, highest peak RSS; h2load -c 1 -m 100 over the same 2N URLs)"
+exit $status
