@@ -4,7 +4,9 @@
  */
 #include "autoconfig.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,53 +26,98 @@
 #include "provider.h"
 #include "util.h"
 
+/* One finding, compact: --once over 10,000 projects holds some 40,000 of
+ * these until it prints, so the strings live back to back in one arena
+ * (subject, summary and missing, each NUL-terminated) instead of three
+ * allocations a row. */
 struct row {
 	const struct cfg_project *p;
-	struct finding f; /* strings owned */
-	size_t seq;       /* arrival order, for a stable sort */
+	size_t text;    /* offset of the subject in once.arena */
+	uint32_t seq;   /* arrival order, for a stable sort */
+	uint8_t check;  /* enum check_id */
+	uint8_t severity, provider;
+	bool has_days_left, has_age_days, has_missing;
+	int64_t days_left, age_days;
 };
 
 struct once {
 	struct daemon *d;
 	struct row *rows;
 	size_t n, cap;
+	struct strbuf arena;
 	bool failed;
 };
+
+static_assert(CHK__COUNT <= UINT8_MAX, "struct row keeps a check id in 8 bits");
+
+static const char *
+row_subject(const struct once *o, const struct row *r)
+{
+	return o->arena.s + r->text;
+}
+
+static const char *
+row_summary(const struct once *o, const struct row *r)
+{
+	const char *s = row_subject(o, r);
+
+	return s + strlen(s) + 1;
+}
+
+static const char *
+row_missing(const struct once *o, const struct row *r)
+{
+	const char *s = row_summary(o, r);
+
+	return r->has_missing ? s + strlen(s) + 1 : NULL;
+}
+
+static int
+arena_put(struct strbuf *b, const char *s)
+{
+	return strbuf_append(b, s ? s : "", strlen(s ? s : "") + 1);
+}
 
 static void
 on_result(void *ctx, const struct cfg_project *p, const struct findings *f)
 {
 	struct once *o = ctx;
 
-	for (size_t i = 0; i < f->n; i++) {
+	for (size_t i = 0; i < f->n && !o->failed; i++) {
 		const struct finding *fi = &f->v[i];
+		size_t text = o->arena.len;
 		struct row *r;
 
 		if (o->n == o->cap) {
 			size_t cap = o->cap ? o->cap * 2 : 32;
-			struct row *v = realloc(o->rows, cap * sizeof(*v));
+			struct row *v = cap <= UINT32_MAX ? realloc(o->rows, cap * sizeof(*v)) : NULL;
 
 			if (!v) {
 				o->failed = true;
-				return;
+				break;
 			}
 			o->rows = v;
 			o->cap = cap;
 		}
-		r = &o->rows[o->n];
-		r->p = p;
-		r->seq = o->n;
-		r->f = *fi;
-		r->f.subject = util_strdup(fi->subject ? fi->subject : "");
-		r->f.summary = util_strdup(fi->summary ? fi->summary : "");
-		r->f.missing = util_strdup(fi->missing);
-		if (!r->f.subject || !r->f.summary) {
-			free(r->f.subject);
-			free(r->f.summary);
-			free(r->f.missing);
+		if (arena_put(&o->arena, fi->subject) < 0 || arena_put(&o->arena, fi->summary) < 0 ||
+		    (fi->missing && arena_put(&o->arena, fi->missing) < 0)) {
 			o->failed = true;
-			return;
+			break;
 		}
+		r = &o->rows[o->n];
+		*r = (struct row){
+			.p = p,
+			.text = text,
+			.seq = (uint32_t)o->n,
+			.check = (uint8_t)fi->check,
+			.severity = (uint8_t)fi->severity,
+			.provider = (uint8_t)fi->provider,
+			.has_days_left = fi->has_days_left,
+			.has_age_days = fi->has_age_days,
+			.has_missing = fi->missing != NULL,
+			.days_left = fi->days_left,
+			.age_days = fi->age_days,
+		};
 		o->n++;
 	}
 	if (poller_all_done(o->d->poller) && providers_idle(o->d->providers))
@@ -83,8 +130,8 @@ worst(const struct once *o)
 	enum severity w = SEV_OK;
 
 	for (size_t i = 0; i < o->n; i++)
-		if (o->rows[i].f.severity > w)
-			w = o->rows[i].f.severity;
+		if (o->rows[i].severity > w)
+			w = o->rows[i].severity;
 	return w;
 }
 
@@ -97,8 +144,8 @@ row_cmp(const void *x, const void *y)
 
 	if (a->p != b->p)
 		return a->p < b->p ? -1 : 1;
-	if (a->f.check != b->f.check)
-		return a->f.check < b->f.check ? -1 : 1;
+	if (a->check != b->check)
+		return a->check < b->check ? -1 : 1;
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
@@ -109,40 +156,50 @@ print_text(const struct once *o)
 	for (size_t i = 0; i < o->n; i++) {
 		const struct row *r = &o->rows[i];
 
-		printf("%-24s %-24s %-9s %s\n", r->p->name, check_name(r->f.check),
-		       severity_name(r->f.severity), r->f.summary);
+		printf("%-24s %-24s %-9s %s\n", r->p->name, check_name(r->check),
+		       severity_name(r->severity), row_summary(o, r));
 	}
 }
 
+/* Prints the same bytes as json_dumps(array of rows, JSON_INDENT(2)) would,
+ * one row at a time: the whole array as jansson values would cost more
+ * than every other part of a --once run over many projects. */
 static void
 print_json(const struct once *o)
 {
-	json_t *arr = json_array();
-	char *s;
-
+	fputs(o->n ? "[\n" : "[]\n", stdout);
 	for (size_t i = 0; i < o->n; i++) {
 		const struct row *r = &o->rows[i];
 		json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "project_id", r->p->id,
-				      "project_name", r->p->name, "check", check_name(r->f.check),
-				      "severity", severity_name(r->f.severity), "provider",
-				      provider_name(r->f.provider), "subject", r->f.subject,
-				      "summary", r->f.summary);
+				      "project_name", r->p->name, "check",
+				      check_name((enum check_id)r->check), "severity",
+				      severity_name((enum severity)r->severity), "provider",
+				      provider_name((enum provider)r->provider), "subject",
+				      row_subject(o, r), "summary", row_summary(o, r));
+		char *s;
 
 		if (!j)
 			continue;
-		if (r->f.has_days_left)
-			json_object_set_new(j, "days_left", json_integer(r->f.days_left));
-		if (r->f.has_age_days)
-			json_object_set_new(j, "age_days", json_integer(r->f.age_days));
-		if (r->f.missing)
-			json_object_set_new(j, "missing", json_string(r->f.missing));
-		json_array_append_new(arr, j);
+		if (r->has_days_left)
+			json_object_set_new(j, "days_left", json_integer(r->days_left));
+		if (r->has_age_days)
+			json_object_set_new(j, "age_days", json_integer(r->age_days));
+		if (r->has_missing)
+			json_object_set_new(j, "missing", json_string(row_missing(o, r)));
+		s = json_dumps(j, JSON_INDENT(2));
+		json_decref(j);
+		if (!s)
+			continue;
+		/* the object's lines, one level deeper inside the array */
+		fputs("  ", stdout);
+		for (const char *c = s; *c; c++) {
+			putchar(*c);
+			if (*c == '\n')
+				fputs("  ", stdout);
+		}
+		fputs(i + 1 < o->n ? ",\n" : "\n]\n", stdout);
+		free(s);
 	}
-	s = json_dumps(arr, JSON_INDENT(2));
-	if (s)
-		printf("%s\n", s);
-	free(s);
-	json_decref(arr);
 }
 
 /* Nagios plugin output: one status line with perfdata, then the problems
@@ -155,13 +212,14 @@ print_nagios(const struct once *o, enum severity w)
 	const struct row *first = NULL;
 
 	for (size_t i = 0; i < o->n; i++) {
-		n[o->rows[i].f.severity]++;
-		if (o->rows[i].f.severity == w && w > SEV_INFO && !first)
+		n[o->rows[i].severity]++;
+		if (o->rows[i].severity == w && w > SEV_INFO && !first)
 			first = &o->rows[i];
 	}
 	printf("KMSWATCH %s - ", status[severity_nagios(w)]);
 	if (first)
-		printf("%s %s: %s", first->p->name, check_name(first->f.check), first->f.summary);
+		printf("%s %s: %s", first->p->name, check_name(first->check),
+		       row_summary(o, first));
 	else
 		printf("%zu check results, no problems", o->n);
 	printf(" | critical=%zu warning=%zu unknown=%zu ok=%zu\n", n[SEV_CRITICAL], n[SEV_WARNING],
@@ -169,9 +227,9 @@ print_nagios(const struct once *o, enum severity w)
 	for (size_t i = 0; i < o->n; i++) {
 		const struct row *r = &o->rows[i];
 
-		if (r->f.severity > SEV_INFO)
-			printf("%s: %s %s: %s\n", severity_name(r->f.severity), r->p->name,
-			       check_name(r->f.check), r->f.summary);
+		if (r->severity > SEV_INFO)
+			printf("%s: %s %s: %s\n", severity_name(r->severity), r->p->name,
+			       check_name(r->check), row_summary(o, r));
 	}
 }
 
@@ -245,12 +303,8 @@ out:
 	uv_run(&loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&loop) != 0)
 		fprintf(stderr, "kmswatchd: internal error: handles left open\n");
-	for (size_t i = 0; i < o.n; i++) {
-		free(o.rows[i].f.subject);
-		free(o.rows[i].f.summary);
-		free(o.rows[i].f.missing);
-	}
 	free(o.rows);
+	strbuf_free(&o.arena);
 	cfg_free(d->cfg);
 	return rc;
 }
