@@ -13,8 +13,12 @@
 #   kmswatchd --once on N projects (service account, http.max_concurrent
 #            256): one token request, then per project the EAR read and the
 #            clusters read, the checks, and the --once report;
-# and prints both, their ratio, kmswatchd's peak RSS and the requests nginx
-# counted (exactly 2N + 1 are expected; anything else fails the run).
+#   curl_floor the same 2N GETs with bare libcurl (tests/bench/curl_floor.c:
+#            one multi handle, the same multiplexing, bodies discarded):
+#            what the HTTP library alone costs;
+# and prints all three, kmswatchd's ratio to each, its peak RSS and the
+# requests nginx counted (exactly 2N + 1 are expected; anything else fails
+# the run).
 # Timings are the best of --runs runs; RSS is the highest. nginx and h2load
 # set the limit because they are the fastest HTTP/2 server and client on
 # the machine: what kmswatchd costs beyond them is its own.
@@ -35,6 +39,8 @@ done
 [ -x "$binary" ] || { echo "poll_cycle.sh: no kmswatchd at $binary (build first, or --binary)" >&2; exit 2; }
 
 need=()
+command -v cc >/dev/null || need+=(gcc)
+pkg-config --exists libcurl 2>/dev/null || need+=(libcurl4-openssl-dev pkg-config)
 command -v nginx >/dev/null || need+=(nginx-light)
 command -v h2load >/dev/null || need+=(nghttp2-client)
 command -v openssl >/dev/null || need+=(openssl)
@@ -51,6 +57,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+cc -O2 -o "$work/curl_floor" "$top/tests/bench/curl_floor.c" $(pkg-config --cflags --libs libcurl)
 
 # ---- a throwaway CA and a certificate for 127.0.0.1 -----------------------
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
@@ -107,7 +114,7 @@ done
 served() { curl -sk "https://127.0.0.1:$port/stub" | awk 'NR == 3 { print $3 }'; }
 
 best() { sort -g | head -1; }
-printf '%-8s %18s %12s %7s %14s %10s\n' projects "kmswatchd --once" h2load ratio "peak RSS (MB)" requests
+printf '%-8s %17s %9s %13s %11s %12s %9s %9s\n' projects "kmswatchd --once" h2load "libcurl floor" "vs h2load" "vs libcurl" "peak RSS" requests
 prev_n= prev_t=
 status=0
 for n in ${sizes//,/ }; do
@@ -133,12 +140,16 @@ for i in range(int(sys.argv[1])): print(hashlib.sha1(b'%d' % i).hexdigest()[:24]
 	printf 'bench-secret\n' >"$work/sa-secret"
 	chmod 600 "$work/sa-secret" "$work/kmswatch.$n.yaml"
 
-	h2=() kt=() rss=0
+	h2=() kt=() cf=() rss=0
 	for _ in $(seq "$runs"); do
 		out=$(h2load -n $((2 * n)) -c 1 -m 100 -i "$work/urls.$n" 2>&1)
 		grep -q "succeeded, 0 failed, 0 errored" <<<"$out" && grep -q "status codes: $((2 * n)) 2xx" <<<"$out" ||
 			{ echo "h2load did not get $((2 * n)) answers:"; echo "$out" | tail -8; exit 1; }
 		h2+=("$(awk '/^finished in/ { t = $3; sub(/,$/, "", t); if (t ~ /ms$/) { sub(/ms$/, "", t); t /= 1000 } else if (t ~ /us$/) { sub(/us$/, "", t); t /= 1000000 } else sub(/s$/, "", t); print t }' <<<"$out")")
+
+		/usr/bin/time -f '%e' -o "$work/time" "$work/curl_floor" "$work/urls.$n" "$work/ca.pem" 256 >/dev/null ||
+			{ echo "curl_floor failed"; exit 1; }
+		cf+=("$(cat "$work/time")")
 
 		before=$(served)
 		rc=0
@@ -158,8 +169,11 @@ for i in range(int(sys.argv[1])): print(hashlib.sha1(b'%d' % i).hexdigest()[:24]
 	done
 	t=$(printf '%s\n' "${kt[@]}" | best)
 	l=$(printf '%s\n' "${h2[@]}" | best)
-	printf '%-8s %16.2f s %10.3f s %6.1fx %14.1f %10s\n' "$n" "$t" "$l" \
-		"$(awk -v a="$t" -v b="$l" 'BEGIN { print a / b }')" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$reqs"
+	c=$(printf '%s\n' "${cf[@]}" | best)
+	printf '%-8s %15.2f s %7.3f s %11.2f s %11.1fx %12.1fx %6.1f MB %9s\n' "$n" "$t" "$l" "$c" \
+		"$(awk -v a="$t" -v b="$l" 'BEGIN { print a / b }')" \
+		"$(awk -v a="$t" -v b="$c" 'BEGIN { print a / b }')" \
+		"$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$reqs"
 	if [ -n "$prev_n" ]; then
 		printf '         %s -> %s projects: kmswatchd costs %.2fx\n' "$prev_n" "$n" \
 			"$(awk -v a="$t" -v b="$prev_t" 'BEGIN { print a / b }')"
@@ -171,5 +185,5 @@ if [ "${KMSWATCH_BENCH_HOLD:-0}" = 1 ]; then
 	echo "holding: nginx on port $port, configs in $work (kill $$ to end)"
 	wait "$nginx_pid"
 fi
-echo "(best of $runs runs for times, highest peak RSS; h2load -c 1 -m 100 over the same 2N URLs)"
+echo "(best of $runs runs for times, highest peak RSS; h2load -c 1 -m 100 and curl_floor over the same 2N URLs)"
 exit $status
