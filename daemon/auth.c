@@ -47,15 +47,14 @@ auth_free(struct auth *a)
 }
 
 /* What identifies the credentials, so that a reload with the same ones
- * keeps the token. The secret goes in as is: the key is itself treated as
- * a secret (never logged, wiped). */
+ * keeps the token and new ones get a new token (tokens_key hashes it). */
 static char *
 cred_key(const struct config *cfg)
 {
 	if (cfg->atlas.auth != ATLAS_AUTH_SERVICE_ACCOUNT)
 		return NULL;
-	return util_asprintf("atlas\n%s\n%s\n%s", cfg->atlas.base_url, cfg->atlas.client_id,
-			     cfg->atlas.client_secret.value ? cfg->atlas.client_secret.value : "");
+	return tokens_key("atlas\n%s\n%s\n%s", cfg->atlas.base_url, cfg->atlas.client_id,
+			  cfg->atlas.client_secret.value ? cfg->atlas.client_secret.value : "");
 }
 
 static int

@@ -57,12 +57,12 @@ static char *
 entry_key(const struct cfg_azure_identity *id, const struct azure_endpoints *ep,
 	  enum az_resource r)
 {
-	return util_asprintf("azure\n%d\n%s\n%s\n%s\n%s\n%s\n%s", (int)id->type,
-			     id->tenant_id ? id->tenant_id : "", id->client_id ? id->client_id : "",
-			     id->client_secret.value ? id->client_secret.value : "",
-			     id->token_file ? id->token_file : "",
-			     id->type == AZID_MANAGED_IDENTITY ? ep->imds : ep->login,
-			     resource_of(ep, r, false));
+	return tokens_key("azure\n%d\n%s\n%s\n%s\n%s\n%s\n%s", (int)id->type,
+			  id->tenant_id ? id->tenant_id : "", id->client_id ? id->client_id : "",
+			  id->client_secret.value ? id->client_secret.value : "",
+			  id->token_file ? id->token_file : "",
+			  id->type == AZID_MANAGED_IDENTITY ? ep->imds : ep->login,
+			  resource_of(ep, r, false));
 }
 
 static int

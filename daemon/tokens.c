@@ -4,12 +4,14 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <uthash.h>
 
+#include "crypto.h"
 #include "daemon.h"
 #include "fetch.h"
 #include "http.h"
@@ -42,6 +44,27 @@ struct tokens {
 	struct daemon *d;
 	struct token_entry *by_key;
 };
+
+char *
+tokens_key(const char *fmt, ...)
+{
+	char *desc = NULL, *key = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&desc, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return NULL;
+	key = malloc(2 * CRYPTO_SHA256_LEN + 1);
+	if (key && crypto_sha256_hex(desc, key) < 0) {
+		free(key);
+		key = NULL;
+	}
+	util_free_secret(desc);
+	return key;
+}
 
 int
 tokens_new(struct daemon *d, struct tokens **out)

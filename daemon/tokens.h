@@ -2,7 +2,7 @@
  * tokens — the one cache of bearer tokens for every identity kmswatch
  * uses: Atlas's service account (auth.c), its Entra identity per Azure
  * resource (aztoken.c), and whatever a new provider brings. An entry per
- * key (identity and audience; the key is treated as a secret): fetched on
+ * key (identity and audience, hashed: see tokens_key): fetched on
  * first use, cached until shortly before it expires, dropped when a
  * service answers 401 to it; concurrent requests for it wait on one fetch,
  * which retries transient failures (fetch's policy) once for all of them.
@@ -58,6 +58,12 @@ struct token_source {
 	void (*parse)(void *owner, const char *label, const struct http_response *resp,
 		      struct token_answer *ans);
 };
+
+/* The cache key for an identity: SHA-256 (hex) of the printf-formatted
+ * description of it, secret included, so that new credentials get a new
+ * token while the cache compares and keeps no copy of the secret. The
+ * description is wiped. NULL on ENOMEM. */
+char *tokens_key(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int tokens_new(struct daemon *d, struct tokens **out);
 /* Pending waiters are dropped without callbacks. */

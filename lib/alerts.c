@@ -18,7 +18,7 @@
 
 #include "alerts.h"
 #include "config.h"
-#include "sha256.h"
+#include "crypto.h"
 #include "util.h"
 
 struct project_alerts;
@@ -141,15 +141,12 @@ alerts_make_id(const char *project_id, enum check_id check, const char *subject,
 	       char out[ALERT_ID_LEN + 1])
 {
 	/* NUL separators keep ("a","bc") and ("ab","c") apart. */
-	struct sha256_ctx c;
-	unsigned char d[SHA256_DIGEST_LEN];
-	const char *name = check_name(check);
+	const char *parts[] = {project_id, check_name(check), subject};
+	unsigned char d[CRYPTO_SHA256_LEN];
 
-	sha256_init(&c);
-	sha256_update(&c, project_id, strlen(project_id) + 1);
-	sha256_update(&c, name, strlen(name) + 1);
-	sha256_update(&c, subject ? subject : "", strlen(subject ? subject : "") + 1);
-	sha256_final(&c, d);
+	/* only on ENOMEM inside libcrypto, which has nothing to fall back on */
+	if (crypto_sha256_strings(parts, 3, d) < 0)
+		abort();
 	util_hex(d, ALERT_ID_LEN / 2, out);
 }
 

@@ -11,7 +11,7 @@
 #include <jansson.h>
 
 #include "render.h"
-#include "sha256.h"
+#include "crypto.h"
 #include "util.h"
 
 /* "a/32,b/32" -> ["a/32","b/32"] */
@@ -78,13 +78,13 @@ int
 render_signature(const char *secret, const char *msg_id, int64_t timestamp, const char *body,
 		 size_t len, char *out)
 {
-	unsigned char key[256], mac[SHA256_DIGEST_LEN];
+	unsigned char key[256], mac[CRYPTO_SHA256_LEN];
 	struct strbuf msg = {0};
 	size_t keylen;
 	int r;
 
 	if (strncmp(secret, "whsec_", 6) == 0) {
-		r = util_base64_decode(secret + 6, key, sizeof(key));
+		r = crypto_base64_decode(secret + 6, key, sizeof(key));
 		if (r <= 0)
 			return -EINVAL;
 		keylen = (size_t)r;
@@ -100,11 +100,13 @@ render_signature(const char *secret, const char *msg_id, int64_t timestamp, cons
 		explicit_bzero(key, sizeof(key));
 		return -ENOMEM;
 	}
-	hmac_sha256(key, keylen, msg.s, msg.len, mac);
+	r = crypto_hmac_sha256(key, keylen, msg.s, msg.len, mac);
 	explicit_bzero(key, sizeof(key));
 	strbuf_free(&msg);
+	if (r < 0)
+		return r;
 	memcpy(out, "v1,", 3);
-	util_base64(mac, sizeof(mac), out + 3);
+	crypto_base64(mac, sizeof(mac), out + 3);
 	return 0;
 }
 

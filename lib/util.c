@@ -1,6 +1,6 @@
 /*
  * util — small helpers shared by every module: durations and ISO 8601
- * times, growable strings, secret wiping, base64/hex, whole-file reads and
+ * times, growable strings, secret wiping, hex, whole-file reads and
  * crash-safe file replacement. It owns no global state; the two clock reads
  * of lib/ live here so that everything else can take time as an argument.
  */
@@ -608,99 +608,6 @@ util_hex(const unsigned char *in, size_t n, char *out)
 		out[2 * i + 1] = digits[in[i] & 0x0f];
 	}
 	out[2 * n] = '\0';
-}
-
-static const char b64[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-void
-util_base64(const unsigned char *in, size_t n, char *out)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		out[o++] = b64[v >> 18];
-		out[o++] = b64[(v >> 12) & 63];
-		out[o++] = b64[(v >> 6) & 63];
-		out[o++] = b64[v & 63];
-	}
-	if (n - i == 1) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		out[o++] = b64[v >> 18];
-		out[o++] = b64[(v >> 12) & 63];
-		out[o++] = '=';
-		out[o++] = '=';
-	} else if (n - i == 2) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-		out[o++] = b64[v >> 18];
-		out[o++] = b64[(v >> 12) & 63];
-		out[o++] = b64[(v >> 6) & 63];
-		out[o++] = '=';
-	}
-	out[o] = '\0';
-}
-
-static int
-b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/*
- * Padding is optional (some secrets are published without it) but, when
- * present, must be exactly what the length implies. Anything outside the
- * alphabet, whitespace included, is an error: these are secrets and
- * signatures, never wrapped text.
- */
-int
-util_base64_decode(const char *in, unsigned char *out, size_t outcap)
-{
-	size_t n, pad = 0, o = 0, need;
-	uint32_t acc = 0;
-	int bits = 0;
-
-	if (in == NULL)
-		return -EINVAL;
-	n = strlen(in);
-	if (n > 0 && in[n - 1] == '=') {
-		pad = n >= 2 && in[n - 2] == '=' ? 2 : 1;
-		if (n % 4 != 0)
-			return -EINVAL;
-		n -= pad;
-	}
-	if (n % 4 == 1)
-		return -EINVAL;
-	if (pad > 0 && (n % 4) + pad != 4)
-		return -EINVAL;
-	need = n / 4 * 3 + (n % 4 == 0 ? 0 : n % 4 - 1);
-	if (need > INT_MAX)
-		return -EOVERFLOW;
-	if (need > outcap)
-		return -ENOBUFS;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64_value(in[i]);
-		if (v < 0)
-			return -EINVAL;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	return (int)o;
 }
 
 /* ---- clocks ---------------------------------------------------------- */

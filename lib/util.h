@@ -70,11 +70,6 @@ char *util_urlencode(const char *s);
 
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void util_hex(const unsigned char *in, size_t n, char *out);
-/* Standard base64 (with padding); out must hold 4*((n+2)/3)+1 bytes. */
-void util_base64(const unsigned char *in, size_t n, char *out);
-/* Decode standard base64 (padding optional); returns decoded length,
- * -EINVAL on bad input, -ENOBUFS when outcap is too small. */
-int util_base64_decode(const char *in, unsigned char *out, size_t outcap);
 
 /* Jitter for backoff: a uniformly random 32-bit value (getrandom; the
  * monotonic clock in the never-seen case that it fails). */

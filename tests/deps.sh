@@ -4,7 +4,7 @@
 set -euo pipefail
 [ "${KMSWATCH_SKIP_APT:-0}" = 1 ] && exit 0
 PKGS=(build-essential autoconf automake autoconf-archive pkg-config
-      libuv1-dev libcurl4-openssl-dev libsystemd-dev libyaml-dev libjansson-dev
+      libuv1-dev libcurl4-openssl-dev libsystemd-dev libyaml-dev libjansson-dev libssl-dev
       libcmocka-dev python3 python3-pytest python3-jsonschema openssl curl systemd util-linux
       iproute2 procps prometheus-alertmanager nghttp2-proxy uthash-dev)
 missing=()

@@ -1,7 +1,7 @@
 /*
  * Unit tests for lib/util.c: durations, ISO 8601 times, strbuf, sanitising,
  * whole-file reads, atomic writes (with injected write/fsync faults) and
- * base64/hex.
+ * hex.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -757,62 +757,6 @@ test_hex(void **state)
 }
 
 static void
-test_base64(void **state)
-{
-	/* RFC 4648 section 10 */
-	static const char *vec[][2] = {
-		{"", ""},         {"f", "Zg=="},       {"fo", "Zm8="},
-		{"foo", "Zm9v"},  {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
-		{"foobar", "Zm9vYmFy"},
-	};
-	unsigned char bin[256], dec[300];
-	char enc[400];
-
-	(void)state;
-	for (size_t i = 0; i < ARRAY_SIZE(vec); i++) {
-		size_t n = strlen(vec[i][0]);
-		util_base64((const unsigned char *)vec[i][0], n, enc);
-		assert_string_equal(enc, vec[i][1]);
-		assert_int_equal(util_base64_decode(vec[i][1], dec, sizeof(dec)), (int)n);
-		assert_memory_equal(dec, vec[i][0], n);
-	}
-	/* every byte value, every length, round trip */
-	for (size_t i = 0; i < sizeof(bin); i++)
-		bin[i] = (unsigned char)(255 - i);
-	for (size_t n = 0; n <= sizeof(bin); n++) {
-		util_base64(bin, n, enc);
-		assert_int_equal(strlen(enc), 4 * ((n + 2) / 3));
-		assert_int_equal(util_base64_decode(enc, dec, n), (int)n);
-		assert_memory_equal(dec, bin, n);
-	}
-	/* padding optional */
-	assert_int_equal(util_base64_decode("Zg", dec, sizeof(dec)), 1);
-	assert_int_equal(util_base64_decode("Zm8", dec, sizeof(dec)), 2);
-	/* the standard webhooks example secret decodes to 24 bytes */
-	assert_int_equal(util_base64_decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", dec, sizeof(dec)),
-			 24);
-}
-
-static void
-test_base64_invalid(void **state)
-{
-	static const char *bad[] = {
-		"Z",     "Zg=",   "Zg===", "Z===", "====", "Zm9v=",  "Zm9vY",
-		"Zm 9v", "Zm9v\n", "Zm-_", "Zm9v====", "=Zm9", "Zg==Zg==", "Zm8==",
-	};
-	unsigned char dec[64];
-
-	(void)state;
-	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		if (util_base64_decode(bad[i], dec, sizeof(dec)) != -EINVAL)
-			fail_msg("\"%s\" was not rejected", bad[i]);
-	}
-	assert_int_equal(util_base64_decode(NULL, dec, sizeof(dec)), -EINVAL);
-	assert_int_equal(util_base64_decode("Zm9vYmFy", dec, 5), -ENOBUFS);
-	assert_int_equal(util_base64_decode("Zm9vYmFy", dec, 6), 6);
-}
-
-static void
 test_clocks(void **state)
 {
 	int64_t a, b;
@@ -869,8 +813,6 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_write_atomic_cannot_create, setup_dir,
 						teardown_dir),
 		cmocka_unit_test(test_hex),
-		cmocka_unit_test(test_base64),
-		cmocka_unit_test(test_base64_invalid),
 		cmocka_unit_test(test_clocks),
 	};
 
