@@ -37,6 +37,7 @@
 #include "azure.h"
 #include "aztoken.h"
 #include "checks.h"
+#include "crypto.h"
 #include "daemon.h"
 #include "http.h"
 #include "log.h"
@@ -123,7 +124,10 @@ struct azproject {
 	struct azpoll *owner;
 	struct atlas_azure_kv kv; /* own copy of Atlas's azureKeyVault */
 	bool have_kv;
-	char *trigger;            /* what starts a round at once when it changes */
+	/* what starts a round at once when it changes: a digest of the
+	 * fields, not a second copy of them in every project */
+	unsigned char trigger[CRYPTO_SHA256_LEN];
+	bool have_trigger;
 	char *key_id;             /* ear memory: key identifier and first seen */
 	time_t key_first_seen;
 	uv_timer_t timer;
@@ -220,15 +224,15 @@ kv_copy(struct atlas_azure_kv *dst, const struct atlas_azure_kv *src)
 	return 0;
 }
 
-static char *
-kv_trigger(const struct atlas_azure_kv *kv)
+static int
+kv_trigger(const struct atlas_azure_kv *kv, unsigned char out[CRYPTO_SHA256_LEN])
 {
-#define S(x) ((x) ? (x) : "")
-	return util_asprintf("%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s", S(kv->azure_environment),
-			     S(kv->client_id), S(kv->key_identifier), S(kv->key_vault_name),
-			     S(kv->resource_group_name), S(kv->role_id), S(kv->subscription_id),
-			     S(kv->tenant_id));
-#undef S
+	const char *parts[] = {
+		kv->azure_environment, kv->client_id,	     kv->key_identifier, kv->key_vault_name,
+		kv->resource_group_name, kv->role_id, kv->subscription_id,   kv->tenant_id,
+	};
+
+	return crypto_sha256_strings(parts, ARRAY_SIZE(parts), out);
 }
 
 /* "host:port" of an override URL for CURLOPT_CONNECT_TO. */
@@ -936,7 +940,6 @@ on_project_closed(uv_handle_t *h)
 	struct azproject *p = h->data;
 
 	kv_clear(&p->kv);
-	free(p->trigger);
 	free(p->key_id);
 	cp_memory_free(&p->cp);
 	free(p->e.id);
@@ -1096,7 +1099,7 @@ azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ea
 {
 	struct azproject *p = find_project(a, cp->id);
 	bool was = p && p->have_kv;
-	char *trigger;
+	unsigned char trigger[CRYPTO_SHA256_LEN];
 
 	if (!p)
 		return;
@@ -1109,8 +1112,7 @@ azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ea
 	if (atlas_ear_enabled_provider(ear) != PROV_AZURE) {
 		if (was) {
 			kv_clear(&p->kv);
-			free(p->trigger);
-			p->trigger = NULL;
+			p->have_trigger = false;
 			if (p->round) {
 				round_free(p->round);
 				set_round(p, NULL);
@@ -1127,20 +1129,19 @@ azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ea
 		log_err("project %s: out of memory keeping the Azure configuration", cp->name);
 		return;
 	}
-	trigger = kv_trigger(&p->kv);
-	if (!trigger)
+	if (kv_trigger(&p->kv, trigger) < 0) {
+		log_err("project %s: out of memory comparing the Azure configuration", cp->name);
 		return;
-	if (!was || !util_streq(trigger, p->trigger)) {
+	}
+	if (!was || !p->have_trigger || memcmp(trigger, p->trigger, sizeof(trigger)) != 0) {
 		/* a new key, client, role or vault: read Azure now */
-		free(p->trigger);
-		p->trigger = trigger;
+		memcpy(p->trigger, trigger, sizeof(trigger));
+		p->have_trigger = true;
 		if (!p->done_once || !a->hooks.once) {
 			uv_timer_stop(&p->timer);
 			round_start(p);
 		}
-		return;
 	}
-	free(trigger);
 }
 
 /* ---- lifecycle and memory ------------------------------------------------ */

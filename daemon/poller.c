@@ -3,6 +3,7 @@
  */
 #include "autoconfig.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,19 +25,13 @@
 #include "store.h"
 #include "util.h"
 
-struct project {
-	struct projset_entry e; /* id, cfg, config order */
-	struct poller *poller;
-	uv_timer_t timer;
-	struct restreq *ear_req; /* the EAR read of the round in progress */
-	bool busy;               /* a round is in progress (or admitted) */
-	bool waiting;            /* due, waiting for a free round slot */
-	TAILQ_ENTRY(project) wait_entry;
-	bool done;               /* once mode: reported */
-	int64_t round_started_ms;
-	struct ear_memory mem;
-	/* the rest of a round once the EAR state is read: the clusters (all
-	 * pages) and, for role-based credentials, Cloud Provider Access */
+/* What a round holds while it runs: allocated when it starts, freed when
+ * it reports, so that a project between polls is small (10,000 of them
+ * wait for their next poll; a few hundred rounds run). */
+struct round {
+	struct restreq *ear_req; /* the EAR read */
+	/* once the EAR state is read: the clusters (all pages) and, for
+	 * role-based credentials, Cloud Provider Access */
 	struct atlas_ear ear;
 	bool have_ear;
 	struct atlas_clusters clusters;
@@ -46,8 +41,22 @@ struct project {
 	struct atlas_cpa cpa;
 	bool cpa_ok;
 	struct restreq *cpa_req;
-	bool extra_failed_logged, extra_failed_now;
+	bool extra_failed_now;
 	bool launching; /* start_extras is running: no report yet */
+};
+
+struct project {
+	struct projset_entry e; /* id, cfg, config order */
+	struct poller *poller;
+	uv_timer_t timer;
+	struct round *round;     /* the round in progress, or NULL */
+	bool busy;               /* a round is in progress (or admitted) */
+	bool waiting;            /* due, waiting for a free round slot */
+	TAILQ_ENTRY(project) wait_entry;
+	bool done;               /* once mode: reported */
+	bool extra_failed_logged; /* said once until the extra reads work */
+	int64_t round_started_ms;
+	struct ear_memory mem;
 };
 
 struct poller {
@@ -108,20 +117,23 @@ on_project_closed(uv_handle_t *h)
 	free(p);
 }
 
+/* The round is over (reported or cancelled): its reads and data go. */
 static void
-extras_clear(struct project *p)
+round_end(struct project *p)
 {
-	restreq_cancel(p->clusters_req);
-	restreq_cancel(p->cpa_req);
-	p->clusters_req = p->cpa_req = NULL;
-	if (p->have_ear)
-		atlas_ear_free(&p->ear);
-	atlas_clusters_free(&p->clusters);
-	atlas_cpa_free(&p->cpa);
-	memset(&p->ear, 0, sizeof(p->ear));
-	memset(&p->clusters, 0, sizeof(p->clusters));
-	memset(&p->cpa, 0, sizeof(p->cpa));
-	p->have_ear = p->clusters_ok = p->cpa_ok = false;
+	struct round *r = p->round;
+
+	if (!r)
+		return;
+	restreq_cancel(r->ear_req);
+	restreq_cancel(r->clusters_req);
+	restreq_cancel(r->cpa_req);
+	if (r->have_ear)
+		atlas_ear_free(&r->ear);
+	atlas_clusters_free(&r->clusters);
+	atlas_cpa_free(&r->cpa);
+	free(r);
+	p->round = NULL;
 }
 
 static void
@@ -131,9 +143,7 @@ project_cancel(struct project *p)
 		TAILQ_REMOVE(&p->poller->wait, p, wait_entry);
 		p->waiting = false;
 	}
-	extras_clear(p);
-	restreq_cancel(p->ear_req);
-	p->ear_req = NULL;
+	round_end(p);
 	set_busy(p, false);
 }
 
@@ -269,10 +279,13 @@ schedule_next(struct project *p)
 	uv_timer_start(&p->timer, round_start, (uint64_t)(delay > 0 ? delay : 0), 0);
 }
 
+/* ear is the round's (NULL when the EAR read failed; then there may be no
+ * round at all, if it could not be allocated). */
 static void
 report(struct project *p, const struct atlas_fetch *fetch, const struct atlas_ear *ear)
 {
 	struct poller *pl = p->poller;
+	const struct round *rd = p->round;
 	struct findings f = {0};
 	struct ear_memory next = {0};
 	int r = 0;
@@ -293,11 +306,11 @@ report(struct project *p, const struct atlas_fetch *fetch, const struct atlas_ea
 			log_err("project %s: cannot evaluate the EAR checks: %s", p->e.cfg->name,
 				strerror(-r));
 		}
-		if (p->clusters_ok)
-			r = chk_ear_clusters(&p->clusters, atlas_ear_enabled_provider(ear),
+		if (rd->clusters_ok)
+			r = chk_ear_clusters(&rd->clusters, atlas_ear_enabled_provider(ear),
 					     &p->e.cfg->checks, &f);
 		if (r == 0)
-			r = chk_ear_role(ear, p->cpa_ok ? &p->cpa : NULL, &p->e.cfg->checks, &f);
+			r = chk_ear_role(ear, rd->cpa_ok ? &rd->cpa : NULL, &p->e.cfg->checks, &f);
 		if (r < 0)
 			log_err("project %s: cannot evaluate the cluster and role checks: %s",
 				p->e.cfg->name, strerror(-r));
@@ -306,7 +319,7 @@ report(struct project *p, const struct atlas_fetch *fetch, const struct atlas_ea
 	schedule_next(p);
 	pl->hooks.on_result(pl->hooks.ctx, p->e.cfg, &f);
 	findings_free(&f);
-	extras_clear(p);
+	round_end(p);
 }
 
 static const struct atlas_fetch fetch_ok = {.outcome = ATLAS_FETCH_OK, .http_status = 200};
@@ -315,14 +328,16 @@ static const struct atlas_fetch fetch_ok = {.outcome = ATLAS_FETCH_OK, .http_sta
 static void
 extras_done(struct project *p)
 {
-	if (p->launching || p->clusters_req || p->cpa_req)
+	struct round *r = p->round;
+
+	if (r->launching || r->clusters_req || r->cpa_req)
 		return;
-	if (!p->extra_failed_now && p->extra_failed_logged) {
+	if (!r->extra_failed_now && p->extra_failed_logged) {
 		log_notice("project %s: clusters and Cloud Provider Access are readable again",
 			   p->e.cfg->name);
 		p->extra_failed_logged = false;
 	}
-	report(p, &fetch_ok, &p->ear);
+	report(p, &fetch_ok, &r->ear);
 }
 
 static void
@@ -336,7 +351,7 @@ extra_failed(struct project *p, const char *what, const struct restreq_result *r
 	/* atlas.access speaks for the EAR read; these reads only feed
 	 * ear.clusters and ear.role, which keep their state meanwhile. Say it
 	 * once until it works again, not every poll. */
-	p->extra_failed_now = true;
+	p->round->extra_failed_now = true;
 	if (!p->extra_failed_logged)
 		log_warn("project %s: cannot read %s from Atlas (%s%s%ld); ear.clusters/ear.role "
 			 "keep their last state",
@@ -353,15 +368,16 @@ on_clusters(void *ctx, const struct restreq_result *res)
 {
 	const struct http_response *resp = res->resp;
 	struct project *p = ctx;
+	struct round *r = p->round;
 	struct atlas_clusters page = {0};
 	char err[200];
 	bool more;
 
-	p->clusters_req = NULL;
+	r->clusters_req = NULL;
 	if (!resp || resp->curl_code || resp->status != 200) {
 		extra_failed(p, "the clusters", res, NULL);
-		atlas_clusters_free(&p->clusters);
-		memset(&p->clusters, 0, sizeof(p->clusters));
+		atlas_clusters_free(&r->clusters);
+		memset(&r->clusters, 0, sizeof(r->clusters));
 		extras_done(p);
 		return;
 	}
@@ -370,19 +386,19 @@ on_clusters(void *ctx, const struct restreq_result *res)
 		extras_done(p);
 		return;
 	}
-	more = atlas_clusters_more(&page, p->clusters_page, ATLAS_CLUSTERS_MAX_PER_PAGE);
-	if (atlas_clusters_merge(&p->clusters, &page) < 0) {
+	more = atlas_clusters_more(&page, r->clusters_page, ATLAS_CLUSTERS_MAX_PER_PAGE);
+	if (atlas_clusters_merge(&r->clusters, &page) < 0) {
 		atlas_clusters_free(&page);
 		extra_failed(p, "the clusters", NULL, "out of memory");
 		extras_done(p);
 		return;
 	}
-	if (more && p->clusters_page < ATLAS_CLUSTERS_MAX_PAGES) {
-		p->clusters_page++;
+	if (more && r->clusters_page < ATLAS_CLUSTERS_MAX_PAGES) {
+		r->clusters_page++;
 		start_clusters(p);
 		return;
 	}
-	p->clusters_ok = true;
+	r->clusters_ok = true;
 	extras_done(p);
 }
 
@@ -391,27 +407,29 @@ on_cpa(void *ctx, const struct restreq_result *res)
 {
 	const struct http_response *resp = res->resp;
 	struct project *p = ctx;
+	struct round *r = p->round;
 	char err[200];
 
-	p->cpa_req = NULL;
+	r->cpa_req = NULL;
 	if (!resp || resp->curl_code || resp->status != 200)
 		extra_failed(p, "Cloud Provider Access", res, NULL);
-	else if (atlas_parse_cloud_provider_access(resp->body, resp->body_len, &p->cpa, err,
+	else if (atlas_parse_cloud_provider_access(resp->body, resp->body_len, &r->cpa, err,
 						   sizeof(err)) < 0)
 		extra_failed(p, "Cloud Provider Access", NULL, err);
 	else
-		p->cpa_ok = true;
+		r->cpa_ok = true;
 	extras_done(p);
 }
 
 static void
 start_clusters(struct project *p)
 {
-	char *url = atlas_clusters_url(p->poller->cfg->atlas.base_url, p->e.id, p->clusters_page,
+	struct round *r = p->round;
+	char *url = atlas_clusters_url(p->poller->cfg->atlas.base_url, p->e.id, r->clusters_page,
 				       ATLAS_CLUSTERS_MAX_PER_PAGE);
 
 	if (!url || atlasreq_get(p->poller->d, url, ATLAS_MEDIA_2024_08_05, 0, on_clusters, p,
-				 &p->clusters_req) < 0)
+				 &r->clusters_req) < 0)
 		extra_failed(p, "the clusters", NULL, "out of memory");
 	free(url);
 }
@@ -422,22 +440,23 @@ static void
 start_extras(struct project *p)
 {
 	const struct cfg_checks *ck = &p->e.cfg->checks;
+	struct round *r = p->round;
 
-	p->extra_failed_now = false;
-	p->launching = true;
+	r->extra_failed_now = false;
+	r->launching = true;
 	if (ck->enabled[CHK_EAR_CLUSTERS]) {
-		p->clusters_page = 1;
+		r->clusters_page = 1;
 		start_clusters(p);
 	}
-	if (ck->enabled[CHK_EAR_ROLE] && atlas_ear_role_id(&p->ear)) {
+	if (ck->enabled[CHK_EAR_ROLE] && atlas_ear_role_id(&r->ear)) {
 		char *url = atlas_cpa_url(p->poller->cfg->atlas.base_url, p->e.id);
 
 		if (!url || atlasreq_get(p->poller->d, url, ATLAS_MEDIA_2023_01_01, 0, on_cpa, p,
-					 &p->cpa_req) < 0)
+					 &r->cpa_req) < 0)
 			extra_failed(p, "Cloud Provider Access", NULL, "out of memory");
 		free(url);
 	}
-	p->launching = false;
+	r->launching = false;
 	extras_done(p);
 }
 
@@ -451,7 +470,7 @@ on_ear(void *ctx, const struct restreq_result *res)
 	struct atlas_ear ear = {0};
 	char err[200] = "";
 
-	p->ear_req = NULL;
+	p->round->ear_req = NULL;
 	if (!resp) {
 		fetch.outcome = res->token_failed ? ATLAS_FETCH_AUTH : ATLAS_FETCH_TRANSPORT;
 		fetch.http_status = (int)res->token_status;
@@ -479,8 +498,8 @@ on_ear(void *ctx, const struct restreq_result *res)
 		report(p, &fetch, NULL);
 		return;
 	}
-	p->ear = ear;
-	p->have_ear = true;
+	p->round->ear = ear;
+	p->round->have_ear = true;
 	start_extras(p);
 }
 
@@ -497,12 +516,15 @@ round_start(uv_timer_t *t)
 		p->waiting = true;
 		return;
 	}
+	assert(!p->round);
 	url = atlas_ear_url(pl->cfg->atlas.base_url, p->e.id);
+	p->round = calloc(1, sizeof(*p->round));
 	set_busy(p, true);
 	p->round_started_ms = util_now_mono_ms();
 	/* on_ear may run before this returns */
-	if (!url || atlasreq_get(p->poller->d, url, ATLAS_MEDIA_2023_01_01, 0, on_ear, p,
-				 &p->ear_req) < 0) {
+	if (!url || !p->round ||
+	    atlasreq_get(p->poller->d, url, ATLAS_MEDIA_2023_01_01, 0, on_ear, p,
+			 &p->round->ear_req) < 0) {
 		struct atlas_fetch fetch = {.outcome = ATLAS_FETCH_TRANSPORT};
 
 		snprintf(fetch.detail, sizeof(fetch.detail), "cannot start the request: out of memory");

@@ -347,7 +347,8 @@ atlas_ear_fingerprint(const struct atlas_ear *ear)
 		strbuf_free(&b);
 		return NULL;
 	}
-	return b.s;
+	/* every project keeps one between polls: no slack */
+	return strbuf_detach(&b);
 }
 
 /* ---- ApiError -------------------------------------------------------- */

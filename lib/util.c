@@ -313,6 +313,17 @@ strbuf_printf(struct strbuf *b, const char *fmt, ...)
 	return 0;
 }
 
+char *
+strbuf_detach(struct strbuf *b)
+{
+	char *s = b->s, *fit;
+
+	if (s && b->len + 1 < b->cap && (fit = realloc(s, b->len + 1)))
+		s = fit;
+	*b = (struct strbuf){0};
+	return s;
+}
+
 void
 strbuf_reset(struct strbuf *b)
 {

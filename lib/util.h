@@ -39,6 +39,9 @@ int strbuf_puts(struct strbuf *b, const char *s);
 int strbuf_printf(struct strbuf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void strbuf_reset(struct strbuf *b);
+/* The string, trimmed to its length, now the caller's to free; b is
+ * empty again. NULL if b never held anything. */
+char *strbuf_detach(struct strbuf *b);
 /* Wipes the bytes before freeing: buffers may have held secrets. */
 void strbuf_free(struct strbuf *b);
 
