@@ -92,6 +92,9 @@ struct azround {
 	bool ep_ok;
 	struct azure_key_id pin;
 	bool pin_ok;
+	/* the key identifier's host is a Key Vault of the configured cloud:
+	 * only then does a Key Vault token go there */
+	bool kv_host_ok;
 	char kv_base[300]; /* https://{vault}.{suffix} */
 	unsigned pending;
 	struct azreq *reqs;
@@ -533,7 +536,14 @@ handle_ok(struct azreq *q, const struct http_response *resp, unsigned retries)
 		add_read(q, AZURE_READ_OK, (int)resp->status, retries);
 	}
 	/* RBAC vaults: who may use the key is in role assignments. */
-	if (q->kind == REQ_ARM_VAULT && r->have_vault && r->vault.rbac == TRI_TRUE && r->vault.id) {
+	if (q->kind == REQ_ARM_VAULT && r->have_vault && r->vault.rbac == TRI_TRUE && r->vault.id &&
+	    azure_check_arm_id(r->vault.id)) {
+		/* the id goes into the next URL's path: ARM's own shape only */
+		log_warn("project %s: ARM answered vault %s with a malformed id; the role "
+			 "assignments are not read", r->p->e.cfg->name, r->p->kv.key_vault_name);
+		r->roles_failed = true;
+	} else if (q->kind == REQ_ARM_VAULT && r->have_vault && r->vault.rbac == TRI_TRUE &&
+		   r->vault.id) {
 		char *url = util_asprintf("%s%s/providers/Microsoft.Authorization/roleAssignments?"
 					  ARM_ROLES_API,
 					  r->ep.management, r->vault.id);
@@ -564,11 +574,13 @@ handle_answer(struct azreq *q, const struct http_response *resp, unsigned retrie
 		r->versions_failed = true;
 	if (q->kind == REQ_ARM_ROLES)
 		r->roles_failed = true;
-	if (resp->curl_code == 0 && resp->status == 404 && q->kind == REQ_KV_KEY) {
+	if (resp->curl_code == 0 && resp->status == 404 &&
+	    (q->kind == REQ_KV_KEY || q->kind == REQ_KV_VERSIONS || q->kind == REQ_KV_POLICY)) {
 		struct azure_error e;
 
-		/* the key version is gone: that is key_state's news, not a
-		 * failure to read */
+		/* the key (or its version) is gone: that is key_state's news,
+		 * not a failure to read; its versions and rotation policy are
+		 * gone with it */
 		if (azure_parse_error(resp->body, resp->body_len, &e) == 0 &&
 		    strcasecmp(e.code, "KeyNotFound") == 0) {
 			r->key_deleted = true;
@@ -719,6 +731,22 @@ req_start(struct azround *r, enum req_kind kind, char *url, const char *accept, 
 	send_with_token(q);
 }
 
+/* A read not sent because a value from Atlas that would go into its URL
+ * is malformed: azure.access says which and why. why is a static text. */
+static void
+req_refuse(struct azround *r, enum req_kind kind, const char *field, const char *why)
+{
+	struct azreq q = {.round = r, .kind = kind};
+	struct azure_read *rd = add_read(&q, AZURE_READ_REFUSED, 0, 0);
+
+	if (rd) {
+		struct read_slot *s = &r->slots[r->n_reads - 1];
+
+		snprintf(s->detail, sizeof(s->detail), "Atlas's %s is malformed (%s)", field, why);
+		rd->detail = s->detail;
+	}
+}
+
 /* ---- rounds ---------------------------------------------------------------- */
 
 static void
@@ -768,7 +796,7 @@ round_evaluate(struct azround *r, struct findings *f)
 
 	rc |= chk_azure_key_identifier(&p->kv, r->ep_ok ? r->ep.vault_suffix : NULL, ck, f);
 	rc |= chk_azure_secret_expiry(&sin, ck, now, f);
-	if (r->pin_ok && r->id) {
+	if (r->kv_host_ok && r->id) {
 		rc |= chk_azure_key_state(&r->pin, r->have_key ? &r->key : NULL, r->key_deleted, ck,
 					  now, f);
 		if (r->have_key || r->key_deleted || p->key_id)
@@ -877,11 +905,18 @@ round_start(struct azproject *p)
 		log_warn("project %s: %s", p->e.cfg->name, err);
 	r->pin_ok = kv->key_identifier &&
 		    azure_parse_key_id(kv->key_identifier, &r->pin, err, sizeof(err)) == 0;
-	if (r->pin_ok)
+	/* A key identifier naming any other host gets no request, and so no
+	 * token: azure.key_identifier says why (its suffix check). */
+	r->kv_host_ok = r->pin_ok && r->ep_ok && strcasecmp(r->pin.suffix, r->ep.vault_suffix) == 0;
+	if (r->kv_host_ok)
 		snprintf(r->kv_base, sizeof(r->kv_base), "https://%s.%s", r->pin.vault,
 			 r->pin.suffix);
 	if (r->id && r->ep_ok) {
-		if (kv->client_id) {
+		const char *bad;
+
+		if (kv->client_id && (bad = azure_check_guid(kv->client_id))) {
+			req_refuse(r, REQ_GRAPH_APP, "clientID", bad);
+		} else if (kv->client_id) {
 			req_start(r, REQ_GRAPH_APP,
 				  util_asprintf("%s/v1.0/applications(appId='%s')?$select=id,appId,"
 						"displayName,passwordCredentials",
@@ -893,7 +928,8 @@ round_start(struct azproject *p)
 						r->ep.graph, kv->client_id),
 				  NULL, false);
 		}
-		if (r->pin_ok) {
+		/* the parser allowed only [0-9a-zA-Z-] in vault, name and version */
+		if (r->kv_host_ok) {
 			req_start(r, REQ_KV_KEY,
 				  util_asprintf("%s/keys/%s/%s?" KV_API, r->kv_base, r->pin.name,
 						r->pin.version),
@@ -907,13 +943,22 @@ round_start(struct azproject *p)
 						r->pin.name),
 				  NULL, true);
 		}
-		if (kv->subscription_id && kv->resource_group_name && kv->key_vault_name)
-			req_start(r, REQ_ARM_VAULT,
-				  util_asprintf("%s/subscriptions/%s/resourceGroups/%s/providers/"
-						"Microsoft.KeyVault/vaults/%s?" ARM_VAULT_API,
-						r->ep.management, kv->subscription_id,
-						kv->resource_group_name, kv->key_vault_name),
-				  NULL, false);
+		if (kv->subscription_id && kv->resource_group_name && kv->key_vault_name) {
+			if ((bad = azure_check_guid(kv->subscription_id)))
+				req_refuse(r, REQ_ARM_VAULT, "subscriptionID", bad);
+			else if ((bad = azure_check_resource_group(kv->resource_group_name)))
+				req_refuse(r, REQ_ARM_VAULT, "resourceGroupName", bad);
+			else if ((bad = azure_check_vault_name(kv->key_vault_name)))
+				req_refuse(r, REQ_ARM_VAULT, "keyVaultName", bad);
+			else
+				req_start(r, REQ_ARM_VAULT,
+					  util_asprintf("%s/subscriptions/%s/resourceGroups/%s/"
+							"providers/Microsoft.KeyVault/vaults/%s?"
+							ARM_VAULT_API,
+							r->ep.management, kv->subscription_id,
+							kv->resource_group_name, kv->key_vault_name),
+					  NULL, false);
+		}
 		req_start(r, REQ_ATLAS_CP, atlas_control_plane_url(cfg->atlas.base_url),
 			  ATLAS_MEDIA_2023_11_15, false);
 		req_start(r, REQ_ATLAS_IPS, atlas_ip_addresses_url(cfg->atlas.base_url, p->e.id),

@@ -13,6 +13,7 @@
  * durations; IMDS: numbers as strings) and are rejected, not guessed, when
  * they do not have that form. Error bodies are read best effort.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -1419,6 +1420,85 @@ check_suffix(const char *s, size_t n, char *err, size_t errlen)
 		}
 	}
 	return 0;
+}
+
+const char *
+azure_check_guid(const char *s)
+{
+	static const int groups[] = {8, 4, 4, 4, 12};
+	const char *p = s;
+
+	if (s == NULL || *s == '\0')
+		return "it is empty";
+	for (size_t g = 0; g < ARRAY_SIZE(groups); g++) {
+		for (int i = 0; i < groups[g]; i++, p++)
+			if (!isxdigit((unsigned char)*p))
+				return "it is not a GUID (8-4-4-4-12 hexadecimal digits)";
+		if (g + 1 < ARRAY_SIZE(groups) && *p++ != '-')
+			return "it is not a GUID (8-4-4-4-12 hexadecimal digits)";
+	}
+	return *p == '\0' ? NULL : "it is not a GUID (8-4-4-4-12 hexadecimal digits)";
+}
+
+const char *
+azure_check_vault_name(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n < 3 || n > 24)
+		return "a Key Vault name has 3 to 24 characters";
+	if (!isalpha((unsigned char)s[0]) || s[n - 1] == '-' || strstr(s, "--"))
+		return "a Key Vault name starts with a letter, does not end with '-' and has no "
+		       "\"--\"";
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+			return "a Key Vault name has only letters, digits and '-'";
+	return NULL;
+}
+
+static bool
+arm_name_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.' || c == '(' ||
+	       c == ')';
+}
+
+const char *
+azure_check_resource_group(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n < 1 || n > 90)
+		return "a resource group name has 1 to 90 characters";
+	for (size_t i = 0; i < n; i++)
+		if (!arm_name_char(s[i]))
+			return "a resource group name has only letters, digits, '_', '-', '.', "
+			       "'(' and ')'";
+	return s[n - 1] == '.' ? "a resource group name does not end with '.'" : NULL;
+}
+
+const char *
+azure_check_arm_id(const char *s)
+{
+	if (s == NULL || strncasecmp(s, "/subscriptions/", 15) != 0)
+		return "an ARM resource id starts with /subscriptions/";
+	if (s[strlen(s) - 1] == '/')
+		return "an ARM resource id does not end with '/'";
+	for (const char *seg = s + 1; *seg;) {
+		size_t len = strcspn(seg, "/");
+
+		if (len == 0 || (len == 1 && seg[0] == '.') ||
+		    (len == 2 && seg[0] == '.' && seg[1] == '.'))
+			return "an ARM resource id has no empty, \".\" or \"..\" segment";
+		for (size_t i = 0; i < len; i++)
+			if (!arm_name_char(seg[i]))
+				return "an ARM resource id has only letters, digits, '/', '_', '-', "
+				       "'.', '(' and ')'";
+		seg += len;
+		if (*seg == '/')
+			seg++;
+	}
+	return NULL;
 }
 
 int

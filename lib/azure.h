@@ -342,6 +342,25 @@ void azure_key_id_subject(const struct azure_key_id *id, char *buf, size_t len);
 /* Same vault, suffix, name and version, case-insensitively. */
 bool azure_key_id_equal(const struct azure_key_id *a, const struct azure_key_id *b);
 
+/*
+ * Values Atlas hands us that go into an Azure URL path or a Graph key
+ * (applications(appId='...')). Azure defines their shapes; anything else
+ * is refused, never escaped into a request that would mean something
+ * else. Each returns NULL when s is fine, else why not (a static text).
+ * - a GUID (client, subscription, tenant ids): 8-4-4-4-12 hex digits;
+ * - a vault name: 3-24 of [0-9a-zA-Z-], starting with a letter, no "--",
+ *   not ending in '-';
+ * - a resource group name: 1-90 of letters, digits, '_', '-', '.', '('
+ *   and ')' (ASCII: kmswatch does not send the Unicode letters Azure also
+ *   allows), not ending in '.'.
+ * - an ARM resource id as ARM returns it ("/subscriptions/..."): '/'
+ *   and the characters above, no "." or ".." segment.
+ */
+const char *azure_check_guid(const char *s);
+const char *azure_check_vault_name(const char *s);
+const char *azure_check_resource_group(const char *s);
+const char *azure_check_arm_id(const char *s);
+
 /* =========================================================================
  * Pure checks (azure_checks.c). Conventions of checks.h: 0, -EINVAL for a
  * missing argument, -ENOMEM (findings added so far stay in *out); a check
@@ -461,6 +480,8 @@ enum azure_outcome {
 	AZURE_READ_TRANSPORT, /* no answer: DNS, connect, TLS, timeout */
 	AZURE_READ_BAD_BODY,  /* 2xx with a body that did not parse */
 	AZURE_READ_TOKEN,     /* no token for the resource */
+	AZURE_READ_REFUSED,   /* not sent: a value from Atlas that would go into
+				 the URL is malformed (detail says which) */
 };
 
 struct azure_read {

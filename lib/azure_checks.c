@@ -431,7 +431,8 @@ chk_azure_key_identifier(const struct atlas_azure_kv *kv, const char *expected_s
 	if (r == 0 && expected_suffix != NULL && strcasecmp(id.suffix, expected_suffix) != 0) {
 		sev = SEV_CRITICAL;
 		r = strbuf_printf(&b, "%sits DNS suffix %s does not match azureEnvironment %s "
-				      "(expected %s)",
+				      "(expected %s), so kmswatch sends no request (and no token) "
+				      "there and the key checks wait",
 				  b.len ? "; " : "", id.suffix, env, expected_suffix);
 	}
 	if (r == 0 && expected_suffix == NULL) {
@@ -1311,6 +1312,10 @@ describe_failure(const struct azure_read *rd, struct strbuf *b)
 					"the firewall or proxy towards %s, and TLS trust "
 					"(azure.ca_file)",
 				     title, what, after, ans, services[svc].host_hint);
+	case AZURE_READ_REFUSED:
+		return strbuf_printf(b, "kmswatch did not ask %s for %s: %s; correct it in the "
+					"project's Encryption at Rest settings in Atlas",
+				     title, what, set(rd->detail) ? rd->detail : "a malformed value");
 	case AZURE_READ_BAD_BODY:
 		return strbuf_printf(b, "%s answered with a malformed document for %s (%s): "
 					"check that the endpoint is %s itself, not a proxy",

@@ -94,6 +94,49 @@ def test_key_deleted(fc, daemons):
     e = one(d, p, "azure.key_state")
     assert e["KMSWATCH_SEVERITY"] == "critical"
     assert "delet" in e["MESSAGE"] or "not found" in e["MESSAGE"]
+    # the key, its versions and its rotation policy all answer 404
+    # KeyNotFound: kmswatch is not blind, the key is gone; key_state alone
+    # says so
+    quiet_round(d, p)
+    gone = [r for r in fc.requests() if r["path"].startswith("/keys/") and r["status"] == 404]
+    assert {r["path"].rsplit("/", 1)[-1] for r in gone} >= {"versions", "rotationpolicy"}
+    assert events(d, p, "azure.access") == []
+    assert d.stop() == 0
+
+
+def test_key_identifier_on_another_host_gets_no_token(fc, daemons):
+    """A key identifier naming a host outside the configured Key Vault
+    suffix (here Azure China's, while azureEnvironment is AZURE: the fake's
+    certificate covers both, so only kmswatch can refuse): azure.key_identifier
+    critical, and not one request (so no bearer token) to it."""
+    doc = azure_ear(keyIdentifier="https://contoso-kv.vault.azure.cn/keys/atlas-cmk/"
+                                  "0f1e2d3c4b5a69788796a5b4c3d2e1f0")
+    p, w = world(fc, doc=doc)
+    d = daemons(fc, [p], azure=True)
+    e = one(d, p, "azure.key_identifier")
+    assert e["KMSWATCH_SEVERITY"] == "critical"
+    assert "vault.azure.cn" in e["MESSAGE"]
+    assert "no request (and no token)" in e["MESSAGE"]
+    quiet_round(d, p)
+    assert [r for r in fc.requests() if r["path"].startswith("/keys/")] == []
+    assert [r for r in fc.requests()
+            if r["headers"].get("host", "").endswith("vault.azure.cn")] == []
+    assert d.stop() == 0
+
+
+def test_malformed_client_id_from_atlas_is_not_sent(fc, daemons):
+    """Atlas's clientID goes into a Graph key, applications(appId='...'):
+    one that is not a GUID is refused, and azure.access says so."""
+    p, w = world(fc)
+    fc.set_ear(p["id"], azure_ear(clientID="b0c1d2e3') or appId ne ('x"))
+    d = daemons(fc, [p], azure=True)
+    e = wait_for(lambda: [x for x in events(d, p, "azure.access")
+                          if "clientID is malformed" in x["MESSAGE"]], timeout=20)[0]
+    assert e["KMSWATCH_SEVERITY"] == "unknown"
+    assert "not a GUID" in e["MESSAGE"]
+    assert [r for r in fc.requests() if r["path"].startswith("/v1.0/")] == []
+    # the key is still read: the rest of the project is watched
+    assert [r for r in fc.requests() if r["path"].startswith("/keys/")] != []
     assert d.stop() == 0
 
 

@@ -3478,6 +3478,22 @@ test_access(void **state)
 		assert_sev(by_subject(&f, CHK_AZURE_ACCESS, "key-vault"), SEV_OK);
 		findings_free(&f);
 	}
+	/* a read refused before sending: unknown, naming the field and the fix */
+	{
+		struct azure_read r[] = {
+			{.op = AZOP_GRAPH_APP, .resource = "the application x') or 1",
+			 .outcome = AZURE_READ_REFUSED,
+			 .detail = "Atlas's clientID is malformed (it is not a GUID)"},
+		};
+
+		assert_int_equal(chk_azure_access(r, ARRAY_SIZE(r), NULL, &f), 0);
+		x = only(&f, CHK_AZURE_ACCESS);
+		assert_sev(x, SEV_UNKNOWN);
+		assert_contains(x->summary, "kmswatch did not ask Microsoft Graph");
+		assert_contains(x->summary, "clientID is malformed (it is not a GUID)");
+		assert_contains(x->summary, "Encryption at Rest settings in Atlas");
+		findings_free(&f);
+	}
 	/* firewall 403: the client address Key Vault saw is quoted */
 	{
 		struct azure_read r[] = {
@@ -3631,6 +3647,64 @@ test_access(void **state)
 	findings_free(&f);
 }
 
+static void
+test_atlas_values(void **state)
+{
+	static const char *good_guid[] = {"b0c1d2e3-f405-4617-8829-3a4b5c6d7e8f",
+					  "B0C1D2E3-F405-4617-8829-3A4B5C6D7E8F"};
+	static const char *bad_guid[] = {
+		"",
+		"b0c1d2e3-f405-4617-8829-3a4b5c6d7e8",   /* short */
+		"b0c1d2e3-f405-4617-8829-3a4b5c6d7e8ff", /* long */
+		"b0c1d2e3f405-4617-8829-3a4b5c6d7e8f0",  /* dash misplaced */
+		"b0c1d2e3-f405-4617-8829-3a4b5c6d7e8g",  /* not hex */
+		"x') or appId ne ('",                    /* a Graph key breakout */
+		"b0c1d2e3-f405-4617-8829-3a4b5c6d/../",
+	};
+	static const char *good_vault[] = {"contoso-kv", "abc", "A1-b2-C3", "a23456789012345678901234"};
+	static const char *bad_vault[] = {"ab", "a234567890123456789012345", "1abc", "ab-", "a--b",
+					  "a.b", "evil/../x", "a b", ""};
+	static const char *good_rg[] = {"rg-atlas-cmk", "RG_1.(prod)", "a"};
+	static const char *bad_rg[] = {"", "rg.", "rg/../other", "rg?x=1", "rg%2f", "r g", "rg#",
+				       "\xc3\xa9t\xc3\xa9"};
+	static const char *good_id[] = {
+		"/subscriptions/11111111-2222-4333-8444-555555555555/resourceGroups/rg/providers/"
+		"Microsoft.KeyVault/vaults/contoso-kv"};
+	static const char *bad_id[] = {
+		"", "subscriptions/x", "/subscriptions/x/../y", "/subscriptions/x//y",
+		"/subscriptions/x/", "/subscriptions/x?api-version=1", "/subscriptions/./x",
+		"https://evil.example/subscriptions/x", "/SUBSCRIPTIONS/x y"};
+	char rg91[92];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(good_guid); i++)
+		assert_null(azure_check_guid(good_guid[i]));
+	for (size_t i = 0; i < ARRAY_SIZE(bad_guid); i++)
+		if (azure_check_guid(bad_guid[i]) == NULL)
+			fail_msg("GUID \"%s\" accepted", bad_guid[i]);
+	assert_non_null(azure_check_guid(NULL));
+	for (size_t i = 0; i < ARRAY_SIZE(good_vault); i++)
+		assert_null(azure_check_vault_name(good_vault[i]));
+	for (size_t i = 0; i < ARRAY_SIZE(bad_vault); i++)
+		if (azure_check_vault_name(bad_vault[i]) == NULL)
+			fail_msg("vault \"%s\" accepted", bad_vault[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(good_rg); i++)
+		assert_null(azure_check_resource_group(good_rg[i]));
+	for (size_t i = 0; i < ARRAY_SIZE(bad_rg); i++)
+		if (azure_check_resource_group(bad_rg[i]) == NULL)
+			fail_msg("resource group \"%s\" accepted", bad_rg[i]);
+	memset(rg91, 'r', 91);
+	rg91[91] = '\0';
+	assert_non_null(azure_check_resource_group(rg91));
+	rg91[90] = '\0';
+	assert_null(azure_check_resource_group(rg91));
+	for (size_t i = 0; i < ARRAY_SIZE(good_id); i++)
+		assert_null(azure_check_arm_id(good_id[i]));
+	for (size_t i = 0; i < ARRAY_SIZE(bad_id); i++)
+		if (azure_check_arm_id(bad_id[i]) == NULL)
+			fail_msg("ARM id \"%s\" accepted", bad_id[i]);
+}
+
 int
 main(void)
 {
@@ -3661,6 +3735,7 @@ main(void)
 		cmocka_unit_test(test_node_ips),
 		cmocka_unit_test(test_key_id_ok),
 		cmocka_unit_test(test_key_id_bad),
+		cmocka_unit_test(test_atlas_values),
 		cmocka_unit_test(test_secret_hint_edges),
 		cmocka_unit_test(test_secret_hint_collision),
 		cmocka_unit_test(test_secret_no_hint),
