@@ -4,8 +4,10 @@
  */
 #include "autoconfig.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +58,34 @@ test_config(const char *path)
 	printf("%s: configuration valid: %zu project%s, %zu sink%s, state in %s\n", path,
 	       cfg->n_projects, cfg->n_projects == 1 ? "" : "s", cfg->n_sinks,
 	       cfg->n_sinks == 1 ? "" : "s", cfg_state_dir(cfg));
+	for (size_t i = 0; i < cfg->n_sinks; i++)
+		if (cfg->sinks[i].insecure)
+			printf("%s: warning: sink %s has insecure: true: its alerts may go over "
+			       "plain http://\n",
+			       path, cfg->sinks[i].name);
 	cfg_free(cfg);
+	return 0;
+}
+
+/* The process holds secrets (Atlas and Azure credentials, webhook keys):
+ * no core file (a crash under systemd-coredump or a core_pattern pipe
+ * would keep them), no ptrace or /proc/PID/mem by other processes of the
+ * user. Both are checked: a daemon that cannot promise this does not run. */
+static int
+no_core_dumps(void)
+{
+	const struct rlimit zero = {0, 0};
+
+	if (setrlimit(RLIMIT_CORE, &zero) < 0) {
+		fprintf(stderr, "kmswatchd: cannot disable core dumps (setrlimit): %s\n",
+			strerror(errno));
+		return 1;
+	}
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		fprintf(stderr, "kmswatchd: cannot mark the process non-dumpable (prctl): %s\n",
+			strerror(errno));
+		return 1;
+	}
 	return 0;
 }
 
@@ -129,9 +158,8 @@ main(int argc, char **argv)
 				     : "--format only applies to --once");
 		return 1;
 	}
-	/* The process holds secrets (Atlas and Azure credentials, webhook
-	 * keys): no core dumps, no ptrace by other processes of the user. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if ((rc = no_core_dumps()) != 0)
+		return rc;
 	if (test) {
 		log_init(1, debug);
 		log_set_journal(false);
@@ -152,5 +180,6 @@ main(int argc, char **argv)
 		rc = daemon_run(path);
 	}
 	curl_global_cleanup();
+	cfg_env_secrets_free();
 	return rc;
 }

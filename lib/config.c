@@ -921,6 +921,59 @@ h_url(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 
 /* ---- secrets ------------------------------------------------------------ */
 
+/*
+ * {env: NAME}: the value is taken out of the environment on first use, its
+ * bytes wiped where /proc/PID/environ shows them, and kept here (a reload
+ * reads it again; children and dumps do not see it). A variable set again
+ * later (tests do) replaces the kept value.
+ */
+struct env_kept {
+	struct env_kept *next;
+	char *name, *value;
+};
+static struct env_kept *env_kept;
+
+static int
+env_secret(const char *name, const char **out)
+{
+	char *live = getenv(name);
+	struct env_kept *k;
+
+	for (k = env_kept; k && strcmp(k->name, name) != 0; k = k->next)
+		;
+	*out = k ? k->value : NULL;
+	if (live == NULL)
+		return 0;
+	if (!k) {
+		if (!(k = calloc(1, sizeof(*k))) || !(k->name = strdup(name))) {
+			free(k);
+			return -ENOMEM;
+		}
+		k->next = env_kept;
+		env_kept = k;
+	}
+	util_free_secret(k->value);
+	if (!(k->value = strdup(live)))
+		return -ENOMEM;
+	explicit_bzero(live, strlen(live));
+	unsetenv(name);
+	*out = k->value;
+	return 0;
+}
+
+void
+cfg_env_secrets_free(void)
+{
+	while (env_kept) {
+		struct env_kept *k = env_kept;
+
+		env_kept = k->next;
+		free(k->name);
+		util_free_secret(k->value);
+		free(k);
+	}
+}
+
 static void
 wipe_free(char *p, size_t len)
 {
@@ -1032,19 +1085,26 @@ h_secret(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 		}
 		buf = read_secret(c, rv, what, ref, ref, &len);
 		break;
-	case SECRET_ENV:
+	case SECRET_ENV: {
+		const char *val;
+
 		what = "environment variable";
-		if (getenv(ref) == NULL) {
+		if (env_secret(ref, &val) < 0) {
+			c->oom = true;
+			return -ENOMEM;
+		}
+		if (val == NULL) {
 			problem(c, rv, "environment variable %s is not set", quote(&q, ref));
 			return -EINVAL;
 		}
-		buf = strdup(getenv(ref));
+		buf = strdup(val);
 		if (buf == NULL) {
 			c->oom = true;
 			return -ENOMEM;
 		}
 		len = strlen(buf);
 		break;
+	}
 	default:
 		what = "credential";
 		if (strchr(ref, '/') != NULL || strcmp(ref, ".") == 0 || strcmp(ref, "..") == 0) {
@@ -1582,6 +1642,7 @@ static const struct keydef sink_keys[] = {
 	KEY("max_age", h_duration, offsetof(struct cfg_sink, max_age), .aux = 30 * 86400),
 	KEY("resend_interval", h_duration, offsetof(struct cfg_sink, resend_interval),
 	    .aux = 3600),
+	KEY("insecure", h_bool, offsetof(struct cfg_sink, insecure)),
 	{0},
 };
 
@@ -1623,6 +1684,11 @@ check_sink(struct ctx *c, const struct node *item, struct cfg_sink *s, const str
 	if (s->url.value != NULL && !url_ok(s->url.value, URL_HTTP_ANY))
 		problem_key(c, "url", s->url.line, s->url.column,
 			    "not an http:// or https:// URL (the value is not shown)");
+	else if (s->url.value != NULL && !s->insecure && !url_ok(s->url.value, URL_HTTPS))
+		problem_key(c, "url", s->url.line, s->url.column,
+			    "plain http:// to a host other than 127.0.0.1, localhost or [::1] "
+			    "sends alerts (and any token in the URL) unencrypted: use https://, "
+			    "or set \"insecure: true\" on this sink (the value is not shown)");
 	/* a chat incoming-webhook URL is the credential itself; a webhook or
 	 * Alertmanager URL is an address, and may stand in a readable file */
 	if (s->url.source == SECRET_PLAIN &&

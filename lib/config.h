@@ -111,6 +111,8 @@ struct cfg_sink {
 					  given up (journaled); default 72h */
 	int64_t resend_interval;       /* alertmanager: re-post firing alerts this
 					  often (seconds), default 60 */
+	bool insecure;                 /* plain http:// to a host other than loopback
+					  allowed (the operator said so) */
 	int line, column;
 };
 
@@ -199,5 +201,9 @@ const struct cfg_azure_identity *cfg_project_identity(const struct config *cfg,
 /* State directory: $STATE_DIRECTORY (first entry), else state_dir:, else
  * the built-in default. */
 const char *cfg_state_dir(const struct config *cfg);
+
+/* Wipes the {env:} secrets taken out of the environment (config.c keeps
+ * them for reloads); at exit. */
+void cfg_env_secrets_free(void);
 
 #endif

@@ -46,3 +46,34 @@ def test_plain_secret_in_readable_file_refused(fc, daemons):
     assert "client_secret" in err
     assert kmsw.SA_SECRET not in err
     os.chmod(d.config, 0o600)
+
+
+def test_env_secret_leaves_the_environment(fc, daemons):
+    """{env: NAME}: read once, wiped from the environment (so from
+    /proc/PID/environ and any child), kept for reloads; and no core dumps."""
+    p = project(fc)
+    fc.set_service_accounts({kmsw.SA_ID: kmsw.SA_SECRET})
+    d = daemons(fc, [p], start=False, env={"KMSW_SA_SECRET": kmsw.SA_SECRET})
+    ref = "{file: %s}" % kmsw.yaml_quote(os.path.join(d.dir, "atlas-secret"))
+    text = d.render_config()
+    assert ref in text
+    d.write_config(text.replace(ref, "{env: KMSW_SA_SECRET}"))
+    d.start()
+    ear = "/api/atlas/v2/groups/%s/encryptionAtRest" % p["id"]
+    wait_for(lambda: [r for r in fc.requests(path=ear) if r["status"] == 200], timeout=15)
+    with open("/proc/%d/environ" % d.pid, "rb") as f:
+        environ = f.read().decode(errors="replace")
+    # the initial environment block keeps the name, its value is wiped
+    assert kmsw.SA_SECRET not in environ
+    assert "KMSW_SA_SECRET=\0" in environ
+    with open("/proc/%d/limits" % d.pid) as f:
+        core = [l.split() for l in f if l.startswith("Max core file size")][0]
+    assert core[4:6] == ["0", "0"], core
+    # a reload reads the config again: the secret is still there
+    fc.set_service_accounts({kmsw.SA_ID: kmsw.SA_SECRET})  # a fresh token is needed
+    fc.clear_requests()
+    d.reload()
+    wait_for(lambda: d.entries(MESSAGE_ID=kmsw.MSGID["config_reloaded"]), timeout=10)
+    assert d.entries(MESSAGE_ID=kmsw.MSGID["config_rejected"]) == []
+    wait_for(lambda: [r for r in fc.requests(path=ear) if r["status"] == 200], timeout=15)
+    assert d.stop() == 0

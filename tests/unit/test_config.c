@@ -516,6 +516,21 @@ test_sink_url(void **state UNUSED)
 	assert_int_equal(cfg_load_buffer(NULL, yaml, strlen(yaml), &cfg, &d), -EINVAL);
 	assert_null(strstr(d.lines[0], "tokenXYZ"));
 	cfg_diag_free(&d);
+	/* plain http:// only to loopback, unless the sink says insecure */
+	expect_only(BASE "notify:\n  - {name: a, type: webhook, url: http://hooks.example/tokenXYZ}\n",
+		    "<config>:8:35: notify[0].url: plain http:// to a host other than 127.0.0.1, "
+		    "localhost or [::1] sends alerts (and any token in the URL) unencrypted: use "
+		    "https://, or set \"insecure: true\" on this sink (the value is not shown)");
+	expect_only(BASE "notify:\n  - {name: a, type: webhook, url: \"http://127.0.0.1:80@evil/\"}\n",
+		    "<config>:8:35: notify[0].url: plain http:// to a host other than 127.0.0.1, "
+		    "localhost or [::1] sends alerts (and any token in the URL) unencrypted: use "
+		    "https://, or set \"insecure: true\" on this sink (the value is not shown)");
+	cfg = load_ok(BASE "notify:\n  - {name: a, type: webhook, url: http://hooks.example/x, "
+			   "insecure: true}\n  - {name: b, type: webhook, url: \"http://[::1]:8080/x\"}\n");
+	assert_true(cfg->sinks[0].insecure);
+	assert_false(cfg->sinks[1].insecure);
+	cfg_free(cfg);
+	cfg = NULL;
 	expect_only(BASE "notify:\n  - {name: a, type: slack, url: https://h, secret: s}\n",
 		    "<config>:8:44: notify[0]: key \"secret\" is only used by type webhook");
 	expect_only(BASE "notify:\n  - {name: a, type: teams, url: https://h, routing_key: k}\n",
@@ -1075,12 +1090,25 @@ test_secret_references(void **state UNUSED)
 	}
 
 	/* env */
-	setenv("KMSW_TEST_SECRET", "from-the-env", 1);
-	expect_secret("{env: KMSW_TEST_SECRET}", "from-the-env");
-	unsetenv("KMSW_TEST_SECRET");
-	expect_only(secret_yaml("{env: KMSW_TEST_SECRET}"),
+	{
+		char *before = strdup("KMSW_TEST_SECRET=from-the-env"), *bytes;
+
+		/* putenv: the variable's bytes are ours to look at afterwards,
+		 * as the initial environment's are in /proc/PID/environ */
+		putenv(before);
+		bytes = before + strlen("KMSW_TEST_SECRET=");
+		expect_secret("{env: KMSW_TEST_SECRET}", "from-the-env");
+		/* taken out of the environment and wiped there... */
+		assert_null(getenv("KMSW_TEST_SECRET"));
+		for (size_t i = 0; i < strlen("from-the-env"); i++)
+			assert_int_equal(bytes[i], '\0');
+		/* ...and kept for the next load (a reload) */
+		expect_secret("{env: KMSW_TEST_SECRET}", "from-the-env");
+		free(before);
+	}
+	expect_only(secret_yaml("{env: KMSW_NEVER_SET}"),
 		    "<config>:4:26: atlas.service_account.client_secret: environment variable "
-		    "\"KMSW_TEST_SECRET\" is not set");
+		    "\"KMSW_NEVER_SET\" is not set");
 	setenv("KMSW_TEST_SECRET", "", 1);
 	expect_only(secret_yaml("{env: KMSW_TEST_SECRET}"),
 		    "<config>:4:20: atlas.service_account.client_secret: empty secret from "
