@@ -118,7 +118,7 @@ build(void *owner, const void *arg, struct http_request *out, struct token_scrat
 			 * every request, since Kubernetes rotates the file. */
 			char *raw = NULL;
 
-			r = id->token_file ? util_read_file(id->token_file, 64 * 1024, &raw, &alen)
+			r = id->token_file ? util_read_file(id->token_file, 64 * 1024, 0, &raw, &alen)
 					   : -ENOENT;
 			if (r < 0) {
 				snprintf(why, whylen, "cannot read the federated token file %s: %s",

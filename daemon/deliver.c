@@ -489,14 +489,14 @@ sink_load(struct sink *s, bool recovering)
 			log_err("sink %s: out of memory loading its queue", s->name);
 			break;
 		}
-		r = util_read_file(path, OUTBOX_MAX_RECORD, &json, &len);
+		r = util_read_file(path, OUTBOX_MAX_RECORD, UTIL_READ_NOFOLLOW, &json, &len);
 		free(path);
 		if (r == -ENOENT) {
 			free(it);
 			continue;
 		}
 		if (r < 0)
-			snprintf(why, sizeof(why), "%s", r == -EFBIG ? "too large" : strerror(-r));
+			snprintf(why, sizeof(why), "%s", util_file_error(r));
 		else if ((r = outbox_decode(json, len, &it->rec, why, sizeof(why))) == -ENOMEM)
 			snprintf(why, sizeof(why), "out of memory");
 		else if (r == 0 && (strcmp(it->rec.sink, s->name) != 0 || it->rec.seq != seqs[i])) {
@@ -795,6 +795,25 @@ sink_create(struct deliverer *dl, const char *name)
 	s->wait.data = s->resend.data = s;
 	s->open_handles = 2;
 	return s;
+}
+
+static int
+check_dir(const char *path, char *why, size_t whylen)
+{
+	int r = util_check_private_dir(path, why, whylen);
+
+	return r == -ENOENT ? 0 : r; /* created 0700 when first needed */
+}
+
+int
+deliver_check_dirs(const struct deliverer *dl, char *why, size_t whylen)
+{
+	int r = check_dir(dl->outbox, why, whylen);
+
+	for (const struct sink *s = dl->sinks; r == 0 && s; s = s->next)
+		if (s->dir)
+			r = check_dir(s->dir, why, whylen);
+	return r;
 }
 
 int

@@ -39,6 +39,10 @@ void deliver_free(struct deliverer *dl);
  * (after the alert state, which recovery compares against). Sinks kept by
  * name keep their queue; a removed sink's queue is journaled and deleted. */
 int deliver_configure(struct deliverer *dl, const struct config *cfg);
+/* The queue directories that exist (the outbox and each sink's) are ours
+ * alone (util_check_private_dir); at start, before READY. 0, or -EPERM
+ * with the reason in why, or -errno. */
+int deliver_check_dirs(const struct deliverer *dl, char *why, size_t whylen);
 /* Queue an event for every sink its routing selects: firing, repeat and
  * info by min_severity (noting the sink with alerts_note_sink), resolved
  * to the sinks recorded in ev->sinks. Held events are not sent. */

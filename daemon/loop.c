@@ -345,7 +345,7 @@ load_state(struct daemon *d)
 			store_dir(d->store), ALERTS_DOC);
 	else if (r < 0 && r != -ENOENT)
 		log_err("cannot read %s/%s: %s; starting with no open alerts", store_dir(d->store),
-			ALERTS_DOC, strerror(-r));
+			ALERTS_DOC, util_file_error(r));
 	free(json);
 	json = NULL;
 	r = store_read(d->store, PROJECTS_DOC, &json, &len);
@@ -353,7 +353,7 @@ load_state(struct daemon *d)
 		log_err("state file %s/%s is damaged; key first-seen times start afresh",
 			store_dir(d->store), PROJECTS_DOC);
 	else if (r < 0 && r != -ENOENT)
-		log_err("cannot read %s/%s: %s", store_dir(d->store), PROJECTS_DOC, strerror(-r));
+		log_err("cannot read %s/%s: %s", store_dir(d->store), PROJECTS_DOC, util_file_error(r));
 	free(json);
 	providers_load(d->providers, d->store);
 	return 0;
@@ -368,6 +368,7 @@ daemon_run(const char *config_path)
 	struct cfg_diag diag = {0};
 	uv_loop_t loop;
 	uint64_t wd_usec = 0;
+	char why[512];
 	int r, rc = 1;
 
 	rt.config_path = config_path;
@@ -387,8 +388,12 @@ daemon_run(const char *config_path)
 		return 1;
 	}
 	d->loop = &loop;
-	if ((r = store_new(cfg_state_dir(d->cfg), &d->store)) < 0) {
-		log_err("cannot use state directory %s: %s", cfg_state_dir(d->cfg), strerror(-r));
+	if ((r = store_new(cfg_state_dir(d->cfg), why, sizeof(why), &d->store)) < 0) {
+		if (r == -EPERM)
+			log_err("cannot use state directory: %s", why);
+		else
+			log_err("cannot use state directory %s: %s", cfg_state_dir(d->cfg),
+				strerror(-r));
 		goto out_loop;
 	}
 	if ((r = alerts_new(&d->alerts)) < 0 || (r = http_client_new(&loop, d->cfg->http.max_concurrent, &d->http)) < 0 ||
@@ -405,6 +410,11 @@ daemon_run(const char *config_path)
 	    (r = providers_configure(d->providers, d->cfg)) < 0 ||
 	    (r = poller_configure(d->poller, d->cfg)) < 0) {
 		log_err("cannot start: %s", strerror(-r));
+		goto out_modules;
+	}
+	if ((r = deliver_check_dirs(d->deliver, why, sizeof(why))) < 0) {
+		log_err("cannot use the delivery queue: %s",
+			r == -EPERM ? why : strerror(-r));
 		goto out_modules;
 	}
 	uv_timer_init(&loop, &rt.persist_timer);

@@ -111,7 +111,7 @@ providers_load(struct providers *ps, struct store *st)
 				op->state_lost);
 		else if (r < 0 && r != -ENOENT)
 			log_err("cannot read %s/%s: %s", store_dir(st), op->state_doc,
-				strerror(-r));
+				util_file_error(r));
 		free(json);
 	}
 }

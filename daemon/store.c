@@ -28,12 +28,15 @@ struct store {
 };
 
 int
-store_new(const char *dir, struct store **out)
+store_new(const char *dir, char *why, size_t whylen, struct store **out)
 {
 	struct store *s;
+	int r;
 
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
+	if ((r = util_check_private_dir(dir, why, whylen)) < 0)
+		return r;
 	s = calloc(1, sizeof(*s));
 	if (!s || !(s->dir = strdup(dir))) {
 		free(s);
@@ -95,7 +98,7 @@ store_read(struct store *s, const char *name, char **data, size_t *len)
 		free(path);
 		return -ENOMEM;
 	}
-	r = util_read_file(path, STORE_MAX_DOC, data, len);
+	r = util_read_file(path, STORE_MAX_DOC, UTIL_READ_NOFOLLOW, data, len);
 	free(path);
 	if (r == 0) {
 		free(d->last);

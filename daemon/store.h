@@ -14,8 +14,9 @@
 
 struct store;
 
-/* Creates the directory (0700) when missing. */
-int store_new(const char *dir, struct store **out);
+/* Creates the directory (0700) when missing; refuses one others could
+ * tamper with (util_check_private_dir: -EPERM, the reason in why). */
+int store_new(const char *dir, char *why, size_t whylen, struct store **out);
 void store_free(struct store *s);
 const char *store_dir(const struct store *s);
 

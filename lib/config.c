@@ -989,17 +989,15 @@ read_secret(struct ctx *c, const struct node *v, const char *what, const char *n
 	    const char *path, size_t *len)
 {
 	struct qbuf q;
-	struct stat st;
 	char *buf = NULL;
 	int r;
 
-	/* a FIFO or a terminal would block `kmswatchd -t` and every reload */
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+	/* util_read_file refuses a FIFO or a terminal, which would block
+	 * `kmswatchd -t` and every reload */
+	r = util_read_file(path, CFG_MAX_SECRET, 0, &buf, len);
+	if (r == -EINVAL || r == -EISDIR)
 		problem(c, v, "%s %s is not a regular file", what, quote(&q, name));
-		return NULL;
-	}
-	r = util_read_file(path, CFG_MAX_SECRET, &buf, len);
-	if (r == -EFBIG)
+	else if (r == -EFBIG)
 		problem(c, v, "%s %s is larger than 64 KiB", what, quote(&q, name));
 	else if (r < 0)
 		problem(c, v, "cannot read %s %s: %s", what, quote(&q, name), strerror(-r));
@@ -2258,10 +2256,10 @@ cfg_load(const char *path, struct config **out, struct cfg_diag *diag)
 		*out = NULL;
 	if (path == NULL || out == NULL || diag == NULL)
 		return -EINVAL;
-	r = util_read_file(path, CFG_MAX_FILE, &buf, &len);
+	r = util_read_file(path, CFG_MAX_FILE, 0, &buf, &len);
 	if (r < 0) {
 		problem_at(&c, 0, 0, "cannot read: %s",
-			   r == -EFBIG ? "larger than 16 MiB" : strerror(-r));
+			   r == -EFBIG ? "larger than 16 MiB" : util_file_error(r));
 		problems_flush(&c);
 		return r;
 	}

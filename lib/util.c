@@ -475,7 +475,7 @@ util_sanitize(char *s)
 /* ---- files ----------------------------------------------------------- */
 
 int
-util_read_file(const char *path, size_t max, char **out, size_t *len)
+util_read_file(const char *path, size_t max, unsigned flags, char **out, size_t *len)
 {
 	struct strbuf b = {0};
 	struct stat st;
@@ -487,12 +487,21 @@ util_read_file(const char *path, size_t max, char **out, size_t *len)
 	*out = NULL;
 	if (len != NULL)
 		*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+				(flags & UTIL_READ_NOFOLLOW ? O_NOFOLLOW : 0));
 	if (fd < 0)
 		return -errno;
-	/* refuse early what is certainly too big; pipes and /proc files
-	 * report size 0 and are bounded by the read loop instead */
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size > max) {
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if (!S_ISREG(st.st_mode))
+		r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	/* refuse early what is certainly too big; /proc files report size
+	 * 0 and are bounded by the read loop instead */
+	if ((uintmax_t)st.st_size > max) {
 		close(fd);
 		return -EFBIG;
 	}
@@ -526,6 +535,55 @@ util_read_file(const char *path, size_t max, char **out, size_t *len)
 	*out = b.s;
 	if (len != NULL)
 		*len = b.len;
+	return 0;
+}
+
+const char *
+util_file_error(int r)
+{
+	switch (r) {
+	case -EINVAL:
+		return "not a regular file";
+	case -ELOOP:
+		return "a symbolic link, which kmswatch does not follow here";
+	case -EFBIG:
+		return "too large";
+	default:
+		return strerror(-r);
+	}
+}
+
+int
+util_check_private_dir(const char *path, char *why, size_t whylen)
+{
+	struct stat lst, st;
+	int fd, r = 0;
+
+	if (lstat(path, &lst) < 0)
+		return -errno;
+	if (S_ISLNK(lst.st_mode) && lst.st_uid != 0) {
+		snprintf(why, whylen, "%s is a symbolic link owned by uid %u: use the directory "
+			 "itself", path, (unsigned)lst.st_uid);
+		return -EPERM;
+	}
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	close(fd);
+	if (r < 0)
+		return r;
+	if (st.st_uid != geteuid()) {
+		snprintf(why, whylen, "%s is owned by uid %u, not by kmswatchd's uid %u: chown it",
+			 path, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	if (st.st_mode & 022) {
+		snprintf(why, whylen, "%s is writable by %s (mode %04o): chmod 0700 it", path,
+			 st.st_mode & 002 ? "everyone" : "its group", (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
 	return 0;
 }
 

@@ -59,9 +59,22 @@ size_t util_copy_sanitized(char *dst, size_t dstlen, const char *src);
 /* In place: control characters become spaces (one-line messages). */
 void util_sanitize(char *s);
 
-/* Read a whole file (at most max bytes, -EFBIG beyond). *out is
- * NUL-terminated and must be freed (util_free_secret if it is a secret). */
-int util_read_file(const char *path, size_t max, char **out, size_t *len);
+/* Read a whole regular file (at most max bytes, -EFBIG beyond). *out is
+ * NUL-terminated and must be freed (util_free_secret if it is a secret).
+ * Opened non-blocking, so a FIFO or a device cannot hang the caller: a
+ * directory is -EISDIR, any other file that is not regular -EINVAL. With
+ * UTIL_READ_NOFOLLOW (files in our own directories) a symbolic link as
+ * the last component is -ELOOP. util_file_error() words these. */
+#define UTIL_READ_NOFOLLOW 1u
+int util_read_file(const char *path, size_t max, unsigned flags, char **out, size_t *len);
+/* strerror() for util_read_file's codes, saying "not a regular file" and
+ * "a symbolic link" where strerror would say something vaguer. */
+const char *util_file_error(int r);
+/* A directory that holds our state or queue: not a symbolic link (unless
+ * root's, as systemd's StateDirectory= with DynamicUser= makes), owned by
+ * us, not writable by group or others. 0, or -EPERM (-errno when it
+ * cannot be examined) with the reason and the fix in why. */
+int util_check_private_dir(const char *path, char *why, size_t whylen);
 /* Crash-safe replace of dir/name: write dir/.name.tmp, fsync, rename,
  * fsync the directory. On error the old file is untouched. */
 int util_write_file_atomic(const char *dir, const char *name, const void *data,

@@ -277,7 +277,7 @@ check_golden(const char *file, const char *body)
 		free(pretty);
 		return;
 	}
-	if (util_read_file(path, 1 << 20, &want, &wlen) < 0)
+	if (util_read_file(path, 1 << 20, 0, &want, &wlen) < 0)
 		fail_msg("%s: cannot read (UPDATE_GOLDEN=1 writes it)", path);
 	/* the file ends with a newline */
 	assert_true(wlen > 0 && want[wlen - 1] == '\n');

@@ -119,7 +119,7 @@ get_file(const char *name)
 	char *p = path_in(name), *data = NULL;
 	size_t len;
 
-	assert_int_equal(util_read_file(p, 1 << 20, &data, &len), 0);
+	assert_int_equal(util_read_file(p, 1 << 20, 0, &data, &len), 0);
 	free(p);
 	return data;
 }
@@ -492,21 +492,21 @@ test_read_file(void **state)
 	(void)state;
 	put_file("f", "hello\n");
 	p = path_in("f");
-	assert_int_equal(util_read_file(p, 6, &data, &len), 0);
+	assert_int_equal(util_read_file(p, 6, 0, &data, &len), 0);
 	assert_string_equal(data, "hello\n");
 	assert_int_equal(len, 6);
 	util_free_secret(data);
 	/* one byte over the cap */
-	assert_int_equal(util_read_file(p, 5, &data, &len), -EFBIG);
+	assert_int_equal(util_read_file(p, 5, 0, &data, &len), -EFBIG);
 	assert_null(data);
 	/* len is optional */
-	assert_int_equal(util_read_file(p, 100, &data, NULL), 0);
+	assert_int_equal(util_read_file(p, 100, 0, &data, NULL), 0);
 	free(data);
 	free(p);
 
 	put_file("empty", "");
 	p = path_in("empty");
-	assert_int_equal(util_read_file(p, 0, &data, &len), 0);
+	assert_int_equal(util_read_file(p, 0, 0, &data, &len), 0);
 	assert_non_null(data);
 	assert_string_equal(data, "");
 	assert_int_equal(len, 0);
@@ -514,17 +514,34 @@ test_read_file(void **state)
 	free(p);
 
 	p = path_in("missing");
-	assert_int_equal(util_read_file(p, 10, &data, &len), -ENOENT);
+	assert_int_equal(util_read_file(p, 10, 0, &data, &len), -ENOENT);
 	assert_null(data);
 	free(p);
 
-	assert_int_equal(util_read_file(tmpdir, 10, &data, &len), -EISDIR);
-	assert_int_equal(util_read_file(NULL, 10, &data, &len), -EINVAL);
-	assert_int_equal(util_read_file("/etc/hostname", 10, NULL, &len), -EINVAL);
+	assert_int_equal(util_read_file(tmpdir, 10, 0, &data, &len), -EISDIR);
+	assert_int_equal(util_read_file(NULL, 10, 0, &data, &len), -EINVAL);
+	assert_int_equal(util_read_file("/etc/hostname", 10, 0, NULL, &len), -EINVAL);
+
+	/* a FIFO nobody writes to, a device: refused at once, never a hang */
+	p = path_in("fifo");
+	assert_int_equal(mkfifo(p, 0600), 0);
+	assert_int_equal(util_read_file(p, 10, 0, &data, &len), -EINVAL);
+	assert_string_equal(util_file_error(-EINVAL), "not a regular file");
+	free(p);
+	assert_int_equal(util_read_file("/dev/null", 10, 0, &data, &len), -EINVAL);
+	/* a symbolic link: followed, unless NOFOLLOW (our own directories) */
+	put_file("target", "x");
+	p = path_in("link");
+	assert_int_equal(symlink("target", p), 0);
+	assert_int_equal(util_read_file(p, 10, 0, &data, &len), 0);
+	free(data);
+	assert_int_equal(util_read_file(p, 10, UTIL_READ_NOFOLLOW, &data, &len), -ELOOP);
+	assert_null(data);
+	free(p);
 
 	/* a file without a size (procfs) is bounded by the read loop */
-	assert_int_equal(util_read_file("/proc/self/status", 10, &data, &len), -EFBIG);
-	assert_int_equal(util_read_file("/proc/self/status", 1 << 20, &data, &len), 0);
+	assert_int_equal(util_read_file("/proc/self/status", 10, 0, &data, &len), -EFBIG);
+	assert_int_equal(util_read_file("/proc/self/status", 1 << 20, 0, &data, &len), 0);
 	assert_true(len > 10);
 	assert_int_equal(strlen(data), len);
 	free(data);
@@ -545,11 +562,11 @@ test_read_file_large(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, big, n), (ssize_t)n);
 	close(fd);
-	assert_int_equal(util_read_file(p, n, &data, &len), 0);
+	assert_int_equal(util_read_file(p, n, 0, &data, &len), 0);
 	assert_int_equal(len, n);
 	assert_memory_equal(data, big, n);
 	free(data);
-	assert_int_equal(util_read_file(p, n - 1, &data, &len), -EFBIG);
+	assert_int_equal(util_read_file(p, n - 1, 0, &data, &len), -EFBIG);
 	free(p);
 	free(big);
 }
@@ -684,7 +701,7 @@ test_write_atomic_short_eintr(void **state)
 	assert_int_equal(inj.write_calls, 3 + 31);
 	memset(&inj, 0, sizeof(inj));
 	p = path_in("s");
-	assert_int_equal(util_read_file(p, sizeof(payload), &data, &len), 0);
+	assert_int_equal(util_read_file(p, sizeof(payload), 0, &data, &len), 0);
 	assert_int_equal(len, sizeof(payload));
 	assert_memory_equal(data, payload, sizeof(payload));
 	free(data);
@@ -786,6 +803,44 @@ test_urlencode(void **state)
 	free(s);
 }
 
+static void
+test_private_dir(void **state)
+{
+	char why[512], *d = path_in("state"), *l = path_in("state-link"), *m = path_in("nope");
+
+	(void)state;
+	assert_int_equal(mkdir(d, 0700), 0);
+	assert_int_equal(util_check_private_dir(d, why, sizeof(why)), 0);
+	/* writable by others */
+	assert_int_equal(chmod(d, 0777), 0);
+	assert_int_equal(util_check_private_dir(d, why, sizeof(why)), -EPERM);
+	assert_non_null(strstr(why, "writable by everyone (mode 0777): chmod 0700 it"));
+	assert_int_equal(chmod(d, 0770), 0);
+	assert_int_equal(util_check_private_dir(d, why, sizeof(why)), -EPERM);
+	assert_non_null(strstr(why, "writable by its group"));
+	assert_int_equal(chmod(d, 0755), 0); /* readable is fine */
+	assert_int_equal(util_check_private_dir(d, why, sizeof(why)), 0);
+	/* someone else's */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(d, 4242, 4242), 0);
+		assert_int_equal(util_check_private_dir(d, why, sizeof(why)), -EPERM);
+		assert_non_null(strstr(why, "owned by uid 4242, not by kmswatchd's uid 0"));
+		assert_int_equal(chown(d, 0, 0), 0);
+	}
+	/* a symbolic link: only root's (systemd's StateDirectory= makes one) */
+	assert_int_equal(symlink(d, l), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(util_check_private_dir(l, why, sizeof(why)), 0);
+		assert_int_equal(lchown(l, 4242, 4242), 0);
+	}
+	assert_int_equal(util_check_private_dir(l, why, sizeof(why)), -EPERM);
+	assert_non_null(strstr(why, "is a symbolic link owned by uid"));
+	assert_int_equal(util_check_private_dir(m, why, sizeof(why)), -ENOENT);
+	free(d);
+	free(l);
+	free(m);
+}
+
 int
 main(void)
 {
@@ -803,6 +858,7 @@ main(void)
 		cmocka_unit_test(test_string_helpers),
 		cmocka_unit_test(test_sanitize),
 		cmocka_unit_test_setup_teardown(test_read_file, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_private_dir, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_read_file_large, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_write_atomic, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_write_atomic_bad_args, setup_dir,
