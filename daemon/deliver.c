@@ -883,6 +883,15 @@ deliver_pending(const struct deliverer *dl)
 	return n;
 }
 
+bool
+deliver_disk_refused(const struct deliverer *dl)
+{
+	for (const struct sink *s = dl->sinks; s; s = s->next)
+		if (s->write_failing)
+			return true;
+	return false;
+}
+
 /* ---- routing and queueing -------------------------------------------- */
 
 static bool

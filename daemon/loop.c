@@ -74,13 +74,15 @@ daemon_emit(struct daemon *d, const struct alert_events *evs)
 {
 	for (size_t i = 0; i < evs->n; i++) {
 		const struct alert_event *ev = &evs->v[i];
-		int r = log_event(ev, ev->note);
+		int r;
 
-		if (r < 0)
+		/* The outbox record first: an event the journal shows has been
+		 * queued for its sinks, so a crash in between cannot leave a
+		 * journaled event that is never delivered. */
+		if (!ev->held && !(ev->kind == EV_RESOLVED && !d->cfg->alerts.send_resolved))
+			deliver_event(d->deliver, ev);
+		if ((r = log_event(ev, ev->note)) < 0)
 			log_debug("journal unreachable for an event: %s", strerror(-r));
-		if (ev->held || (ev->kind == EV_RESOLVED && !d->cfg->alerts.send_resolved))
-			continue;
-		deliver_event(d->deliver, ev);
 	}
 }
 
@@ -118,7 +120,7 @@ daemon_update_status(struct daemon *d)
 {
 	size_t projects = 0, busy = 0, n[SEV_CRITICAL + 1] = {0};
 	int64_t next_ms = -1;
-	char next[48] = "", pending[64] = "";
+	char next[48] = "", pending[128] = "";
 	size_t queued;
 
 	if (!d->poller)
@@ -135,8 +137,11 @@ daemon_update_status(struct daemon *d)
 	}
 	queued = d->deliver ? deliver_pending(d->deliver) : 0;
 	if (queued)
-		snprintf(pending, sizeof(pending), "; %zu notification%s waiting", queued,
-			 queued == 1 ? "" : "s");
+		snprintf(pending, sizeof(pending), "; %zu notification%s waiting%s", queued,
+			 queued == 1 ? "" : "s",
+			 deliver_disk_refused(d->deliver)
+				 ? " (the disk refuses the queue: kept in memory)"
+				 : "");
 	sd_notifyf(0, "STATUS=%zu project%s: %zu critical, %zu warning, %zu unknown; %s%s", projects,
 		   projects == 1 ? "" : "s", n[SEV_CRITICAL], n[SEV_WARNING], n[SEV_UNKNOWN],
 		   *next ? next : "idle", pending);

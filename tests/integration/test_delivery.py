@@ -309,8 +309,9 @@ def test_state_dir_full(fc, daemons, small_tmpfs):
     hook = uniq("full")
     state_dir = os.path.join(small_tmpfs, "state")
     fc.add_fault("/hooks/" + hook, status=503, count=-1)
+    notify = kmsw.NotifySocket()
     d = start(daemons, fc, ps, [{"name": "full", "url": fc.hook_url(hook, https=False)}],
-              state_dir=state_dir)
+              state_dir=state_dir, env={"NOTIFY_SOCKET": notify.path})
     wait_polled(d, ps)
     filler = fill(small_tmpfs)
     for p in ps:
@@ -321,6 +322,10 @@ def test_state_dir_full(fc, daemons, small_tmpfs):
     assert "No space left on device" in err[0]["MESSAGE"]
     assert "still delivered" in err[0]["MESSAGE"]
     assert len(err) == 1, "journaled once per failing streak"
+    # and STATUS= says it while it lasts
+    wait_for(lambda: [l for l in notify.lines()
+                      if l.startswith("STATUS=") and "the disk refuses the queue" in l],
+             timeout=15)
     # polling goes on, and the events are still attempted from memory
     wait_polled(d, ps, n=3)
     wait_for(lambda: len([r for r in fc.requests(path="/hooks/" + hook) if r.get("fault")]) >= 2,
@@ -333,7 +338,10 @@ def test_state_dir_full(fc, daemons, small_tmpfs):
     got = wait_for(lambda: len(fc.hooks(hook)) >= 2 and fc.hook_bodies(hook), timeout=40)
     assert sorted(b["project"]["name"] for b in got) == sorted(p["name"] for p in ps)
     wait_for(lambda: records(state_dir, "full") == [], timeout=10)
+    status = [l for l in notify.lines() if l.startswith("STATUS=")]
+    assert "the disk refuses the queue" not in status[-1], status[-1]
     assert d.stop() == 0
+    notify.close()
     # nothing half-written: every state file parses, no temporary left
     for root, _, files in os.walk(state_dir):
         for f in files:
