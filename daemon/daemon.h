@@ -41,8 +41,6 @@ struct daemon {
 /* Hand a batch of events to every output: the journal (always) and the
  * sinks whose routing accepts them. Used by the poller and by reloads. */
 void daemon_emit(struct daemon *d, const struct alert_events *evs);
-/* Re-send the one-line STATUS= to systemd (cheap; called after polls). */
-void daemon_update_status(struct daemon *d);
 
 /* The alert policy of the current config. */
 struct alert_policy daemon_alert_policy(const struct daemon *d);

@@ -249,7 +249,9 @@ once_run(const char *config_path, enum once_format fmt)
 	uv_loop_t loop;
 	int r, rc = 3;
 
-	r = cfg_load(config_path, &d->cfg, &diag);
+	/* --once never delivers: sink secrets stay unread (the Nagios user
+	 * need not be able to read them) */
+	r = cfg_load_flags(config_path, CFG_LOAD_NO_SINK_SECRETS, &d->cfg, &diag);
 	if (r < 0) {
 		if (diag.n == 0)
 			fprintf(stderr, "%s: %s\n", config_path, strerror(-r));

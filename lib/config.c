@@ -95,6 +95,8 @@ struct ctx {
 	enum { MODE_SKIP, MODE_KNOWN, MODE_ERROR } mode_state;
 	mode_t mode;
 	int mode_errno;
+	unsigned flags;  /* enum cfg_load_flag */
+	bool in_sink;    /* load_sink is walking a sink */
 };
 
 /* ---- diagnostics -------------------------------------------------------- */
@@ -158,6 +160,31 @@ problem_at(struct ctx *c, int line, int col, const char *fmt, ...)
 }
 
 #define problem(c, node, ...) problem_at((c), (node)->line, (node)->col, __VA_ARGS__)
+
+static void warning(struct ctx *c, const struct node *v, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Only with CFG_LOAD_CHECK_ONLY: said, but the load goes on. */
+static void
+warning(struct ctx *c, const struct node *v, const char *fmt, ...)
+{
+	char msg[1024], *line, **n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	line = util_asprintf("%s:%d:%d: %s%swarning: %s", c->file, v->line, v->col, c->path,
+			     c->plen > 0 ? ": " : "", msg);
+	n = line ? realloc(c->diag->warnings, (c->diag->n_warnings + 1) * sizeof(*n)) : NULL;
+	if (!n) {
+		free(line);
+		c->oom = true;
+		return;
+	}
+	n[c->diag->n_warnings++] = line;
+	c->diag->warnings = n;
+}
 
 static size_t push_key(struct ctx *c, const char *key);
 static void pop(struct ctx *c, size_t mark);
@@ -921,6 +948,23 @@ h_url(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 
 /* ---- secrets ------------------------------------------------------------ */
 
+/* Where systemd's LoadCredential=NAME (no path) looks, in its order: the
+ * first directory holding NAME, or NULL. */
+static const char *
+credstore_dir(const char *name)
+{
+	static const char *const dirs[] = {"/etc/credstore", "/run/credstore",
+					   "/usr/lib/credstore"};
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dirs[i], name);
+		if (access(path, F_OK) == 0)
+			return dirs[i];
+	}
+	return NULL;
+}
+
 /*
  * {env: NAME}: the value is taken out of the environment on first use, its
  * bytes wiped where /proc/PID/environ shows them, and kept here (a reload
@@ -1074,6 +1118,11 @@ h_secret(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 	ref = want_str(c, rv, src == SECRET_FILE ? "a path" : "a name");
 	if (ref == NULL)
 		return -EINVAL;
+	if (c->in_sink && (c->flags & CFG_LOAD_NO_SINK_SECRETS)) {
+		/* --once never delivers: the reference is enough */
+		sec->source = (enum secret_source)src;
+		return set_str(c, &sec->ref, ref, strlen(ref)) < 0 ? -ENOMEM : 0;
+	}
 	switch (src) {
 	case SECRET_FILE:
 		what = "secret file";
@@ -1110,6 +1159,17 @@ h_secret(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 				quote(&q, ref));
 			return -EINVAL;
 		}
+		if ((dir == NULL || *dir == '\0') && (c->flags & CFG_LOAD_CHECK_ONLY)) {
+			dir = credstore_dir(ref);
+			if (dir == NULL) {
+				warning(c, rv,
+					"credential %s is not in $CREDENTIALS_DIRECTORY (not set), "
+					"/etc/credstore, /run/credstore or /usr/lib/credstore: the "
+					"unit's LoadCredential= must provide it",
+					quote(&q, ref));
+				return set_str(c, &sec->ref, ref, strlen(ref)) < 0 ? -ENOMEM : 0;
+			}
+		}
 		if (dir == NULL || *dir == '\0') {
 			problem(c, rv,
 				"credential %s needs $CREDENTIALS_DIRECTORY, which is not set "
@@ -1121,6 +1181,17 @@ h_secret(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 		if (path == NULL) {
 			c->oom = true;
 			return -ENOMEM;
+		}
+		/* systemd 252 runs ExecReload= (where the unit runs -t) without
+		 * access to the credentials it gave the main process: -t says so
+		 * and checks the rest; the daemon's own reload reads them */
+		if ((c->flags & CFG_LOAD_CHECK_ONLY) && access(path, R_OK) < 0 &&
+		    (errno == EACCES || errno == EPERM)) {
+			warning(c, rv, "cannot read credential %s here (%s); kmswatchd reads it "
+				       "when it loads the configuration",
+				quote(&q, ref), strerror(errno));
+			free(path);
+			return set_str(c, &sec->ref, ref, strlen(ref)) < 0 ? -ENOMEM : 0;
 		}
 		buf = read_secret(c, rv, what, ref, path, &len);
 		free(path);
@@ -1705,13 +1776,17 @@ load_sink(struct ctx *c, const struct node *item, size_t i)
 	struct seen seen[CFG_MAX_KEYS];
 	const struct node *name;
 	struct qbuf q;
+	int r;
 
 	s->line = item->line;
 	s->column = item->col;
 	s->min_severity = SEV_INFO;
 	s->max_age = 72 * 3600;
 	s->resend_interval = 60;
-	if (walk_map(c, item, sink_keys, s, seen) < 0)
+	c->in_sink = true;
+	r = walk_map(c, item, sink_keys, s, seen);
+	c->in_sink = false;
+	if (r < 0)
 		return;
 	check_sink(c, item, s, seen);
 	if (s->name != NULL && strlen(s->name) > SINK_NAME_MAX) {
@@ -2165,6 +2240,11 @@ cfg_diag_free(struct cfg_diag *d)
 	free(d->lines);
 	d->lines = NULL;
 	d->n = 0;
+	for (size_t i = 0; i < d->n_warnings; i++)
+		free(d->warnings[i]);
+	free(d->warnings);
+	d->warnings = NULL;
+	d->n_warnings = 0;
 }
 
 static struct config *
@@ -2198,7 +2278,14 @@ int
 cfg_load_buffer(const char *path, const char *yaml, size_t len, struct config **out,
 		struct cfg_diag *diag)
 {
-	struct ctx c = {.file = path != NULL ? path : "<config>", .diag = diag};
+	return cfg_load_buffer_flags(path, yaml, len, 0, out, diag);
+}
+
+int
+cfg_load_buffer_flags(const char *path, const char *yaml, size_t len, unsigned flags,
+		      struct config **out, struct cfg_diag *diag)
+{
+	struct ctx c = {.file = path != NULL ? path : "<config>", .diag = diag, .flags = flags};
 	struct node *root = NULL;
 	struct stat st;
 	int r;
@@ -2247,7 +2334,13 @@ cfg_load_buffer(const char *path, const char *yaml, size_t len, struct config **
 int
 cfg_load(const char *path, struct config **out, struct cfg_diag *diag)
 {
-	struct ctx c = {.file = path, .diag = diag};
+	return cfg_load_flags(path, 0, out, diag);
+}
+
+int
+cfg_load_flags(const char *path, unsigned flags, struct config **out, struct cfg_diag *diag)
+{
+	struct ctx c = {.file = path, .diag = diag, .flags = flags};
 	char *buf = NULL;
 	size_t len = 0;
 	int r;
@@ -2263,7 +2356,7 @@ cfg_load(const char *path, struct config **out, struct cfg_diag *diag)
 		problems_flush(&c);
 		return r;
 	}
-	r = cfg_load_buffer(path, buf, len, out, diag);
+	r = cfg_load_buffer_flags(path, buf, len, flags, out, diag);
 	wipe_free(buf, len);
 	return r;
 }

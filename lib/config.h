@@ -175,10 +175,13 @@ struct config {
 	size_t n_silences;
 };
 
-/* Problems found while loading: each line is "FILE:LINE:COLUMN: message". */
+/* Problems found while loading: each line is "FILE:LINE:COLUMN: message".
+ * Warnings (CFG_LOAD_CHECK_ONLY only) do not fail the load. */
 struct cfg_diag {
 	char **lines;
 	size_t n;
+	char **warnings;
+	size_t n_warnings;
 };
 void cfg_diag_free(struct cfg_diag *d);
 
@@ -186,11 +189,24 @@ void cfg_diag_free(struct cfg_diag *d);
  * or a negative errno with every problem listed in diag (-EINVAL for
  * content problems, other errnos when the file itself cannot be read). */
 int cfg_load(const char *path, struct config **out, struct cfg_diag *diag);
+enum cfg_load_flag {
+	/* kmswatchd -t outside the unit: {credential: NAME} without
+	 * $CREDENTIALS_DIRECTORY is looked up where LoadCredential=NAME would
+	 * find it (/etc/credstore, /run/credstore, /usr/lib/credstore); not
+	 * found is a warning, and the secret stays unset */
+	CFG_LOAD_CHECK_ONLY = 1u << 0,
+	/* --once: the sinks' secrets are not read (refs are kept) */
+	CFG_LOAD_NO_SINK_SECRETS = 1u << 1,
+};
+int cfg_load_flags(const char *path, unsigned flags, struct config **out,
+		   struct cfg_diag *diag);
 /* The same from memory; `path` only names the source in messages and is
  * the file whose permissions decide whether plain secrets are allowed
  * (pass NULL to skip that check, tests only). */
 int cfg_load_buffer(const char *path, const char *yaml, size_t len,
 		    struct config **out, struct cfg_diag *diag);
+int cfg_load_buffer_flags(const char *path, const char *yaml, size_t len, unsigned flags,
+			  struct config **out, struct cfg_diag *diag);
 void cfg_free(struct config *cfg);
 
 const struct cfg_project *cfg_find_project(const struct config *cfg, const char *id);

@@ -14,7 +14,8 @@ from kmsw import NotifySocket, project
 
 def test_reload_with_broken_config_keeps_running(fc, daemons):
     p = project(fc)
-    d = daemons(fc, [p])
+    notify = NotifySocket()
+    d = daemons(fc, [p], env={"NOTIFY_SOCKET": notify.path})
     wait_for(lambda: d.ear_requests(p["id"]), timeout=15)
     good = d.render_config()
     d.write_config(good + "pol_interval: 5m\n")
@@ -22,13 +23,25 @@ def test_reload_with_broken_config_keeps_running(fc, daemons):
     e = wait_for(lambda: d.entries(MESSAGE_ID=kmsw.MSGID["config_rejected"]), timeout=10)
     lines = good.count("\n")
     assert "%s:%d:1:" % (d.config, lines + 1) in e[0]["MESSAGE"]
+    assert e[0]["MESSAGE"].count(d.config) == 1, "the path is said once"
     assert "pol_interval" in e[0]["MESSAGE"]
     assert e[0]["PRIORITY"] == "3"
+    # STATUS= keeps the rejection in view until a reload works
+    wait_for(lambda: [l for l in notify.lines() if l.startswith("STATUS=")
+                      and "last reload rejected: %s:%d:1:" % (d.config, lines + 1) in l],
+             timeout=10)
     # still polling with the old config
     n = len(d.ear_requests(p["id"]))
     wait_for(lambda: len(d.ear_requests(p["id"])) >= n + 2, timeout=10)
     assert d.proc.poll() is None
+    d.write_config(good)
+    d.reload()
+    wait_for(lambda: d.entries(MESSAGE_ID=kmsw.MSGID["config_reloaded"]), timeout=10)
+    seen = len(notify.lines())
+    wait_for(lambda: [l for l in notify.lines()[seen:] if l.startswith("STATUS=")], timeout=10)
+    assert "rejected" not in [l for l in notify.lines() if l.startswith("STATUS=")][-1]
     assert d.stop() == 0
+    notify.close()
 
 
 def test_reload_adds_and_removes_projects(fc, daemons):

@@ -229,6 +229,10 @@ import hashlib, json, os, signal, socket, sys, time
 
 STARTED, RELOADED, STOPPING = "@STARTED@", "@RELOADED@", "@STOPPING@"
 
+if "-t" in sys.argv[1:]:  # the unit's ExecReload= checks the config first
+    print("stand-in: configuration valid")
+    sys.exit(0)
+
 def notify(*lines):
     addr = os.environ["NOTIFY_SOCKET"]
     if addr.startswith("@"):
@@ -567,6 +571,26 @@ def test_kmswatchd_lifecycle(kmswatch_ns):
                       what="MSGID_CONFIG_RELOADED after systemctl reload")
         sd.wait_state(u, "active", "running", timeout=10)
         assert sd.show(u, "NRestarts")["NRestarts"] == "0"
+
+        # a broken config: `systemctl reload` fails (ExecReload= runs -t
+        # first), the daemon keeps running on the old one
+        conf = sd.path("/etc/kmswatch/kmswatch.yaml")
+        with open(conf) as f:
+            good = f.read()
+        with open(conf, "w") as f:
+            f.write(good + "poll_intervall: 5m\n")
+        r = sd.systemctl("reload", u, check=False)
+        assert r.returncode != 0, r
+        assert 'unknown key "poll_intervall"' in sd.journal("-u", u), sd.journal("-u", u)
+        sd.wait_state(u, "active", "running", timeout=10)
+        assert sd.show(u, "MainPID")["MainPID"] != "0"
+        with open(conf, "w") as f:
+            f.write(good)
+
+        # the unit's own settings
+        props = sd.show(u, "RestartPreventExitStatus", "LimitCORE")
+        assert props["RestartPreventExitStatus"].startswith("1"), props
+        assert props["LimitCORE"] == "0", props
 
         sd.systemctl("stop", u, timeout=40)
         assert sd.state(u) == ("inactive", "dead")

@@ -1487,13 +1487,43 @@ test_full_example(void **state UNUSED)
 	free(cred);
 }
 
-/* The example installed as /etc/kmswatch/kmswatch.yaml must stay valid. */
+/* The example's commented-out blocks ("# notify:", "# silences:" and the
+ * lines under them that start with '#'), uncommented. */
+static char *
+uncomment_examples(const char *text)
+{
+	struct strbuf b = {0};
+	bool in_block = false;
+
+	for (const char *l = text; *l;) {
+		const char *end = strchr(l, '\n');
+		size_t len = end ? (size_t)(end - l) + 1 : strlen(l);
+
+		if (strncmp(l, "# notify:", 9) == 0 || strncmp(l, "# silences:", 11) == 0)
+			in_block = true;
+		else if (l[0] != '#')
+			in_block = false;
+		if (in_block && l[0] == '#') {
+			size_t skip = len > 1 && l[1] == ' ' ? 2 : 1;
+
+			strbuf_append(&b, l + skip, len - skip);
+		} else {
+			strbuf_append(&b, l, len);
+		}
+		l += len;
+	}
+	return b.s;
+}
+
+/* The example installed as /etc/kmswatch/kmswatch.yaml must stay valid,
+ * with no live sinks, and its commented-out sinks and silences too. */
 static void
 test_shipped_example(void **state UNUSED)
 {
-	char *cred = tmp_path("creds"), *example = srcdir_path("conf/kmswatch.yaml");
+	char *cred = tmp_path("creds"), *example = srcdir_path("conf/kmswatch.yaml"), *text, *all;
 	struct config *cfg = NULL;
 	struct cfg_diag d = {0};
+	size_t len;
 
 	put_credential("atlas-client-secret", "a\n");
 	put_credential("azure-reader-secret", "b\n");
@@ -1506,12 +1536,94 @@ test_shipped_example(void **state UNUSED)
 	assert_int_equal(d.n, 0);
 	assert_non_null(cfg);
 	assert_int_equal(cfg->n_projects, 1);
+	assert_int_equal(cfg->n_sinks, 0);
+	assert_int_equal(cfg->n_silences, 0);
+	cfg_free(cfg);
+	cfg = NULL;
+
+	assert_int_equal(util_read_file(example, 1 << 20, 0, &text, &len), 0);
+	all = uncomment_examples(text);
+	assert_non_null(all);
+	if (cfg_load_buffer(NULL, all, strlen(all), &cfg, &d) != 0)
+		dump(&d);
+	assert_int_equal(d.n, 0);
 	assert_int_equal(cfg->n_sinks, 4);
 	assert_int_equal(cfg->n_silences, 1);
 	cfg_free(cfg);
+	free(all);
+	free(text);
 	unsetenv("CREDENTIALS_DIRECTORY");
 	free(cred);
 	free(example);
+}
+
+/* kmswatchd -t on a host where the unit has not run: credentials are
+ * looked up where LoadCredential= would find them, missing ones warn. */
+static void
+test_check_only_credentials(void **state UNUSED)
+{
+	const char *yaml = "atlas:\n  service_account:\n    client_id: mdb_sa_id_x\n"
+			   "    client_secret: {credential: kmsw-test-nowhere}\n" PROJECT;
+	struct config *cfg = NULL;
+	struct cfg_diag d = {0};
+
+	unsetenv("CREDENTIALS_DIRECTORY");
+	/* the daemon itself refuses */
+	assert_int_equal(cfg_load_buffer(NULL, yaml, strlen(yaml), &cfg, &d), -EINVAL);
+	assert_int_equal(d.n, 1);
+	assert_non_null(strstr(d.lines[0], "needs $CREDENTIALS_DIRECTORY"));
+	cfg_diag_free(&d);
+	/* -t warns and passes */
+	assert_int_equal(cfg_load_buffer_flags(NULL, yaml, strlen(yaml), CFG_LOAD_CHECK_ONLY, &cfg,
+					       &d),
+			 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(d.n_warnings, 1);
+	assert_non_null(strstr(d.warnings[0], "warning: credential \"kmsw-test-nowhere\" is not "
+					      "in $CREDENTIALS_DIRECTORY (not set), /etc/credstore, "
+					      "/run/credstore or /usr/lib/credstore"));
+	assert_null(cfg->atlas.client_secret.value);
+	cfg_free(cfg);
+	cfg = NULL;
+	cfg_diag_free(&d);
+	/* found in /etc/credstore: read from there */
+	if (mkdir("/etc/credstore", 0700) == 0 || errno == EEXIST) {
+		FILE *f = fopen("/etc/credstore/kmsw-test-nowhere", "w");
+
+		if (f) {
+			fputs("from-credstore\n", f);
+			fclose(f);
+			assert_int_equal(cfg_load_buffer_flags(NULL, yaml, strlen(yaml),
+							       CFG_LOAD_CHECK_ONLY, &cfg, &d),
+					 0);
+			assert_int_equal(d.n_warnings, 0);
+			assert_string_equal(cfg->atlas.client_secret.value, "from-credstore");
+			cfg_free(cfg);
+			cfg = NULL;
+			unlink("/etc/credstore/kmsw-test-nowhere");
+			rmdir("/etc/credstore"); /* only if we made it empty */
+		}
+	}
+}
+
+/* --once never reads a sink's secret */
+static void
+test_no_sink_secrets(void **state UNUSED)
+{
+	const char *yaml = BASE "notify:\n  - name: s\n    type: slack\n"
+				"    url: {file: /nonexistent/kmsw-slack-url}\n";
+	struct config *cfg = NULL;
+	struct cfg_diag d = {0};
+
+	assert_int_equal(cfg_load_buffer(NULL, yaml, strlen(yaml), &cfg, &d), -EINVAL);
+	cfg_diag_free(&d);
+	assert_int_equal(cfg_load_buffer_flags(NULL, yaml, strlen(yaml), CFG_LOAD_NO_SINK_SECRETS,
+					       &cfg, &d),
+			 0);
+	assert_int_equal(cfg->n_sinks, 1);
+	assert_null(cfg->sinks[0].url.value);
+	assert_string_equal(cfg->sinks[0].url.ref, "/nonexistent/kmsw-slack-url");
+	cfg_free(cfg);
 }
 
 static void
@@ -1571,6 +1683,8 @@ main(void)
 		cmocka_unit_test(test_no_secret_in_diag),
 		cmocka_unit_test(test_full_example),
 		cmocka_unit_test(test_shipped_example),
+		cmocka_unit_test(test_check_only_credentials),
+		cmocka_unit_test(test_no_sink_secrets),
 		cmocka_unit_test(test_bad_arguments),
 	};
 
