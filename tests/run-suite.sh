@@ -80,6 +80,8 @@ count_trs build
 note "systemd unit gates"
 rm -rf build/stage && (cd build && make install DESTDIR="$top/build/stage" >install.out 2>&1)
 count "make install DESTDIR" $?
+bash tests/install/check-config-install.sh build
+count "make install/uninstall keep an edited config" $?
 bash tests/systemd/check-unit.sh build/systemd/kmswatch.service "$top/build/stage/usr/sbin/kmswatchd"
 count "systemd-analyze verify+security" $?
 bash tests/systemd/check-catalog.sh systemd/kmswatch.catalog
