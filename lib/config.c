@@ -420,6 +420,7 @@ struct keydef {
 #define K_REQUIRED 0x1
 #define K_MS 0x2	/* durations stored in milliseconds */
 #define K_PUBLIC 0x4	/* a secret value that may also be public: the caller decides */
+#define K_ORIGIN 0x8	/* a URL that paths are appended to: scheme, host, port only */
 
 #define UNUSED __attribute__((unused))
 #define KEY(n, f, o, ...) {.name = (n), .fn = (f), .off = (o), __VA_ARGS__}
@@ -943,6 +944,17 @@ h_url(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 	}
 	for (len = v->len; s[len - 1] == '/'; len--)
 		;
+	if (k->flags & K_ORIGIN) {
+		const char *host = strstr(s, "://") + 3;
+		size_t hl = strcspn(host, "/?#");
+
+		if ((size_t)(host - s) + hl < len) {
+			problem(c, v, "takes only the scheme and host, e.g. https://cloud.mongodb.com "
+				      "(kmswatch appends /api/atlas/v2/...): remove the path %s",
+				quote(&q, host + hl));
+			return -EINVAL;
+		}
+	}
 	return set_str(c, AT(obj, k, char *), s, len);
 }
 
@@ -1370,7 +1382,7 @@ static const struct keydef api_key_keys[] = {
 };
 
 static const struct keydef atlas_keys[] = {
-	KEY("base_url", h_url, CFG(atlas.base_url), .aux = URL_HTTPS),
+	KEY("base_url", h_url, CFG(atlas.base_url), .aux = URL_HTTPS, .flags = K_ORIGIN),
 	KEY("service_account", h_block, 0, .sub = service_account_keys),
 	KEY("api_key", h_block, 0, .sub = api_key_keys),
 	KEY("ca_file", h_file, CFG(atlas.ca_file)),

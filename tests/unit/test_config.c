@@ -469,6 +469,16 @@ test_urls(void **state UNUSED)
 {
 	struct config *cfg;
 
+	expect_only("atlas:\n  base_url: https://cloud.mongodb.com/api/atlas/v2\n"
+		    "  service_account: {client_id: a, client_secret: b}\n" PROJECT,
+		    "<config>:2:13: atlas.base_url: takes only the scheme and host, e.g. "
+		    "https://cloud.mongodb.com (kmswatch appends /api/atlas/v2/...): remove the path "
+		    "\"/api/atlas/v2\"");
+	/* a trailing slash is only trimmed */
+	cfg = load_ok("atlas:\n  base_url: https://cloud.mongodb.com/\n"
+		      "  service_account: {client_id: a, client_secret: b}\n" PROJECT);
+	assert_string_equal(cfg->atlas.base_url, "https://cloud.mongodb.com");
+	cfg_free(cfg);
 	expect_only("atlas:\n  base_url: http://cloud.mongodb.com\n"
 		    "  service_account: {client_id: a, client_secret: b}\n" PROJECT,
 		    "<config>:2:13: atlas.base_url: must be an https:// URL (http:// only for "
