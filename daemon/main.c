@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "once.h"
+#include "util.h"
 
 static void
 usage(FILE *f)
@@ -26,6 +27,7 @@ usage(FILE *f)
 		"Usage: kmswatchd [-c FILE] [-d]              run as a daemon (foreground)\n"
 		"       kmswatchd -t [-c FILE]               validate the configuration\n"
 		"       kmswatchd --once [-c FILE] [--format text|json|nagios]\n"
+		"                        [--project NAME|ID]... [--timeout DURATION]\n"
 		"                                            run every check once\n"
 		"       kmswatchd --version | --help\n"
 		"\n"
@@ -34,6 +36,8 @@ usage(FILE *f)
 		"      --once         run every check once; exit 0 ok, 1 warning,\n"
 		"                     2 critical, 3 unknown\n"
 		"      --format FMT   output of --once: text (default), json, nagios\n"
+		"      --project P    --once: only project P (name or id); repeatable\n"
+		"      --timeout D    --once: give up after D (default 50s), exit 3\n"
 		"  -d, --debug        also log debug messages\n"
 		"\n"
 		"See kmswatchd(8) and kmswatch.yaml(5).\n",
@@ -99,20 +103,25 @@ no_core_dumps(void)
 int
 main(int argc, char **argv)
 {
-	enum { OPT_ONCE = 256, OPT_FORMAT, OPT_VERSION };
+	enum { OPT_ONCE = 256, OPT_FORMAT, OPT_VERSION, OPT_PROJECT, OPT_TIMEOUT };
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"test", no_argument, NULL, 't'},
 		{"debug", no_argument, NULL, 'd'},
 		{"once", no_argument, NULL, OPT_ONCE},
 		{"format", required_argument, NULL, OPT_FORMAT},
+		{"project", required_argument, NULL, OPT_PROJECT},
+		{"timeout", required_argument, NULL, OPT_TIMEOUT},
 		{"version", no_argument, NULL, OPT_VERSION},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	const char *path = CFG_DEFAULT_PATH;
 	enum once_format fmt = ONCE_TEXT;
-	bool test = false, once = false, debug = false, fmt_set = false;
+	bool test = false, once = false, debug = false, fmt_set = false, once_only = false;
+	const char **projects = NULL;
+	size_t n_projects = 0;
+	int64_t timeout = ONCE_DEFAULT_TIMEOUT;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "c:tdh", opts, NULL)) != -1) {
@@ -143,7 +152,29 @@ main(int argc, char **argv)
 				return 3;
 			}
 			break;
+		case OPT_PROJECT: {
+			const char **n = realloc(projects, (n_projects + 1) * sizeof(*n));
+
+			if (!n) {
+				fprintf(stderr, "kmswatchd: out of memory\n");
+				return 3;
+			}
+			projects = n;
+			projects[n_projects++] = optarg;
+			once_only = true;
+			break;
+		}
+		case OPT_TIMEOUT:
+			once_only = true;
+			if (util_parse_duration(optarg, &timeout) < 0 || timeout < 1) {
+				fprintf(stderr, "kmswatchd: --timeout: expected a duration such as 50s "
+						"or 2m, not \"%s\"\n", optarg);
+				free(projects);
+				return 3;
+			}
+			break;
 		case OPT_VERSION:
+			free(projects);
 			printf("kmswatchd %s\n", PACKAGE_VERSION);
 			return 0;
 		case 'h':
@@ -159,10 +190,11 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
-	if ((test && once) || (fmt_set && !once)) {
+	if ((test && once) || ((fmt_set || once_only) && !once)) {
 		fprintf(stderr, "kmswatchd: %s\n",
 			test && once ? "-t and --once exclude each other"
-				     : "--format only applies to --once");
+				     : "--format, --project and --timeout only apply to --once");
+		free(projects);
 		return 1;
 	}
 	if ((rc = no_core_dumps()) != 0)
@@ -181,12 +213,16 @@ main(int argc, char **argv)
 		log_init(1, debug);
 		log_set_journal(false);
 		log_set_max_priority(LOG_WARNING);
-		rc = once_run(path, fmt);
+		struct once_opts oo = {.fmt = fmt, .projects = projects, .n_projects = n_projects,
+				       .timeout = timeout};
+
+		rc = once_run(path, &oo);
 	} else {
 		log_init(-1, debug);
 		rc = daemon_run(path);
 	}
 	curl_global_cleanup();
 	cfg_env_secrets_free();
+	free(projects);
 	return rc;
 }

@@ -6,6 +6,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,9 @@ struct once {
 	size_t n, cap;
 	struct strbuf arena;
 	bool failed;
+	bool timed_out;
+	int64_t timeout;
+	char waiting[512]; /* what was still open when the timeout struck */
 };
 
 static_assert(CHK__COUNT <= UINT8_MAX, "struct row keeps a check id in 8 bits");
@@ -216,14 +220,18 @@ print_nagios(const struct once *o, enum severity w)
 		if (o->rows[i].severity == w && w > SEV_INFO && !first)
 			first = &o->rows[i];
 	}
-	printf("KMSWATCH %s - ", status[severity_nagios(w)]);
-	if (first)
+	printf("KMSWATCH %s - ", o->timed_out ? "UNKNOWN" : status[severity_nagios(w)]);
+	if (o->timed_out)
+		printf("%s", o->waiting);
+	else if (first)
 		printf("%s %s: %s", first->p->name, check_name(first->check),
 		       row_summary(o, first));
 	else
 		printf("%zu check results, no problems", o->n);
-	printf(" | critical=%zu warning=%zu unknown=%zu ok=%zu\n", n[SEV_CRITICAL], n[SEV_WARNING],
-	       n[SEV_UNKNOWN], n[SEV_OK] + n[SEV_INFO]);
+	/* perfdata with Nagios thresholds: any critical result is critical,
+	 * any warning a warning */
+	printf(" | critical=%zu;;0;0; warning=%zu;0;;0; unknown=%zu;;;0; ok=%zu;;;0;\n",
+	       n[SEV_CRITICAL], n[SEV_WARNING], n[SEV_UNKNOWN], n[SEV_OK] + n[SEV_INFO]);
 	for (size_t i = 0; i < o->n; i++) {
 		const struct row *r = &o->rows[i];
 
@@ -238,15 +246,61 @@ on_http_closed(void *arg)
 {
 }
 
+static void
+on_timeout(uv_timer_t *t)
+{
+	struct once *o = t->data;
+	const struct cfg_project *open[5];
+	size_t n = poller_unfinished(o->d->poller, open, 5), off;
+
+	o->timed_out = true;
+	off = (size_t)snprintf(o->waiting, sizeof(o->waiting), "timed out after %llds",
+			       (long long)o->timeout);
+	if (n > 0) {
+		off += (size_t)snprintf(o->waiting + off, sizeof(o->waiting) - off,
+					" waiting for Atlas on");
+		for (size_t i = 0; i < n && i < 5 && off < sizeof(o->waiting); i++)
+			off += (size_t)snprintf(o->waiting + off, sizeof(o->waiting) - off,
+						"%s %s", i ? "," : "", open[i]->name);
+		if (n > 5 && off < sizeof(o->waiting))
+			off += (size_t)snprintf(o->waiting + off, sizeof(o->waiting) - off,
+						" and %zu more project%s", n - 5,
+						n - 5 == 1 ? "" : "s");
+	}
+	if (!providers_idle(o->d->providers) && off < sizeof(o->waiting))
+		snprintf(o->waiting + off, sizeof(o->waiting) - off, "%s",
+			 n ? ", and for the provider (Azure) reads" : " waiting for the provider "
+								  "(Azure) reads");
+	uv_stop(o->d->loop);
+}
+
+static int unknown(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Why --once could not judge, on stdout where Nagios shows it. */
+static int
+unknown(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("KMSWATCH UNKNOWN - ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	return 3;
+}
+
 int
-once_run(const char *config_path, enum once_format fmt)
+once_run(const char *config_path, const struct once_opts *opts)
 {
 	struct daemon dd = {0}, *d = &dd;
-	struct once o = {.d = d};
+	struct once o = {.d = d, .timeout = opts->timeout};
 	struct poller_hooks hooks = {.on_result = on_result, .ctx = &o, .once = true};
 	struct cfg_diag diag = {0};
+	const char *missing;
 	enum severity w;
 	uv_loop_t loop;
+	uv_timer_t timer;
 	int r, rc = 3;
 
 	/* --once never delivers: sink secrets stay unread (the Nagios user
@@ -257,45 +311,63 @@ once_run(const char *config_path, enum once_format fmt)
 			fprintf(stderr, "%s: %s\n", config_path, strerror(-r));
 		for (size_t i = 0; i < diag.n; i++)
 			fprintf(stderr, "%s\n", diag.lines[i]);
+		if (diag.n)
+			rc = unknown("configuration rejected: %s", diag.lines[0]);
+		else
+			rc = unknown("configuration rejected: %s: %s", config_path, strerror(-r));
 		cfg_diag_free(&diag);
-		printf("KMSWATCH UNKNOWN - configuration %s rejected\n", config_path);
-		return 3;
+		return rc;
+	}
+	if (opts->n_projects > 0 &&
+	    cfg_keep_projects(d->cfg, opts->projects, opts->n_projects, &missing) < 0) {
+		rc = unknown("no project %s in %s (--project takes a name or an id)", missing,
+			     config_path);
+		cfg_free(d->cfg);
+		return rc;
 	}
 	if (uv_loop_init(&loop) < 0) {
 		cfg_free(d->cfg);
-		return 3;
+		return unknown("cannot start the event loop");
 	}
 	d->loop = &loop;
+	uv_timer_init(&loop, &timer);
+	timer.data = &o;
 	if ((r = http_client_new(&loop, d->cfg->http.max_concurrent, &d->http)) < 0 ||
 	    (r = tokens_new(d, &d->tokens)) < 0 || (r = auth_new(d, &d->auth)) < 0 ||
 	    (r = poller_new(d, &hooks, &d->poller)) < 0 ||
 	    (r = providers_new(d, &hooks, &d->providers)) < 0) {
-		fprintf(stderr, "kmswatchd: cannot start: %s\n", strerror(-r));
+		rc = unknown("cannot start: %s", strerror(-r));
 		goto out;
 	}
 	auth_configure(d->auth, d->cfg);
 	if ((r = providers_configure(d->providers, d->cfg)) < 0 ||
 	    (r = poller_configure(d->poller, d->cfg)) < 0) {
-		fprintf(stderr, "kmswatchd: cannot start: %s\n", strerror(-r));
+		rc = unknown("cannot start: %s", strerror(-r));
 		goto out;
 	}
+	uv_timer_start(&timer, on_timeout, (uint64_t)opts->timeout * 1000, 0);
 	if (!poller_all_done(d->poller) || !providers_idle(d->providers))
 		uv_run(&loop, UV_RUN_DEFAULT);
 	if (o.failed) {
-		fprintf(stderr, "kmswatchd: out of memory collecting results\n");
+		rc = unknown("out of memory collecting results");
 		goto out;
 	}
 	w = worst(&o);
 	if (o.n > 1)
 		qsort(o.rows, o.n, sizeof(*o.rows), row_cmp);
-	if (fmt == ONCE_JSON)
+	if (opts->fmt == ONCE_JSON)
 		print_json(&o);
-	else if (fmt == ONCE_NAGIOS)
+	else if (opts->fmt == ONCE_NAGIOS)
 		print_nagios(&o, w);
 	else
 		print_text(&o);
-	rc = severity_nagios(w);
+	/* the nagios status line already says it; JSON stays JSON on stdout */
+	if (o.timed_out && opts->fmt != ONCE_NAGIOS)
+		fprintf(opts->fmt == ONCE_JSON ? stderr : stdout, "KMSWATCH UNKNOWN - %s\n",
+			o.waiting);
+	rc = o.timed_out ? 3 : severity_nagios(w);
 out:
+	uv_close((uv_handle_t *)&timer, NULL);
 	providers_free(d->providers);
 	poller_free(d->poller);
 	auth_free(d->auth);

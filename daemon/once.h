@@ -6,8 +6,20 @@
 #ifndef KMSWATCH_ONCE_H
 #define KMSWATCH_ONCE_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 enum once_format { ONCE_TEXT, ONCE_JSON, ONCE_NAGIOS };
 
-int once_run(const char *config_path, enum once_format fmt);
+#define ONCE_DEFAULT_TIMEOUT 50 /* seconds: under Nagios's usual 60 */
+
+struct once_opts {
+	enum once_format fmt;
+	const char *const *projects; /* --project NAME|ID..., or none: all */
+	size_t n_projects;
+	int64_t timeout; /* seconds */
+};
+
+int once_run(const char *config_path, const struct once_opts *opts);
 
 #endif

@@ -598,6 +598,24 @@ poller_stats(const struct poller *pl, size_t *projects, size_t *busy, int64_t *n
 	}
 }
 
+size_t
+poller_unfinished(const struct poller *pl, const struct cfg_project **out, size_t max)
+{
+	const struct projset_entry *e;
+	size_t n = 0;
+
+	projset_foreach(&pl->projects, e) {
+		const struct project *p = (const struct project *)e;
+
+		if (p->done)
+			continue;
+		if (n < max)
+			out[n] = p->e.cfg;
+		n++;
+	}
+	return n;
+}
+
 bool
 poller_all_done(const struct poller *pl)
 {

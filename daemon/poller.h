@@ -46,5 +46,8 @@ int poller_load_memory(struct poller *p, const char *json, size_t len);
 void poller_stats(const struct poller *p, size_t *projects, size_t *busy, int64_t *next_ms);
 /* In once mode: true when every project has reported. */
 bool poller_all_done(const struct poller *p);
+/* Once mode: the projects that have not reported yet, in config order, at
+ * most max of them; returns how many there are in all. */
+size_t poller_unfinished(const struct poller *p, const struct cfg_project **out, size_t max);
 
 #endif

@@ -2193,6 +2193,49 @@ identity_free(struct cfg_azure_identity *id)
 	free(id->token_file);
 }
 
+static void
+project_free(struct cfg_project *p)
+{
+	free(p->id);
+	free(p->name);
+	free(p->client_secret_hint);
+	if (p->identity != NULL)
+		identity_free(p->identity);
+	free(p->identity);
+}
+
+int
+cfg_keep_projects(struct config *cfg, const char *const *wanted, size_t n, const char **unknown)
+{
+	size_t kept = 0;
+
+	*unknown = NULL;
+	for (size_t w = 0; w < n; w++) {
+		bool found = false;
+
+		for (size_t i = 0; i < cfg->n_projects && !found; i++)
+			found = util_streq(cfg->projects[i].id, wanted[w]) ||
+				util_streq(cfg->projects[i].name, wanted[w]);
+		if (!found) {
+			*unknown = wanted[w];
+			return -ENOENT;
+		}
+	}
+	for (size_t i = 0; i < cfg->n_projects; i++) {
+		bool keep = false;
+
+		for (size_t w = 0; w < n && !keep; w++)
+			keep = util_streq(cfg->projects[i].id, wanted[w]) ||
+			       util_streq(cfg->projects[i].name, wanted[w]);
+		if (keep)
+			cfg->projects[kept++] = cfg->projects[i];
+		else
+			project_free(&cfg->projects[i]);
+	}
+	cfg->n_projects = kept;
+	return 0;
+}
+
 void
 cfg_free(struct config *cfg)
 {
@@ -2214,16 +2257,8 @@ cfg_free(struct config *cfg)
 	free(cfg->azure.endpoints.key_vault);
 	free(cfg->azure.endpoints.imds);
 	free(cfg->azure.ca_file);
-	for (size_t i = 0; i < cfg->n_projects; i++) {
-		struct cfg_project *p = &cfg->projects[i];
-
-		free(p->id);
-		free(p->name);
-		free(p->client_secret_hint);
-		if (p->identity != NULL)
-			identity_free(p->identity);
-		free(p->identity);
-	}
+	for (size_t i = 0; i < cfg->n_projects; i++)
+		project_free(&cfg->projects[i]);
 	free(cfg->projects);
 	for (size_t i = 0; i < cfg->n_sinks; i++) {
 		free(cfg->sinks[i].name);

@@ -208,6 +208,11 @@ int cfg_load_buffer(const char *path, const char *yaml, size_t len,
 int cfg_load_buffer_flags(const char *path, const char *yaml, size_t len, unsigned flags,
 			  struct config **out, struct cfg_diag *diag);
 void cfg_free(struct config *cfg);
+/* Keeps only the projects named (by id or name) in wanted[0..n-1], in
+ * config order (--once --project). -ENOENT with *unknown set when one of
+ * them is not in the config; then nothing is dropped. */
+int cfg_keep_projects(struct config *cfg, const char *const *wanted, size_t n,
+		      const char **unknown);
 
 const struct cfg_project *cfg_find_project(const struct config *cfg, const char *id);
 /* The identity that applies to a project (its own or the global one), or

@@ -232,3 +232,39 @@ def test_once_modes(fc, daemons):
     assert "GROUP_NOT_FOUND" in r.stdout
     # nothing was written to the journal or state by --once
     assert not os.path.exists(d.state_dir)
+
+
+def test_once_project_and_timeout(fc, daemons):
+    ok, bad = project(fc), project(fc, doc=azure_ear(valid=False))
+    d = daemons(fc, [ok, bad], start=False,
+                sinks=[{"name": "s", "url": fc.hook_url("once-never", https=False),
+                        "signed": True}])
+    # --project: by name or id; only those are read
+    fc.clear_requests()
+    r = run(["--once", "-c", d.config, "--project", ok["name"], "--format", "nagios"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert fc.requests(path="/api/atlas/v2/groups/%s/encryptionAtRest" % bad["id"]) == []
+    r = run(["--once", "-c", d.config, "--project", bad["id"]])
+    assert r.returncode == 2 and bad["name"] in r.stdout and ok["name"] not in r.stdout
+    r = run(["--once", "-c", d.config, "--project", "no-such-project"])
+    assert r.returncode == 3
+    assert r.stdout.startswith("KMSWATCH UNKNOWN - no project no-such-project in "), r.stdout
+    # the sink's signing secret is never read by --once: unreadable is fine
+    os.chmod(os.path.join(d.dir, "hook-secret"), 0)
+    os.rename(os.path.join(d.dir, "hook-secret"), os.path.join(d.dir, "hook-secret.gone"))
+    r = run(["--once", "-c", d.config, "--project", ok["name"]])
+    assert r.returncode == 0, r.stdout + r.stderr
+    # --timeout: a hanging Atlas is UNKNOWN, naming what was still open
+    fc.add_fault("/api/atlas/v2/groups/%s/encryptionAtRest" % bad["id"], hang=30, count=-1)
+    t0 = time.monotonic()
+    r = run(["--once", "-c", d.config, "--timeout", "2s", "--format", "nagios"])
+    took = time.monotonic() - t0
+    fc.clear_faults()
+    assert r.returncode == 3, r.stdout
+    first = r.stdout.splitlines()[0]
+    assert first.startswith("KMSWATCH UNKNOWN - timed out after 2s waiting for Atlas on %s"
+                            % bad["name"]), first
+    assert "critical=0;;0;0; warning=0;0;;0;" in first
+    assert took < 10, took
+    r = run(["--timeout", "5s"])
+    assert r.returncode == 1 and "only apply to --once" in r.stderr
