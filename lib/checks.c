@@ -28,22 +28,21 @@ static const struct {
 	 * critical: a stale key is beside the point during an outage */
 	bool held_while_ear_invalid;
 } catalogue[CHK__COUNT] = {
-	[CHK_ATLAS_ACCESS] = {"atlas.access", MSGID_ATLAS_ACCESS},
-	[CHK_EAR_VALID] = {"ear.valid", MSGID_EAR_VALID},
-	[CHK_EAR_ENABLED] = {"ear.enabled", MSGID_EAR_ENABLED},
-	[CHK_EAR_CONFIG] = {"ear.config", MSGID_EAR_CONFIG},
-	[CHK_EAR_CLUSTERS] = {"ear.clusters", MSGID_EAR_CLUSTERS},
-	[CHK_EAR_ROLE] = {"ear.role", MSGID_EAR_ROLE},
-	[CHK_AZURE_SECRET_EXPIRY] = {"azure.secret_expiry", MSGID_AZURE_SECRET_EXPIRY},
-	[CHK_AZURE_KEY_STATE] = {"azure.key_state", MSGID_AZURE_KEY_STATE},
-	[CHK_AZURE_KEY_AGE] = {"azure.key_age", MSGID_AZURE_KEY_AGE, true},
-	[CHK_AZURE_KEY_VERSION] = {"azure.key_version", MSGID_AZURE_KEY_VERSION, true},
-	[CHK_AZURE_KEY_IDENTIFIER] = {"azure.key_identifier", MSGID_AZURE_KEY_IDENTIFIER},
-	[CHK_AZURE_ALLOWLIST] = {"azure.allowlist", MSGID_AZURE_ALLOWLIST},
-	[CHK_AZURE_PERMISSIONS] = {"azure.permissions", MSGID_AZURE_PERMISSIONS},
-	[CHK_AZURE_ACCESS] = {"azure.access", MSGID_AZURE_ACCESS},
-	[CHK_ATLAS_CONTROL_PLANE_IPS] = {"atlas.control_plane_ips",
-					 MSGID_ATLAS_CONTROL_PLANE_IPS},
+	[CHK_ATLAS_ACCESS] = {.name = "atlas.access", .msgid = MSGID_ATLAS_ACCESS},
+	[CHK_EAR_VALID] = {.name = "ear.valid", .msgid = MSGID_EAR_VALID},
+	[CHK_EAR_ENABLED] = {.name = "ear.enabled", .msgid = MSGID_EAR_ENABLED},
+	[CHK_EAR_CONFIG] = {.name = "ear.config", .msgid = MSGID_EAR_CONFIG},
+	[CHK_EAR_CLUSTERS] = {.name = "ear.clusters", .msgid = MSGID_EAR_CLUSTERS},
+	[CHK_EAR_ROLE] = {.name = "ear.role", .msgid = MSGID_EAR_ROLE},
+	[CHK_AZURE_SECRET_EXPIRY] = {.name = "azure.secret_expiry", .msgid = MSGID_AZURE_SECRET_EXPIRY},
+	[CHK_AZURE_KEY_STATE] = {.name = "azure.key_state", .msgid = MSGID_AZURE_KEY_STATE},
+	[CHK_AZURE_KEY_AGE] = {.name = "azure.key_age", .msgid = MSGID_AZURE_KEY_AGE, .held_while_ear_invalid = true},
+	[CHK_AZURE_KEY_VERSION] = {.name = "azure.key_version", .msgid = MSGID_AZURE_KEY_VERSION, .held_while_ear_invalid = true},
+	[CHK_AZURE_KEY_IDENTIFIER] = {.name = "azure.key_identifier", .msgid = MSGID_AZURE_KEY_IDENTIFIER},
+	[CHK_AZURE_ALLOWLIST] = {.name = "azure.allowlist", .msgid = MSGID_AZURE_ALLOWLIST},
+	[CHK_AZURE_PERMISSIONS] = {.name = "azure.permissions", .msgid = MSGID_AZURE_PERMISSIONS},
+	[CHK_AZURE_ACCESS] = {.name = "azure.access", .msgid = MSGID_AZURE_ACCESS},
+	[CHK_ATLAS_CONTROL_PLANE_IPS] = {.name = "atlas.control_plane_ips", .msgid = MSGID_ATLAS_CONTROL_PLANE_IPS},
 };
 
 /* Out-of-range values come only from our own bugs; an empty string keeps

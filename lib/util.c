@@ -220,9 +220,13 @@ util_format_time(time_t t, char *buf, size_t len)
 
 	if (buf == NULL || len == 0)
 		return;
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	/* the year in four digits: %Y writes "227" for 0227, which RFC 3339
+	 * (and util_parse_time) refuse (found by tests/fuzz/fuzz_scalars) */
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
 		snprintf(tmp, sizeof(tmp), "invalid-time");
+	else
+		snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	snprintf(buf, len, "%s", tmp);
 }
 

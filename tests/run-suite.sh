@@ -7,7 +7,9 @@
 #    make distcheck;
 # 4. runs the integration tests (pytest, real journald, real systemd as PID 1,
 #    the fake cloud over HTTPS) against that build;
-# 5. rebuilds with ASan+UBSan and runs the unit and integration tests again.
+# 5. rebuilds with ASan+UBSan and runs the unit and integration tests again;
+# 6. builds the libFuzzer harnesses (clang) and runs each for 30 s on its
+#    seed corpus (tests/fuzz/run.sh; KMSWATCH_FUZZ_SECONDS overrides).
 # It ends with one line "N passed, N failed" and exits non-zero on failure.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -113,6 +115,18 @@ KMSWATCHD="$top/build-asan/daemon/kmswatchd" KMSWATCH_SANITIZED=1 \
 	$PY -m pytest -q -p no:cacheprovider tests/integration --junitxml=build-asan/integration.xml \
 	--deselect tests/integration/test_systemd.py
 count_junit build-asan/integration.xml "integration (asan)" $?
+
+# ---- libFuzzer harnesses ------------------------------------------------
+note "fuzz harnesses (clang, libFuzzer + ASan/UBSan)"
+rm -rf build-fuzz && mkdir -p build-fuzz &&
+	(cd build-fuzz && "$top"/configure CC=clang --enable-fuzzers >configure.out 2>&1)
+rc=$?
+[ $rc = 0 ] || tail -20 build-fuzz/configure.out
+count "configure --enable-fuzzers" $rc
+if [ $rc = 0 ]; then
+	bash tests/fuzz/run.sh build-fuzz "${KMSWATCH_FUZZ_SECONDS:-30}"
+	count "fuzz harnesses" $?
+fi
 
 echo
 if [ $fail -gt 0 ]; then

@@ -1,21 +1,21 @@
 /*
  * fuzz_atlas — libFuzzer harness for the Atlas response parsers: the
  * encryptionAtRest body (and, when it parses, the fingerprint, the key id
- * and the ear.* checks with their fingerprint diff), ApiError bodies and
- * OAuth token answers. Every input is untrusted network data; the only
+ * and the ear.* checks with their fingerprint diff), clusters pages (merged
+ * and judged by ear.clusters), Cloud Provider Access (with ear.role against
+ * the parsed EAR), the control-plane address list (its outbound CIDRs and
+ * atlas.control_plane_ips), ApiError bodies and OAuth token answers. Every input is untrusted network data; the only
  * acceptable outcomes are a result or an error code.
  *
- * Build and run (clang):
- *   clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Ilib \
- *     -DSYSCONFDIR='"/etc"' -DLOCALSTATEDIR='"/var"' \
- *     lib/util.c lib/json.c lib/atlas.c lib/checks.c tests/fuzz/fuzz_atlas.c -ljansson \
- *     -o fuzz_atlas && ./fuzz_atlas -max_len=65536 CORPUS_DIR
+ * Built by `make fuzzers` (./configure CC=clang --enable-fuzzers); see
+ * tests/fuzz/README for running it.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "atlas.h"
+#include "atlas_checks.h"
 #include "checks.h"
 #include "util.h"
 
@@ -70,6 +70,61 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		findings_free(&out);
 		ear_memory_free(&next);
 		atlas_ear_free(&ear);
+	}
+
+	{
+		struct atlas_clusters page = {0}, all = {0};
+		struct findings out = {0};
+
+		if (atlas_parse_clusters(body, size, &page, err, sizeof(err)) == 0) {
+			(void)atlas_clusters_more(&page, 1, 500);
+			if (atlas_clusters_merge(&all, &page) == 0)
+				chk_ear_clusters(&all, PROV_AZURE, NULL, &out);
+			else
+				atlas_clusters_free(&page);
+			atlas_clusters_free(&all);
+			findings_free(&out);
+		} else {
+			atlas_clusters_free(&page); /* a failed parse leaves nothing, or this leaks */
+		}
+	}
+	{
+		struct atlas_cpa cpa = {0};
+		struct atlas_ear role_ear = {0};
+		struct findings out = {0};
+		static const char ear_doc[] =
+			"{\"azureKeyVault\":{\"enabled\":true,\"roleId\":"
+			"\"65a1b2c3d4e5f60718293a4b\"},\"awsKms\":{\"enabled\":false},"
+			"\"googleCloudKms\":{\"enabled\":false}}";
+
+		if (atlas_parse_cloud_provider_access(body, size, &cpa, err, sizeof(err)) == 0) {
+			if (atlas_parse_ear(ear_doc, sizeof(ear_doc) - 1, &role_ear, err,
+					    sizeof(err)) == 0) {
+				chk_ear_role(&role_ear, &cpa, NULL, &out);
+				atlas_ear_free(&role_ear);
+			}
+			findings_free(&out);
+		}
+		atlas_cpa_free(&cpa);
+	}
+	{
+		struct atlas_control_plane cp = {0};
+		const char **cidrs = NULL;
+		size_t n = 0;
+
+		if (atlas_parse_control_plane(body, size, &cp, err, sizeof(err)) == 0) {
+			if (atlas_control_plane_outbound(&cp, true, &cidrs, &n) == 0) {
+				struct cp_memory next = {0};
+				struct findings out = {0};
+
+				chk_atlas_control_plane_ips(cidrs, n, NULL, 0, NULL, 1000, &out,
+							    &next);
+				cp_memory_free(&next);
+				findings_free(&out);
+				free(cidrs);
+			}
+		}
+		atlas_control_plane_free(&cp);
 	}
 
 	if (atlas_parse_error(body, size, &e) == 0 || e.error != 0) {

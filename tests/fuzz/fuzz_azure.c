@@ -8,15 +8,8 @@
  * network (or config) data; the only acceptable outcomes are a result or an
  * error code, and every parse error must leave its out struct empty.
  *
- * Build and run (clang):
- *   clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
- *     -fno-sanitize-recover=undefined -Ilib \
- *     -DSYSCONFDIR='"/etc"' -DLOCALSTATEDIR='"/var"' \
- *     lib/util.c lib/json.c lib/checks.c lib/atlas.c lib/crypto.c lib/cidr.c lib/azure.c \
- *     lib/azure_checks.c tests/fuzz/fuzz_azure.c -ljansson -lcrypto -o fuzz_azure
- *   mkdir -p corpus && ./fuzz_azure -max_len=16384 -max_total_time=120 corpus
- * (a useful seed corpus: the JSON samples of tests/unit/test_azure.c, one
- * per file).
+ * Built by `make fuzzers` (./configure CC=clang --enable-fuzzers); see
+ * tests/fuzz/README for running it.
  */
 #include <errno.h>
 #include <stdint.h>

@@ -330,6 +330,11 @@ test_time_format(void **state)
 	assert_int_equal(t, 0);
 	util_format_time(1798675200, small, sizeof(small));
 	assert_string_equal(small, "2026-12");
+	/* a year below 1000 keeps its four digits, so it parses back (fuzz) */
+	assert_int_equal(util_parse_time("0227-03-01", &t), 0);
+	util_format_time(t, buf, sizeof(buf));
+	assert_string_equal(buf, "0227-03-01T00:00:00Z");
+	assert_int_equal(util_parse_time(buf, &t), 0);
 	util_format_time(1798675200, NULL, 0);
 	for (time_t x = -86400 * 400; x < 86400 * 365 * 60; x += 86400 * 7 + 3601) {
 		util_format_time(x, buf, sizeof(buf));

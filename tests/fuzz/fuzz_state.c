@@ -1,0 +1,105 @@
+/*
+ * fuzz_state — libFuzzer harness for what kmswatchd reads back from its
+ * state directory: alerts.json (alerts_load, then a save/load round trip
+ * that must succeed), outbox records (outbox_decode, then encode/decode
+ * again), outbox file names and sink directory names, and the per-project
+ * documents projects.json / azure.json (store_projects_parse). A state
+ * file may be damaged by a crash, a full disk or a person: the only
+ * acceptable outcomes are a result or an error code.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "alerts.h"
+#include "outbox.h"
+#include "store.h"
+#include "util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+fuzz_alerts(const char *body, size_t size)
+{
+	struct alert_engine *e = NULL, *again = NULL;
+	char *json = NULL;
+	size_t len = 0;
+
+	if (alerts_new(&e) < 0)
+		return;
+	if (alerts_load(e, body, size) == 0 && alerts_save(e, &json, &len) == 0) {
+		/* what we wrote ourselves always loads */
+		if (alerts_new(&again) == 0 && alerts_load(again, json, len) != 0)
+			abort();
+		alerts_free(again);
+		free(json);
+	}
+	alerts_free(e);
+}
+
+static void
+fuzz_outbox(const char *body, size_t size)
+{
+	struct outbox_record r = {0}, back = {0};
+	char err[128], *json = NULL;
+	size_t len = 0;
+
+	if (outbox_decode(body, size, &r, err, sizeof(err)) == 0) {
+		if (outbox_encode(&r, &json, &len) == 0) {
+			if (outbox_decode(json, len, &back, err, sizeof(err)) != 0)
+				abort();
+			outbox_record_clear(&back);
+			free(json);
+		}
+		outbox_record_clear(&r);
+	}
+}
+
+static void
+fuzz_names(const char *text)
+{
+	char dir[512], *sink = NULL;
+	uint64_t seq;
+
+	(void)outbox_parse_file_name(text, &seq);
+	if (outbox_sink_from_dir(text, &sink) == 0) {
+		/* a directory name maps back to the same directory name */
+		if (outbox_dir_name(sink, dir, sizeof(dir)) == 0 && strcmp(dir, text) != 0)
+			abort();
+		free(sink);
+	}
+	if (outbox_dir_name(text, dir, sizeof(dir)) == 0) {
+		if (outbox_sink_from_dir(dir, &sink) != 0 || strcmp(sink, text) != 0)
+			abort();
+		free(sink);
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	/* exact-size copies: any read past `size` is caught by ASan */
+	char *body = malloc(size ? size : 1), *text = malloc(size + 1);
+	json_t *projects;
+
+	if (body == NULL || text == NULL) {
+		free(body);
+		free(text);
+		return 0;
+	}
+	memcpy(body, data, size);
+	memcpy(text, data, size);
+	text[size] = '\0';
+
+	fuzz_alerts(body, size);
+	fuzz_outbox(body, size);
+	fuzz_names(text);
+	if ((projects = store_projects_parse(body, size)) != NULL)
+		json_decref(projects);
+
+	free(body);
+	free(text);
+	return 0;
+}
