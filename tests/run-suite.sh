@@ -88,6 +88,8 @@ bash tests/systemd/check-unit.sh build/systemd/kmswatch.service "$top/build/stag
 count "systemd-analyze verify+security" $?
 bash tests/systemd/check-catalog.sh systemd/kmswatch.catalog
 count "journald catalog" $?
+mandoc -T lint -W warning man/kmswatchd.8 man/kmswatch.yaml.5
+count "mandoc -T lint (man pages)" $?
 
 note "make distcheck"
 (cd build && make -j"$jobs" distcheck >distcheck.out 2>&1); rc=$?
