@@ -527,6 +527,10 @@ def kmswatch_ns(request):
     # ${CONFIGURATION_DIRECTORY}); only the binary's path changes
     exec_start = re.search(r"(?m)^ExecStart=(\S+)(.*)$", shipped)
     unit = render_unit(shipped, DAEMON + exec_start.group(2))
+    # ExecReload= runs the same binary (kmswatchd -t) wherever it was installed
+    installed = exec_start.group(1).replace("@sbindir@", "/usr/local/sbin")
+    unit = re.sub(r"(?m)^ExecReload=" + re.escape(installed) + r"(?=\s)",
+                  "ExecReload=" + DAEMON, unit)
     dropin = "[Service]\n"
     for name, value in creds.items():
         files["/etc/kmswatch/credentials/" + name] = (value, 0o600)

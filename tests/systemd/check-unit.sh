@@ -28,11 +28,12 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 staged=$tmp/kmswatch.service
 
-# Fill the placeholders as make does, then point ExecStart at SBIN_PATH
-# (keeping any arguments).
+# Fill the placeholders as make does, then point ExecStart= (and the
+# ExecReload= that runs kmswatchd -t) at SBIN_PATH, keeping arguments.
+bin=$(sed -n 's|^ExecStart=\([^ ]*\).*|\1|p' "$unit" | sed 's|@sbindir@|/usr/sbin|')
 sed -e 's|@sbindir@|/usr/sbin|g' -e 's|@sysconfdir@|/etc|g' \
     -e 's|@localstatedir@|/var|g' \
-    -e "s|^ExecStart=[^ ]*|ExecStart=$sbin|" "$unit" > "$staged"
+    -e "s#^\(Exec[A-Za-z]*=\)$bin\( \|\$\)#\1$sbin\2#" "$unit" > "$staged"
 
 if grep -q '@[a-z_]*@' "$staged"; then
 	echo "FAIL: unsubstituted placeholder(s):" >&2
