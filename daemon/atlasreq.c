@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * atlasreq — see atlasreq.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * atlasreq — one GET of the Atlas Admin API: restreq (restreq.h) with
  * Atlas's credentials, the shared service-account token (auth.h) or HTTP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * auth — see auth.h. The cache itself is tokens.c's; this file knows how
  * Atlas issues service-account tokens.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * auth — Atlas service-account tokens (OAuth2 client credentials): how to
  * ask Atlas for one and read its answer. The token lives in the daemon's

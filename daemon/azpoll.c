@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * azpoll — the Azure side of each project (docs/INTERFACE.md azure.* checks and
  * atlas.control_plane_ips). Every azure_interval, and at once when Atlas's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * aztoken — see aztoken.h. The cache itself is tokens.c's; this file knows
  * how Entra ID and IMDS issue tokens and what their refusals mean.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * aztoken — access tokens of kmswatch's own Azure identity (azure.identity
  * or a project's override): client secret and workload identity through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * daemon — the running process: one libuv loop and the modules hanging off
  * it. Each module has an init/fini pair; loop.c initialises them in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * deliver — sends events to the configured sinks through a durable outbox.
  *

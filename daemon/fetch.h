@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fetch — one logical request with the retry policy every reader shares:
  * network errors, 408, 429 and 5xx are retried with exponential backoff and

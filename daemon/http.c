@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * http — libcurl's multi interface driven by the libuv loop
  * (curl_multi_socket_action, as in curl's docs/examples/multi-uv.c).

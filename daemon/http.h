@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * http — libcurl's multi interface driven by the libuv loop. One multi
  * handle serves the whole daemon, so connections (and TLS sessions) are

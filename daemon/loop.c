@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * loop — the daemon's life: start-up in dependency order, the libuv loop
  * with its signals and watchdog, systemd notifications, SIGHUP reloads

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * main — the command line of kmswatchd (docs/INTERFACE.md): run the daemon,
  * validate a config (-t), or run every check once (--once).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * once — see once.h. It runs the same poller as the daemon, in its "once"
  * mode, on a loop of its own, and prints what the checks found.

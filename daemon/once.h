@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * once — `kmswatchd --once`: every check once, the results printed as a
  * table, JSON or a Nagios status line, and the Nagios exit code (0 ok,

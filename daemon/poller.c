@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * poller — see poller.h.
  */

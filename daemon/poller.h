@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * poller — the per-project pipeline: on each project's timer, get an Atlas
  * credential, fetch the EAR state, parse it, run the checks and hand the

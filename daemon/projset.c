@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * projset — see projset.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * projset — the per-project entries of one daemon module (the poller, a
  * provider), kept in config order and hashed by project id, and the one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * provider — the boundary between the core (poller, loop, once) and each
  * key service kmswatch watches beside Atlas. The core never names one: it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * providers — the provider table and the running set (see provider.h).
  * This is the one place in the core that lists the providers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * restreq — see restreq.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * restreq — one read of a REST API, the way every read of the daemon goes
  * (Atlas, Microsoft Graph, Key Vault, ARM; AWS and Google next): a bearer

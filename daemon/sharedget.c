@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sharedget — see sharedget.h.
  */

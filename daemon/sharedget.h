@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sharedget — one Atlas document read on behalf of many readers.
  * Readers that ask while a read is in flight wait on it, and a successful

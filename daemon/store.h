@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * store — the state directory: named JSON documents written crash-safely
  * (tmp + fsync + rename + fsync dir). A write that fails (disk full,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tokens — see tokens.h.
  */

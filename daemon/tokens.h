@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tokens — the one cache of bearer tokens for every identity kmswatch
  * uses: Atlas's service account (auth.c), its Entra identity per Azure

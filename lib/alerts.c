@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * alerts — see alerts.h. Each alert is a node on three indexes: a hash by
  * alert id (the deliverer's lookups), its project's list (one round of

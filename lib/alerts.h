@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * alerts — the alert engine: turns each round of findings into events.
  * One alert exists per (project, check, subject) with a stable id. Events

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * atlas — the Atlas Admin API v2 as kmswatch uses it: request URLs, and
  * parsers that turn response bodies (encryptionAtRest, ApiError, OAuth

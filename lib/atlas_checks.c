@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * atlas_checks — see atlas_checks.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * atlas_checks — checks about Atlas itself that no key provider owns:
  * atlas.control_plane_ips, the drift of Atlas's control-plane outbound

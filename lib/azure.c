@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * azure — Azure without I/O: the cloud endpoint table, the parsers for
  * Entra ID / IMDS tokens, Microsoft Graph applications, Key Vault keys,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * azure — the Azure side of kmswatch without I/O: the cloud endpoint table
  * (Atlas azureEnvironment -> hosts and token scopes), parsers that turn

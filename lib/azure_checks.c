@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * azure_checks — the pure checks of the Azure side: azure.secret_expiry,
  * azure.key_identifier, azure.key_state, azure.key_age, azure.key_version,

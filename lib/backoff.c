@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * backoff — pure retry scheduling: when to try an HTTP request or a webhook
  * delivery again. Owns no state; time and randomness are arguments.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * backoff — pure retry scheduling for Atlas/Azure requests and webhook
  * deliveries: exponential backoff with jitter, and the server's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * checks — the check catalogue of docs/INTERFACE.md (ids, severities, journald
  * priorities, Nagios codes, MESSAGE_IDs), the findings list, and the pure

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * checks — the check catalogue of docs/INTERFACE.md (ids, default severities,
  * MESSAGE_IDs) and the pure check functions. A check turns parsed inputs,

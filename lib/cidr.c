@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cidr — IPv4/IPv6 ranges: the strict text parser, RFC 5952 formatting,
  * containment and the union-coverage difference used by azure.allowlist.

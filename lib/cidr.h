@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cidr — IPv4/IPv6 address ranges as the allow-list checks need them:
  * strict parsing, canonical formatting, containment, and "which required

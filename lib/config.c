@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * config — owns the YAML configuration of docs/INTERFACE.md: reading the file,
  * turning libyaml's events into a small node tree, checking every key

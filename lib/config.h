@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * config — the YAML configuration of docs/INTERFACE.md: parsed with libyaml into
  * plain structs, validated, secret references resolved. Every problem is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * crypto — see crypto.h. Thin on purpose: the algorithms are OpenSSL's,
  * checked and constant-time; what is ours is the policy (strict base64,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * crypto — the few primitives kmswatch needs, over OpenSSL's libcrypto
  * (already in the process through libcurl): SHA-256 for stable alert ids

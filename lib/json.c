@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * json — the JSON plumbing of the response parsers: loading a body as an
  * object, sanitized error text and typed getters for optional members (see

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * json (kj_) — the JSON plumbing the response parsers (atlas.c, azure.c)
  * share on top of jansson, so that each of them keeps only its schema:

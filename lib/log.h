@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * log — the daemon's voice: journald when it is reachable (structured
  * fields, MESSAGE_IDs), and stderr as well whenever stderr is not itself

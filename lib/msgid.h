@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * msgid — the journald MESSAGE_IDs of kmswatch. One per check (every event
  * of that check carries it) and one per daemon life event. They are

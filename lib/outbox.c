@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * outbox — see outbox.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * outbox — the durable delivery queue's pure parts: the on-disk record of
  * one queued delivery, its file and directory names, and the retry

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * render — what an event looks like outside the daemon: the generic webhook
  * JSON of docs/INTERFACE.md and its Standard Webhooks signature, the payload of

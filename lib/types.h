@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * types — the small shared vocabulary every layer speaks: check ids,
  * severities, key providers, tri-state booleans. It includes nothing of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * util — small helpers shared by every module: durations and ISO 8601
  * times, growable strings, secret wiping, hex, whole-file reads and

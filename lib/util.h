@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * util — small helpers shared by every module: durations and ISO 8601
  * times, dynamic strings, secret wiping and crash-safe file writes.

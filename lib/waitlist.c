@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * waitlist — see waitlist.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * waitlist — callers waiting for one shared answer (a token, a document).
  * The owner embeds a struct wait_link in its waiter records and keeps the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # The demo: kmswatchd doing its main job against the bundled fake cloud.
 #   bash tests/demo.sh
 # Installs the Debian packages it needs, builds kmswatchd, starts the fake

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # Installs what building and testing kmswatch needs on Debian 12 (bookworm).
 # Set KMSWATCH_SKIP_APT=1 to skip when everything is already there.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Make sure a real journald is listening and that what is logged to it can
 be read back, starting one by hand when none runs (CI, fresh machines).
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # The whole test suite, as CI runs it (.ci/run) and as the README says:
 #   bash tests/run-suite.sh
 # 1. installs the Debian packages it needs (tests/deps.sh);
@@ -90,6 +91,8 @@ bash tests/systemd/check-catalog.sh systemd/kmswatch.catalog
 count "journald catalog" $?
 mandoc -T lint -W warning man/kmswatchd.8 man/kmswatch.yaml.5
 count "mandoc -T lint (man pages)" $?
+bash tests/release/check-release.sh build
+count "release hygiene (SPDX, LICENSE, NEWS, versions)" $?
 
 note "make distcheck"
 (cd build && make -j"$jobs" distcheck >distcheck.out 2>&1); rc=$?

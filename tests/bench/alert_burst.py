@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Benchmark: an alert storm. N projects go critical in the same poll
 cycle (as when a shared Key Vault or Atlas credential breaks) and every
 event goes to S webhook sinks through the durable outbox.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * curl_floor — the cheapest libcurl client for tests/bench/poll_cycle.sh.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Benchmark: what one poll cycle over N projects costs kmswatchd.
 
     /usr/bin/python3 tests/bench/poll_cycle.py [--projects 100] [--binary PATH]

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # Benchmark: one poll cycle of kmswatchd beside the HTTP limit of the same
 # server, in one run.
 #

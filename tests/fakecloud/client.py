@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Test-side helper for fakecloud.py (standard library only, urllib).
 
     from fakecloud.client import FakeCloud, azure_ear, wait_for

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 r"""fakecloud: a loopback stand-in for the MongoDB Atlas Admin API v2, the Azure
 APIs kmswatch reads (Entra ID tokens, managed-identity IMDS, Microsoft Graph,
 Key Vault, ARM) and webhook receivers, used by kmswatch's integration tests.

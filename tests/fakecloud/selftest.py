@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Self-test for fakecloud: starts it through client.FakeCloud and checks it
 with the curl CLI and with urllib + ssl.  Exit 0 if every check passes.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_atlas — libFuzzer harness for the Atlas response parsers: the
  * encryptionAtRest body (and, when it parses, the fingerprint, the key id

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_azure — libFuzzer harness for the Azure side: every parser of
  * lib/azure.h (Entra/IMDS tokens, Graph applications and lists, Key Vault

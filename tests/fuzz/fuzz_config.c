@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_config — libFuzzer harness for the config loader: any bytes must
  * give either a config or diagnostics, never a crash, a leak or a hang;

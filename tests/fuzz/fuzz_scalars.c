@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_scalars — libFuzzer harness for the small text parsers: durations
  * (config), ISO 8601 dates and times (config, Graph, Key Vault, Atlas),

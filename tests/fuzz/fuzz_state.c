@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_state — libFuzzer harness for what kmswatchd reads back from its
  * state directory: alerts.json (alerts_load, then a save/load round trip

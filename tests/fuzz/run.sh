@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # Runs every libFuzzer harness on its seed corpus and fails on a crash:
 #   bash tests/fuzz/run.sh BUILD_DIR [SECONDS_EACH]
 # BUILD_DIR is configured with CC=clang --enable-fuzzers; the harnesses are

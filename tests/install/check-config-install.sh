@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # make install / make uninstall and the operator's config:
 #   bash tests/install/check-config-install.sh BUILD_DIR
 # An edited /etc/kmswatch/kmswatch.yaml survives `make install` (the new

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Fixtures shared by the integration tests: a real journald, the fake
 cloud, and a factory for kmswatchd processes that are always cleaned up."""
 

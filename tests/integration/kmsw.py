@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Drive the real kmswatchd binary in integration tests.
 
 A Daemon writes a config (secrets in 0600 files, never in argv), starts

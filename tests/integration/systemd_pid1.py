@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Boot real systemd as PID 1 in a throw-away namespace and drive it.
 
     with SystemdPID1(units={"foo.service": "..."}) as sd:

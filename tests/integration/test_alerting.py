@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The main job end to end: EAR state in the fake Atlas -> alerts in the real
 journald and on a webhook, exactly once per change, surviving restarts."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """What kmswatchd does when it cannot read Atlas: atlas.access says so
 (unknown, never a silent ok) with Atlas's own error code, and recovers."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The Azure side against the fake cloud: client secret expiry, key state,
 age and version, allow-list drift, permissions, control-plane changes and
 kmswatch's own access, each asserted in the real journald (and, for one,

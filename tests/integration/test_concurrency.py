@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """One poll cycle over many projects runs concurrently on one curl multi
 handle and reuses connections (the numbers are in tests/bench, not here)."""
 

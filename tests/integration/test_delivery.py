@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Durable delivery end to end: the real kmswatchd, its on-disk outbox and
 the fake cloud's webhook receivers (and a real Prometheus Alertmanager).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The state and queue directories and the files in them, as an attacker
 with a foothold (or a careless operator) would leave them: kmswatchd
 refuses directories others could tamper with before it says READY, and a

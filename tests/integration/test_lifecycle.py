@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The daemon's life: reloads (good and bad), systemd notifications,
 clean stops, -t and --once."""
 

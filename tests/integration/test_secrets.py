@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """No secret from the config ever appears in the journal, stderr, a
 payload, the process's argv or environment dump, or the state files."""
 

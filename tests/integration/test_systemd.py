@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """kmswatch.service under a real systemd 252 booted as PID 1 in a namespace.
 
 Three layers, fastest first:

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # check-catalog.sh CATALOG [MSGID_H] — the CI gate for kmswatch.catalog.
 #
 # Compiles CATALOG with journalctl into a throw-away root (as

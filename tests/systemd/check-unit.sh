@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # check-unit.sh UNITFILE SBIN_PATH — the CI gate for kmswatch.service.
 #
 # UNITFILE may be the template (kmswatch.service.in) or the generated unit.

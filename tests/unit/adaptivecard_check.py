@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """Checks the Teams payloads kmswatch renders, speaking TAP.
 
 usage: adaptivecard_check.py [FILE...]

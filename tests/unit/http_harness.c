@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * http_harness — drives daemon/http.c against a small HTTP/1.1 server that
  * runs in a second thread of this process on 127.0.0.1, so the whole test is

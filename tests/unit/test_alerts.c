@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of the alert engine: every transition, repeat timing, project
  * removal, checks that did not run, and the persisted form.

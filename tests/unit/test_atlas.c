@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for lib/atlas.c: the encryptionAtRest parser on real-shaped
  * answers (shapes from docs/reference/atlas-api.md) and on every kind of

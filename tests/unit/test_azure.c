@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for lib/azure.c, lib/azure_checks.c and the control-plane /
  * ipAddresses parsers of lib/atlas.c: the cloud endpoint table and its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for lib/backoff.c: the jitter window at every attempt, bounds,
  * overflow at absurd inputs, Retry-After handling and parsing.

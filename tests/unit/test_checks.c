@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for lib/checks.c: the catalogue (names, MESSAGE_IDs,
  * severities, priorities, Nagios codes), the findings list, atlas.access

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for lib/cidr.c: the strict text policy (every accepted and
  * refused form of cidr.h), canonical RFC 5952 formatting, containment,

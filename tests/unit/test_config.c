@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_config — lib/config.c: every class of problem with its exact
  * LINE:COLUMN, defaults, per-project merging, secret references and the

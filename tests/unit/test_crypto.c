@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for lib/crypto.c: FIPS 180-4 examples, NUL-separated string
  * hashing, RFC 4231 HMAC-SHA256 test cases 1-7, the Standard Webhooks

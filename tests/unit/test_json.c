@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for lib/json.c: loading a body as an object, the sanitized
  * error text, every typed getter on absent, null, wrong-typed and good

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for lib/outbox.c: the record format (round trip, a golden
  * document, strict refusal of every kind of damage, truncation and byte

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of the payload renderers: the docs/INTERFACE.md webhook document
  * and the Standard Webhooks signature (checked against the specification's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for lib/util.c: durations, ISO 8601 times, strbuf, sanitising,
  * whole-file reads, atomic writes (with injected write/fsync faults) and

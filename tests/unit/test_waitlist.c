@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of waitlist: arrival order, removal from either list (a
  * callback cancelling another waiter), waiting again during a delivery,
