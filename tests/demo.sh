@@ -20,21 +20,31 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 say "installing build dependencies (Debian packages)"
 bash tests/deps.sh
 say "building"
-if [ ! -x build/daemon/kmswatchd ]; then
-	autoreconf -fi >/dev/null 2>&1
-	mkdir -p build && (cd build && ../configure --prefix=/usr --sysconfdir=/etc \
-		--localstatedir=/var >/dev/null && make -j"$(nproc)" >/dev/null)
+# An in-tree build (the README's "Build and install") is used as it is:
+# automake refuses an out-of-tree build beside it. Otherwise build/ is
+# configured once and brought up to date with make every time.
+if [ -f config.status ]; then
+	bin=$top/daemon/kmswatchd
+	make -j"$(nproc)" >/dev/null || { echo "demo: make failed in $top" >&2; exit 1; }
+else
+	bin=$top/build/daemon/kmswatchd
+	if [ ! -f build/config.status ]; then
+		autoreconf -fi >/dev/null 2>&1
+		mkdir -p build && (cd build && ../configure --prefix=/usr --sysconfdir=/etc \
+			--localstatedir=/var >/dev/null) || { echo "demo: configure failed" >&2; exit 1; }
+	fi
+	(cd build && make -j"$(nproc)" >/dev/null) || { echo "demo: make failed in build/" >&2; exit 1; }
 fi
-build/daemon/kmswatchd --version
+"$bin" --version
 
 say "journald"
 $PY tests/journald.py
 
-exec $PY - "$top" <<'PYEOF'
+exec $PY - "$top" "$bin" <<'PYEOF'
 import json, os, subprocess, sys, time
 top = sys.argv[1]
 sys.path[:0] = [os.path.join(top, "tests", "fakecloud"), os.path.join(top, "tests", "integration")]
-os.environ["KMSWATCHD"] = os.path.join(top, "build", "daemon", "kmswatchd")
+os.environ["KMSWATCHD"] = sys.argv[2]
 from client import FakeCloud, azure_ear, wait_for
 import kmsw
 

@@ -8,7 +8,7 @@ PKGS=(build-essential autoconf automake autoconf-archive pkg-config
       libuv1-dev libcurl4-openssl-dev libsystemd-dev libyaml-dev libjansson-dev libssl-dev
       libcmocka-dev python3 python3-pytest python3-jsonschema openssl curl systemd util-linux
       iproute2 procps prometheus-alertmanager nghttp2-proxy uthash-dev
-      clang libclang-rt-14-dev mandoc)
+      clang libclang-rt-14-dev mandoc debhelper lintian)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -5,9 +5,11 @@
 # 1. installs the Debian packages it needs (tests/deps.sh);
 # 2. builds with -Werror and runs the cmocka unit tests (make check);
 # 3. gates: systemd-analyze verify / security, the journald catalog,
-#    make distcheck;
+#    man pages, release hygiene, make distcheck, and the Debian package built
+#    from the release tarball (lintian clean);
 # 4. runs the integration tests (pytest, real journald, real systemd as PID 1,
-#    the fake cloud over HTTPS) against that build;
+#    the fake cloud over HTTPS) against that build, and the package's
+#    install/upgrade/remove/purge under that systemd;
 # 5. rebuilds with ASan+UBSan and runs the unit and integration tests again;
 # 6. builds the libFuzzer harnesses (clang) and runs each for 30 s on its
 #    seed corpus (tests/fuzz/run.sh; KMSWATCH_FUZZ_SECONDS overrides).
@@ -58,6 +60,13 @@ PYEOF
 note "dependencies"
 bash tests/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 
+if [ -f config.status ]; then
+	echo "run-suite: $top is configured in-tree (an earlier ./configure there);" \
+		"the suite builds out of tree: run 'make distclean' in $top first"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
 note "autoreconf"
 autoreconf -fi >/dev/null 2>&1 || autoreconf -fi || { echo "0 passed, 1 failed"; exit 1; }
 
@@ -99,10 +108,28 @@ note "make distcheck"
 [ $rc = 0 ] || tail -30 build/distcheck.out
 count "make distcheck" $rc
 
+# ---- the Debian package, from the distcheck'd tarball ------------------
+note "Debian package (dpkg-buildpackage -b, lintian)"
+deb=
+tarball=$(ls build/kmswatch-*.tar.gz 2>/dev/null | head -1)
+if [ -n "$tarball" ]; then
+	bash tests/package/build-deb.sh "$tarball" build/deb >build/deb.out 2>&1
+	rc=$?
+	cat build/deb.out
+	[ $rc = 0 ] && deb=$(tail -1 build/deb.out)
+else
+	echo "no release tarball in build/ (make distcheck failed?)"
+	rc=1
+fi
+count "dpkg-buildpackage + lintian (no error, no warning)" $rc
+
 # ---- integration tests (real journald, systemd, fake cloud) -----------
+# test_package.py installs, upgrades, removes and purges that .deb under
+# the namespaced systemd.
 note "integration tests"
 KMSWATCHD="$top/build/stage/usr/sbin/kmswatchd" \
 	KMSWATCH_UNIT="$top/build/stage/lib/systemd/system/kmswatch.service" \
+	KMSWATCH_DEB="$deb" \
 	$PY -m pytest -q -p no:cacheprovider tests/integration --junitxml=build/integration.xml
 count_junit build/integration.xml "integration" $?
 
@@ -118,7 +145,7 @@ count_trs build-asan
 note "integration tests (ASan+UBSan)"
 KMSWATCHD="$top/build-asan/daemon/kmswatchd" KMSWATCH_SANITIZED=1 \
 	$PY -m pytest -q -p no:cacheprovider tests/integration --junitxml=build-asan/integration.xml \
-	--deselect tests/integration/test_systemd.py
+	--deselect tests/integration/test_systemd.py --deselect tests/integration/test_package.py
 count_junit build-asan/integration.xml "integration (asan)" $?
 
 # ---- libFuzzer harnesses ------------------------------------------------

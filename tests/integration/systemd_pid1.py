@@ -149,7 +149,7 @@ RuntimeDirectoryPreserve=yes
 # harness directory on the host, $2 the boot target, $3 extra tmpfs mounts.
 SETUP_SH = r"""#!/bin/sh
 set -eu
-S=$1 TARGET=$2 TMPFS=$3 CONSOLE=$4
+S=$1 TARGET=$2 TMPFS=$3 CONSOLE=$4 OVERLAYS=$5 UNITS_RW=$6
 say() { echo "pid1-setup: $*" >&2; }
 
 # 1. /run: fresh tmpfs; /run/systemd/system/ tells everyone systemd booted.
@@ -200,17 +200,25 @@ fi
 umount -R /sys/fs/cgroup
 mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 /sys/fs/cgroup
 
-# 5. Writable, private /etc, /var and /tmp: overlays with a tmpfs upper.
-for d in etc var tmp; do
+# 5. Writable, private /etc, /var and /tmp (and OVERLAYS, e.g. usr for a
+#    package test): overlays with a tmpfs upper.
+for d in etc var tmp $OVERLAYS; do
 	mkdir -p "/run/.pid1/ovl/$d/upper" "/run/.pid1/ovl/$d/work"
 	mount -t overlay "overlay-$d" \
 		-o "lowerdir=/$d,upperdir=/run/.pid1/ovl/$d/upper,workdir=/run/.pid1/ovl/$d/work" "/$d"
 done
 
-# 6. The unit directory, the only one systemd will search.
+# 6. The unit directory, the first (usually the only) one systemd will
+#    search: read-only, or (UNITS_RW=1, for systemctl enable and
+#    deb-systemd-helper) a private tmpfs holding a copy of it.
 mkdir -p /etc/systemd/system
-mount --bind "$S/units" /etc/systemd/system
-mount -o remount,bind,ro /etc/systemd/system
+if [ "$UNITS_RW" = 1 ]; then
+	mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /etc/systemd/system
+	cp -a "$S/units/." /etc/systemd/system/
+else
+	mount --bind "$S/units" /etc/systemd/system
+	mount -o remount,bind,ro /etc/systemd/system
+fi
 
 # 7. Extra tmpfs directories (e.g. /usr/local/sbin for the binary under test),
 #    then the staged files.
@@ -234,7 +242,7 @@ mount --make-rshared /
 say "namespace ready, exec $0 -> systemd"
 exec env -i \
 	container=kmswatch-test \
-	SYSTEMD_UNIT_PATH=/etc/systemd/system \
+	SYSTEMD_UNIT_PATH=@UNITPATH@ \
 	SYSTEMD_GENERATOR_PATH=/run/.pid1/empty \
 	SYSTEMD_ENVIRONMENT_GENERATOR_PATH=/run/.pid1/empty \
 	LANG=C.UTF-8 \
@@ -390,14 +398,22 @@ class SystemdPID1:
     """One booted systemd. Use as a context manager; close() is idempotent."""
 
     def __init__(self, units, *, wants=(), files=None, tmpfs=(), journald=False,
-                 boot_timeout=20.0, log_level="info", name="kmswatch-test"):
+                 boot_timeout=20.0, log_level="info", name="kmswatch-test",
+                 overlays=(), writable_units=False, unit_path=()):
         """units: {unit name: text}; drop-ins as "foo.service.d/x.conf".
         wants: units the boot target pulls in at boot (tests usually start
         their unit themselves). files: {absolute path in the namespace:
         (bytes|str, mode)} written before systemd starts; the path must be
         in a writable place (/etc, /var, /tmp, /run or a `tmpfs` entry).
         tmpfs: directories that get a private tmpfs (e.g. /usr/local/sbin).
-        journald: run systemd-journald in the namespace."""
+        journald: run systemd-journald in the namespace.
+        overlays: more top-level directories made writable by an overlay
+        (e.g. "usr", so that dpkg can install a package in the namespace).
+        writable_units: /etc/systemd/system is a private writable copy of
+        the unit directory (systemctl enable, deb-systemd-helper).
+        unit_path: directories searched after it (e.g. /lib/systemd/system,
+        given a private tmpfs in `tmpfs` so that none of the host's units
+        and .wants/ links can be pulled in)."""
         self.units = dict(units)
         self.wants = list(wants)
         self.files = dict(files or {})
@@ -406,6 +422,12 @@ class SystemdPID1:
         self.boot_timeout = boot_timeout
         self.log_level = log_level
         self.name = name
+        self.overlays = list(overlays)
+        self.writable_units = writable_units
+        self.unit_path = ["/etc/systemd/system"] + list(unit_path)
+        for o in self.overlays:
+            if not re.fullmatch(r"[a-z]+", o):
+                raise HarnessError("overlays: %r is not a top-level directory name" % o)
         self.dir = None
         self.cgroup = None
         self.proc = None       # the unshare process
@@ -438,7 +460,8 @@ class SystemdPID1:
         self._write_stage()
         setup = os.path.join(self.dir, "setup.sh")
         with open(setup, "w") as f:
-            f.write(SETUP_SH.replace("@SYSTEMD@", SYSTEMD).replace("@LOGLEVEL@", self.log_level))
+            f.write(SETUP_SH.replace("@SYSTEMD@", SYSTEMD).replace("@LOGLEVEL@", self.log_level)
+                    .replace("@UNITPATH@", ":".join(self.unit_path)))
         self.console_log = os.path.join(self.dir, "console.log")
         master, slave = os.openpty()
         attrs = termios.tcgetattr(slave)
@@ -463,7 +486,8 @@ class SystemdPID1:
 
         argv = ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--mount-proc",
                 "--uts", "--ipc", "--cgroup", "--propagation", "private",
-                "/bin/sh", setup, self.dir, BOOT_TARGET, " ".join(self.tmpfs), slave_path]
+                "/bin/sh", setup, self.dir, BOOT_TARGET, " ".join(self.tmpfs), slave_path,
+                " ".join(self.overlays), "1" if self.writable_units else "0"]
         try:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave,
                                          stderr=slave, preexec_fn=preexec, close_fds=True)
