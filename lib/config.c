@@ -1073,9 +1073,13 @@ plain_secret_allowed(struct ctx *c, int line, int col)
 		return false;
 	}
 	if (c->mode_state == MODE_KNOWN && (c->mode & 044)) {
+		/* chmod 600 alone is wrong advice under the shipped unit: its
+		 * DynamicUser= cannot read a root-owned 0600 file at all. */
 		problem_at(c, line, col,
 			   "plain-text secret in a file readable by group or others (mode %04o): "
-			   "chmod 600 %s, or use {credential: NAME} or {file: PATH}",
+			   "use {credential: NAME} (LoadCredential=NAME in the unit) or "
+			   "{file: PATH}; chmod 600 %s only if kmswatchd runs as its owner "
+			   "(not under the shipped unit's DynamicUser=)",
 			   (unsigned)(c->mode & 07777), c->file);
 		return false;
 	}
@@ -2398,6 +2402,24 @@ cfg_load_flags(const char *path, unsigned flags, struct config **out, struct cfg
 	if (path == NULL || out == NULL || diag == NULL)
 		return -EINVAL;
 	r = util_read_file(path, CFG_MAX_FILE, 0, &buf, &len);
+	if (r == -EACCES) {
+		struct stat st;
+
+		/* Most often a config made 0600 for the shipped unit, whose
+		 * DynamicUser= is never its owner: say who is who and the fix. */
+		if (stat(path, &st) == 0)
+			problem_at(&c, 0, 0,
+				   "cannot read: permission denied (kmswatchd runs as uid %u; "
+				   "the file is uid %u, mode %04o): the shipped unit's "
+				   "DynamicUser= needs it readable by others (chmod 644), with "
+				   "every secret in a {credential: NAME}",
+				   (unsigned)geteuid(), (unsigned)st.st_uid,
+				   (unsigned)(st.st_mode & 07777));
+		else
+			problem_at(&c, 0, 0, "cannot read: %s", strerror(EACCES));
+		problems_flush(&c);
+		return r;
+	}
 	if (r < 0) {
 		problem_at(&c, 0, 0, "cannot read: %s",
 			   r == -EFBIG ? "larger than 16 MiB" : util_file_error(r));

@@ -604,3 +604,57 @@ def test_kmswatchd_lifecycle(kmswatch_ns):
     except BaseException:
         print(sd.diagnostics(u))
         raise
+
+
+def test_kmswatchd_config_mode_advice(kmswatch_ns):
+    """What the docs and messages say about the config's mode works under
+    the shipped unit's DynamicUser=: a root-owned 0600 config cannot be read
+    at all (the message says why and what to do), a 0644 one may hold no
+    plain-text secret (the message points to credentials, not to chmod 600),
+    and neither loops on restarts."""
+    sd, cloud = kmswatch_ns
+    u = "kmswatch.service"
+    conf = sd.path("/etc/kmswatch/kmswatch.yaml")
+    with open(conf) as f:
+        good = f.read()
+    try:
+        # 1. chmod 600, as a naive reading of "unreadable by others" suggests
+        os.chmod(conf, 0o600)
+        r = sd.systemctl("start", u, check=False, timeout=40)
+        assert r.returncode != 0
+        sd.wait_until(lambda: sd.exits(u), 10, what="the failed start recorded")
+        assert sd.exits(u)[-1] == ("exit-code", "exited", "1"), sd.exits(u)
+        log = sd.journal("-u", u, "-o", "cat")
+        assert "/etc/kmswatch/kmswatch.yaml: cannot read: permission denied " \
+            "(kmswatchd runs as uid " in log, log
+        assert "the file is uid 0, mode 0600): the shipped unit's DynamicUser= needs it " \
+            "readable by others (chmod 644), with every secret in a {credential: NAME}" \
+            in log, log
+        time.sleep(1.5)
+        assert sd.show(u, "NRestarts")["NRestarts"] == "0"
+
+        # 2. readable, with a plain-text secret: refused, pointing at credentials
+        os.chmod(conf, 0o644)
+        with open(conf, "w") as f:
+            text, n = re.subn(r"client_secret: \{credential: [\w-]+\}",
+                              "client_secret: plain-text-not-allowed", good)
+            assert n == 1, "the config under test has no client_secret credential"
+            f.write(text)
+        sd.systemctl("reset-failed", u, check=False)
+        r = sd.systemctl("start", u, check=False, timeout=40)
+        assert r.returncode != 0
+        log = sd.journal("-u", u, "-o", "cat")
+        assert "plain-text secret in a file readable by group or others (mode 0644): use " \
+            "{credential: NAME} (LoadCredential=NAME in the unit)" in log, log
+        assert "plain-text-not-allowed" not in log
+        assert sd.show(u, "NRestarts")["NRestarts"] == "0"
+
+        # 3. the advice followed: 0644, the secret in a credential
+        with open(conf, "w") as f:
+            f.write(good)
+        sd.systemctl("reset-failed", u, check=False)
+        sd.systemctl("start", u, timeout=40)
+        assert sd.state(u) == ("active", "running")
+    except BaseException:
+        print(sd.diagnostics(u))
+        raise

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1182,6 +1183,49 @@ test_secret_references(void **state UNUSED)
 	free(big);
 }
 
+/* A config the daemon's user cannot open (the shipped unit's DynamicUser=
+ * and a root-owned 0600 file) names both uids, the mode and the fix. Only
+ * root can set this up: another uid is needed to be refused. */
+static void
+test_unreadable_config(void **state UNUSED)
+{
+	char *closed = write_file("closed.yaml", BASE, 0600);
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		free(closed);
+		skip();
+	}
+	assert_int_equal(chmod(tmpdir, 0711), 0); /* the file itself refuses */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct config *cfg = NULL;
+		struct cfg_diag d = {0};
+		char *want;
+		int ok;
+
+		if (setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(2);
+		want = util_asprintf("%s: cannot read: permission denied (kmswatchd runs as "
+				     "uid 65534; the file is uid 0, mode 0600): the shipped "
+				     "unit's DynamicUser= needs it readable by others (chmod "
+				     "644), with every secret in a {credential: NAME}",
+				     closed);
+		ok = cfg_load(closed, &cfg, &d) == -EACCES && cfg == NULL && d.n == 1 &&
+		     strcmp(d.lines[0], want) == 0;
+		if (!ok && d.n > 0)
+			fprintf(stderr, "got: %s\nwant: %s\n", d.lines[0], want);
+		_exit(ok ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(chmod(tmpdir, 0700), 0);
+	free(closed);
+}
+
 /* Plain-text secrets only in a file nobody else can read. */
 static void
 test_permissions(void **state UNUSED)
@@ -1202,8 +1246,10 @@ test_permissions(void **state UNUSED)
 		dump(&d);
 	assert_int_equal(d.n, 2);
 	want = util_asprintf("%s:4:20: atlas.service_account.client_secret: plain-text secret "
-			     "in a file readable by group or others (mode 0644): chmod 600 %s, or "
-			     "use {credential: NAME} or {file: PATH}",
+			     "in a file readable by group or others (mode 0644): use {credential: "
+			     "NAME} (LoadCredential=NAME in the unit) or {file: PATH}; chmod 600 %s "
+			     "only if kmswatchd runs as its owner (not under the shipped unit's "
+			     "DynamicUser=)",
 			     open_file, open_file);
 	assert_string_equal(d.lines[0], want);
 	free(want);
@@ -1690,6 +1736,7 @@ main(void)
 		cmocka_unit_test(test_state_dir),
 		cmocka_unit_test(test_secret_references),
 		cmocka_unit_test(test_permissions),
+		cmocka_unit_test(test_unreadable_config),
 		cmocka_unit_test(test_load_file_errors),
 		cmocka_unit_test(test_no_secret_in_diag),
 		cmocka_unit_test(test_full_example),
