@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "json.h"
 #include "log.h"
 #include "once.h"
 #include "util.h"
@@ -200,6 +201,7 @@ main(int argc, char **argv)
 	}
 	if ((rc = no_core_dumps()) != 0)
 		return rc;
+	kj_wipe_on_free();
 	if (test) {
 		log_init(1, debug);
 		log_set_journal(false);

@@ -6,12 +6,35 @@
  * parsers.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
+
+static void *
+wiping_malloc(size_t n)
+{
+	return malloc(n);
+}
+
+/* jansson's free hook gets no size; glibc knows the block's usable size. */
+static void
+wiping_free(void *p)
+{
+	if (p != NULL) {
+		explicit_bzero(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
+void
+kj_wipe_on_free(void)
+{
+	json_set_alloc_funcs(wiping_malloc, wiping_free);
+}
 #include "util.h"
 
 void

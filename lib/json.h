@@ -34,6 +34,11 @@
  * "value[18446744073709551615].passwordCredentials[18446744073709551615]." */
 #define KJ_WHERE_MAX 160
 
+/* From now on every block jansson frees is zeroed first: parsed token
+ * answers (access_token, SessionToken...) and the strings copied out of
+ * them never linger in freed heap. Call once, before any JSON is parsed. */
+void kj_wipe_on_free(void);
+
 /* printf into err, sanitized (at most 511 bytes are formatted). */
 void kj_seterr(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

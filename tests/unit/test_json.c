@@ -514,6 +514,71 @@ test_wipe(void **state)
 	json_decref(o);
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ASAN 1
+#endif
+#endif
+
+/* Bytes left in a freed 256-byte block that was filled with 'S', seen
+ * through glibc's tcache, which hands the block straight back to the next
+ * malloc of that size; -1 when it did not (then nothing can be seen). */
+static int
+left_after(void (*release)(void *))
+{
+	unsigned char *p = malloc(256), *q;
+	uintptr_t was;
+	int n = 0;
+
+	assert_non_null(p);
+	memset(p, 'S', 256);
+	was = (uintptr_t)p;
+	release(p);
+	q = malloc(256);
+	assert_non_null(q);
+	if ((uintptr_t)q != was) {
+		free(q);
+		return -1;
+	}
+	for (size_t i = 16; i < 256; i++) /* tcache's own links are first */
+		n += q[i] == 'S';
+	free(q);
+	return n;
+}
+
+/* kj_wipe_on_free: what jansson frees is zeroed (and without it, it is
+ * not: the probe would see the secret). */
+static void
+test_wipe_on_free(void **state)
+{
+	json_malloc_t m;
+	json_free_t f;
+	int plain, wiped;
+
+#ifdef ASAN
+	skip(); /* ASan's quarantine never hands a freed block back */
+#endif
+	kj_wipe_on_free();
+	json_get_alloc_funcs(&m, &f);
+	plain = left_after(free);
+	wiped = left_after(f);
+	json_set_alloc_funcs(malloc, free);
+	if (plain < 0 || wiped < 0)
+		skip();
+	assert_int_equal(plain, 240);
+	assert_int_equal(wiped, 0);
+
+	/* and jansson itself goes through it */
+	kj_wipe_on_free();
+	json_t *v = json_loads("{\"access_token\": \"eyJ-secret\"}", 0, NULL);
+	assert_non_null(v);
+	assert_string_equal(json_string_value(json_object_get(v, "access_token")), "eyJ-secret");
+	json_decref(v);
+	json_set_alloc_funcs(malloc, free);
+}
+
 int
 main(void)
 {
@@ -532,6 +597,7 @@ main(void)
 		cmocka_unit_test(test_get_objects),
 		cmocka_unit_test(test_header_safe),
 		cmocka_unit_test(test_wipe),
+		cmocka_unit_test(test_wipe_on_free),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
