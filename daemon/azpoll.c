@@ -102,6 +102,10 @@ struct azround {
 
 	struct azure_graph_app app, sp;
 	bool have_app, have_sp;
+	bool app_missing, sp_missing; /* Graph 404 Request_ResourceNotFound */
+	/* ARM 404 for the vault Atlas names: ResourceNotFound,
+	 * ResourceGroupNotFound or SubscriptionNotFound */
+	char vault_missing[40];
 	struct azure_kv_key key;
 	bool have_key, key_deleted;
 	struct azure_kv_key *versions;
@@ -561,6 +565,44 @@ handle_ok(struct azreq *q, const struct http_response *resp, unsigned retries)
 	req_done(q);
 }
 
+/* A 404 that is an answer, not a failure to read: Atlas's application, or
+ * the vault (its resource group, its subscription) Atlas names, does not
+ * exist. The checks that own those facts report them (secret_expiry,
+ * key_identifier); azure.access must not also call kmswatch blind. */
+static bool
+not_found(struct azreq *q, const struct http_response *resp)
+{
+	static const char *const arm_codes[] = {"ResourceNotFound", "ResourceGroupNotFound",
+						"SubscriptionNotFound"};
+	struct azround *r = q->round;
+	struct azure_error e;
+
+	if (azure_parse_error(resp->body, resp->body_len, &e) < 0)
+		return false;
+	switch (q->kind) {
+	case REQ_GRAPH_APP:
+	case REQ_GRAPH_SP:
+		if (strcasecmp(e.code, "Request_ResourceNotFound") != 0)
+			return false;
+		if (q->kind == REQ_GRAPH_APP)
+			r->app_missing = true;
+		else
+			r->sp_missing = true;
+		return true;
+	case REQ_ARM_VAULT:
+	case REQ_ARM_ROLES: /* the role assignments of a vault that is not there */
+		for (size_t i = 0; i < ARRAY_SIZE(arm_codes); i++)
+			if (strcasecmp(e.code, arm_codes[i]) == 0) {
+				snprintf(r->vault_missing, sizeof(r->vault_missing), "%s",
+					 arm_codes[i]);
+				return true;
+			}
+		return false;
+	default:
+		return false;
+	}
+}
+
 static void
 handle_answer(struct azreq *q, const struct http_response *resp, unsigned retries)
 {
@@ -589,6 +631,11 @@ handle_answer(struct azreq *q, const struct http_response *resp, unsigned retrie
 			req_done(q);
 			return;
 		}
+	}
+	if (resp->curl_code == 0 && resp->status == 404 && not_found(q, resp)) {
+		add_read(q, AZURE_READ_OK, 404, retries);
+		req_done(q);
+		return;
 	}
 	if (is_atlas(q->kind)) {
 		log_warn("project %s: cannot read %s: %s%s%ld", r->p->e.cfg->name, q->url,
@@ -786,6 +833,10 @@ round_evaluate(struct azround *r, struct findings *f)
 		.role_id = p->kv.role_id,
 		.app = r->have_app ? &r->app : NULL,
 		.sp = r->have_sp ? &r->sp : NULL,
+		.app_missing = r->app_missing,
+		.sp_missing = r->sp_missing,
+		.identity_tenant = r->id ? r->id->tenant_id : NULL,
+		.atlas_tenant = p->kv.tenant_id,
 		.hint = p->e.cfg->client_secret_hint,
 		.has_configured_expiry = p->e.cfg->has_client_secret_expires,
 		.configured_expiry = p->e.cfg->client_secret_expires,
@@ -795,7 +846,8 @@ round_evaluate(struct azround *r, struct findings *f)
 	size_t n_cidrs = 0;
 	int rc = 0;
 
-	rc |= chk_azure_key_identifier(&p->kv, r->ep_ok ? r->ep.vault_suffix : NULL, ck, f);
+	rc |= chk_azure_key_identifier(&p->kv, r->ep_ok ? r->ep.vault_suffix : NULL,
+				       r->vault_missing[0] ? r->vault_missing : NULL, ck, f);
 	rc |= chk_azure_secret_expiry(&sin, ck, now, f);
 	if (r->kv_host_ok && r->id) {
 		rc |= chk_azure_key_state(&r->pin, r->have_key ? &r->key : NULL, r->key_deleted, ck,

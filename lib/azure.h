@@ -389,6 +389,12 @@ struct azure_secret_input {
 	const char *role_id;   /* Atlas roleId: secretless when set without clientID */
 	const struct azure_graph_app *app; /* Graph application, NULL: not read */
 	const struct azure_graph_app *sp;  /* its service principal, NULL: not read */
+	/* Graph answered 404 Request_ResourceNotFound for the application /
+	 * the service principal; both: Atlas's application does not exist in
+	 * the tenant kmswatch reads (critical when that is Atlas's tenantID) */
+	bool app_missing, sp_missing;
+	const char *identity_tenant; /* kmswatch's azure.identity tenant_id */
+	const char *atlas_tenant;    /* Atlas's tenantID */
 	const char *hint;                  /* projects[].azure.client_secret_hint */
 	bool has_configured_expiry;        /* projects[].azure.client_secret_expires, */
 	time_t configured_expiry;          /* used only when Graph was not read */
@@ -401,7 +407,8 @@ int chk_azure_secret_expiry(const struct azure_secret_input *in, const struct cf
  * azure_endpoints_resolve (so an override counts); NULL: derive it from
  * kv->azure_environment, unknown environments giving an unknown verdict. */
 int chk_azure_key_identifier(const struct atlas_azure_kv *kv, const char *expected_suffix,
-			     const struct cfg_checks *checks, struct findings *out);
+			     const char *vault_missing, const struct cfg_checks *checks,
+			     struct findings *out);
 
 /* ---- azure.key_state (subject: azure_key_id_subject of the pin) --------
  * key: the pinned version as read, NULL when not read; deleted: Key Vault

@@ -244,6 +244,36 @@ chk_azure_secret_expiry(const struct azure_secret_input *in, const struct cfg_ch
 		return x != NULL ? 0 : -ENOMEM;
 	}
 	util_copy_sanitized(app, sizeof(app), in->client_id);
+	if (in->app_missing && in->sp_missing) {
+		char mine[64], atlas[64];
+
+		/* Graph only shows the tenant kmswatch signed in to */
+		util_copy_sanitized(mine, sizeof(mine), set(in->identity_tenant) ? in->identity_tenant
+										 : "");
+		util_copy_sanitized(atlas, sizeof(atlas), set(in->atlas_tenant) ? in->atlas_tenant
+										: "");
+		out->evaluated[CHK_AZURE_SECRET_EXPIRY] = true;
+		if (mine[0] && atlas[0] && strcasecmp(mine, atlas) != 0)
+			x = findings_add(out, CHK_AZURE_SECRET_EXPIRY, SEV_UNKNOWN, PROV_AZURE,
+					 in->client_id,
+					 "Microsoft Graph of tenant %s (kmswatch's azure.identity) has "
+					 "no application %s, but Atlas's tenantID is %s: kmswatch sees "
+					 "the secret only with an identity in that tenant",
+					 mine, app, atlas);
+		else
+			x = findings_add(out, CHK_AZURE_SECRET_EXPIRY, SEV_CRITICAL, PROV_AZURE,
+					 in->client_id,
+					 "Atlas's application %s (clientID) does not exist%s%s: "
+					 "Microsoft Graph has neither the application nor its service "
+					 "principal (404 Request_ResourceNotFound), so Atlas can no "
+					 "longer sign in to Key Vault with it; restore it in Entra ID "
+					 "(Deleted applications, within 30 days of the deletion) or "
+					 "register a new one, grant it the key, and enter its client ID "
+					 "and secret in Atlas",
+					 app, atlas[0] || mine[0] ? " in tenant " : "",
+					 atlas[0] ? atlas : mine);
+		return x != NULL ? 0 : -ENOMEM;
+	}
 	graph = (in->app != NULL && in->app->has_password_credentials) ||
 		(in->sp != NULL && in->sp->has_password_credentials);
 
@@ -379,11 +409,12 @@ chk_azure_secret_expiry(const struct azure_secret_input *in, const struct cfg_ch
 
 int
 chk_azure_key_identifier(const struct atlas_azure_kv *kv, const char *expected_suffix,
-			 const struct cfg_checks *checks, struct findings *out)
+			 const char *vault_missing, const struct cfg_checks *checks,
+			 struct findings *out)
 {
 	struct azure_endpoints ep;
 	struct azure_key_id id;
-	struct strbuf b = {0};
+	struct strbuf b = {0}, gone = {0};
 	enum severity sev = SEV_OK;
 	struct finding *x;
 	char err[160], shown[300], env[64];
@@ -442,11 +473,52 @@ chk_azure_key_identifier(const struct atlas_azure_kv *kv, const char *expected_s
 				      "check the DNS suffix %s (set azure.endpoints.vault_suffix)",
 				  b.len ? "; " : "", env, id.suffix);
 	}
+	if (r == 0 && vault_missing != NULL) {
+		char vn[64], rg[100], sub[64];
+
+		util_copy_sanitized(vn, sizeof(vn), set(kv->key_vault_name) ? kv->key_vault_name : "");
+		util_copy_sanitized(rg, sizeof(rg),
+				    set(kv->resource_group_name) ? kv->resource_group_name : "");
+		util_copy_sanitized(sub, sizeof(sub),
+				    set(kv->subscription_id) ? kv->subscription_id : "");
+		if (strcmp(vault_missing, "SubscriptionNotFound") == 0)
+			r = strbuf_printf(&gone, "Azure Resource Manager has no subscription %s (404 "
+					      "SubscriptionNotFound): subscriptionID is wrong, or the "
+					      "subscription was cancelled",
+					  sub);
+		else if (strcmp(vault_missing, "ResourceGroupNotFound") == 0)
+			r = strbuf_printf(&gone, "Azure Resource Manager has no resource group %s in "
+					      "subscription %s (404 ResourceGroupNotFound): "
+					      "resourceGroupName is wrong, or the group was deleted "
+					      "with the vault in it",
+					  rg, sub);
+		else
+			r = strbuf_printf(&gone, "Azure Resource Manager has no Key Vault %s in "
+					      "resource group %s of subscription %s (404 "
+					      "ResourceNotFound): the vault was deleted (recover it "
+					      "while it is soft-deleted: az keyvault recover --name %s), "
+					      "or keyVaultName or resourceGroupName is wrong",
+					  vn, rg, sub, vn);
+	}
 	if (r < 0) {
 		strbuf_free(&b);
+		strbuf_free(&gone);
 		return r;
 	}
-	if (sev == SEV_OK)
+	if (gone.len && b.len == 0)
+		x = findings_add(out, CHK_AZURE_KEY_IDENTIFIER, SEV_CRITICAL, PROV_AZURE, "azure",
+				 "the vault of key identifier %s does not exist: %s; Atlas cannot "
+				 "reach the key: recover the vault or correct the vault, resource "
+				 "group and subscription in the project's Encryption at Rest "
+				 "settings",
+				 shown, gone.s);
+	else if (gone.len)
+		x = findings_add(out, CHK_AZURE_KEY_IDENTIFIER, SEV_CRITICAL, PROV_AZURE, "azure",
+				 "the key identifier %s is wrong: %s; and %s; Atlas cannot reach "
+				 "the key it names: correct the key identifier, vault and "
+				 "environment in the project's Encryption at Rest settings",
+				 shown, b.s, gone.s);
+	else if (sev == SEV_OK)
 		x = findings_add(out, CHK_AZURE_KEY_IDENTIFIER, SEV_OK, PROV_AZURE, "azure",
 				 "the key identifier %s is well-formed and matches keyVaultName "
 				 "and azureEnvironment%s",
@@ -463,6 +535,7 @@ chk_azure_key_identifier(const struct atlas_azure_kv *kv, const char *expected_s
 					   "Encryption at Rest settings"
 					 : "");
 	strbuf_free(&b);
+	strbuf_free(&gone);
 	return x != NULL ? 0 : -ENOMEM;
 }
 
@@ -1395,12 +1468,21 @@ chk_azure_access(const struct azure_read *reads, size_t n, const struct cfg_chec
 {
 	if (out == NULL || (reads == NULL && n > 0))
 		return -EINVAL;
+	bool vault_gone = false;
+
 	if (!check_on(checks, CHK_AZURE_ACCESS) || n == 0)
 		return 0;
 	out->evaluated[CHK_AZURE_ACCESS] = true;
+	/* ARM says the vault does not exist (a 404 read as an answer): Key
+	 * Vault reads that then fail to connect or find no vault are that
+	 * news, which azure.key_identifier carries, not kmswatch being blind */
+	for (size_t i = 0; i < n; i++)
+		if (reads[i].op == AZOP_ARM_VAULT && reads[i].outcome == AZURE_READ_OK &&
+		    reads[i].http_status == 404)
+			vault_gone = true;
 	for (int s = 0; s < SVC__COUNT; s++) {
 		struct strbuf b = {0};
-		size_t n_reads = 0, n_failed = 0;
+		size_t n_reads = 0, n_failed = 0, n_explained = 0;
 		struct finding *x;
 		int r = 0;
 
@@ -1413,6 +1495,12 @@ chk_azure_access(const struct azure_read *reads, size_t n, const struct cfg_chec
 			n_reads++;
 			if (reads[i].outcome == AZURE_READ_OK)
 				continue;
+			if (vault_gone && s == SVC_KEY_VAULT &&
+			    (reads[i].outcome == AZURE_READ_TRANSPORT ||
+			     (reads[i].outcome == AZURE_READ_HTTP && reads[i].http_status == 404))) {
+				n_explained++;
+				continue;
+			}
 			if (n_failed++ > 0)
 				r = strbuf_puts(&b, "; ");
 			if (r == 0)
@@ -1424,7 +1512,13 @@ chk_azure_access(const struct azure_read *reads, size_t n, const struct cfg_chec
 		}
 		if (n_reads == 0)
 			continue;
-		if (n_failed == 0)
+		if (n_failed == 0 && n_explained > 0)
+			x = findings_add(out, CHK_AZURE_ACCESS, SEV_OK, PROV_AZURE,
+					 services[s].subject,
+					 "kmswatch cannot reach the vault in %s because Azure Resource "
+					 "Manager says it does not exist (azure.key_identifier)",
+					 services[s].title);
+		else if (n_failed == 0)
 			x = findings_add(out, CHK_AZURE_ACCESS, SEV_OK, PROV_AZURE,
 					 services[s].subject, "kmswatch reads %s",
 					 services[s].title);

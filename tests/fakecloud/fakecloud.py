@@ -1564,6 +1564,9 @@ class State:
             self.az_grants = {}         # client_id lower-cased -> grant
             self.az_graph = {"application": {}, "servicePrincipal": {}}   # appId lc -> obj
             self.az_vaults = {}         # vault name lower-cased -> vault
+            # (subscription, resource group), lower-cased, of every vault ever
+            # created: deleting a vault leaves its group (and subscription)
+            self.az_resource_groups = set()
             self.az_tokens = {}         # access token -> {tenant, client_id, aud, ...}
             self.az_token_ttl = AZ_TOKEN_TTL_DEFAULT
 
@@ -2608,9 +2611,8 @@ class AzureMixin:
                                     % message.replace('"', "'")})
         with self.state.lock:
             v = copy.deepcopy(self.state.az_vaults.get(name.lower()))
-            subs = {x["subscription"].lower() for x in self.state.az_vaults.values()}
-            rgs = {(x["subscription"].lower(), x["resource_group"].lower())
-                   for x in self.state.az_vaults.values()}
+            rgs = set(self.state.az_resource_groups)
+            subs = {sub_rg[0] for sub_rg in rgs}
         if v is not None and (v["subscription"].lower(), v["resource_group"].lower()) != \
                 (sub.lower(), rg.lower()):
             v = None
@@ -3293,6 +3295,8 @@ class ControlHandler(AzureMixin, Handler):
         v = build_vault(name, self.json_body())
         with self.state.lock:
             self.state.az_vaults[name.lower()] = v
+            self.state.az_resource_groups.add((v["subscription"].lower(),
+                                               v["resource_group"].lower()))
             view = vault_view(v)
         self.ok(vault=view)
 
@@ -3302,6 +3306,8 @@ class ControlHandler(AzureMixin, Handler):
             old = self._az_vault(name)
             v = build_vault(old["name"], body, old)
             self.state.az_vaults[name.lower()] = v
+            self.state.az_resource_groups.add((v["subscription"].lower(),
+                                               v["resource_group"].lower()))
             view = vault_view(v)
         self.ok(vault=view)
 

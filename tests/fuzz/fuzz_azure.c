@@ -256,8 +256,8 @@ fuzz_strings(const char *s, struct findings *f)
 					    .key_vault_name = (char *)"contoso-kv",
 					    .azure_environment = (char *)s};
 
-		(void)chk_azure_key_identifier(&kv, NULL, NULL, f);
-		(void)chk_azure_key_identifier(&kv, "vault.azure.net", NULL, f);
+		(void)chk_azure_key_identifier(&kv, NULL, NULL, NULL, f);
+		(void)chk_azure_key_identifier(&kv, "vault.azure.net", NULL, NULL, f);
 	}
 	if (cidr_parse(s, &c, &flags) == 0) {
 		struct cidr back;

@@ -105,6 +105,46 @@ def test_key_deleted(fc, daemons):
     assert d.stop() == 0
 
 
+def test_application_deleted(fc, daemons):
+    """Atlas's application and its service principal are gone from Graph
+    (404 Request_ResourceNotFound for both): azure.secret_expiry is critical
+    (Atlas cannot sign in any more) and azure.access stays quiet, because
+    Graph answered; kmswatch is not blind."""
+    p, w = world(fc)
+    d = daemons(fc, [p], azure=True)
+    quiet_round(d, p)
+    app = w["atlas_app"]["client_id"]
+    fc.delete_graph_application(app)
+    fc.delete_graph_service_principal(app)
+    e = one(d, p, "azure.secret_expiry")
+    assert e["KMSWATCH_SEVERITY"] == "critical"
+    assert "does not exist in tenant" in e["MESSAGE"], e["MESSAGE"]
+    assert "404 Request_ResourceNotFound" in e["MESSAGE"]
+    quiet_round(d, p)
+    assert [r for r in fc.requests(path="/v1.0/applications") if r["status"] == 404]
+    assert events(d, p, "azure.access") == []
+    assert d.stop() == 0
+
+
+def test_vault_deleted(fc, daemons):
+    """The vault Atlas names is gone: ARM answers 404 ResourceNotFound and
+    the vault's own host no longer answers. azure.key_identifier is critical
+    and says so (with the recover command); azure.access stays quiet."""
+    p, w = world(fc)
+    d = daemons(fc, [p], azure=True)
+    quiet_round(d, p)
+    fc.delete_vault(w["vault"])
+    e = one(d, p, "azure.key_identifier")
+    assert e["KMSWATCH_SEVERITY"] == "critical"
+    assert "has no Key Vault %s" % w["vault"] in e["MESSAGE"], e["MESSAGE"]
+    assert "az keyvault recover --name %s" % w["vault"] in e["MESSAGE"]
+    quiet_round(d, p)
+    assert [r for r in fc.requests() if "/providers/Microsoft.KeyVault/vaults/" in r["path"]
+            and r["status"] == 404]
+    assert events(d, p, "azure.access") == []
+    assert d.stop() == 0
+
+
 def test_key_identifier_on_another_host_gets_no_token(fc, daemons):
     """A key identifier naming a host outside the configured Key Vault
     suffix (here Azure China's, while azureEnvironment is AZURE: the fake's

@@ -2174,6 +2174,47 @@ test_secret_service_principal(void **state)
 	findings_free(&f);
 }
 
+/* Graph 404 for both the application and its service principal: Atlas's
+ * application is gone (critical), unless kmswatch reads another tenant than
+ * Atlas's (then it cannot know: unknown). One 404 alone is a multi-tenant
+ * application seen from the other side: the other object decides. */
+static void
+test_secret_application_missing(void **state)
+{
+	struct findings f = {0};
+	struct azure_password_credential sc[] = {cred("sp-secret", "Xy9", NOW - DAY, NOW + 200 * DAY)};
+	struct azure_graph_app sp = app_of(sc, 1);
+	struct azure_secret_input in = {
+		.client_id = CLIENT_ID,
+		.app_missing = true,
+		.sp_missing = true,
+		.identity_tenant = "99999999-8888-4777-8666-555555555555",
+		.atlas_tenant = "99999999-8888-4777-8666-555555555555",
+		.has_configured_expiry = true,
+		.configured_expiry = NOW + 300 * DAY,
+	};
+	const struct finding *x;
+
+	(void)state;
+	x = run_secret(&f, &in, NULL, NOW);
+	assert_sev(x, SEV_CRITICAL);
+	assert_contains(x->summary, "does not exist in tenant 99999999-8888-4777-8666-555555555555");
+	assert_contains(x->summary, "404 Request_ResourceNotFound");
+	assert_contains(x->summary, "restore it in Entra ID");
+	/* kmswatch's identity lives in another tenant: it cannot know */
+	in.identity_tenant = "11111111-2222-4333-8444-555555555555";
+	x = run_secret(&f, &in, NULL, NOW);
+	assert_sev(x, SEV_UNKNOWN);
+	assert_contains(x->summary, "but Atlas's tenantID is 99999999-8888-4777-8666-555555555555");
+	/* only the application registration is elsewhere: the SP decides */
+	in.sp_missing = false;
+	in.sp = &sp;
+	x = run_secret(&f, &in, NULL, NOW);
+	assert_sev(x, SEV_OK);
+	assert_contains(x->summary, "on the service principal");
+	findings_free(&f);
+}
+
 static void
 test_secret_graph_unread(void **state)
 {
@@ -2278,9 +2319,49 @@ run_kid(struct findings *f, const char *env, const char *kid, const char *vault,
 	};
 
 	findings_free(f);
-	assert_int_equal(chk_azure_key_identifier(&kv, suffix, NULL, f), 0);
+	assert_int_equal(chk_azure_key_identifier(&kv, suffix, NULL, NULL, f), 0);
 	assert_true(f->evaluated[CHK_AZURE_KEY_IDENTIFIER]);
 	return only(f, CHK_AZURE_KEY_IDENTIFIER);
+}
+
+/* ARM 404 for the vault Atlas names: key_identifier says which part of
+ * Atlas's settings points at nothing. */
+static void
+test_key_identifier_vault_missing(void **state)
+{
+	static const struct {
+		const char *code, *want;
+	} cases[] = {
+		{"ResourceNotFound", "has no Key Vault contoso-kv in resource group rg-keys of "
+				     "subscription 0b1f6471-1bf0-4dda-aec3-111122223333 (404 "
+				     "ResourceNotFound): the vault was deleted (recover it while it is "
+				     "soft-deleted: az keyvault recover --name contoso-kv)"},
+		{"ResourceGroupNotFound", "has no resource group rg-keys in subscription "
+					  "0b1f6471-1bf0-4dda-aec3-111122223333 (404 "
+					  "ResourceGroupNotFound)"},
+		{"SubscriptionNotFound", "has no subscription 0b1f6471-1bf0-4dda-aec3-111122223333 "
+					 "(404 SubscriptionNotFound)"},
+	};
+	struct atlas_azure_kv kv = {
+		.present = true,
+		.azure_environment = "AZURE",
+		.key_identifier = KID,
+		.key_vault_name = "contoso-kv",
+		.resource_group_name = "rg-keys",
+		.subscription_id = "0b1f6471-1bf0-4dda-aec3-111122223333",
+	};
+	struct findings f = {0};
+	const struct finding *x;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		findings_free(&f);
+		assert_int_equal(chk_azure_key_identifier(&kv, NULL, cases[i].code, NULL, &f), 0);
+		x = only(&f, CHK_AZURE_KEY_IDENTIFIER);
+		assert_sev(x, SEV_CRITICAL);
+		assert_contains(x->summary, cases[i].want);
+	}
+	findings_free(&f);
 }
 
 static void
@@ -3583,6 +3664,35 @@ test_access(void **state)
 		assert_contains(only(&f, CHK_AZURE_ACCESS)->summary, "token request");
 		findings_free(&f);
 	}
+	/* ARM found no vault (an answer): Key Vault failing to connect, or
+	 * finding no vault, is explained; a 403 from Key Vault is not */
+	{
+		struct azure_read r[] = {
+			{.op = AZOP_ARM_VAULT, .outcome = AZURE_READ_OK, .http_status = 404},
+			{.op = AZOP_KV_KEY, .outcome = AZURE_READ_TRANSPORT,
+			 .detail = "Could not resolve host: contoso-kv.vault.azure.net"},
+			{.op = AZOP_KV_VERSIONS, .outcome = AZURE_READ_HTTP, .http_status = 404},
+			{.op = AZOP_KV_ROTATION_POLICY, .outcome = AZURE_READ_HTTP,
+			 .http_status = 403, .error = &rbac},
+		};
+
+		assert_int_equal(chk_azure_access(r, 3, NULL, &f), 0);
+		assert_int_equal(f.n, 2);
+		for (size_t i = 0; i < f.n; i++)
+			assert_sev(&f.v[i], SEV_OK);
+		assert_true(strstr(f.v[0].summary, "does not exist (azure.key_identifier)") ||
+			    strstr(f.v[1].summary, "does not exist (azure.key_identifier)"));
+		findings_free(&f);
+		assert_int_equal(chk_azure_access(r, 4, NULL, &f), 0);
+		for (size_t i = 0; i < f.n; i++)
+			if (strcmp(f.v[i].subject, "key-vault") == 0)
+				assert_sev(&f.v[i], SEV_UNKNOWN);
+		findings_free(&f);
+		/* without the ARM answer the same failures are kmswatch's */
+		assert_int_equal(chk_azure_access(r + 1, 2, NULL, &f), 0);
+		assert_sev(only(&f, CHK_AZURE_ACCESS), SEV_UNKNOWN);
+		findings_free(&f);
+	}
 	/* throttled after retries */
 	{
 		struct azure_read r = {.op = AZOP_ARM_VAULT, .resource = "vault contoso-kv",
@@ -3742,8 +3852,10 @@ main(void)
 		cmocka_unit_test(test_secret_no_hint),
 		cmocka_unit_test(test_secret_service_principal),
 		cmocka_unit_test(test_secret_graph_unread),
+		cmocka_unit_test(test_secret_application_missing),
 		cmocka_unit_test(test_secret_secretless),
 		cmocka_unit_test(test_key_identifier),
+		cmocka_unit_test(test_key_identifier_vault_missing),
 		cmocka_unit_test(test_key_state),
 		cmocka_unit_test(test_key_age),
 		cmocka_unit_test(test_key_version),
