@@ -1060,7 +1060,7 @@ project_destroy(void *ctx, struct projset_entry *e)
 	uv_close((uv_handle_t *)&p->timer, on_project_closed);
 }
 
-static void memory_from_json(struct azproject *p, json_t *o);
+static void memory_from_json(struct azproject *p, const struct cfg_project *cp, json_t *o);
 
 /* projset create: an Azure side for a project new to the config; its
  * first round waits for the poller's first EAR read. */
@@ -1078,7 +1078,7 @@ project_new(void *ctx, const struct cfg_project *cp)
 	uv_timer_init(a->d->loop, &p->timer);
 	p->timer.data = p;
 	if (a->loaded)
-		memory_from_json(p, json_object_get(a->loaded, cp->id));
+		memory_from_json(p, cp, json_object_get(a->loaded, cp->id));
 	return &p->e;
 }
 
@@ -1088,44 +1088,12 @@ find_project(struct azpoll *a, const char *id)
 	return (struct azproject *)projset_find(&a->projects, id);
 }
 
-static int
-strv_from_json(json_t *arr, char ***out, size_t *n)
-{
-	size_t i;
-	json_t *v;
-
-	*out = NULL;
-	*n = 0;
-	if (!json_is_array(arr))
-		return -EBADMSG;
-	*out = calloc(json_array_size(arr) + 1, sizeof(char *));
-	if (!*out)
-		return -ENOMEM;
-	json_array_foreach(arr, i, v) {
-		if (!json_is_string(v) || !((*out)[i] = strdup(json_string_value(v))))
-			return -EBADMSG;
-		*n = i + 1;
-	}
-	return 0;
-}
-
 static void
-memory_from_json(struct azproject *p, json_t *o)
+memory_from_json(struct azproject *p, const struct cfg_project *cp, json_t *o)
 {
-	json_t *cp = json_object_get(o, "cp");
-	json_int_t changed = 0;
-
-	if (!json_is_object(cp) || !json_is_true(json_object_get(cp, "seen")))
-		return;
-	if (strv_from_json(json_object_get(cp, "base"), &p->cp.base, &p->cp.n_base) < 0 ||
-	    strv_from_json(json_object_get(cp, "last"), &p->cp.last, &p->cp.n_last) < 0) {
-		cp_memory_free(&p->cp);
-		memset(&p->cp, 0, sizeof(p->cp));
-		return;
-	}
-	json_unpack(cp, "{s?I}", "changed_at", &changed);
-	p->cp.changed_at = (time_t)changed;
-	p->cp.seen = true;
+	if (cp_memory_from_json(json_object_get(o, "cp"), &p->cp) < 0)
+		log_warn("project %s: its remembered control-plane list in the state file is "
+			 "damaged; starting afresh", cp->name);
 }
 
 static int
@@ -1268,16 +1236,6 @@ azpoll_free(struct azpoll *a)
 	free(a);
 }
 
-static json_t *
-strv_to_json(char **v, size_t n)
-{
-	json_t *arr = json_array();
-
-	for (size_t i = 0; arr && i < n; i++)
-		json_array_append_new(arr, json_string(v[i]));
-	return arr;
-}
-
 static int
 azpoll_save_memory(const struct azpoll *a, char **json, size_t *len)
 {
@@ -1289,14 +1247,8 @@ azpoll_save_memory(const struct azpoll *a, char **json, size_t *len)
 
 	projset_foreach(&a->projects, e) {
 		const struct azproject *p = (const struct azproject *)e;
-		json_t *cp;
+		json_t *cp = cp_memory_to_json(&p->cp);
 
-		if (!p->cp.seen)
-			continue;
-		cp = json_pack("{s:b, s:o, s:o, s:I}", "seen", 1, "base",
-			       strv_to_json(p->cp.base, p->cp.n_base), "last",
-			       strv_to_json(p->cp.last, p->cp.n_last), "changed_at",
-			       (json_int_t)p->cp.changed_at);
 		if (cp)
 			json_object_set_new(projects, p->e.id, json_pack("{s:o}", "cp", cp));
 	}

@@ -172,21 +172,6 @@ poller_free(struct poller *pl)
 	free(pl);
 }
 
-static void
-memory_from_json(struct ear_memory *m, json_t *o)
-{
-	const char *fp = NULL, *key = NULL;
-	json_int_t first = 0;
-
-	if (!json_is_object(o) ||
-	    json_unpack(o, "{s?s, s?s, s?I}", "fingerprint", &fp, "key_id", &key,
-			"key_first_seen", &first) < 0)
-		return;
-	m->fingerprint = util_strdup(fp);
-	m->key_id = util_strdup(key);
-	m->key_first_seen = (time_t)first;
-}
-
 /* projset create: a project new to the config is polled at once; all of
  * them start together, so their requests run concurrently. */
 static struct projset_entry *
@@ -200,8 +185,10 @@ project_new(void *ctx, const struct cfg_project *cp)
 		return NULL;
 	}
 	p->poller = pl;
-	if (pl->loaded)
-		memory_from_json(&p->mem, json_object_get(pl->loaded, cp->id));
+	/* damaged: forgotten (ear.config re-learns; the file said so once) */
+	if (pl->loaded && ear_memory_from_json(json_object_get(pl->loaded, cp->id), &p->mem) < 0)
+		log_warn("project %s: its remembered EAR state in the state file is damaged; "
+			 "starting afresh", cp->name);
 	uv_timer_init(pl->d->loop, &p->timer);
 	p->timer.data = p;
 	uv_timer_start(&p->timer, round_start, 0, 0);
@@ -547,18 +534,10 @@ poller_save_memory(const struct poller *pl, char **json, size_t *len)
 
 	projset_foreach(&pl->projects, e) {
 		const struct project *p = (const struct project *)e;
-		json_t *o = json_object();
+		json_t *o = ear_memory_to_json(&p->mem);
 
-		if (!o)
-			continue;
-		if (p->mem.fingerprint)
-			json_object_set_new(o, "fingerprint", json_string(p->mem.fingerprint));
-		if (p->mem.key_id)
-			json_object_set_new(o, "key_id", json_string(p->mem.key_id));
-		if (p->mem.key_first_seen)
-			json_object_set_new(o, "key_first_seen",
-					    json_integer(p->mem.key_first_seen));
-		json_object_set_new(projects, p->e.id, o);
+		if (o)
+			json_object_set_new(projects, p->e.id, o);
 	}
 	return store_projects_dump(projects, json, len);
 }

@@ -132,6 +132,55 @@ cp_memory_free(struct cp_memory *m)
 	memset(m, 0, sizeof(*m));
 }
 
+json_t *
+cp_memory_to_json(const struct cp_memory *m)
+{
+	json_t *base, *last;
+
+	if (m == NULL || !m->seen)
+		return NULL;
+	base = json_array();
+	last = json_array();
+	for (size_t i = 0; base && i < m->n_base; i++)
+		json_array_append_new(base, json_string(m->base[i]));
+	for (size_t i = 0; last && i < m->n_last; i++)
+		json_array_append_new(last, json_string(m->last[i]));
+	if (base == NULL || last == NULL) {
+		json_decref(base);
+		json_decref(last);
+		return NULL;
+	}
+	return json_pack("{s:b, s:o, s:o, s:I}", "seen", 1, "base", base, "last", last,
+			 "changed_at", (json_int_t)m->changed_at);
+}
+
+int
+cp_memory_from_json(json_t *o, struct cp_memory *m)
+{
+	json_int_t changed = 0;
+	json_t *seen;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	if (o == NULL)
+		return 0;
+	seen = json_object_get(o, "seen");
+	if (!json_is_object(o) || (seen != NULL && !json_is_boolean(seen)))
+		return -EBADMSG;
+	if (!json_is_true(seen))
+		return 0;
+	if ((r = kj_get_strv(o, "base", "", &m->base, &m->n_base, NULL, 0)) < 0 ||
+	    (r = kj_get_strv(o, "last", "", &m->last, &m->n_last, NULL, 0)) < 0 ||
+	    (r = json_unpack(o, "{s?I}", "changed_at", &changed) < 0 ? -EBADMSG : 0) < 0 ||
+	    (r = changed < 0 ? -EBADMSG : 0) < 0) {
+		cp_memory_free(m);
+		return r;
+	}
+	m->changed_at = (time_t)changed;
+	m->seen = true;
+	return 0;
+}
+
 int
 chk_atlas_control_plane_ips(const char *const *cidrs, size_t n, const struct cp_memory *prev,
 			    int64_t hold, const struct cfg_checks *checks, time_t now,

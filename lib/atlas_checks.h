@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "checks.h"
 
 struct cfg_checks;
@@ -34,6 +36,13 @@ struct cp_memory {
 	time_t changed_at;   /* last change from base; 0: no change pending */
 };
 void cp_memory_free(struct cp_memory *m);
+/* The memory as kept in the state file:
+ * {"seen": true, "base": [...], "last": [...], "changed_at": N}; NULL when
+ * nothing was seen yet, or without memory. */
+json_t *cp_memory_to_json(const struct cp_memory *m);
+/* Restores *m from what cp_memory_to_json wrote (o may be NULL: nothing
+ * kept). -EBADMSG when o is damaged, -ENOMEM; *m is then empty. */
+int cp_memory_from_json(json_t *o, struct cp_memory *m);
 /* cidrs: the current outbound list (atlas_control_plane_outbound). *next
  * receives the memory to keep, also when the check is off; it may be prev
  * itself. prev may be NULL; its lists (as restored from the state file) need

@@ -675,6 +675,45 @@ ear_memory_free(struct ear_memory *m)
 	memset(m, 0, sizeof(*m));
 }
 
+json_t *
+ear_memory_to_json(const struct ear_memory *m)
+{
+	json_t *o = json_object();
+
+	if (o == NULL || m == NULL)
+		return o;
+	if ((m->fingerprint && json_object_set_new(o, "fingerprint", json_string(m->fingerprint))) ||
+	    (m->key_id && json_object_set_new(o, "key_id", json_string(m->key_id))) ||
+	    (m->key_first_seen &&
+	     json_object_set_new(o, "key_first_seen", json_integer(m->key_first_seen)))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+int
+ear_memory_from_json(json_t *o, struct ear_memory *m)
+{
+	const char *fp = NULL, *key = NULL;
+	json_int_t first = 0;
+
+	memset(m, 0, sizeof(*m));
+	if (o == NULL)
+		return 0;
+	if (!json_is_object(o) ||
+	    json_unpack(o, "{s?s, s?s, s?I}", "fingerprint", &fp, "key_id", &key,
+			"key_first_seen", &first) < 0 ||
+	    first < 0)
+		return -EBADMSG;
+	if ((fp && !(m->fingerprint = strdup(fp))) || (key && !(m->key_id = strdup(key)))) {
+		ear_memory_free(m);
+		return -ENOMEM;
+	}
+	m->key_first_seen = (time_t)first;
+	return 0;
+}
+
 int
 chk_ear(const struct atlas_ear *ear, enum provider expect, const struct cfg_checks *checks,
 	const struct ear_memory *prev, time_t now, struct findings *out, struct ear_memory *next)

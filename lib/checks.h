@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "types.h"
 
 const char *check_name(enum check_id c);          /* "ear.valid" */
@@ -117,6 +119,12 @@ struct ear_memory {
 	time_t key_first_seen; /* when key_id was first seen; 0 without key_id */
 };
 void ear_memory_free(struct ear_memory *m);
+/* The memory as kept in projects.json: {"fingerprint", "key_id",
+ * "key_first_seen"}, members absent when unset; NULL on ENOMEM. */
+json_t *ear_memory_to_json(const struct ear_memory *m);
+/* Restores *m (o may be NULL: nothing kept). -EBADMSG when o is damaged
+ * (a member of the wrong type, a negative time), -ENOMEM; *m is then empty. */
+int ear_memory_from_json(json_t *o, struct ear_memory *m);
 
 /*
  * Judges one parsed EAR state:

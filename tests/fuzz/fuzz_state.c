@@ -4,7 +4,8 @@
  * state directory: alerts.json (alerts_load, then a save/load round trip
  * that must succeed), outbox records (outbox_decode, then encode/decode
  * again), outbox file names and sink directory names, and the per-project
- * documents projects.json / azure.json (store_projects_parse). A state
+ * documents projects.json / azure.json (store_projects_parse, then each
+ * project's EAR and control-plane memory, round-tripped). A state
  * file may be damaged by a crash, a full disk or a person: the only
  * acceptable outcomes are a result or an error code.
  */
@@ -15,6 +16,8 @@
 #include <jansson.h>
 
 #include "alerts.h"
+#include "atlas_checks.h"
+#include "checks.h"
 #include "outbox.h"
 #include "store.h"
 #include "util.h"
@@ -78,6 +81,42 @@ fuzz_names(const char *text)
 	}
 }
 
+/* Each project's remembered EAR state (projects.json) and control-plane
+ * list (azure.json's "cp"): whatever loads is written back and loads again
+ * to the same memory. */
+static void
+fuzz_memories(json_t *projects)
+{
+	const char *id;
+	json_t *o;
+
+	json_object_foreach(projects, id, o) {
+		struct ear_memory m = {0}, m2 = {0};
+		struct cp_memory c = {0}, c2 = {0};
+		json_t *back;
+
+		if (ear_memory_from_json(o, &m) == 0 && (back = ear_memory_to_json(&m)) != NULL) {
+			if (ear_memory_from_json(back, &m2) != 0 ||
+			    m.key_first_seen != m2.key_first_seen ||
+			    (m.key_id == NULL) != (m2.key_id == NULL) ||
+			    (m.key_id && strcmp(m.key_id, m2.key_id) != 0))
+				abort();
+			json_decref(back);
+		}
+		ear_memory_free(&m);
+		ear_memory_free(&m2);
+		if (cp_memory_from_json(json_object_get(o, "cp"), &c) == 0 &&
+		    (back = cp_memory_to_json(&c)) != NULL) {
+			if (cp_memory_from_json(back, &c2) != 0 || c2.n_base != c.n_base ||
+			    c2.n_last != c.n_last || c2.changed_at != c.changed_at)
+				abort();
+			json_decref(back);
+		}
+		cp_memory_free(&c);
+		cp_memory_free(&c2);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -97,8 +136,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_alerts(body, size);
 	fuzz_outbox(body, size);
 	fuzz_names(text);
-	if ((projects = store_projects_parse(body, size)) != NULL)
+	if ((projects = store_projects_parse(body, size)) != NULL) {
+		fuzz_memories(projects);
 		json_decref(projects);
+	}
 
 	free(body);
 	free(text);

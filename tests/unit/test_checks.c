@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "atlas.h"
+#include "atlas_checks.h"
 #include "checks.h"
 #include "config.h"
 #include "msgid.h"
@@ -1471,6 +1472,70 @@ test_role_hostile_values(void **state)
 	role_free(&r);
 }
 
+/* The EAR and control-plane memories as kept in the state files: what is
+ * written loads back; a damaged member is -EBADMSG and leaves nothing. */
+static void
+test_memory_json(void **state)
+{
+	struct ear_memory m = {.fingerprint = "fp1", .key_id = "https://k/1", .key_first_seen = 1700000000};
+	struct ear_memory back = {0};
+	char *base[] = {"1.2.3.0/24"}, *last[] = {"1.2.3.0/24", "5.6.7.8/32"};
+	struct cp_memory c = {.seen = true, .base = base, .n_base = 1, .last = last, .n_last = 2,
+			      .changed_at = 1700000100};
+	struct cp_memory cb = {0};
+	static const char *const bad_ear[] = {
+		"[]", "{\"fingerprint\": 7}", "{\"key_id\": []}", "{\"key_first_seen\": \"x\"}",
+		"{\"key_first_seen\": -5}",
+	};
+	static const char *const bad_cp[] = {
+		"[1]", "{\"seen\": 1}", "{\"seen\": true, \"base\": [1]}",
+		"{\"seen\": true, \"last\": {}}", "{\"seen\": true, \"changed_at\": -1}",
+		"{\"seen\": true, \"changed_at\": \"soon\"}",
+	};
+	json_t *o;
+
+	(void)state;
+	o = ear_memory_to_json(&m);
+	assert_non_null(o);
+	assert_int_equal(ear_memory_from_json(o, &back), 0);
+	assert_string_equal(back.fingerprint, "fp1");
+	assert_string_equal(back.key_id, "https://k/1");
+	assert_int_equal(back.key_first_seen, 1700000000);
+	ear_memory_free(&back);
+	json_decref(o);
+	assert_int_equal(ear_memory_from_json(NULL, &back), 0);
+	assert_null(back.key_id);
+	for (size_t i = 0; i < sizeof(bad_ear) / sizeof(bad_ear[0]); i++) {
+		o = json_loads(bad_ear[i], JSON_DECODE_ANY, NULL);
+		assert_non_null(o);
+		assert_int_equal(ear_memory_from_json(o, &back), -EBADMSG);
+		assert_null(back.fingerprint);
+		assert_null(back.key_id);
+		json_decref(o);
+	}
+
+	o = cp_memory_to_json(&c);
+	assert_non_null(o);
+	assert_int_equal(cp_memory_from_json(o, &cb), 0);
+	assert_true(cb.seen);
+	assert_int_equal(cb.n_base, 1);
+	assert_int_equal(cb.n_last, 2);
+	assert_string_equal(cb.last[1], "5.6.7.8/32");
+	assert_int_equal(cb.changed_at, 1700000100);
+	cp_memory_free(&cb);
+	json_decref(o);
+	c.seen = false;
+	assert_null(cp_memory_to_json(&c));
+	for (size_t i = 0; i < sizeof(bad_cp) / sizeof(bad_cp[0]); i++) {
+		o = json_loads(bad_cp[i], JSON_DECODE_ANY, NULL);
+		assert_non_null(o);
+		assert_int_equal(cp_memory_from_json(o, &cb), -EBADMSG);
+		assert_false(cb.seen);
+		assert_null(cb.base);
+		json_decref(o);
+	}
+}
+
 int
 main(void)
 {
@@ -1506,6 +1571,7 @@ main(void)
 		cmocka_unit_test(test_role_aws_gcp),
 		cmocka_unit_test(test_role_not_applicable),
 		cmocka_unit_test(test_role_hostile_values),
+		cmocka_unit_test(test_memory_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
