@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "atlas.h"
+#include "atlas_checks.h"
 #include "atlasreq.h"
 #include "checks.h"
 #include "config.h"
@@ -42,6 +43,14 @@ struct round {
 	struct atlas_cpa cpa;
 	bool cpa_ok;
 	struct restreq *cpa_req;
+	/* with requirePrivateNetworking: the provider's EAR private endpoints
+	 * (all pages), or why they could not be read */
+	struct atlas_ear_pes pes;
+	bool pes_ok;
+	unsigned pes_page;
+	struct restreq *pes_req;
+	int pes_status;
+	char pes_error[600];
 	bool extra_failed_now;
 	bool launching; /* start_extras is running: no report yet */
 };
@@ -129,6 +138,8 @@ round_end(struct project *p)
 	restreq_cancel(r->ear_req);
 	restreq_cancel(r->clusters_req);
 	restreq_cancel(r->cpa_req);
+	restreq_cancel(r->pes_req);
+	atlas_ear_pes_free(&r->pes);
 	if (r->have_ear)
 		atlas_ear_free(&r->ear);
 	atlas_clusters_free(&r->clusters);
@@ -299,6 +310,10 @@ report(struct project *p, const struct atlas_fetch *fetch, const struct atlas_ea
 					     &p->e.cfg->checks, &f);
 		if (r == 0)
 			r = chk_ear_role(ear, rd->cpa_ok ? &rd->cpa : NULL, &p->e.cfg->checks, &f);
+		if (r == 0)
+			r = chk_ear_private_endpoint(ear, rd->pes_ok ? &rd->pes : NULL,
+						     rd->pes_status, rd->pes_error,
+						     &p->e.cfg->checks, &f);
 		if (r < 0)
 			log_err("project %s: cannot evaluate the cluster and role checks: %s",
 				p->e.cfg->name, strerror(-r));
@@ -318,7 +333,7 @@ extras_done(struct project *p)
 {
 	struct round *r = p->round;
 
-	if (r->launching || r->clusters_req || r->cpa_req)
+	if (r->launching || r->clusters_req || r->cpa_req || r->pes_req)
 		return;
 	if (!r->extra_failed_now && p->extra_failed_logged) {
 		log_notice("project %s: clusters and Cloud Provider Access are readable again",
@@ -409,6 +424,83 @@ on_cpa(void *ctx, const struct restreq_result *res)
 	extras_done(p);
 }
 
+static void start_pes(struct project *p);
+
+/* A failed read of the private endpoints is ear.private_endpoint's own
+ * news (unknown, saying why), not a log line. */
+static void
+on_pes(void *ctx, const struct restreq_result *res)
+{
+	const struct http_response *resp = res->resp;
+	struct project *p = ctx;
+	struct round *r = p->round;
+	struct atlas_ear_pes page = {0};
+	char err[200] = "out of memory"; /* what a failed merge leaves */
+	size_t page_n;
+
+	r->pes_req = NULL;
+	if (!resp || resp->curl_code || resp->status != 200) {
+		struct atlas_error ae;
+
+		r->pes_status = resp && !resp->curl_code ? (int)resp->status : 0;
+		if (!resp)
+			snprintf(r->pes_error, sizeof(r->pes_error), "%s", res->error);
+		else if (resp->curl_code)
+			snprintf(r->pes_error, sizeof(r->pes_error), "%s", resp->error);
+		else if (atlas_parse_error(resp->body, resp->body_len, &ae) == 0)
+			snprintf(r->pes_error, sizeof(r->pes_error), "HTTP %ld %s: %s", resp->status,
+				 ae.error_code, ae.detail);
+		else
+			snprintf(r->pes_error, sizeof(r->pes_error), "HTTP %ld", resp->status);
+		atlas_ear_pes_free(&r->pes);
+		extras_done(p);
+		return;
+	}
+	page_n = 0;
+	if (atlas_parse_ear_private_endpoints(resp->body, resp->body_len, &page, err,
+					      sizeof(err)) < 0 ||
+	    (page_n = page.n, atlas_ear_pes_merge(&r->pes, &page)) < 0) {
+		atlas_ear_pes_free(&page);
+		atlas_ear_pes_free(&r->pes);
+		snprintf(r->pes_error, sizeof(r->pes_error), "a malformed answer: %s", err);
+		extras_done(p);
+		return;
+	}
+	if (atlas_page_more(page_n, r->pes.has_next_link, r->pes.has_total_count,
+			    r->pes.total_count, r->pes_page, ATLAS_PE_PER_PAGE) &&
+	    r->pes_page < ATLAS_PE_MAX_PAGES) {
+		r->pes_page++;
+		start_pes(p);
+		return;
+	}
+	r->pes_ok = true;
+	extras_done(p);
+}
+
+static void
+start_pes(struct project *p)
+{
+	struct round *r = p->round;
+	char *url = atlas_ear_private_endpoints_url(p->poller->cfg->atlas.base_url, p->e.id,
+						    atlas_ear_enabled_provider(&r->ear), r->pes_page);
+
+	if (!url || atlasreq_get(p->poller->d, url, ATLAS_MEDIA_2023_01_01, 0, on_pes, p,
+				 &r->pes_req) < 0)
+		snprintf(r->pes_error, sizeof(r->pes_error), "out of memory");
+	free(url);
+}
+
+/* Whether ear.private_endpoint needs the endpoints read this round. */
+static bool
+wants_pes(const struct atlas_ear *ear, const struct cfg_checks *ck)
+{
+	enum provider prov = atlas_ear_enabled_provider(ear);
+
+	return ck->enabled[CHK_EAR_PRIVATE_ENDPOINT] &&
+	       ((prov == PROV_AZURE && ear->azure.require_private_networking == TRI_TRUE) ||
+		(prov == PROV_AWS && ear->aws.require_private_networking == TRI_TRUE));
+}
+
 static void
 start_clusters(struct project *p)
 {
@@ -443,6 +535,10 @@ start_extras(struct project *p)
 					 &r->cpa_req) < 0)
 			extra_failed(p, "Cloud Provider Access", NULL, "out of memory");
 		free(url);
+	}
+	if (wants_pes(&r->ear, ck)) {
+		r->pes_page = 1;
+		start_pes(p);
 	}
 	r->launching = false;
 	extras_done(p);

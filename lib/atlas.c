@@ -41,6 +41,19 @@ struct field {
 	size_t off;
 };
 
+/* Frees the strings a field table names in obj (and forgets them). */
+static void
+fields_free(const struct field *f, size_t n, void *obj)
+{
+	for (size_t i = 0; i < n; i++)
+		if (f[i].type == F_STR) {
+			char **p = (char **)((char *)obj + f[i].off);
+
+			free(*p);
+			*p = NULL;
+		}
+}
+
 #define AZ(n, t, m) {n, t, offsetof(struct atlas_azure_kv, m)}
 static const struct field azure_fields[] = {
 	AZ("enabled", F_BOOL, enabled),
@@ -794,10 +807,7 @@ static const struct field cluster_fields[] = {
 static void
 cluster_free(struct atlas_cluster *c)
 {
-	free(c->id);
-	free(c->name);
-	free(c->encryption_at_rest_provider);
-	free(c->state_name);
+	fields_free(cluster_fields, ARRAY_SIZE(cluster_fields), c);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -852,12 +862,13 @@ cluster_entry(json_t *c, const char *where, void *dst, char *err, size_t errlen)
 	return get_fields(c, where, cluster_fields, ARRAY_SIZE(cluster_fields), dst, err, errlen);
 }
 
+/* The envelope of a paged answer: results (required), totalCount, links. */
 static int
-read_clusters(json_t *root, const char *where, void *dst, char *err, size_t errlen)
+read_page(json_t *root, const char *where, size_t elem_size, kj_item_fn *entry, void **v,
+	  size_t *n, bool *has_total_count, int64_t *total_count, bool *has_next_link, char *err,
+	  size_t errlen)
 {
-	struct atlas_clusters *out = dst;
 	json_t *results = NULL;
-	void *v = NULL;
 	int r;
 
 	r = kj_get_array(root, "results", where, &results, err, errlen);
@@ -866,17 +877,27 @@ read_clusters(json_t *root, const char *where, void *dst, char *err, size_t errl
 		r = -EBADMSG;
 	}
 	if (r == 0)
-		r = kj_get_int(root, "totalCount", where, &out->has_total_count, &out->total_count,
-			       err, errlen);
-	if (r == 0 && out->has_total_count && out->total_count < 0) {
+		r = kj_get_int(root, "totalCount", where, has_total_count, total_count, err, errlen);
+	if (r == 0 && *has_total_count && *total_count < 0) {
 		kj_seterr(err, errlen, "totalCount is negative");
 		r = -EBADMSG;
 	}
 	if (r == 0)
-		r = page_links(root, &out->has_next_link, err, errlen);
+		r = page_links(root, has_next_link, err, errlen);
 	if (r == 0)
-		r = kj_get_objects(results, "results", sizeof(*out->v), &v, &out->n, cluster_entry,
-				   err, errlen);
+		r = kj_get_objects(results, "results", elem_size, v, n, entry, err, errlen);
+	return r;
+}
+
+static int
+read_clusters(json_t *root, const char *where, void *dst, char *err, size_t errlen)
+{
+	struct atlas_clusters *out = dst;
+	void *v = NULL;
+	int r = read_page(root, where, sizeof(*out->v), cluster_entry, &v, &out->n,
+			  &out->has_total_count, &out->total_count, &out->has_next_link, err,
+			  errlen);
+
 	out->v = v;
 	return r;
 }
@@ -894,41 +915,66 @@ atlas_parse_clusters(const char *body, size_t len, struct atlas_clusters *out, c
 }
 
 bool
-atlas_clusters_more(const struct atlas_clusters *page, unsigned page_num, unsigned items_per_page)
+atlas_page_more(size_t n, bool has_next_link, bool has_total_count, int64_t total_count,
+		unsigned page_num, unsigned items_per_page)
 {
-	if (page == NULL || page->n == 0)
+	if (n == 0)
 		return false;
-	if (page->has_next_link)
+	if (has_next_link)
 		return true;
-	if (items_per_page == 0 || page->n < items_per_page)
+	if (items_per_page == 0 || n < items_per_page)
 		return false;
-	if (page->has_total_count &&
-	    (uint64_t)page_num * items_per_page >= (uint64_t)page->total_count)
+	if (has_total_count && (uint64_t)page_num * items_per_page >= (uint64_t)total_count)
 		return false;
 	return true;
+}
+
+bool
+atlas_clusters_more(const struct atlas_clusters *page, unsigned page_num, unsigned items_per_page)
+{
+	return page != NULL && atlas_page_more(page->n, page->has_next_link, page->has_total_count,
+					       page->total_count, page_num, items_per_page);
+}
+
+/* Appends page's n elements of elem bytes to all's; page's vector is
+ * freed (its elements now belong to all). */
+static int
+append_page(void **all_v, size_t *all_n, void **page_v, size_t *page_n, size_t elem)
+{
+	char *v;
+
+	if (*page_n > 0) {
+		if (*all_n > SIZE_MAX / elem - *page_n)
+			return -ENOMEM;
+		v = realloc(*all_v, (*all_n + *page_n) * elem);
+		if (v == NULL)
+			return -ENOMEM;
+		memcpy(v + *all_n * elem, *page_v, *page_n * elem);
+		*all_v = v;
+		*all_n += *page_n;
+	}
+	free(*page_v);
+	*page_v = NULL;
+	*page_n = 0;
+	return 0;
 }
 
 int
 atlas_clusters_merge(struct atlas_clusters *all, struct atlas_clusters *page)
 {
-	struct atlas_cluster *v;
+	void *av, *pv;
+	int r;
 
 	if (all == NULL || page == NULL || all == page)
 		return -EINVAL;
-	if (page->n > 0) {
-		if (all->n > SIZE_MAX / sizeof(*v) - page->n)
-			return -ENOMEM;
-		v = realloc(all->v, (all->n + page->n) * sizeof(*v));
-		if (v == NULL)
-			return -ENOMEM;
-		memcpy(v + all->n, page->v, page->n * sizeof(*v));
-		all->v = v;
-		all->n += page->n;
-	}
+	av = all->v;
+	pv = page->v;
+	if ((r = append_page(&av, &all->n, &pv, &page->n, sizeof(*all->v))) < 0)
+		return r;
+	all->v = av;
 	all->has_next_link = page->has_next_link;
 	all->has_total_count = page->has_total_count;
 	all->total_count = page->total_count;
-	free(page->v);
 	memset(page, 0, sizeof(*page));
 	return 0;
 }
@@ -946,6 +992,104 @@ atlas_clusters_url(const char *base_url, const char *group_id, unsigned page_num
 	}
 	snprintf(rest, sizeof(rest), "clusters?pageNum=%u&itemsPerPage=%u", page_num,
 		 items_per_page);
+	return group_url(base_url, group_id, rest);
+}
+
+/* ---- EAR private endpoints ------------------------------------------- */
+
+#define PE(n, t, m) {n, t, offsetof(struct atlas_ear_pe, m)}
+static const struct field pe_fields[] = {
+	PE("id", F_STR, id),
+	PE("cloudProvider", F_STR, cloud_provider),
+	PE("regionName", F_STR, region_name),
+	PE("status", F_STR, status),
+	PE("errorMessage", F_STR, error_message),
+	PE("privateEndpointConnectionName", F_STR, connection_name),
+};
+#undef PE
+
+static void
+pe_free(struct atlas_ear_pe *e)
+{
+	fields_free(pe_fields, ARRAY_SIZE(pe_fields), e);
+	memset(e, 0, sizeof(*e));
+}
+
+void
+atlas_ear_pes_free(struct atlas_ear_pes *pes)
+{
+	if (pes == NULL)
+		return;
+	for (size_t i = 0; i < pes->n; i++)
+		pe_free(&pes->v[i]);
+	free(pes->v);
+	memset(pes, 0, sizeof(*pes));
+}
+
+static int
+pe_entry(json_t *c, const char *where, void *dst, char *err, size_t errlen)
+{
+	return get_fields(c, where, pe_fields, ARRAY_SIZE(pe_fields), dst, err, errlen);
+}
+
+static int
+read_pes(json_t *root, const char *where, void *dst, char *err, size_t errlen)
+{
+	struct atlas_ear_pes *out = dst;
+	void *v = NULL;
+	int r = read_page(root, where, sizeof(*out->v), pe_entry, &v, &out->n,
+			  &out->has_total_count, &out->total_count, &out->has_next_link, err,
+			  errlen);
+
+	out->v = v;
+	return r;
+}
+
+int
+atlas_parse_ear_private_endpoints(const char *body, size_t len, struct atlas_ear_pes *out,
+				  char *err, size_t errlen)
+{
+	int r = kj_parse(body, len, JSON_REJECT_DUPLICATES, out, sizeof(*out), read_pes, err,
+			 errlen);
+
+	if (r < 0)
+		atlas_ear_pes_free(out);
+	return r;
+}
+
+int
+atlas_ear_pes_merge(struct atlas_ear_pes *all, struct atlas_ear_pes *page)
+{
+	void *av, *pv;
+	int r;
+
+	if (all == NULL || page == NULL || all == page)
+		return -EINVAL;
+	av = all->v;
+	pv = page->v;
+	if ((r = append_page(&av, &all->n, &pv, &page->n, sizeof(*all->v))) < 0)
+		return r;
+	all->v = av;
+	all->has_next_link = page->has_next_link;
+	all->has_total_count = page->has_total_count;
+	all->total_count = page->total_count;
+	memset(page, 0, sizeof(*page));
+	return 0;
+}
+
+char *
+atlas_ear_private_endpoints_url(const char *base_url, const char *group_id,
+				enum provider provider, unsigned page_num)
+{
+	char rest[96];
+
+	if ((provider != PROV_AZURE && provider != PROV_AWS) || page_num < 1 ||
+	    page_num > INT32_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	snprintf(rest, sizeof(rest), "encryptionAtRest/%s/privateEndpoints?pageNum=%u&itemsPerPage=%u",
+		 provider == PROV_AZURE ? "AZURE" : "AWS", page_num, ATLAS_PE_PER_PAGE);
 	return group_url(base_url, group_id, rest);
 }
 

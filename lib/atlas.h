@@ -233,6 +233,46 @@ int atlas_clusters_merge(struct atlas_clusters *all, struct atlas_clusters *page
 char *atlas_clusters_url(const char *base_url, const char *group_id, unsigned page_num,
 			 unsigned items_per_page);
 
+/* ---- EAR private endpoints (for ear.private_endpoint) ------------------
+ * GET /groups/{id}/encryptionAtRest/{AZURE|AWS}/privateEndpoints, paged like
+ * the clusters (the same envelope, the same atlas_page_more rule). Listing
+ * them needs the Project Owner role: a read-only key gets 403. */
+#define ATLAS_PE_PER_PAGE 100
+#define ATLAS_PE_MAX_PAGES 10
+
+struct atlas_ear_pe {
+	char *id;
+	char *cloud_provider;
+	char *region_name;     /* Atlas's region, e.g. US_EAST_2 */
+	char *status;          /* INITIATING, PENDING_ACCEPTANCE, ACTIVE, FAILED,
+				  PENDING_RECREATION, DELETING; verbatim */
+	char *error_message;
+	char *connection_name; /* privateEndpointConnectionName */
+};
+
+struct atlas_ear_pes {
+	struct atlas_ear_pe *v;
+	size_t n;
+	bool has_total_count;
+	int64_t total_count;
+	bool has_next_link;
+};
+
+/* One page; the policy of atlas_parse_clusters (results required). */
+int atlas_parse_ear_private_endpoints(const char *body, size_t len, struct atlas_ear_pes *out,
+				      char *err, size_t errlen);
+void atlas_ear_pes_free(struct atlas_ear_pes *pes);
+/* Moves page's endpoints to the end of *all, as atlas_clusters_merge. */
+int atlas_ear_pes_merge(struct atlas_ear_pes *all, struct atlas_ear_pes *page);
+/* provider: PROV_AZURE or PROV_AWS (Atlas has no private endpoints for
+ * Google Cloud KMS); else NULL with errno EINVAL. */
+char *atlas_ear_private_endpoints_url(const char *base_url, const char *group_id,
+				      enum provider provider, unsigned page_num);
+/* Whether a page of n results (requested as page_num of items_per_page)
+ * calls for another: atlas_clusters_more's rule for any paged answer. */
+bool atlas_page_more(size_t n, bool has_next_link, bool has_total_count, int64_t total_count,
+		     unsigned page_num, unsigned items_per_page);
+
 /* ---- Cloud Provider Access (for ear.role) ------------------------------ */
 
 /* GET /api/atlas/v2/groups/{groupId}/cloudProviderAccess

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atlas.h"
 #include "atlas_checks.h"
 #include "cidr.h"
 #include "config.h"
@@ -280,5 +281,118 @@ chk_atlas_control_plane_ips(const char *const *cidrs, size_t n, const struct cp_
 	if (next == prev)
 		cp_memory_free(next);
 	*next = nm;
+	return 0;
+}
+
+/* ---- ear.private_endpoint --------------------------------------------- */
+
+/* What to do about an endpoint that waits on the customer's side. */
+static const char *
+approve_hint(enum provider p)
+{
+	return p == PROV_AZURE ? "approve the private endpoint connection on the Key Vault "
+				 "(Networking, Private endpoint connections) or with az network "
+				 "private-endpoint-connection approve"
+			       : "accept the endpoint connection on the AWS side";
+}
+
+int
+chk_ear_private_endpoint(const struct atlas_ear *ear, const struct atlas_ear_pes *pes,
+			 int read_status, const char *read_error,
+			 const struct cfg_checks *checks, struct findings *out)
+{
+	enum provider prov;
+	enum tri required;
+	const char *pname;
+	size_t active = 0;
+	char why[200];
+
+	if (ear == NULL || out == NULL)
+		return -EINVAL;
+	if (!check_on(checks, CHK_EAR_PRIVATE_ENDPOINT))
+		return 0;
+	out->evaluated[CHK_EAR_PRIVATE_ENDPOINT] = true;
+	prov = atlas_ear_enabled_provider(ear);
+	required = prov == PROV_AZURE ? ear->azure.require_private_networking
+		   : prov == PROV_AWS ? ear->aws.require_private_networking
+				      : TRI_ABSENT;
+	if (required != TRI_TRUE)
+		return 0;
+	pname = provider_name(prov);
+	if (pes == NULL) {
+		util_copy_sanitized(why, sizeof(why), read_error ? read_error : "");
+		if (read_status == 403)
+			return findings_add(out, CHK_EAR_PRIVATE_ENDPOINT, SEV_UNKNOWN, prov, pname,
+					    "the project requires private networking to its key, but "
+					    "kmswatch may not list its encryption-at-rest private "
+					    "endpoints (HTTP 403): that needs the Project Owner role; "
+					    "grant it to kmswatch's Atlas identity, or turn the check "
+					    "off (checks: {ear.private_endpoint: {enabled: false}})")
+				       ? 0
+				       : -ENOMEM;
+		return findings_add(out, CHK_EAR_PRIVATE_ENDPOINT, SEV_UNKNOWN, prov, pname,
+				    "the project requires private networking to its key, but "
+				    "kmswatch cannot read its encryption-at-rest private endpoints "
+				    "from Atlas (%s)",
+				    why[0] ? why : "no answer")
+			       ? 0
+			       : -ENOMEM;
+	}
+	for (size_t i = 0; i < pes->n; i++)
+		if (pes->v[i].status && strcmp(pes->v[i].status, "ACTIVE") == 0)
+			active++;
+	if (pes->n == 0)
+		return findings_add(out, CHK_EAR_PRIVATE_ENDPOINT, SEV_CRITICAL, prov, pname,
+				    "the project requires private networking to its key "
+				    "(requirePrivateNetworking), but Atlas lists no private endpoint "
+				    "for it: Atlas cannot reach the key; create one per region of "
+				    "the project's clusters (Project Settings, Encryption at Rest, "
+				    "Private Endpoints) and %s",
+				    approve_hint(prov))
+			       ? 0
+			       : -ENOMEM;
+	for (size_t i = 0; i < pes->n; i++) {
+		const struct atlas_ear_pe *e = &pes->v[i];
+		char region[64], conn[160], status[40], msg[300], where[300], text[1024];
+		/* with no ACTIVE endpoint, Atlas reaches the key through none */
+		enum severity waiting = active ? SEV_WARNING : SEV_CRITICAL;
+		const char *none = active ? "" : "; no endpoint is ACTIVE, so Atlas cannot reach "
+						 "the key at all";
+		enum severity sev;
+
+		util_copy_sanitized(region, sizeof(region),
+				    e->region_name ? e->region_name : e->id ? e->id : "?");
+		util_copy_sanitized(conn, sizeof(conn), e->connection_name ? e->connection_name : "");
+		util_copy_sanitized(status, sizeof(status), e->status ? e->status : "");
+		util_copy_sanitized(msg, sizeof(msg), e->error_message ? e->error_message : "");
+		snprintf(where, sizeof(where), "the private endpoint in %s%s%s%s", region,
+			 conn[0] ? " (connection " : "", conn, conn[0] ? ")" : "");
+		if (strcmp(status, "ACTIVE") == 0) {
+			sev = SEV_OK;
+			snprintf(text, sizeof(text), "%s is ACTIVE", where);
+		} else if (strcmp(status, "FAILED") == 0) {
+			sev = SEV_CRITICAL;
+			snprintf(text, sizeof(text),
+				 "%s FAILED (%s): Atlas cannot reach the key through it; delete it "
+				 "and create it again in Atlas%s",
+				 where, msg[0] ? msg : "Atlas gives no reason", none);
+		} else if (strcmp(status, "PENDING_ACCEPTANCE") == 0 ||
+			   strcmp(status, "PENDING_RECREATION") == 0) {
+			sev = waiting;
+			snprintf(text, sizeof(text), "%s waits for approval (%s)%s: %s", where, status,
+				 none, approve_hint(prov));
+		} else if (strcmp(status, "INITIATING") == 0 || strcmp(status, "DELETING") == 0) {
+			sev = waiting;
+			snprintf(text, sizeof(text), "%s is %s (%s)%s", where,
+				 status[0] == 'I' ? "still being created" : "being deleted", status,
+				 none);
+		} else {
+			sev = SEV_UNKNOWN;
+			snprintf(text, sizeof(text), "%s has a status kmswatch does not know (%s)%s",
+				 where, status[0] ? status : "none", none);
+		}
+		if (!findings_add(out, CHK_EAR_PRIVATE_ENDPOINT, sev, prov, region, "%s", text))
+			return -ENOMEM;
+	}
 	return 0;
 }

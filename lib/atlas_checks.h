@@ -2,7 +2,9 @@
 /*
  * atlas_checks — checks about Atlas itself that no key provider owns:
  * atlas.control_plane_ips, the drift of Atlas's control-plane outbound
- * address list (every firewall in front of a key service must follow it).
+ * address list (every firewall in front of a key service must follow it),
+ * and ear.private_endpoint, the private endpoints Atlas reaches the key
+ * through when the project requires private networking.
  * Pure logic, like every check: time is an argument.
  */
 #ifndef KMSWATCH_ATLAS_CHECKS_H
@@ -53,5 +55,22 @@ int cp_memory_from_json(json_t *o, struct cp_memory *m);
 int chk_atlas_control_plane_ips(const char *const *cidrs, size_t n, const struct cp_memory *prev,
 				int64_t hold, const struct cfg_checks *checks, time_t now,
 				struct findings *out, struct cp_memory *next);
+
+/* ---- ear.private_endpoint (subject: the endpoint's region; "azure" or
+ * "aws" for the project as a whole) ----------------------------------------
+ * Applies when the enabled provider (Azure or AWS) has
+ * requirePrivateNetworking true; otherwise evaluated with no finding.
+ * pes: the provider's endpoints as read, NULL when the read failed; then
+ * read_status is its HTTP status (403: the Project Owner role is missing)
+ * or 0, and read_error says what went wrong. FAILED is critical with
+ * Atlas's errorMessage; PENDING_ACCEPTANCE / PENDING_RECREATION (approve
+ * the connection), INITIATING and DELETING are warnings, critical when no
+ * endpoint is ACTIVE (Atlas then cannot reach the key at all); no endpoint
+ * is critical. */
+struct atlas_ear;
+struct atlas_ear_pes;
+int chk_ear_private_endpoint(const struct atlas_ear *ear, const struct atlas_ear_pes *pes,
+			     int read_status, const char *read_error,
+			     const struct cfg_checks *checks, struct findings *out);
 
 #endif

@@ -311,6 +311,17 @@ class FakeCloud:
     def set_cloud_provider_access(self, group, doc):
         return self._call("PUT", "/atlas/groups/%s/cloudProviderAccess" % self._q(group), doc)
 
+    def set_ear_private_endpoints(self, group, provider, endpoints):
+        """EARPrivateEndpoint objects for AZURE or AWS (id, cloudProvider,
+        regionName, status, errorMessage, privateEndpointConnectionName)."""
+        return self._call("PUT", "/atlas/groups/%s/privateEndpoints/%s" % (self._q(group), provider),
+                          list(endpoints))
+
+    def set_project_owner(self, group, owner):
+        """False: kmswatch's identity lacks Project Owner (private endpoints 403)."""
+        return self._call("PUT", "/atlas/groups/%s/role" % self._q(group),
+                          {"project_owner": bool(owner)})
+
     def set_control_plane_ips(self, doc):
         return self._call("PUT", "/atlas/controlPlaneIPAddresses", doc)
 

@@ -31,6 +31,12 @@ Atlas endpoints (HTTPS port), facts from docs/reference/atlas-api.md
   GET  /api/atlas/v2/groups/{id}/ipAddresses                2023-01-01
   GET  /api/atlas/v2/groups/{id}/clusters                   2024-08-05, paged
   GET  /api/atlas/v2/groups/{id}/cloudProviderAccess        2023-01-01
+  GET  /api/atlas/v2/groups/{id}/encryptionAtRest/{AZURE|AWS}/privateEndpoints
+                              2023-01-01, paged like clusters; needs Project
+                              Owner: a group marked read-only answers 403
+                              (errorCode USER_UNAUTHORIZED: UNVERIFIED, the
+                              reference gives the status only); another
+                              cloudProvider: 400 INVALID_ENUM_VALUE
 Group endpoints check, in this order: auth (Bearer token or HTTP Digest,
 RFC 7616, qop=auth, MD5 or SHA-256) -> 401; the versioned Accept media type ->
 406 INVALID_VERSION_DATE; a forbidden group -> 403; an unknown group -> 404
@@ -213,6 +219,9 @@ Control API (plain HTTP JSON on the control port)
   DELETE /atlas/groups/{id}/forbid       allowed again
   PUT    /atlas/groups/{id}/ipAddresses  | clusters (list or {"results":[..]})
   PUT    /atlas/groups/{id}/cloudProviderAccess    (these create the group too)
+  PUT    /atlas/groups/{id}/privateEndpoints/{AZURE|AWS}  list of EARPrivateEndpoint
+  PUT    /atlas/groups/{id}/role         {"project_owner": bool}: false makes the
+                                         private endpoints answer 403
   PUT    /atlas/controlPlaneIPAddresses
   PUT    /atlas/apikeys                  {"public_key":P,"private_key":K} or {P:K,..}
   PUT    /atlas/service_accounts         {"client_id":I,"client_secret":S} or {I:S,..}
@@ -1526,7 +1535,8 @@ def vault_view(v):
 def new_group(ear=None):
     # None for ipAddresses/clusters/cloudProviderAccess means "use the default".
     return {"ear": default_ear() if ear is None else ear,
-            "ipAddresses": None, "clusters": None, "cloudProviderAccess": None}
+            "ipAddresses": None, "clusters": None, "cloudProviderAccess": None,
+            "privateEndpoints": {"AZURE": [], "AWS": []}, "project_owner": True}
 
 
 class State:
@@ -2680,6 +2690,7 @@ class AzureMixin:
 
 GROUP_RE = re.compile(r"/api/atlas/v2/groups/([^/]+)/"
                       r"(encryptionAtRest|ipAddresses|clusters|cloudProviderAccess)")
+PE_RE = re.compile(r"/api/atlas/v2/groups/([^/]+)/encryptionAtRest/([^/]+)/privateEndpoints")
 HOOK_RE = re.compile(r"/hooks/([^/]+)")
 
 GROUP_MEDIA = {"encryptionAtRest": MT_2023_01_01, "ipAddresses": MT_2023_01_01,
@@ -2698,9 +2709,13 @@ class AtlasHandler(AzureMixin, Handler):
             getattr(self, "az_" + family)()
             return
         m = GROUP_RE.fullmatch(p)
+        pe = PE_RE.fullmatch(p)
         if m:
             if self._method_ok("GET"):
                 self.atlas_group(urllib.parse.unquote(m.group(1)), m.group(2))
+        elif pe:
+            if self._method_ok("GET"):
+                self.atlas_private_endpoints(urllib.parse.unquote(pe.group(1)), pe.group(2))
         elif p == "/api/atlas/v2/unauth/controlPlaneIPAddresses":
             if self._method_ok("GET") and self.negotiate(MT_2023_11_15):
                 with self.state.lock:
@@ -2828,21 +2843,26 @@ class AtlasHandler(AzureMixin, Handler):
 
     # -- group resources --
 
-    def atlas_group(self, gid, resource):
-        if not self.authenticate():
-            return
-        media_type = GROUP_MEDIA[resource]
-        if not self.negotiate(media_type):
-            return
+    def _group_for(self, gid, media_type):
+        """A copy of the group a group endpoint serves, or None once the
+        error (401, 406, 403, 404 GROUP_NOT_FOUND, in that order) is sent."""
+        if not self.authenticate() or not self.negotiate(media_type):
+            return None
         with self.state.lock:
             forbidden = copy.deepcopy(self.state.forbidden.get(gid))
             group = copy.deepcopy(self.state.groups.get(gid))
         if forbidden is not None:
             self.reply_json(403, forbidden)
-            return
+            return None
         if group is None:
             self.reply_json(404, api_error(404, "GROUP_NOT_FOUND",
                                            "No group with ID %s exists." % gid, [gid]))
+        return group
+
+    def atlas_group(self, gid, resource):
+        media_type = GROUP_MEDIA[resource]
+        group = self._group_for(gid, media_type)
+        if group is None:
             return
         if resource == "encryptionAtRest":
             self.atlas_ok(group["ear"], media_type)
@@ -2858,6 +2878,23 @@ class AtlasHandler(AzureMixin, Handler):
                 clusters = default_clusters(gid, group["ear"])
             self.clusters_page(gid, clusters, media_type)
 
+    def atlas_private_endpoints(self, gid, provider):
+        group = self._group_for(gid, MT_2023_01_01)
+        if group is None:
+            return
+        if provider not in ("AZURE", "AWS"):
+            self.reply_json(400, api_error(400, "INVALID_ENUM_VALUE",
+                                           "An invalid enumeration value %s was specified."
+                                           % provider, [provider]))
+            return
+        if not group.get("project_owner", True):
+            self.reply_json(403, api_error(403, "USER_UNAUTHORIZED",
+                                           "Current user is not authorized to perform this "
+                                           "action."))
+            return
+        self.atlas_page("encryptionAtRest/%s/privateEndpoints" % provider,
+                        gid, group["privateEndpoints"].get(provider, []), MT_2023_01_01)
+
     def _int_param(self, name, default, lo, hi):
         raw = self.query.get(name, [None])[0]
         if raw is None:
@@ -2867,6 +2904,9 @@ class AtlasHandler(AzureMixin, Handler):
         raise BadInput("%s must be an integer %d..%d" % (name, lo, hi))
 
     def clusters_page(self, gid, clusters, media_type):
+        self.atlas_page("clusters", gid, clusters, media_type)
+
+    def atlas_page(self, resource, gid, items, media_type):
         """The paginated envelope: results, totalCount, links."""
         try:
             per_page = self._int_param("itemsPerPage", 100, 1, 500)
@@ -2880,18 +2920,18 @@ class AtlasHandler(AzureMixin, Handler):
             return
         start = (page - 1) * per_page
         host = self.headers.get("Host") or "127.0.0.1:%d" % self.server.server_port
-        base = "https://%s/api/atlas/v2/groups/%s/clusters" % (host, urllib.parse.quote(gid))
+        base = "https://%s/api/atlas/v2/groups/%s/%s" % (host, urllib.parse.quote(gid), resource)
 
         def link(n, rel):
             return {"href": "%s?pageNum=%d&itemsPerPage=%d" % (base, n, per_page), "rel": rel}
         links = [link(page, "self")]
         if page > 1:
             links.insert(0, link(page - 1, "previous"))
-        if start + per_page < len(clusters):
+        if start + per_page < len(items):
             links.append(link(page + 1, "next"))
-        doc = {"links": links, "results": clusters[start:start + per_page]}
+        doc = {"links": links, "results": items[start:start + per_page]}
         if inc == "true":
-            doc["totalCount"] = len(clusters)
+            doc["totalCount"] = len(items)
         self.atlas_ok(doc, media_type)
 
     # -- OAuth (errors are RFC 6749 bodies, not ApiError) --
@@ -3076,6 +3116,24 @@ class ControlHandler(AzureMixin, Handler):
                 raise BadInput('clusters must be a list or {"results": [...]}')
         with self.state.lock:
             self.state.groups.setdefault(gid, new_group())[part] = doc
+        self.ok()
+
+    def c_put_private_endpoints(self, gid, provider):
+        doc = self.json_body()
+        if provider not in ("AZURE", "AWS"):
+            raise BadInput("cloudProvider must be AZURE or AWS")
+        if not isinstance(doc, list) or not all(isinstance(e, dict) for e in doc):
+            raise BadInput("private endpoints must be a list of objects")
+        with self.state.lock:
+            self.state.groups.setdefault(gid, new_group())["privateEndpoints"][provider] = doc
+        self.ok()
+
+    def c_put_role(self, gid):
+        doc = self.json_body()
+        if not isinstance(doc, dict) or not isinstance(doc.get("project_owner"), bool):
+            raise BadInput('role must be {"project_owner": true|false}')
+        with self.state.lock:
+            self.state.groups.setdefault(gid, new_group())["project_owner"] = doc["project_owner"]
         self.ok()
 
     def c_put_control_plane(self):
@@ -3422,6 +3480,8 @@ for _m, _p, _f in [
         ("POST", _G + r"/forbid", "c_forbid"),
         ("DELETE", _G + r"/forbid", "c_unforbid"),
         ("PUT", _G + r"/(ipAddresses|clusters|cloudProviderAccess)", "c_put_group_part"),
+        ("PUT", _G + r"/privateEndpoints/([^/]+)", "c_put_private_endpoints"),
+        ("PUT", _G + r"/role", "c_put_role"),
         ("PUT", r"/atlas/controlPlaneIPAddresses", "c_put_control_plane"),
         ("PUT", r"/atlas/apikeys", "c_put_apikeys"),
         ("PUT", r"/atlas/service_accounts", "c_put_service_accounts"),

@@ -329,6 +329,35 @@ def t_other_endpoints(fc):
     assert json.loads(b)["services"]["clusters"] == []
 
 
+def t_ear_private_endpoints(fc):
+    tok = get_token(fc)["access_token"]
+    path = "/api/atlas/v2/groups/%s/encryptionAtRest/AZURE/privateEndpoints" % GID
+    st, h, b = bearer_get(fc, tok, path)
+    assert st == 200 and h["content-type"] == MT_EAR, (st, h)
+    assert json.loads(b)["results"] == [] and json.loads(b)["totalCount"] == 0
+    pes = [{"id": "66c0d1e2f3a4b5c6d7e8f9%02d" % i, "cloudProvider": "AZURE",
+            "regionName": "US_EAST_2", "status": "ACTIVE", "errorMessage": None,
+            "privateEndpointConnectionName": "kv.pe-%d" % i} for i in range(3)]
+    fc.set_ear_private_endpoints(GID, "AZURE", pes)
+    st, h, b = bearer_get(fc, tok, path + "?itemsPerPage=2&pageNum=1")
+    doc = json.loads(b)
+    assert len(doc["results"]) == 2 and doc["totalCount"] == 3
+    assert "next" in {l["rel"] for l in doc["links"]}
+    assert "/encryptionAtRest/AZURE/privateEndpoints?pageNum=2" in \
+        [l["href"] for l in doc["links"] if l["rel"] == "next"][0]
+    # AWS is separate; GCP has no private endpoints
+    aws = path.replace("/AZURE/", "/AWS/")
+    assert json.loads(bearer_get(fc, tok, aws)[2])["results"] == []
+    expect_api_error(*bearer_get(fc, tok, path.replace("/AZURE/", "/GCP/")),
+                     "INVALID_ENUM_VALUE", 400)
+    # listing them needs Project Owner
+    fc.set_project_owner(GID, False)
+    expect_api_error(*bearer_get(fc, tok, path), "USER_UNAUTHORIZED", 403)
+    assert bearer_get(fc, tok)[0] == 200   # the EAR itself stays readable
+    fc.set_project_owner(GID, True)
+    assert bearer_get(fc, tok, path)[0] == 200
+
+
 def t_fault_retry_after(fc):
     tok = get_token(fc)["access_token"]
     fc.add_fault(EAR_PATH, status=429, headers={"Retry-After": "2"})
@@ -1213,6 +1242,7 @@ def t_azure_concurrency(fc):
 CHECKS = [t_health_and_ready, t_client_helpers, t_digest_md5_curl, t_digest_sha256_curl,
           t_digest_wrong_password, t_digest_python_nonce_rules, t_oauth_flow,
           t_bearer_ear_and_revoke, t_token_ttl, t_group_not_found, t_forbidden,
+          t_ear_private_endpoints,
           t_accept_required, t_other_endpoints, t_fault_retry_after,
           t_fault_garbage_and_huge, t_fault_hang, t_fault_close_and_forever, t_webhook,
           t_keepalive, t_malformed_requests, t_concurrency, t_tls_modes,

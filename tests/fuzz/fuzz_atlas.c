@@ -90,6 +90,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	{
+		/* EAR private endpoints, judged for a project that needs them */
+		struct atlas_ear_pes page = {0}, all = {0};
+		struct atlas_ear pe_ear = {0};
+		struct findings out = {0};
+
+		pe_ear.azure.enabled = TRI_TRUE;
+		pe_ear.azure.require_private_networking = TRI_TRUE;
+		if (atlas_parse_ear_private_endpoints(body, size, &page, err, sizeof(err)) == 0) {
+			(void)atlas_page_more(page.n, page.has_next_link, page.has_total_count,
+					      page.total_count, 1, ATLAS_PE_PER_PAGE);
+			if (atlas_ear_pes_merge(&all, &page) == 0)
+				chk_ear_private_endpoint(&pe_ear, &all, 0, NULL, NULL, &out);
+			else
+				atlas_ear_pes_free(&page);
+			atlas_ear_pes_free(&all);
+			findings_free(&out);
+		} else {
+			atlas_ear_pes_free(&page);
+		}
+	}
+	{
 		struct atlas_cpa cpa = {0};
 		struct atlas_ear role_ear = {0};
 		struct findings out = {0};

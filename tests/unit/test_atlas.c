@@ -1456,6 +1456,62 @@ test_cpa_url_and_role_id(void **state)
 	assert_null(atlas_ear_role_id(NULL));
 }
 
+/* EAR private endpoints: the reference's sample, the envelope rules of the
+ * clusters, and the URL (AZURE and AWS only). */
+static void
+test_ear_private_endpoints(void **state)
+{
+	static const char sample[] =
+		"{\"links\":[{\"href\":\"https://cloud.mongodb.com/api/atlas/v2/groups/"
+		"65a1b2c3d4e5f60718293a00/encryptionAtRest/AZURE/privateEndpoints?pageNum=1&"
+		"itemsPerPage=100\",\"rel\":\"self\"}],\"results\":[{\"id\":\"66c0d1e2f3a4b5c6d7e8f901\","
+		"\"cloudProvider\":\"AZURE\",\"regionName\":\"US_EAST_2\",\"privateEndpointConnectionName\":"
+		"\"contoso-kv.pe-atlas-7f3a\",\"status\":\"PENDING_ACCEPTANCE\",\"errorMessage\":null}],"
+		"\"totalCount\":1}";
+	static const char *const bad[] = {
+		"{}", "[]", "{\"results\":{}}", "{\"results\":[{\"status\":3}]}",
+		"{\"results\":[],\"totalCount\":-1}", "{\"results\":[1]}",
+		"{\"results\":[],\"results\":[]}",
+	};
+	struct atlas_ear_pes pes = {0}, all = {0};
+	char err[200], *url;
+
+	(void)state;
+	assert_int_equal(atlas_parse_ear_private_endpoints(sample, sizeof(sample) - 1, &pes, err,
+							   sizeof(err)),
+			 0);
+	assert_int_equal(pes.n, 1);
+	assert_string_equal(pes.v[0].region_name, "US_EAST_2");
+	assert_string_equal(pes.v[0].status, "PENDING_ACCEPTANCE");
+	assert_string_equal(pes.v[0].connection_name, "contoso-kv.pe-atlas-7f3a");
+	assert_null(pes.v[0].error_message);
+	assert_true(pes.has_total_count);
+	assert_false(pes.has_next_link);
+	assert_false(atlas_page_more(pes.n, pes.has_next_link, pes.has_total_count,
+				     pes.total_count, 1, ATLAS_PE_PER_PAGE));
+	assert_int_equal(atlas_ear_pes_merge(&all, &pes), 0);
+	assert_int_equal(all.n, 1);
+	assert_int_equal(pes.n, 0);
+	atlas_ear_pes_free(&all);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(atlas_parse_ear_private_endpoints(bad[i], strlen(bad[i]), &pes, err,
+								   sizeof(err)),
+				 -EBADMSG);
+		assert_int_equal(pes.n, 0);
+		assert_null(pes.v);
+	}
+	url = atlas_ear_private_endpoints_url("https://cloud.mongodb.com", "65a1b2c3d4e5f60718293a00",
+					      PROV_AWS, 2);
+	assert_string_equal(url, "https://cloud.mongodb.com/api/atlas/v2/groups/"
+				 "65a1b2c3d4e5f60718293a00/encryptionAtRest/AWS/privateEndpoints?"
+				 "pageNum=2&itemsPerPage=100");
+	free(url);
+	assert_null(atlas_ear_private_endpoints_url("https://cloud.mongodb.com",
+						    "65a1b2c3d4e5f60718293a00", PROV_GCP, 1));
+	assert_null(atlas_ear_private_endpoints_url("https://cloud.mongodb.com", "../x", PROV_AZURE,
+						    1));
+}
+
 int
 main(void)
 {
@@ -1490,6 +1546,7 @@ main(void)
 		cmocka_unit_test(test_cpa_all_lists),
 		cmocka_unit_test(test_cpa_malformed),
 		cmocka_unit_test(test_cpa_url_and_role_id),
+		cmocka_unit_test(test_ear_private_endpoints),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -85,6 +85,7 @@ test_catalogue_names(void **state)
 	static const char *names[CHK__COUNT] = {
 		"atlas.access",        "ear.valid",           "ear.enabled",
 		"ear.config",          "ear.clusters",        "ear.role",
+		"ear.private_endpoint",
 		"azure.secret_expiry", "azure.key_state",     "azure.key_age",
 		"azure.key_version",   "azure.key_identifier", "azure.allowlist",
 		"azure.permissions",   "azure.access",        "atlas.control_plane_ips",
@@ -109,6 +110,7 @@ test_catalogue_msgids(void **state)
 	static const char *ids[CHK__COUNT] = {
 		MSGID_ATLAS_ACCESS,       MSGID_EAR_VALID,         MSGID_EAR_ENABLED,
 		MSGID_EAR_CONFIG,         MSGID_EAR_CLUSTERS,      MSGID_EAR_ROLE,
+		MSGID_EAR_PRIVATE_ENDPOINT,
 		MSGID_AZURE_SECRET_EXPIRY, MSGID_AZURE_KEY_STATE,  MSGID_AZURE_KEY_AGE,
 		MSGID_AZURE_KEY_VERSION,  MSGID_AZURE_KEY_IDENTIFIER, MSGID_AZURE_ALLOWLIST,
 		MSGID_AZURE_PERMISSIONS,  MSGID_AZURE_ACCESS,      MSGID_ATLAS_CONTROL_PLANE_IPS,
@@ -1472,6 +1474,107 @@ test_role_hostile_values(void **state)
 	role_free(&r);
 }
 
+/* ---- ear.private_endpoint ---------------------------------------------- */
+
+static void
+test_private_endpoint(void **state)
+{
+	struct atlas_ear ear = {0};
+	struct atlas_ear_pe v[3] = {
+		{.id = "66c0d1e2f3a4b5c6d7e8f901", .region_name = "US_EAST_2", .status = "ACTIVE",
+		 .connection_name = "kv.pe-1"},
+		{.id = "66c0d1e2f3a4b5c6d7e8f902", .region_name = "EUROPE_WEST",
+		 .status = "PENDING_ACCEPTANCE", .connection_name = "kv.pe-2"},
+		{.id = "66c0d1e2f3a4b5c6d7e8f903", .region_name = "ASIA_EAST", .status = "FAILED",
+		 .error_message = "the subnet is full\n(x)"},
+	};
+	struct atlas_ear_pes pes = {.v = v, .n = 3};
+	struct findings f = {0};
+	const struct finding *x;
+
+	(void)state;
+	ear.azure.enabled = TRI_TRUE;
+	ear.azure.valid = TRI_TRUE;
+	/* not required: evaluated, nothing to say (an old alert resolves) */
+	assert_int_equal(chk_ear_private_endpoint(&ear, NULL, 0, NULL, NULL, &f), 0);
+	assert_true(f.evaluated[CHK_EAR_PRIVATE_ENDPOINT]);
+	assert_int_equal(f.n, 0);
+	ear.azure.require_private_networking = TRI_TRUE;
+
+	assert_int_equal(chk_ear_private_endpoint(&ear, &pes, 0, NULL, NULL, &f), 0);
+	assert_int_equal(count(&f, CHK_EAR_PRIVATE_ENDPOINT), 3);
+	assert_one_line(&f);
+	x = find(&f, CHK_EAR_PRIVATE_ENDPOINT, "US_EAST_2");
+	assert_non_null(x);
+	assert_int_equal(x->severity, SEV_OK);
+	x = find(&f, CHK_EAR_PRIVATE_ENDPOINT, "EUROPE_WEST");
+	assert_int_equal(x->severity, SEV_WARNING);
+	assert_contains(x->summary, "(connection kv.pe-2) waits for approval (PENDING_ACCEPTANCE)");
+	assert_contains(x->summary, "az network private-endpoint-connection approve");
+	x = find(&f, CHK_EAR_PRIVATE_ENDPOINT, "ASIA_EAST");
+	assert_int_equal(x->severity, SEV_CRITICAL);
+	assert_contains(x->summary, "FAILED (the subnet is full");
+	findings_free(&f);
+
+	/* none ACTIVE: waiting is critical, Atlas reaches the key through none */
+	v[0].status = "PENDING_RECREATION";
+	assert_int_equal(chk_ear_private_endpoint(&ear, &pes, 0, NULL, NULL, &f), 0);
+	x = find(&f, CHK_EAR_PRIVATE_ENDPOINT, "US_EAST_2");
+	assert_int_equal(x->severity, SEV_CRITICAL);
+	assert_contains(x->summary, "no endpoint is ACTIVE");
+	findings_free(&f);
+	v[0].status = "SOMETHING_NEW";
+	assert_int_equal(chk_ear_private_endpoint(&ear, &pes, 0, NULL, NULL, &f), 0);
+	assert_int_equal(find(&f, CHK_EAR_PRIVATE_ENDPOINT, "US_EAST_2")->severity, SEV_UNKNOWN);
+	findings_free(&f);
+
+	/* required, and Atlas lists none */
+	pes.n = 0;
+	assert_int_equal(chk_ear_private_endpoint(&ear, &pes, 0, NULL, NULL, &f), 0);
+	x = find(&f, CHK_EAR_PRIVATE_ENDPOINT, "azure");
+	assert_non_null(x);
+	assert_int_equal(x->severity, SEV_CRITICAL);
+	assert_contains(x->summary, "lists no private endpoint");
+	findings_free(&f);
+
+	/* not readable: 403 names the role; anything else says what */
+	assert_int_equal(chk_ear_private_endpoint(&ear, NULL, 403, "HTTP 403 USER_UNAUTHORIZED: no",
+						  NULL, &f), 0);
+	x = find(&f, CHK_EAR_PRIVATE_ENDPOINT, "azure");
+	assert_int_equal(x->severity, SEV_UNKNOWN);
+	assert_contains(x->summary, "needs the Project Owner role");
+	findings_free(&f);
+	assert_int_equal(chk_ear_private_endpoint(&ear, NULL, 0, "Connection refused", NULL, &f), 0);
+	assert_contains(find(&f, CHK_EAR_PRIVATE_ENDPOINT, "azure")->summary, "(Connection refused)");
+	findings_free(&f);
+
+	/* AWS too; Google Cloud KMS has none, so no verdict */
+	ear.azure.enabled = TRI_FALSE;
+	ear.aws.enabled = TRI_TRUE;
+	ear.aws.require_private_networking = TRI_TRUE;
+	assert_int_equal(chk_ear_private_endpoint(&ear, &pes, 0, NULL, NULL, &f), 0);
+	assert_non_null(find(&f, CHK_EAR_PRIVATE_ENDPOINT, "aws"));
+	findings_free(&f);
+	ear.aws.enabled = TRI_FALSE;
+	ear.gcp.enabled = TRI_TRUE;
+	assert_int_equal(chk_ear_private_endpoint(&ear, &pes, 0, NULL, NULL, &f), 0);
+	assert_int_equal(f.n, 0);
+	findings_free(&f);
+	memset(&f, 0, sizeof(f));
+	/* off */
+	{
+		struct cfg_checks off;
+
+		all_on(&off);
+		off.enabled[CHK_EAR_PRIVATE_ENDPOINT] = false;
+		ear.gcp.enabled = TRI_FALSE;
+		ear.azure.enabled = TRI_TRUE;
+		assert_int_equal(chk_ear_private_endpoint(&ear, &pes, 0, NULL, &off, &f), 0);
+		assert_false(f.evaluated[CHK_EAR_PRIVATE_ENDPOINT]);
+	}
+	findings_free(&f);
+}
+
 /* The EAR and control-plane memories as kept in the state files: what is
  * written loads back; a damaged member is -EBADMSG and leaves nothing. */
 static void
@@ -1572,6 +1675,7 @@ main(void)
 		cmocka_unit_test(test_role_not_applicable),
 		cmocka_unit_test(test_role_hostile_values),
 		cmocka_unit_test(test_memory_json),
+		cmocka_unit_test(test_private_endpoint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
