@@ -51,6 +51,12 @@ struct round {
 	struct restreq *pes_req;
 	int pes_status;
 	char pes_error[600];
+	/* Atlas's own EAR events (all pages), when they are due this round */
+	struct atlas_events events;
+	bool events_ok;
+	unsigned events_page;
+	struct restreq *events_req;
+	time_t events_since;
 	bool extra_failed_now;
 	bool launching; /* start_extras is running: no report yet */
 };
@@ -66,6 +72,7 @@ struct project {
 	bool done;               /* once mode: reported */
 	bool extra_failed_logged; /* said once until the extra reads work */
 	int64_t round_started_ms;
+	int64_t events_due_ms;   /* monotonic: when atlas.events reads again */
 	struct ear_memory mem;
 };
 
@@ -140,6 +147,8 @@ round_end(struct project *p)
 	restreq_cancel(r->cpa_req);
 	restreq_cancel(r->pes_req);
 	atlas_ear_pes_free(&r->pes);
+	restreq_cancel(r->events_req);
+	atlas_events_free(&r->events);
 	if (r->have_ear)
 		atlas_ear_free(&r->ear);
 	atlas_clusters_free(&r->clusters);
@@ -314,6 +323,10 @@ report(struct project *p, const struct atlas_fetch *fetch, const struct atlas_ea
 			r = chk_ear_private_endpoint(ear, rd->pes_ok ? &rd->pes : NULL,
 						     rd->pes_status, rd->pes_error,
 						     &p->e.cfg->checks, &f);
+		if (r == 0)
+			r = chk_atlas_events(rd->events_ok ? &rd->events : NULL,
+					     atlas_ear_enabled_provider(ear), util_now(),
+					     &p->e.cfg->checks, &f);
 		if (r < 0)
 			log_err("project %s: cannot evaluate the cluster and role checks: %s",
 				p->e.cfg->name, strerror(-r));
@@ -333,10 +346,10 @@ extras_done(struct project *p)
 {
 	struct round *r = p->round;
 
-	if (r->launching || r->clusters_req || r->cpa_req || r->pes_req)
+	if (r->launching || r->clusters_req || r->cpa_req || r->pes_req || r->events_req)
 		return;
 	if (!r->extra_failed_now && p->extra_failed_logged) {
-		log_notice("project %s: clusters and Cloud Provider Access are readable again",
+		log_notice("project %s: what Atlas tells beside the EAR state is readable again",
 			   p->e.cfg->name);
 		p->extra_failed_logged = false;
 	}
@@ -356,8 +369,8 @@ extra_failed(struct project *p, const char *what, const struct restreq_result *r
 	 * once until it works again, not every poll. */
 	p->round->extra_failed_now = true;
 	if (!p->extra_failed_logged)
-		log_warn("project %s: cannot read %s from Atlas (%s%s%ld); ear.clusters/ear.role "
-			 "keep their last state",
+		log_warn("project %s: cannot read %s from Atlas (%s%s%ld); the checks that need "
+			 "it keep their last state",
 			 p->e.cfg->name, what, error ? error : resp && resp->curl_code ? resp->error : "",
 			 error || (resp && resp->curl_code) ? "" : "HTTP ",
 			 error || (resp && resp->curl_code) ? 0L : resp->status);
@@ -490,6 +503,75 @@ start_pes(struct project *p)
 	free(url);
 }
 
+static void start_events(struct project *p);
+
+static void
+on_events(void *ctx, const struct restreq_result *res)
+{
+	const struct http_response *resp = res->resp;
+	struct project *p = ctx;
+	struct round *r = p->round;
+	struct atlas_events page = {0};
+	char err[200] = "out of memory"; /* what a failed merge leaves */
+	size_t page_n = 0;
+
+	r->events_req = NULL;
+	if (!resp || resp->curl_code || resp->status != 200) {
+		extra_failed(p, "the project's events", res, NULL);
+		atlas_events_free(&r->events);
+		extras_done(p);
+		return;
+	}
+	if (atlas_parse_events(resp->body, resp->body_len, &page, err, sizeof(err)) < 0 ||
+	    (page_n = page.n, atlas_events_merge(&r->events, &page)) < 0) {
+		atlas_events_free(&page);
+		atlas_events_free(&r->events);
+		extra_failed(p, "the project's events", NULL, err);
+		extras_done(p);
+		return;
+	}
+	if (atlas_page_more(page_n, r->events.has_next_link, r->events.has_total_count,
+			    r->events.total_count, r->events_page, ATLAS_EVENTS_PER_PAGE) &&
+	    r->events_page < ATLAS_EVENTS_MAX_PAGES) {
+		r->events_page++;
+		start_events(p);
+		return;
+	}
+	r->events_ok = true;
+	extras_done(p);
+}
+
+static void
+start_events(struct project *p)
+{
+	struct round *r = p->round;
+	char *url = atlas_events_url(p->poller->cfg->atlas.base_url, p->e.id, r->events_since,
+				     r->events_page);
+
+	if (!url || atlasreq_get(p->poller->d, url, ATLAS_MEDIA_2023_01_01, 0, on_events, p,
+				 &r->events_req) < 0)
+		extra_failed(p, "the project's events", NULL, "out of memory");
+	free(url);
+}
+
+/* atlas.events reads every events_interval (each poll in once mode): a
+ * week back, enough to see a verdict and whether Atlas took it back. */
+#define EVENTS_WINDOW (7 * 86400)
+
+static bool
+wants_events(struct project *p)
+{
+	const struct poller *pl = p->poller;
+	int64_t now = util_now_mono_ms();
+
+	if (!p->e.cfg->checks.enabled[CHK_ATLAS_EVENTS])
+		return false;
+	if (!pl->hooks.once && p->events_due_ms != 0 && now < p->events_due_ms)
+		return false;
+	p->events_due_ms = now + pl->cfg->events_interval * 1000;
+	return true;
+}
+
 /* Whether ear.private_endpoint needs the endpoints read this round. */
 static bool
 wants_pes(const struct atlas_ear *ear, const struct cfg_checks *ck)
@@ -539,6 +621,11 @@ start_extras(struct project *p)
 	if (wants_pes(&r->ear, ck)) {
 		r->pes_page = 1;
 		start_pes(p);
+	}
+	if (wants_events(p)) {
+		r->events_page = 1;
+		r->events_since = util_now() - EVENTS_WINDOW;
+		start_events(p);
 	}
 	r->launching = false;
 	extras_done(p);

@@ -505,14 +505,20 @@ join_url(const char *base_url, const char *path)
 static char *
 group_url(const char *base_url, const char *group_id, const char *rest)
 {
-	char path[192];
+	char *path, *url;
 
 	if (!atlas_group_id_valid(group_id)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	snprintf(path, sizeof(path), "/api/atlas/v2/groups/%s/%s", group_id, rest);
-	return join_url(base_url, path);
+	/* sized to fit: a query such as the events' is longer than a path */
+	if ((path = util_asprintf("/api/atlas/v2/groups/%s/%s", group_id, rest)) == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	url = join_url(base_url, path);
+	free(path);
+	return url;
 }
 
 char *
@@ -1091,6 +1097,129 @@ atlas_ear_private_endpoints_url(const char *base_url, const char *group_id,
 	snprintf(rest, sizeof(rest), "encryptionAtRest/%s/privateEndpoints?pageNum=%u&itemsPerPage=%u",
 		 provider == PROV_AZURE ? "AZURE" : "AWS", page_num, ATLAS_PE_PER_PAGE);
 	return group_url(base_url, group_id, rest);
+}
+
+/* ---- Atlas's EAR events ---------------------------------------------- */
+
+#define EV(n, t, m) {n, t, offsetof(struct atlas_event, m)}
+static const struct field event_fields[] = {
+	EV("id", F_STR, id),
+	EV("eventTypeName", F_STR, event_type_name),
+	EV("created", F_STR, created),
+};
+#undef EV
+
+/* What atlas.events asks Atlas for: verdicts, then what takes them back. */
+static const char *const ear_event_types[] = {
+	"ENCRYPTION_AT_REST_KMS_NETWORK_ACCESS_DENIED", "ENCRYPTION_AT_REST_CONFIG_NO_LONGER_VALID",
+	"AWS_ENCRYPTION_KEY_INVALID", "AZURE_ENCRYPTION_KEY_INVALID", "GCP_ENCRYPTION_KEY_INVALID",
+	"AWS_ENCRYPTION_KEY_NEEDS_ROTATION", "AZURE_ENCRYPTION_KEY_NEEDS_ROTATION",
+	"GCP_ENCRYPTION_KEY_NEEDS_ROTATION",
+	"ENCRYPTION_AT_REST_KMS_NETWORK_ACCESS_RESTORED", "ENCRYPTION_AT_REST_CONFIG_IS_VALID",
+	"AWS_ENCRYPTION_KEY_VALID", "AZURE_ENCRYPTION_KEY_VALID", "GCP_ENCRYPTION_KEY_VALID",
+	"AWS_ENCRYPTION_KEY_ROTATED", "AZURE_ENCRYPTION_KEY_ROTATED", "GCP_ENCRYPTION_KEY_ROTATED",
+};
+
+static void
+event_free(struct atlas_event *e)
+{
+	fields_free(event_fields, ARRAY_SIZE(event_fields), e);
+	memset(e, 0, sizeof(*e));
+}
+
+void
+atlas_events_free(struct atlas_events *ev)
+{
+	if (ev == NULL)
+		return;
+	for (size_t i = 0; i < ev->n; i++)
+		event_free(&ev->v[i]);
+	free(ev->v);
+	memset(ev, 0, sizeof(*ev));
+}
+
+static int
+event_entry(json_t *c, const char *where, void *dst, char *err, size_t errlen)
+{
+	struct atlas_event *e = dst;
+	int r = get_fields(c, where, event_fields, ARRAY_SIZE(event_fields), dst, err, errlen);
+
+	/* an event whose time cannot be read is kept, undated: it is never
+	 * taken for a recent one */
+	if (r == 0 && e->created && util_parse_time(e->created, &e->created_at) < 0)
+		e->created_at = 0;
+	return r;
+}
+
+static int
+read_events(json_t *root, const char *where, void *dst, char *err, size_t errlen)
+{
+	struct atlas_events *out = dst;
+	void *v = NULL;
+	int r = read_page(root, where, sizeof(*out->v), event_entry, &v, &out->n,
+			  &out->has_total_count, &out->total_count, &out->has_next_link, err,
+			  errlen);
+
+	out->v = v;
+	return r;
+}
+
+int
+atlas_parse_events(const char *body, size_t len, struct atlas_events *out, char *err,
+		   size_t errlen)
+{
+	int r = kj_parse(body, len, JSON_REJECT_DUPLICATES, out, sizeof(*out), read_events, err,
+			 errlen);
+
+	if (r < 0)
+		atlas_events_free(out);
+	return r;
+}
+
+int
+atlas_events_merge(struct atlas_events *all, struct atlas_events *page)
+{
+	void *av, *pv;
+	int r;
+
+	if (all == NULL || page == NULL || all == page)
+		return -EINVAL;
+	av = all->v;
+	pv = page->v;
+	if ((r = append_page(&av, &all->n, &pv, &page->n, sizeof(*all->v))) < 0)
+		return r;
+	all->v = av;
+	all->has_next_link = page->has_next_link;
+	all->has_total_count = page->has_total_count;
+	all->total_count = page->total_count;
+	memset(page, 0, sizeof(*page));
+	return 0;
+}
+
+char *
+atlas_events_url(const char *base_url, const char *group_id, time_t min_date, unsigned page_num)
+{
+	char when[UTIL_TIME_LEN], *url;
+	struct strbuf b = {0};
+	int r;
+
+	if (page_num < 1 || page_num > INT32_MAX || min_date < 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	util_format_time(min_date, when, sizeof(when));
+	r = strbuf_printf(&b, "events?pageNum=%u&itemsPerPage=%u&minDate=%s", page_num,
+			  ATLAS_EVENTS_PER_PAGE, when);
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(ear_event_types); i++)
+		r = strbuf_printf(&b, "&eventType=%s", ear_event_types[i]);
+	if (r < 0) {
+		strbuf_free(&b);
+		errno = ENOMEM;
+		return NULL;
+	}
+	url = group_url(base_url, group_id, b.s);
+	strbuf_free(&b);
+	return url;
 }
 
 /* ---- Cloud Provider Access ------------------------------------------- */

@@ -273,6 +273,36 @@ char *atlas_ear_private_endpoints_url(const char *base_url, const char *group_id
 bool atlas_page_more(size_t n, bool has_next_link, bool has_total_count, int64_t total_count,
 		     unsigned page_num, unsigned items_per_page);
 
+/* ---- Atlas's own EAR events (for atlas.events) --------------------------
+ * GET /groups/{id}/events?eventType=...&minDate=..., paged like the
+ * clusters. Only the types below are asked for: Atlas's verdicts on the
+ * project's encryption at rest, and the events that take them back. */
+#define ATLAS_EVENTS_PER_PAGE 100
+#define ATLAS_EVENTS_MAX_PAGES 5
+
+struct atlas_event {
+	char *id;
+	char *event_type_name;
+	char *created; /* ISO 8601, as sent */
+	time_t created_at; /* parsed; 0 when created is absent or unparsable */
+};
+
+struct atlas_events {
+	struct atlas_event *v;
+	size_t n;
+	bool has_total_count;
+	int64_t total_count;
+	bool has_next_link;
+};
+
+int atlas_parse_events(const char *body, size_t len, struct atlas_events *out, char *err,
+		       size_t errlen);
+void atlas_events_free(struct atlas_events *ev);
+int atlas_events_merge(struct atlas_events *all, struct atlas_events *page);
+/* The EAR event types (and their recoveries) since min_date. */
+char *atlas_events_url(const char *base_url, const char *group_id, time_t min_date,
+		       unsigned page_num);
+
 /* ---- Cloud Provider Access (for ear.role) ------------------------------ */
 
 /* GET /api/atlas/v2/groups/{groupId}/cloudProviderAccess

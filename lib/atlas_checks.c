@@ -396,3 +396,106 @@ chk_ear_private_endpoint(const struct atlas_ear *ear, const struct atlas_ear_pes
 	}
 	return 0;
 }
+
+/* ---- atlas.events ----------------------------------------------------- */
+
+static const struct {
+	const char *subject;
+	const char *bad, *good; /* the type, or its suffix after PROVIDER_ */
+	bool per_provider;
+	enum severity sev;
+	const char *meaning;
+} event_families[] = {
+	{"kms-network", "ENCRYPTION_AT_REST_KMS_NETWORK_ACCESS_DENIED",
+	 "ENCRYPTION_AT_REST_KMS_NETWORK_ACCESS_RESTORED", false, SEV_CRITICAL,
+	 "Atlas could not reach the key service over the network (a firewall, a private "
+	 "endpoint or DNS in the way)"},
+	{"config", "ENCRYPTION_AT_REST_CONFIG_NO_LONGER_VALID", "ENCRYPTION_AT_REST_CONFIG_IS_VALID",
+	 false, SEV_CRITICAL,
+	 "Atlas found the project's encryption-at-rest configuration no longer valid"},
+	{"key", "ENCRYPTION_KEY_INVALID", "ENCRYPTION_KEY_VALID", true, SEV_CRITICAL,
+	 "Atlas found the customer key invalid (disabled, deleted, or its credentials refused)"},
+	{"rotation", "ENCRYPTION_KEY_NEEDS_ROTATION", "ENCRYPTION_KEY_ROTATED", true, SEV_WARNING,
+	 "Atlas says the customer key is due for rotation (the project's key-rotation alert)"},
+};
+
+static bool
+event_is(const char *type, const char *name, bool per_provider, enum provider enabled)
+{
+	const char *prefix = enabled == PROV_AWS	? "AWS_"
+			     : enabled == PROV_AZURE ? "AZURE_"
+			     : enabled == PROV_GCP   ? "GCP_"
+						     : NULL;
+	size_t n;
+
+	if (type == NULL)
+		return false;
+	if (!per_provider)
+		return strcmp(type, name) == 0;
+	if (prefix == NULL)
+		return false;
+	n = strlen(prefix);
+	return strncmp(type, prefix, n) == 0 && strcmp(type + n, name) == 0;
+}
+
+int
+chk_atlas_events(const struct atlas_events *events, enum provider enabled, time_t now,
+		 const struct cfg_checks *checks, struct findings *out)
+{
+	size_t fired = 0;
+
+	if (out == NULL)
+		return -EINVAL;
+	if (!check_on(checks, CHK_ATLAS_EVENTS) || events == NULL)
+		return 0;
+	out->evaluated[CHK_ATLAS_EVENTS] = true;
+	for (size_t f = 0; f < ARRAY_SIZE(event_families); f++) {
+		const struct atlas_event *bad = NULL, *good = NULL;
+		char type[96], when[UTIL_TIME_LEN], ago[64];
+		int64_t age;
+
+		for (size_t i = 0; i < events->n; i++) {
+			const struct atlas_event *e = &events->v[i];
+
+			if (e->created_at == 0)
+				continue;
+			if (event_is(e->event_type_name, event_families[f].bad,
+				     event_families[f].per_provider, enabled) &&
+			    (bad == NULL || e->created_at > bad->created_at))
+				bad = e;
+			if (event_is(e->event_type_name, event_families[f].good,
+				     event_families[f].per_provider, enabled) &&
+			    (good == NULL || e->created_at > good->created_at))
+				good = e;
+		}
+		if (bad == NULL || (good != NULL && good->created_at >= bad->created_at))
+			continue;
+		util_copy_sanitized(type, sizeof(type), bad->event_type_name);
+		util_format_time(bad->created_at, when, sizeof(when));
+		age = (int64_t)now - (int64_t)bad->created_at;
+		if (age < 3600)
+			snprintf(ago, sizeof(ago), "%lld min ago", (long long)(age > 0 ? age / 60 : 0));
+		else if (age < 2 * 86400)
+			snprintf(ago, sizeof(ago), "%lld h ago", (long long)(age / 3600));
+		else
+			snprintf(ago, sizeof(ago), "%lld days ago", (long long)(age / 86400));
+		if (!findings_add(out, CHK_ATLAS_EVENTS, event_families[f].sev, enabled,
+				  event_families[f].subject,
+				  "Atlas raised %s at %s (%s): %s, and has recorded nothing since "
+				  "that takes it back; the other checks say what kmswatch sees now",
+				  type, when, ago, event_families[f].meaning))
+			return -ENOMEM;
+		fired++;
+	}
+	if (fired == 0 &&
+	    !(events->n == 0
+		      ? findings_add(out, CHK_ATLAS_EVENTS, SEV_OK, enabled, "atlas",
+				     "Atlas has recorded no encryption-at-rest verdict on the "
+				     "project recently")
+		      : findings_add(out, CHK_ATLAS_EVENTS, SEV_OK, enabled, "atlas",
+				     "Atlas has no standing encryption-at-rest verdict on the "
+				     "project (each of its %zu recent events is taken back)",
+				     events->n)))
+		return -ENOMEM;
+	return 0;
+}

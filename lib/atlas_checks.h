@@ -67,6 +67,20 @@ int chk_atlas_control_plane_ips(const char *const *cidrs, size_t n, const struct
  * the connection), INITIATING and DELETING are warnings, critical when no
  * endpoint is ACTIVE (Atlas then cannot reach the key at all); no endpoint
  * is critical. */
+/* ---- atlas.events (subject: "kms-network", "config", "key" or
+ * "rotation") -------------------------------------------------------------
+ * events: what Atlas recorded for the project since now - window (the read
+ * asked for EAR verdicts and their recoveries only); NULL: not read, so no
+ * verdict (alerts keep their state; atlas.access or a log line says why).
+ * A verdict fires while no later event of its family takes it back
+ * (ACCESS_RESTORED, CONFIG_IS_VALID, KEY_VALID, KEY_ROTATED); key and
+ * rotation events count only for the provider Atlas has enabled. Network,
+ * configuration and key verdicts are critical, rotation a warning; the
+ * message quotes the event type and its time. */
+struct atlas_events;
+int chk_atlas_events(const struct atlas_events *events, enum provider enabled, time_t now,
+		     const struct cfg_checks *checks, struct findings *out);
+
 struct atlas_ear;
 struct atlas_ear_pes;
 int chk_ear_private_endpoint(const struct atlas_ear *ear, const struct atlas_ear_pes *pes,

@@ -36,6 +36,7 @@ static const struct {
 	[CHK_EAR_CLUSTERS] = {.name = "ear.clusters", .msgid = MSGID_EAR_CLUSTERS},
 	[CHK_EAR_ROLE] = {.name = "ear.role", .msgid = MSGID_EAR_ROLE},
 	[CHK_EAR_PRIVATE_ENDPOINT] = {.name = "ear.private_endpoint", .msgid = MSGID_EAR_PRIVATE_ENDPOINT},
+	[CHK_ATLAS_EVENTS] = {.name = "atlas.events", .msgid = MSGID_ATLAS_EVENTS},
 	[CHK_AZURE_SECRET_EXPIRY] = {.name = "azure.secret_expiry", .msgid = MSGID_AZURE_SECRET_EXPIRY},
 	[CHK_AZURE_KEY_STATE] = {.name = "azure.key_state", .msgid = MSGID_AZURE_KEY_STATE},
 	[CHK_AZURE_KEY_AGE] = {.name = "azure.key_age", .msgid = MSGID_AZURE_KEY_AGE, .held_while_ear_invalid = true},

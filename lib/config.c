@@ -1903,6 +1903,7 @@ load_silences(struct ctx *c, const struct node *v)
 static const struct keydef top_keys[] = {
 	KEY("poll_interval", h_duration, CFG(poll_interval)),
 	KEY("azure_interval", h_duration, CFG(azure_interval)),
+	KEY("events_interval", h_duration, CFG(events_interval)),
 	KEY("state_dir", h_path, CFG(state_dir)),
 	KEY("atlas", h_atlas, 0, .flags = K_REQUIRED),
 	KEY("azure", h_azure, 0),
@@ -2308,6 +2309,7 @@ cfg_new(const char *path)
 		return NULL;
 	cfg->poll_interval = 300;
 	cfg->azure_interval = 3600;
+	cfg->events_interval = 900; /* Atlas validates the key every 15 minutes */
 	cfg->atlas.base_url = strdup("https://cloud.mongodb.com");
 	cfg->path = util_strdup(path);
 	cfg->http.connect_timeout_ms = 10 * 1000;

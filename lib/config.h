@@ -130,6 +130,7 @@ struct config {
 	char *path;
 	int64_t poll_interval;  /* seconds, default 300 */
 	int64_t azure_interval; /* seconds, default 3600 */
+	int64_t events_interval; /* atlas.events reads, seconds, default 900 */
 	char *state_dir;        /* NULL: not set in the file */
 
 	struct {

@@ -15,6 +15,7 @@
 #define MSGID_EAR_CLUSTERS           "e5a86bde3c584cb2bc9a0f91da07574e"
 #define MSGID_EAR_ROLE               "287f9013e2e9404fa011e87a1bfc2469"
 #define MSGID_EAR_PRIVATE_ENDPOINT   "7eb7b240bec54a229848b4604258867d"
+#define MSGID_ATLAS_EVENTS           "ce6d0ace9daf44acab28a04b0d185912"
 #define MSGID_AZURE_SECRET_EXPIRY    "acda4f6e7df6409cb3f3eaea339725a4"
 #define MSGID_AZURE_KEY_STATE        "d089c82ad5ab4c0c9fb79d69b9dac732"
 #define MSGID_AZURE_KEY_AGE          "0865eb8b34f04368816bbede1a0e5ec4"

@@ -8,17 +8,19 @@
 # nginx (HTTP/2 + TLS on loopback, a throwaway CA) serves canned Atlas
 # answers shaped after docs/reference/atlas-api.md: the OAuth token, each
 # project's encryptionAtRest document (Azure Key Vault, valid) and its
-# clusters page. For each N it then times
-#   h2load   the same 2N GETs (N EAR reads, N clusters reads) over one
+# clusters page and its (empty) page of Atlas events. For each N it then times
+#   h2load   the same 3N GETs (N EAR reads, N clusters reads, N events reads,
+#            the events URL as kmswatchd builds it) over one
 #            connection with 100 streams in flight: the limit;
 #   kmswatchd --once on N projects (service account, http.max_concurrent
 #            256): one token request, then per project the EAR read and the
-#            clusters read, the checks, and the --once report;
-#   curl_floor the same 2N GETs with bare libcurl (tests/bench/curl_floor.c:
+#            clusters read, the atlas.events read, the checks, and the
+#            --once report;
+#   curl_floor the same 3N GETs with bare libcurl (tests/bench/curl_floor.c:
 #            one multi handle, the same multiplexing, bodies discarded):
 #            what the HTTP library alone costs;
 # and prints all three, kmswatchd's ratio to each, its peak RSS and the
-# requests nginx counted (exactly 2N + 1 are expected; anything else fails
+# requests nginx counted (exactly 3N + 1 are expected; anything else fails
 # the run).
 # Timings are the best of --runs runs; RSS is the highest. nginx and h2load
 # set the limit because they are the fastest HTTP/2 server and client on
@@ -96,6 +98,10 @@ http {
 			default_type application/vnd.atlas.2023-01-01+json;
 			return 200 '$ear';
 		}
+		location ~ "^/api/atlas/v2/groups/([0-9a-f]{24})/events$" {
+			default_type application/vnd.atlas.2023-01-01+json;
+			return 200 '{"links":[],"results":[],"totalCount":0}';
+		}
 		location ~ "^/api/atlas/v2/groups/([0-9a-f]{24})/clusters$" {
 			default_type application/vnd.atlas.2024-08-05+json;
 			return 200 '$clusters';
@@ -117,13 +123,23 @@ served() { curl -sk "https://127.0.0.1:$port/stub" | awk 'NR == 3 { print $3 }';
 best() { sort -g | head -1; }
 printf '%-8s %17s %9s %13s %11s %12s %9s %9s\n' projects "kmswatchd --once" h2load "libcurl floor" "vs h2load" "vs libcurl" "peak RSS" requests
 prev_n= prev_t=
+# the atlas.events read as kmswatchd builds it (lib/atlas.c atlas_events_url)
+events_query="/events?pageNum=1&itemsPerPage=100&minDate=$(date -u -d '7 days ago' +%Y-%m-%dT%H:%M:%SZ)"
+for t in ENCRYPTION_AT_REST_KMS_NETWORK_ACCESS_DENIED ENCRYPTION_AT_REST_CONFIG_NO_LONGER_VALID \
+	AWS_ENCRYPTION_KEY_INVALID AZURE_ENCRYPTION_KEY_INVALID GCP_ENCRYPTION_KEY_INVALID \
+	AWS_ENCRYPTION_KEY_NEEDS_ROTATION AZURE_ENCRYPTION_KEY_NEEDS_ROTATION GCP_ENCRYPTION_KEY_NEEDS_ROTATION \
+	ENCRYPTION_AT_REST_KMS_NETWORK_ACCESS_RESTORED ENCRYPTION_AT_REST_CONFIG_IS_VALID \
+	AWS_ENCRYPTION_KEY_VALID AZURE_ENCRYPTION_KEY_VALID GCP_ENCRYPTION_KEY_VALID \
+	AWS_ENCRYPTION_KEY_ROTATED AZURE_ENCRYPTION_KEY_ROTATED GCP_ENCRYPTION_KEY_ROTATED; do
+	events_query="$events_query&eventType=$t"
+done
 status=0
 for n in ${sizes//,/ }; do
 	ids=$work/ids.$n
 	/usr/bin/python3 -c "import sys,hashlib
 for i in range(int(sys.argv[1])): print(hashlib.sha1(b'%d' % i).hexdigest()[:24])" "$n" >"$ids"
 	base="https://127.0.0.1:$port"
-	awk -v b="$base" '{ print b "/api/atlas/v2/groups/" $1 "/encryptionAtRest"; print b "/api/atlas/v2/groups/" $1 "/clusters" }' "$ids" >"$work/urls.$n"
+	awk -v b="$base" '{ print b "/api/atlas/v2/groups/" $1 "/encryptionAtRest"; print b "/api/atlas/v2/groups/" $1 "/clusters"; print b "/api/atlas/v2/groups/" $1 ev }' ev="$events_query" "$ids" >"$work/urls.$n"
 	{
 		echo "poll_interval: 1h"
 		echo "state_dir: $work/state"
@@ -143,9 +159,9 @@ for i in range(int(sys.argv[1])): print(hashlib.sha1(b'%d' % i).hexdigest()[:24]
 
 	h2=() kt=() cf=() rss=0
 	for _ in $(seq "$runs"); do
-		out=$(h2load -n $((2 * n)) -c 1 -m 100 -i "$work/urls.$n" 2>&1)
-		grep -q "succeeded, 0 failed, 0 errored" <<<"$out" && grep -q "status codes: $((2 * n)) 2xx" <<<"$out" ||
-			{ echo "h2load did not get $((2 * n)) answers:"; echo "$out" | tail -8; exit 1; }
+		out=$(h2load -n $((3 * n)) -c 1 -m 100 -i "$work/urls.$n" 2>&1)
+		grep -q "succeeded, 0 failed, 0 errored" <<<"$out" && grep -q "status codes: $((3 * n)) 2xx" <<<"$out" ||
+			{ echo "h2load did not get $((3 * n)) answers:"; echo "$out" | tail -8; exit 1; }
 		h2+=("$(awk '/^finished in/ { t = $3; sub(/,$/, "", t); if (t ~ /ms$/) { sub(/ms$/, "", t); t /= 1000 } else if (t ~ /us$/) { sub(/us$/, "", t); t /= 1000000 } else sub(/s$/, "", t); print t }' <<<"$out")")
 
 		/usr/bin/time -f '%e' -o "$work/time" "$work/curl_floor" "$work/urls.$n" "$work/ca.pem" 256 >/dev/null ||
@@ -161,8 +177,8 @@ for i in range(int(sys.argv[1])): print(hashlib.sha1(b'%d' % i).hexdigest()[:24]
 		if [ "$rc" != 0 ]; then
 			echo "kmswatchd --once exited $rc:"; tail -5 "$work/once.err" "$work/once.out"; status=1
 		fi
-		if [ "$reqs" != $((2 * n + 1)) ]; then
-			echo "kmswatchd made $reqs requests, expected $((2 * n + 1))"; status=1
+		if [ "$reqs" != $((3 * n + 1)) ]; then
+			echo "kmswatchd made $reqs requests, expected $((3 * n + 1))"; status=1
 		fi
 		read -r secs kb <"$work/time"
 		kt+=("$secs")
@@ -186,5 +202,5 @@ if [ "${KMSWATCH_BENCH_HOLD:-0}" = 1 ]; then
 	echo "holding: nginx on port $port, configs in $work (kill $$ to end)"
 	wait "$nginx_pid"
 fi
-echo "(best of $runs runs for times, highest peak RSS; h2load -c 1 -m 100 and curl_floor over the same 2N URLs)"
+echo "(best of $runs runs for times, highest peak RSS; h2load -c 1 -m 100 and curl_floor over the same 3N URLs)"
 exit $status

@@ -317,6 +317,11 @@ class FakeCloud:
         return self._call("PUT", "/atlas/groups/%s/privateEndpoints/%s" % (self._q(group), provider),
                           list(endpoints))
 
+    def set_events(self, group, events):
+        """Atlas events of a group: {"eventTypeName", "created" (unix seconds
+        or ISO 8601)}; served newest first, filtered as Atlas does."""
+        return self._call("PUT", "/atlas/groups/%s/events" % self._q(group), list(events))
+
     def set_project_owner(self, group, owner):
         """False: kmswatch's identity lacks Project Owner (private endpoints 403)."""
         return self._call("PUT", "/atlas/groups/%s/role" % self._q(group),

@@ -31,6 +31,9 @@ Atlas endpoints (HTTPS port), facts from docs/reference/atlas-api.md
   GET  /api/atlas/v2/groups/{id}/ipAddresses                2023-01-01
   GET  /api/atlas/v2/groups/{id}/clusters                   2024-08-05, paged
   GET  /api/atlas/v2/groups/{id}/cloudProviderAccess        2023-01-01
+  GET  /api/atlas/v2/groups/{id}/events   2023-01-01, paged like clusters,
+                              newest first; eventType (repeatable: any of),
+                              minDate / maxDate (ISO 8601) filter on created
   GET  /api/atlas/v2/groups/{id}/encryptionAtRest/{AZURE|AWS}/privateEndpoints
                               2023-01-01, paged like clusters; needs Project
                               Owner: a group marked read-only answers 403
@@ -220,6 +223,7 @@ Control API (plain HTTP JSON on the control port)
   PUT    /atlas/groups/{id}/ipAddresses  | clusters (list or {"results":[..]})
   PUT    /atlas/groups/{id}/cloudProviderAccess    (these create the group too)
   PUT    /atlas/groups/{id}/privateEndpoints/{AZURE|AWS}  list of EARPrivateEndpoint
+  PUT    /atlas/groups/{id}/events       list of {"eventTypeName", "created", "id"?}
   PUT    /atlas/groups/{id}/role         {"project_owner": bool}: false makes the
                                          private endpoints answer 403
   PUT    /atlas/controlPlaneIPAddresses
@@ -869,6 +873,11 @@ def iso7(ticks):
     """Graph/ARM style UTC timestamp with 7 fractional digits."""
     secs, frac = divmod(int(ticks), TICKS)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + ".%07dZ" % frac
+
+
+def iso_seconds(secs):
+    """Atlas style UTC timestamp, whole seconds."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(secs))
 
 
 def now_ticks():
@@ -1536,7 +1545,8 @@ def new_group(ear=None):
     # None for ipAddresses/clusters/cloudProviderAccess means "use the default".
     return {"ear": default_ear() if ear is None else ear,
             "ipAddresses": None, "clusters": None, "cloudProviderAccess": None,
-            "privateEndpoints": {"AZURE": [], "AWS": []}, "project_owner": True}
+            "privateEndpoints": {"AZURE": [], "AWS": []}, "project_owner": True,
+            "events": []}
 
 
 class State:
@@ -2689,12 +2699,13 @@ class AzureMixin:
 # --- Atlas (HTTPS) ---------------------------------------------------------------
 
 GROUP_RE = re.compile(r"/api/atlas/v2/groups/([^/]+)/"
-                      r"(encryptionAtRest|ipAddresses|clusters|cloudProviderAccess)")
+                      r"(encryptionAtRest|ipAddresses|clusters|cloudProviderAccess|events)")
 PE_RE = re.compile(r"/api/atlas/v2/groups/([^/]+)/encryptionAtRest/([^/]+)/privateEndpoints")
 HOOK_RE = re.compile(r"/hooks/([^/]+)")
 
 GROUP_MEDIA = {"encryptionAtRest": MT_2023_01_01, "ipAddresses": MT_2023_01_01,
-               "clusters": MT_2024_08_05, "cloudProviderAccess": MT_2023_01_01}
+               "clusters": MT_2024_08_05, "cloudProviderAccess": MT_2023_01_01,
+               "events": MT_2023_01_01}
 
 
 class AtlasHandler(AzureMixin, Handler):
@@ -2872,11 +2883,35 @@ class AtlasHandler(AzureMixin, Handler):
         elif resource == "cloudProviderAccess":
             doc = group["cloudProviderAccess"]
             self.atlas_ok(default_cloud_provider_access() if doc is None else doc, media_type)
+        elif resource == "events":
+            self.atlas_events(gid, group.get("events", []), media_type)
         else:
             clusters = group["clusters"]
             if clusters is None:
                 clusters = default_clusters(gid, group["ear"])
             self.clusters_page(gid, clusters, media_type)
+
+    def atlas_events(self, gid, events, media_type):
+        """Newest first, filtered by eventType (any of) and minDate/maxDate."""
+        try:
+            types = set(self.query.get("eventType", []))
+            lo = self.query.get("minDate", [None])[0]
+            hi = self.query.get("maxDate", [None])[0]
+            lo = parse_when(lo, "minDate") if lo is not None else None
+            hi = parse_when(hi, "maxDate") if hi is not None else None
+        except BadInput as e:
+            self.reply_json(400, api_error(400, "INVALID_QUERY_PARAMETER", str(e)))
+            return
+        keep = []
+        for ev in events:
+            when = parse_when(ev["created"], "created")
+            if types and ev.get("eventTypeName") not in types:
+                continue
+            if (lo is not None and when < lo) or (hi is not None and when > hi):
+                continue
+            keep.append((when, ev))
+        keep.sort(key=lambda x: x[0], reverse=True)
+        self.atlas_page("events", gid, [ev for _, ev in keep], media_type)
 
     def atlas_private_endpoints(self, gid, provider):
         group = self._group_for(gid, MT_2023_01_01)
@@ -3126,6 +3161,24 @@ class ControlHandler(AzureMixin, Handler):
             raise BadInput("private endpoints must be a list of objects")
         with self.state.lock:
             self.state.groups.setdefault(gid, new_group())["privateEndpoints"][provider] = doc
+        self.ok()
+
+    def c_put_events(self, gid):
+        doc = self.json_body()
+        if not isinstance(doc, list):
+            raise BadInput("events must be a list")
+        out = []
+        for i, ev in enumerate(doc):
+            if not isinstance(ev, dict) or not isinstance(ev.get("eventTypeName"), str):
+                raise BadInput("events[%d] needs an eventTypeName" % i)
+            ticks = parse_when(ev.get("created"), "events[%d].created" % i)
+            ev = dict(ev)
+            ev["created"] = iso_seconds(ticks // TICKS)
+            ev.setdefault("id", "%024x" % (0x65ee00000000000000000000 + i))
+            ev.setdefault("groupId", gid)
+            out.append(ev)
+        with self.state.lock:
+            self.state.groups.setdefault(gid, new_group())["events"] = out
         self.ok()
 
     def c_put_role(self, gid):
@@ -3482,6 +3535,7 @@ for _m, _p, _f in [
         ("PUT", _G + r"/(ipAddresses|clusters|cloudProviderAccess)", "c_put_group_part"),
         ("PUT", _G + r"/privateEndpoints/([^/]+)", "c_put_private_endpoints"),
         ("PUT", _G + r"/role", "c_put_role"),
+        ("PUT", _G + r"/events", "c_put_events"),
         ("PUT", r"/atlas/controlPlaneIPAddresses", "c_put_control_plane"),
         ("PUT", r"/atlas/apikeys", "c_put_apikeys"),
         ("PUT", r"/atlas/service_accounts", "c_put_service_accounts"),

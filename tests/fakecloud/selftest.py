@@ -358,6 +358,32 @@ def t_ear_private_endpoints(fc):
     assert bearer_get(fc, tok, path)[0] == 200
 
 
+def t_atlas_events(fc):
+    tok = get_token(fc)["access_token"]
+    now = int(time.time())
+    fc.set_events(GID, [
+        {"eventTypeName": "AZURE_ENCRYPTION_KEY_INVALID", "created": now - 3600},
+        {"eventTypeName": "AZURE_ENCRYPTION_KEY_VALID", "created": now - 60},
+        {"eventTypeName": "CLUSTER_CREATED", "created": now - 30},
+        {"eventTypeName": "AZURE_ENCRYPTION_KEY_INVALID", "created": now - 30 * 86400},
+    ])
+    path = "/api/atlas/v2/groups/%s/events" % GID
+    st, h, b = bearer_get(fc, tok, path)
+    doc = json.loads(b)
+    assert st == 200 and h["content-type"] == MT_EAR, (st, h)
+    assert [e["eventTypeName"] for e in doc["results"]][:2] == [
+        "CLUSTER_CREATED", "AZURE_ENCRYPTION_KEY_VALID"], doc   # newest first
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 7 * 86400))
+    st, h, b = bearer_get(fc, tok, path + "?eventType=AZURE_ENCRYPTION_KEY_INVALID"
+                          "&eventType=AZURE_ENCRYPTION_KEY_VALID&minDate=" + since)
+    doc = json.loads(b)
+    assert [e["eventTypeName"] for e in doc["results"]] == [
+        "AZURE_ENCRYPTION_KEY_VALID", "AZURE_ENCRYPTION_KEY_INVALID"], doc
+    assert doc["totalCount"] == 2 and doc["results"][0]["created"].endswith("Z")
+    st, h, b = bearer_get(fc, tok, path + "?minDate=yesterday")
+    assert st == 400, st
+
+
 def t_fault_retry_after(fc):
     tok = get_token(fc)["access_token"]
     fc.add_fault(EAR_PATH, status=429, headers={"Retry-After": "2"})
@@ -1242,7 +1268,7 @@ def t_azure_concurrency(fc):
 CHECKS = [t_health_and_ready, t_client_helpers, t_digest_md5_curl, t_digest_sha256_curl,
           t_digest_wrong_password, t_digest_python_nonce_rules, t_oauth_flow,
           t_bearer_ear_and_revoke, t_token_ttl, t_group_not_found, t_forbidden,
-          t_ear_private_endpoints,
+          t_ear_private_endpoints, t_atlas_events,
           t_accept_required, t_other_endpoints, t_fault_retry_after,
           t_fault_garbage_and_huge, t_fault_hang, t_fault_close_and_forever, t_webhook,
           t_keepalive, t_malformed_requests, t_concurrency, t_tls_modes,

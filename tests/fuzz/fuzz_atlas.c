@@ -111,6 +111,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	{
+		/* Atlas's events, judged for each provider */
+		struct atlas_events page = {0}, all = {0};
+		struct findings out = {0};
+
+		if (atlas_parse_events(body, size, &page, err, sizeof(err)) == 0) {
+			if (atlas_events_merge(&all, &page) == 0) {
+				chk_atlas_events(&all, PROV_AZURE, 1800000000, NULL, &out);
+				chk_atlas_events(&all, PROV_AWS, 1800000000, NULL, &out);
+			} else {
+				atlas_events_free(&page);
+			}
+			atlas_events_free(&all);
+			findings_free(&out);
+		} else {
+			atlas_events_free(&page);
+		}
+	}
+	{
 		struct atlas_cpa cpa = {0};
 		struct atlas_ear role_ear = {0};
 		struct findings out = {0};

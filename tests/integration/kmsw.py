@@ -27,6 +27,19 @@ with open(os.path.join(TOP, "lib", "msgid.h")) as f:
         if len(parts) == 3 and parts[0] == "#define" and parts[1].startswith("MSGID_"):
             MSGID[parts[1][6:].lower()] = parts[2].strip('"')
 
+def _check_order():
+    """Check ids in catalog order: the enum of lib/types.h, named as in the
+    catalogue of lib/checks.c (so a new check needs no edit here)."""
+    import re
+    with open(os.path.join(TOP, "lib", "types.h")) as f:
+        enum = re.findall(r"^\s*(CHK_[A-Z0-9_]+),", f.read(), re.M)
+    with open(os.path.join(TOP, "lib", "checks.c")) as f:
+        names = dict(re.findall(r'\[(CHK_[A-Z0-9_]+)\]\s*=\s*\{\.name\s*=\s*"([^"]+)"', f.read()))
+    return [names[c] for c in enum if c in names]
+
+
+CHECK_ORDER = _check_order()
+
 CHECK_MSGID = {
     "atlas.access": MSGID["atlas_access"],
     "ear.valid": MSGID["ear_valid"],

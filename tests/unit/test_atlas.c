@@ -1512,6 +1512,39 @@ test_ear_private_endpoints(void **state)
 						    1));
 }
 
+/* Atlas's events: the envelope, created parsed (an unparsable one kept,
+ * undated), and the URL asking for the EAR verdicts since a date. */
+static void
+test_events(void **state)
+{
+	static const char page[] =
+		"{\"links\":[],\"results\":[{\"id\":\"65ee00000000000000000001\",\"eventTypeName\":"
+		"\"AZURE_ENCRYPTION_KEY_INVALID\",\"created\":\"2026-12-05T10:00:00Z\",\"groupId\":"
+		"\"65a1b2c3d4e5f60718293a00\",\"isGlobalAdmin\":false},{\"eventTypeName\":"
+		"\"AZURE_ENCRYPTION_KEY_VALID\",\"created\":\"soon\"}],\"totalCount\":2}";
+	struct atlas_events ev = {0};
+	char err[200], *url;
+
+	(void)state;
+	assert_int_equal(atlas_parse_events(page, sizeof(page) - 1, &ev, err, sizeof(err)), 0);
+	assert_int_equal(ev.n, 2);
+	assert_string_equal(ev.v[0].event_type_name, "AZURE_ENCRYPTION_KEY_INVALID");
+	assert_int_equal(ev.v[0].created_at, 1796464800);
+	assert_int_equal(ev.v[1].created_at, 0);
+	atlas_events_free(&ev);
+	assert_int_equal(atlas_parse_events("{\"results\":[{\"created\":5}]}", 27, &ev, err,
+					    sizeof(err)),
+			 -EBADMSG);
+	assert_null(ev.v);
+	url = atlas_events_url("https://cloud.mongodb.com", "65a1b2c3d4e5f60718293a00", 1796464800, 1);
+	assert_non_null(strstr(url, "/api/atlas/v2/groups/65a1b2c3d4e5f60718293a00/events?pageNum=1&"
+				    "itemsPerPage=100&minDate=2026-12-05T10:00:00Z&eventType="
+				    "ENCRYPTION_AT_REST_KMS_NETWORK_ACCESS_DENIED&"));
+	assert_non_null(strstr(url, "&eventType=GCP_ENCRYPTION_KEY_ROTATED"));
+	free(url);
+	assert_null(atlas_events_url("https://cloud.mongodb.com", "65a1b2c3d4e5f60718293a00", 0, 0));
+}
+
 int
 main(void)
 {
@@ -1547,6 +1580,7 @@ main(void)
 		cmocka_unit_test(test_cpa_malformed),
 		cmocka_unit_test(test_cpa_url_and_role_id),
 		cmocka_unit_test(test_ear_private_endpoints),
+		cmocka_unit_test(test_events),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

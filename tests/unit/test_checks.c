@@ -85,7 +85,7 @@ test_catalogue_names(void **state)
 	static const char *names[CHK__COUNT] = {
 		"atlas.access",        "ear.valid",           "ear.enabled",
 		"ear.config",          "ear.clusters",        "ear.role",
-		"ear.private_endpoint",
+		"ear.private_endpoint", "atlas.events",
 		"azure.secret_expiry", "azure.key_state",     "azure.key_age",
 		"azure.key_version",   "azure.key_identifier", "azure.allowlist",
 		"azure.permissions",   "azure.access",        "atlas.control_plane_ips",
@@ -110,7 +110,7 @@ test_catalogue_msgids(void **state)
 	static const char *ids[CHK__COUNT] = {
 		MSGID_ATLAS_ACCESS,       MSGID_EAR_VALID,         MSGID_EAR_ENABLED,
 		MSGID_EAR_CONFIG,         MSGID_EAR_CLUSTERS,      MSGID_EAR_ROLE,
-		MSGID_EAR_PRIVATE_ENDPOINT,
+		MSGID_EAR_PRIVATE_ENDPOINT, MSGID_ATLAS_EVENTS,
 		MSGID_AZURE_SECRET_EXPIRY, MSGID_AZURE_KEY_STATE,  MSGID_AZURE_KEY_AGE,
 		MSGID_AZURE_KEY_VERSION,  MSGID_AZURE_KEY_IDENTIFIER, MSGID_AZURE_ALLOWLIST,
 		MSGID_AZURE_PERMISSIONS,  MSGID_AZURE_ACCESS,      MSGID_ATLAS_CONTROL_PLANE_IPS,
@@ -1575,6 +1575,76 @@ test_private_endpoint(void **state)
 	findings_free(&f);
 }
 
+/* ---- atlas.events ------------------------------------------------------- */
+
+static void
+test_atlas_events(void **state)
+{
+	const time_t now = 1800000000;
+	struct atlas_event v[] = {
+		{.event_type_name = "ENCRYPTION_AT_REST_KMS_NETWORK_ACCESS_DENIED",
+		 .created_at = now - 7200},
+		{.event_type_name = "AZURE_ENCRYPTION_KEY_INVALID", .created_at = now - 600},
+		{.event_type_name = "AZURE_ENCRYPTION_KEY_VALID", .created_at = now - 60},
+		{.event_type_name = "AWS_ENCRYPTION_KEY_NEEDS_ROTATION", .created_at = now - 86400},
+		{.event_type_name = "AZURE_ENCRYPTION_KEY_NEEDS_ROTATION", .created_at = now - 3 * 86400},
+		{.event_type_name = "ENCRYPTION_AT_REST_CONFIG_NO_LONGER_VALID", .created_at = 0},
+	};
+	struct atlas_events ev = {.v = v, .n = ARRAY_SIZE(v)};
+	struct findings f = {0};
+	const struct finding *x;
+
+	(void)state;
+	/* not read: no verdict at all */
+	assert_int_equal(chk_atlas_events(NULL, PROV_AZURE, now, NULL, &f), 0);
+	assert_false(f.evaluated[CHK_ATLAS_EVENTS]);
+
+	assert_int_equal(chk_atlas_events(&ev, PROV_AZURE, now, NULL, &f), 0);
+	assert_true(f.evaluated[CHK_ATLAS_EVENTS]);
+	assert_one_line(&f);
+	x = find(&f, CHK_ATLAS_EVENTS, "kms-network");
+	assert_non_null(x);
+	assert_int_equal(x->severity, SEV_CRITICAL);
+	assert_contains(x->summary, "Atlas raised ENCRYPTION_AT_REST_KMS_NETWORK_ACCESS_DENIED at "
+				    "2027-01-15T06:00:00Z (2 h ago)");
+	/* taken back by a later KEY_VALID */
+	assert_null(find(&f, CHK_ATLAS_EVENTS, "key"));
+	/* only the enabled provider's rotation counts */
+	x = find(&f, CHK_ATLAS_EVENTS, "rotation");
+	assert_non_null(x);
+	assert_int_equal(x->severity, SEV_WARNING);
+	assert_contains(x->summary, "AZURE_ENCRYPTION_KEY_NEEDS_ROTATION");
+	assert_contains(x->summary, "(3 days ago)");
+	/* an undated event is never taken for a recent one */
+	assert_null(find(&f, CHK_ATLAS_EVENTS, "config"));
+	assert_int_equal(count(&f, CHK_ATLAS_EVENTS), 2);
+	findings_free(&f);
+
+	/* a later recovery resolves; nothing standing: one ok */
+	v[0].event_type_name = "ENCRYPTION_AT_REST_KMS_NETWORK_ACCESS_RESTORED";
+	v[4].event_type_name = "AZURE_ENCRYPTION_KEY_ROTATED";
+	assert_int_equal(chk_atlas_events(&ev, PROV_AZURE, now, NULL, &f), 0);
+	assert_int_equal(f.n, 1);
+	x = &f.v[0];
+	assert_int_equal(x->severity, SEV_OK);
+	assert_string_equal(x->subject, "atlas");
+	findings_free(&f);
+	/* the key verdict of another provider does not count */
+	v[2].event_type_name = "CLUSTER_CREATED";
+	assert_int_equal(chk_atlas_events(&ev, PROV_AWS, now, NULL, &f), 0);
+	assert_null(find(&f, CHK_ATLAS_EVENTS, "key"));
+	assert_non_null(find(&f, CHK_ATLAS_EVENTS, "rotation")); /* AWS's own */
+	findings_free(&f);
+	assert_int_equal(chk_atlas_events(&ev, PROV_AZURE, now, NULL, &f), 0);
+	assert_int_equal(find(&f, CHK_ATLAS_EVENTS, "key")->severity, SEV_CRITICAL);
+	findings_free(&f);
+	ev.n = 0;
+	assert_int_equal(chk_atlas_events(&ev, PROV_AZURE, now, NULL, &f), 0);
+	assert_int_equal(f.n, 1);
+	assert_contains(f.v[0].summary, "no encryption-at-rest verdict");
+	findings_free(&f);
+}
+
 /* The EAR and control-plane memories as kept in the state files: what is
  * written loads back; a damaged member is -EBADMSG and leaves nothing. */
 static void
@@ -1676,6 +1746,7 @@ main(void)
 		cmocka_unit_test(test_role_hostile_values),
 		cmocka_unit_test(test_memory_json),
 		cmocka_unit_test(test_private_endpoint),
+		cmocka_unit_test(test_atlas_events),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
