@@ -138,6 +138,7 @@ struct azproject {
 	struct azround *round;
 	bool rerun;
 	bool done_once;
+	int retiring; /* EAR reads left that report "not Azure" (provider_ear) */
 	struct cp_memory cp;
 };
 
@@ -1155,6 +1156,8 @@ azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ea
 		p->key_id = util_strdup(mem->key_id);
 	}
 	p->key_first_seen = mem ? mem->key_first_seen : 0;
+	if (atlas_ear_enabled_provider(ear) == PROV_AZURE)
+		p->retiring = 0;
 	if (atlas_ear_enabled_provider(ear) != PROV_AZURE) {
 		if (was) {
 			kv_clear(&p->kv);
@@ -1164,6 +1167,12 @@ azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ea
 				set_round(p, NULL);
 			}
 			uv_timer_stop(&p->timer);
+			/* the alerts' clear state must hold confirm_resolved
+			 * observations: report it that many EAR reads */
+			p->retiring = a->cfg->alerts.confirm_resolved;
+		}
+		if (p->retiring > 0) {
+			p->retiring--;
 			report_not_azure(p);
 		}
 		set_kv(p, false, true);
