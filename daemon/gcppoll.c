@@ -34,6 +34,7 @@
 #include "poller.h"
 #include "projset.h"
 #include "provider.h"
+#include "provround.h"
 #include "restreq.h"
 #include "store.h"
 #include "util.h"
@@ -77,14 +78,10 @@ struct gcpproject {
 	struct projset_entry e; /* id, cfg, config order */
 	struct gcppoll *owner;
 	char *version_id;  /* Atlas's keyVersionResourceID while GCP is the provider */
-	bool active;       /* Atlas's enabled provider is GCP */
 	char *seen_id;     /* memory: the version last named, and since when */
 	time_t seen_since;
-	uv_timer_t timer;
+	struct provround s; /* schedule; s.active: Atlas's enabled provider is GCP */
 	struct gcpround *round;
-	bool rerun;
-	bool done_once;
-	int retiring; /* EAR reads left that report "not GCP" */
 };
 
 struct gcppoll {
@@ -92,40 +89,18 @@ struct gcppoll {
 	struct poller_hooks hooks;
 	const struct config *cfg;
 	struct projset projects;
-	size_t n_rounds, n_unready; /* for gcppoll_idle without a scan */
+	struct provround_set rounds;
 	json_t *loaded;
 };
 
 static void round_start(struct gcpproject *p);
 static void req_done(struct gcpreq *q);
 
-static bool
-unready(const struct gcpproject *p)
-{
-	return p->active && !p->done_once;
-}
-
 static void
 set_round(struct gcpproject *p, struct gcpround *r)
 {
-	struct gcppoll *g = p->owner;
-
-	if (p->round && !r)
-		g->n_rounds--;
-	else if (!p->round && r)
-		g->n_rounds++;
 	p->round = r;
-}
-
-static void
-set_active(struct gcpproject *p, bool active, bool done_once)
-{
-	struct gcppoll *g = p->owner;
-
-	g->n_unready -= unready(p);
-	p->active = active;
-	p->done_once = done_once;
-	g->n_unready += unready(p);
+	provround_set_running(&p->s, r != NULL);
 }
 
 /* ---- reads ------------------------------------------------------------- */
@@ -348,13 +323,7 @@ round_finish(struct gcpround *r)
 	round_evaluate(r, &f);
 	set_round(p, NULL);
 	round_free(r);
-	set_active(p, p->active, true);
-	if (p->rerun && !g->hooks.once) {
-		p->rerun = false;
-		uv_timer_start(&p->timer, on_timer, 0, 0);
-	} else if (!g->hooks.once) {
-		uv_timer_start(&p->timer, on_timer, (uint64_t)g->cfg->gcp_interval * 1000, 0);
-	}
+	provround_ended(&p->s, on_timer, g->hooks.once, g->cfg->gcp_interval);
 	g->hooks.on_result(g->hooks.ctx, p->e.cfg, &f);
 	findings_free(&f);
 }
@@ -384,7 +353,7 @@ round_start(struct gcpproject *p)
 	struct gcpround *r;
 
 	if (p->round) {
-		p->rerun = true;
+		p->s.rerun = true;
 		return;
 	}
 	if (!(r = calloc(1, sizeof(*r)))) {
@@ -422,7 +391,7 @@ on_timer(uv_timer_t *t)
 {
 	struct gcpproject *p = t->data;
 
-	if (p->active)
+	if (p->s.active)
 		round_start(p);
 }
 
@@ -449,9 +418,7 @@ project_destroy(void *ctx, struct projset_entry *e)
 		round_free(p->round);
 		set_round(p, NULL);
 	}
-	set_active(p, false, true);
-	uv_timer_stop(&p->timer);
-	uv_close((uv_handle_t *)&p->timer, on_project_closed);
+	provround_close(&p->s, on_project_closed);
 }
 
 static struct projset_entry *
@@ -466,8 +433,7 @@ project_new(void *ctx, const struct cfg_project *cp)
 		return NULL;
 	}
 	p->owner = g;
-	uv_timer_init(g->d->loop, &p->timer);
-	p->timer.data = p;
+	provround_init(&p->s, &g->rounds, p);
 	o = g->loaded ? json_object_get(g->loaded, cp->id) : NULL;
 	if (json_is_string(json_object_get(o, "version")) &&
 	    json_is_integer(json_object_get(o, "first_seen"))) {
@@ -491,7 +457,7 @@ gcppoll_configure(struct gcppoll *g, const struct config *cfg)
 		if (p->round) {
 			round_free(p->round);
 			set_round(p, NULL);
-			p->rerun = true;
+			p->s.rerun = true;
 		}
 	}
 	gcptokens_forget(g->d);
@@ -500,14 +466,8 @@ gcppoll_configure(struct gcppoll *g, const struct config *cfg)
 		return r;
 	json_decref(g->loaded);
 	g->loaded = NULL;
-	projset_foreach(&g->projects, e) {
-		struct gcpproject *p = (struct gcpproject *)e;
-
-		if (p->rerun && p->active) {
-			p->rerun = false;
-			uv_timer_start(&p->timer, on_timer, 0, 0);
-		}
-	}
+	projset_foreach(&g->projects, e)
+		provround_resume(&((struct gcpproject *)e)->s, on_timer);
 	return 0;
 }
 
@@ -534,28 +494,18 @@ gcppoll_ear(struct gcppoll *g, const struct cfg_project *cp, const struct atlas_
 	if (!p)
 		return;
 	p->e.cfg = cp;
-	was = p->active;
+	was = p->s.active;
 	if (atlas_ear_enabled_provider(ear) != PROV_GCP) {
-		if (was) {
-			free(p->version_id);
-			p->version_id = NULL;
-			if (p->round) {
-				round_free(p->round);
-				set_round(p, NULL);
-			}
-			uv_timer_stop(&p->timer);
-			/* the alerts' clear state must hold confirm_resolved
-			 * observations: report it that many EAR reads */
-			p->retiring = g->cfg->alerts.confirm_resolved;
+		free(p->version_id);
+		p->version_id = NULL;
+		if (p->round) {
+			round_free(p->round);
+			set_round(p, NULL);
 		}
-		if (p->retiring > 0) {
-			p->retiring--;
+		if (provround_leave(&p->s, g->cfg->alerts.confirm_resolved))
 			report_not_gcp(p);
-		}
-		set_active(p, false, true);
 		return;
 	}
-	p->retiring = 0;
 	id = ear->gcp.key_version_resource_id ? ear->gcp.key_version_resource_id : "";
 	if (!util_streq(id, p->seen_id)) {
 		free(p->seen_id);
@@ -570,9 +520,9 @@ gcppoll_ear(struct gcppoll *g, const struct cfg_project *cp, const struct atlas_
 		log_err("project %s: out of memory keeping the Google Cloud configuration", cp->name);
 		return;
 	}
-	set_active(p, true, was ? p->done_once : false);
-	if (!p->done_once || !g->hooks.once) {
-		uv_timer_stop(&p->timer);
+	provround_set_active(&p->s, true, was && p->s.done_once);
+	if (!p->s.done_once || !g->hooks.once) {
+		uv_timer_stop(&p->s.timer);
 		round_start(p);
 	}
 }
@@ -621,6 +571,7 @@ op_create(struct daemon *d, const struct poller_hooks *hooks, struct provider_st
 		return -ENOMEM;
 	g->d = d;
 	g->hooks = *hooks;
+	g->rounds.loop = d->loop;
 	*out = (struct provider_state *)g;
 	return 0;
 }
@@ -666,9 +617,7 @@ op_load(struct provider_state *s, const char *json, size_t len)
 static bool
 op_idle(const struct provider_state *s)
 {
-	const struct gcppoll *g = (const struct gcppoll *)s;
-
-	return g->n_rounds == 0 && g->n_unready == 0;
+	return provround_idle(&((const struct gcppoll *)s)->rounds);
 }
 
 const struct provider_ops gcp_provider = {
