@@ -334,3 +334,44 @@ def test_config_check_accepts_and_refuses_keys(fc, daemons):
     assert r.returncode == 1
     assert "not a Google service-account key" in r.stderr
     no_secrets(r.stderr, w)
+
+
+def test_reload_with_a_new_key(fc, daemons):
+    """A rotated service-account key reaches kmswatch by SIGHUP: the old
+    token source is forgotten and the new key's assertion works."""
+    p, w = world(fc)
+    stale, _, _ = gcp_service_account_key(w["email"], key_id="k-" + w["email"][:8])
+    d = gcp_daemon(fc, daemons, [p], w, key_json=stale)
+    one(d, p, "gcp.access")
+    path = os.path.join(d.dir, "gcp-key.json")
+    with open(path, "w") as f:
+        f.write(w["key_json"])
+    d.reload()
+    one(d, p, "gcp.access", event="resolved")
+    assert d.stop() == 0
+
+
+def test_first_seen_survives_a_restart(fc, daemons):
+    p, w = world(fc)
+    d = gcp_daemon(fc, daemons, [p], w)
+    rounds(fc, w, 1)
+    assert d.stop() == 0
+    doc = os.path.join(d.state_dir, "gcp.json")
+    first = json.load(open(doc))["projects"][p["id"]]
+    time.sleep(1.1)
+    d.start()
+    rounds(fc, w, 2)
+    assert d.stop() == 0
+    again = json.load(open(doc))["projects"][p["id"]]
+    assert again == first, (first, again)
+    # another version: a new first-seen time
+    fc.patch_gcp(w["key_name"], versions={"2": {"state": "ENABLED"}})
+    fc.set_ear(p["id"], gcp_ear(w["key_name"] + "/cryptoKeyVersions/2"))
+    d.start()
+    wait_for(lambda: [r for r in fc.requests(path="/v1/" + w["key_name"] +
+                                             "/cryptoKeyVersions/2")
+                      if r["status"] == 200], timeout=20)
+    assert d.stop() == 0
+    last = json.load(open(doc))["projects"][p["id"]]
+    assert last["version"].endswith("/cryptoKeyVersions/2")
+    assert last["first_seen"] > first["first_seen"]
