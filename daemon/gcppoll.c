@@ -365,6 +365,8 @@ round_start(struct gcpproject *p)
 	r->pending = 1; /* the launch reference */
 	r->pin_ok = gcp_parse_version_id(p->version_id, &r->pin, r->pin_err,
 					 sizeof(r->pin_err)) == 0;
+	if (!r->pin_ok && (!p->version_id || !p->version_id[0]))
+		snprintf(r->pin_err, sizeof(r->pin_err), "Atlas's answer has none");
 	if (!r->pin_ok) {
 		/* never sent: a malformed name would ask for something else */
 		struct gcp_read *rd = add_read(r, GCPOP_KEY_VERSION, GCP_READ_REFUSED, 0, 0);

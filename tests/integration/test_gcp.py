@@ -163,12 +163,16 @@ def test_not_found_is_key_state_only(fc, daemons):
     assert d.stop() == 0
 
 
-def test_malformed_version_id_is_not_sent(fc, daemons):
+@pytest.mark.parametrize("suffix,says", [("/cryptoKeyVersions/1/../../../../x", "goes on"),
+                                         ("/cryptoKeyVersions/1%2F..", "character"),
+                                         (None, "has none")])
+def test_malformed_version_id_is_not_sent(fc, daemons, suffix, says):
     p, w = world(fc)
-    fc.set_ear(p["id"], gcp_ear(w["key_name"] + "/cryptoKeyVersions/1/../../../../x"))
+    fc.set_ear(p["id"], gcp_ear(w["key_name"] + suffix if suffix else None))
     d = gcp_daemon(fc, daemons, [p], w)
     e = one(d, p, "gcp.access")
     assert "keyVersionResourceID is malformed" in e["MESSAGE"]
+    assert says in e["MESSAGE"], e["MESSAGE"]
     time.sleep(2)
     assert fc.requests(path="/v1/") == []
     assert d.stop() == 0
