@@ -173,11 +173,8 @@ parse(void *owner, const char *label, const struct http_response *resp, struct t
 	int r;
 
 	(void)owner;
-	if (resp->curl_code != 0) {
-		snprintf(ans->detail, sizeof(ans->detail), "cannot get the %s: %s", label,
-			 resp->error);
+	if (tokens_no_answer(resp, label, ans))
 		return;
-	}
 	r = azure_parse_token(resp->body, resp->body_len, &tok, &terr, err, sizeof(err));
 	ans->status = resp->status;
 	if (r == -EACCES) {
@@ -188,8 +185,7 @@ parse(void *owner, const char *label, const struct http_response *resp, struct t
 		return;
 	}
 	if (r < 0 || resp->status != 200) {
-		snprintf(ans->detail, sizeof(ans->detail), "cannot get the %s: HTTP %ld%s%s", label,
-			 resp->status, *err ? ", " : "", err);
+		tokens_bad_answer(resp, label, err, ans);
 		azure_token_free(&tok);
 		return;
 	}

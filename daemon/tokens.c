@@ -314,3 +314,20 @@ tokens_rekey(struct tokens *t, const char *old_key, const char *new_key, const v
 		deliver(e, &res);
 	}
 }
+
+bool
+tokens_no_answer(const struct http_response *resp, const char *label, struct token_answer *ans)
+{
+	if (resp->curl_code == 0)
+		return false;
+	snprintf(ans->detail, sizeof(ans->detail), "cannot get the %s: %s", label, resp->error);
+	return true;
+}
+
+void
+tokens_bad_answer(const struct http_response *resp, const char *label, const char *err,
+		  struct token_answer *ans)
+{
+	snprintf(ans->detail, sizeof(ans->detail), "cannot get the %s: HTTP %ld%s%s", label,
+		 resp->status, err && *err ? ", " : "", err ? err : "");
+}

@@ -60,6 +60,15 @@ struct token_source {
 		      struct token_answer *ans);
 };
 
+/* For a source's parse(): the answer's failures every source words the
+ * same. tokens_no_answer: true (detail set) when there was no answer at
+ * all; tokens_bad_answer: detail for an answer that gave no token (HTTP
+ * status and the parser's err, which may be ""). */
+bool tokens_no_answer(const struct http_response *resp, const char *label,
+		      struct token_answer *ans);
+void tokens_bad_answer(const struct http_response *resp, const char *label, const char *err,
+		       struct token_answer *ans);
+
 /* The cache key for an identity: SHA-256 (hex) of the printf-formatted
  * description of it, secret included, so that new credentials get a new
  * token while the cache compares and keeps no copy of the secret. The

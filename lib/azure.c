@@ -467,7 +467,7 @@ int
 azure_parse_token(const char *body, size_t len, struct azure_token *tok,
 		  struct azure_token_error *terr, char *err, size_t errlen)
 {
-	json_t *root, *at, *type, *e;
+	json_t *root, *at, *e;
 	bool has_in = false;
 	int64_t on = 0;
 	int r = 0;
@@ -478,7 +478,6 @@ azure_parse_token(const char *body, size_t len, struct azure_token *tok,
 	if (r < 0)
 		return r;
 	at = kj_field(root, "access_token");
-	type = kj_field(root, "token_type");
 	e = kj_field(root, "error");
 	if (json_is_string(e)) {
 		struct azure_token_error tmp = {0};
@@ -489,22 +488,7 @@ azure_parse_token(const char *body, size_t len, struct azure_token *tok,
 		if (terr != NULL)
 			*terr = tmp;
 		r = -EACCES;
-	} else if (at == NULL) {
-		kj_seterr(err, errlen, "no access_token in the answer");
-		r = -EBADMSG;
-	} else if (!json_is_string(at)) {
-		kj_seterr(err, errlen, "access_token is not a string");
-		r = -EBADMSG;
-	} else if (!kj_header_safe(json_string_value(at))) {
-		kj_seterr(err, errlen,
-			  "access_token is empty or has characters not allowed in an HTTP header");
-		r = -EBADMSG;
-	} else if (type != NULL && !json_is_string(type)) {
-		kj_seterr(err, errlen, "token_type is not a string");
-		r = -EBADMSG;
-	} else if (type != NULL && strcasecmp(json_string_value(type), "Bearer") != 0) {
-		kj_seterr(err, errlen, "token_type is \"%.32s\", not Bearer",
-			  json_string_value(type));
+	} else if (kj_bearer_token(root, err, errlen) == NULL) {
 		r = -EBADMSG;
 	}
 	if (r == 0)

@@ -46,6 +46,10 @@ static const struct {
 	[CHK_AZURE_PERMISSIONS] = {.name = "azure.permissions", .msgid = MSGID_AZURE_PERMISSIONS},
 	[CHK_AZURE_ACCESS] = {.name = "azure.access", .msgid = MSGID_AZURE_ACCESS},
 	[CHK_ATLAS_CONTROL_PLANE_IPS] = {.name = "atlas.control_plane_ips", .msgid = MSGID_ATLAS_CONTROL_PLANE_IPS},
+	/* Google Cloud KMS */
+	[CHK_GCP_KEY_STATE] = {.name = "gcp.key_state", .msgid = MSGID_GCP_KEY_STATE},
+	[CHK_GCP_KEY_AGE] = {.name = "gcp.key_age", .msgid = MSGID_GCP_KEY_AGE, .held_while_ear_invalid = true},
+	[CHK_GCP_ACCESS] = {.name = "gcp.access", .msgid = MSGID_GCP_ACCESS},
 };
 
 /* Out-of-range values come only from our own bugs; an empty string keeps

@@ -38,6 +38,8 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "crypto.h"
+#include "gcp.h"
 #include "util.h"
 
 /* room for tens of thousands of projects (about 50 bytes each) */
@@ -1374,6 +1376,78 @@ h_azure(struct ctx *c, const struct node *v, void *obj, const struct keydef *k U
 	return walk_map(c, v, azure_keys, cfg, NULL);
 }
 
+/* ---- gcp: ---- */
+
+static const struct enumdef gcp_identity_types[] = {
+	{"service_account_key", GCPID_SERVICE_ACCOUNT_KEY},
+	{"metadata", GCPID_METADATA},
+	{NULL, 0}};
+
+static const struct keydef gcp_identity_keys[] = {
+	KEY("type", h_enum, CFG(gcp.type), .flags = K_REQUIRED, .values = gcp_identity_types),
+	KEY("key", h_secret, CFG(gcp.key)),
+	{0},
+};
+
+static const struct keydef gcp_endpoint_keys[] = {
+	KEY("kms", h_url, CFG(gcp.endpoints.kms), .aux = URL_HTTPS, .flags = K_ORIGIN),
+	KEY("token", h_url, CFG(gcp.endpoints.token), .aux = URL_HTTPS),
+	/* the metadata server is plain http on a link-local address */
+	KEY("metadata", h_url, CFG(gcp.endpoints.metadata), .aux = URL_HTTP_ANY,
+	    .flags = K_ORIGIN),
+	{0},
+};
+
+static int
+h_gcp_identity(struct ctx *c, const struct node *v, void *obj, const struct keydef *k UNUSED)
+{
+	struct config *cfg = obj;
+	struct seen seen[CFG_MAX_KEYS];
+	const struct seen *key;
+	unsigned before = c->problems;
+
+	if (walk_map(c, v, gcp_identity_keys, cfg, seen) < 0 || c->problems > before)
+		return -EINVAL;
+	key = seen_key(gcp_identity_keys, seen, "key");
+	if (cfg->gcp.type == GCPID_SERVICE_ACCOUNT_KEY && key == NULL)
+		problem(c, v, "missing required key \"key\" (type service_account_key needs it)");
+	if (cfg->gcp.type == GCPID_METADATA && key != NULL)
+		problem(c, key->key, "key \"key\" is not used by type metadata");
+	/* what -t can check without the network: the key file itself */
+	if (key != NULL && cfg->gcp.key.value != NULL) {
+		struct gcp_sa_key sa;
+		unsigned char *sig = NULL;
+		size_t siglen = 0;
+		const char *why = "";
+		char err[256];
+
+		if (gcp_parse_sa_key(cfg->gcp.key.value, strlen(cfg->gcp.key.value), &sa, err,
+				     sizeof(err)) < 0)
+			problem(c, key->val, "not a Google service-account key (JSON): %s", err);
+		else if (crypto_rs256_sign(sa.private_key, "", 0, &sig, &siglen, &why) == -EINVAL)
+			problem(c, key->val, "unusable service-account key: %s", why);
+		free(sig);
+		gcp_sa_key_free(&sa);
+	}
+	return c->problems > before ? -EINVAL : 0;
+}
+
+static const struct keydef gcp_keys[] = {
+	KEY("identity", h_gcp_identity, 0),
+	KEY("endpoints", h_block, 0, .sub = gcp_endpoint_keys),
+	KEY("ca_file", h_file, CFG(gcp.ca_file)),
+	{0},
+};
+
+static int
+h_gcp(struct ctx *c, const struct node *v, void *obj, const struct keydef *k UNUSED)
+{
+	struct config *cfg = obj;
+
+	cfg->gcp.configured = true;
+	return walk_map(c, v, gcp_keys, cfg, NULL);
+}
+
 static const struct keydef service_account_keys[] = {
 	KEY("client_id", h_string, CFG(atlas.client_id), .flags = K_REQUIRED),
 	KEY("client_secret", h_secret, CFG(atlas.client_secret), .flags = K_REQUIRED),
@@ -1907,6 +1981,8 @@ static const struct keydef top_keys[] = {
 	KEY("state_dir", h_path, CFG(state_dir)),
 	KEY("atlas", h_atlas, 0, .flags = K_REQUIRED),
 	KEY("azure", h_azure, 0),
+	KEY("gcp_interval", h_duration, CFG(gcp_interval)),
+	KEY("gcp", h_gcp, 0),
 	KEY("http", h_http, 0),
 	KEY("projects", NULL, 0, .flags = K_REQUIRED),
 	KEY("checks", h_checks, CFG(checks)),
@@ -2263,6 +2339,11 @@ cfg_free(struct config *cfg)
 	free(cfg->azure.endpoints.key_vault);
 	free(cfg->azure.endpoints.imds);
 	free(cfg->azure.ca_file);
+	secret_free(&cfg->gcp.key);
+	free(cfg->gcp.endpoints.kms);
+	free(cfg->gcp.endpoints.token);
+	free(cfg->gcp.endpoints.metadata);
+	free(cfg->gcp.ca_file);
 	for (size_t i = 0; i < cfg->n_projects; i++)
 		project_free(&cfg->projects[i]);
 	free(cfg->projects);
@@ -2310,6 +2391,7 @@ cfg_new(const char *path)
 	cfg->poll_interval = 300;
 	cfg->azure_interval = 3600;
 	cfg->events_interval = 900; /* Atlas validates the key every 15 minutes */
+	cfg->gcp_interval = 3600;
 	cfg->atlas.base_url = strdup("https://cloud.mongodb.com");
 	cfg->path = util_strdup(path);
 	cfg->http.connect_timeout_ms = 10 * 1000;

@@ -76,6 +76,19 @@ struct cfg_azure_endpoints {
 	char *login, *management, *graph, *vault_suffix, *key_vault, *imds;
 };
 
+/* ---- Google Cloud (gcp:) ---- */
+enum gcp_identity_type {
+	GCPID_NONE = 0,
+	GCPID_SERVICE_ACCOUNT_KEY, /* a JSON key file's content, as a secret */
+	GCPID_METADATA,            /* the GCE/GKE metadata server */
+};
+
+struct cfg_gcp_endpoints {
+	char *kms;      /* NULL: https://cloudkms.googleapis.com */
+	char *token;    /* NULL: the key's token_uri */
+	char *metadata; /* NULL: http://169.254.169.254 */
+};
+
 struct cfg_project {
 	char *id;   /* 24 hex */
 	char *name; /* defaults to id */
@@ -149,6 +162,16 @@ struct config {
 		struct cfg_azure_endpoints endpoints;
 		char *ca_file;
 	} azure;
+
+	/* Google Cloud (gcp:) */
+	int64_t gcp_interval; /* seconds, default 3600 */
+	struct {
+		bool configured;
+		enum gcp_identity_type type;
+		struct cfg_secret key; /* service_account_key: the key JSON */
+		struct cfg_gcp_endpoints endpoints;
+		char *ca_file;
+	} gcp;
 
 	/* extension of docs/INTERFACE.md: HTTP client tuning */
 	struct {

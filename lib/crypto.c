@@ -14,6 +14,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 
 #include "crypto.h"
 #include "util.h"
@@ -136,4 +138,81 @@ bool
 crypto_equal(const void *a, const void *b, size_t n)
 {
 	return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+/* ---- JWTs signed with a service-account key ------------------------------ */
+
+void
+crypto_base64url(const unsigned char *in, size_t n, char *out)
+{
+	char *p;
+
+	crypto_base64(in, n, out);
+	for (p = out; *p; p++)
+		if (*p == '+')
+			*p = '-';
+		else if (*p == '/')
+			*p = '_';
+	while (p > out && p[-1] == '=')
+		*--p = '\0';
+}
+
+int
+crypto_rs256_sign(const char *pem, const void *data, size_t len, unsigned char **sig,
+		  size_t *siglen, const char **why)
+{
+	const char *dummy;
+	BIO *bio = NULL;
+	EVP_PKEY *key = NULL;
+	EVP_MD_CTX *md = NULL;
+	unsigned char *out = NULL;
+	size_t outlen = 0;
+	int r = -ENOMEM;
+
+	if (why == NULL)
+		why = &dummy;
+	*why = "";
+	*sig = NULL;
+	*siglen = 0;
+	if (pem == NULL || strlen(pem) > INT_MAX) {
+		*why = "no private key";
+		return -EINVAL;
+	}
+	if (!(bio = BIO_new_mem_buf(pem, (int)strlen(pem))))
+		goto out;
+	/* no passphrase callback: an encrypted key fails instead of asking */
+	key = PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"");
+	if (key == NULL) {
+		*why = "the private key is not a PEM private key";
+		r = -EINVAL;
+		goto out;
+	}
+	if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {
+		*why = "the private key is not an RSA key";
+		r = -EINVAL;
+		goto out;
+	}
+	if (EVP_PKEY_get_bits(key) < 2048) {
+		*why = "the RSA private key is shorter than 2048 bits";
+		r = -EINVAL;
+		goto out;
+	}
+	if (!(md = EVP_MD_CTX_new()) ||
+	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
+	    EVP_DigestSign(md, NULL, &outlen, data, len) != 1 || !(out = malloc(outlen)) ||
+	    EVP_DigestSign(md, out, &outlen, data, len) != 1) {
+		free(out);
+		out = NULL;
+		*why = "signing failed";
+		goto out;
+	}
+	*sig = out;
+	*siglen = outlen;
+	r = 0;
+out:
+	ERR_clear_error();
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(key);
+	BIO_free(bio);
+	return r;
 }

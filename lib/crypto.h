@@ -39,6 +39,20 @@ void crypto_base64(const unsigned char *in, size_t n, char *out);
  * INT_MAX. */
 int crypto_base64_decode(const char *in, unsigned char *out, size_t outcap);
 
+/* ---- JWTs signed with a service-account key (Google Cloud) ------------ */
+
+/* base64url without padding (RFC 7515 section 2); out holds
+ * CRYPTO_BASE64_LEN(n) bytes. */
+void crypto_base64url(const unsigned char *in, size_t n, char *out);
+/* RSASSA-PKCS1-v1_5 with SHA-256 (JWS "RS256") of len bytes, with the
+ * PEM private key pem (PKCS#8 or PKCS#1, RSA of at least 2048 bits).
+ * *sig is malloc'ed (*siglen bytes). 0; -EINVAL when pem is no RSA
+ * private key kmswatch accepts (why, if not NULL, says which, without any
+ * key material); -ENOMEM. The decoded key is freed (and so wiped) by
+ * libcrypto before returning. */
+int crypto_rs256_sign(const char *pem, const void *data, size_t len, unsigned char **sig,
+		      size_t *siglen, const char **why);
+
 /* a and b equal, in time that depends on n only */
 bool crypto_equal(const void *a, const void *b, size_t n);
 

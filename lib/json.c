@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "json.h"
 
@@ -360,4 +361,26 @@ kj_wipe(json_t *v)
 {
 	if (json_is_string(v))
 		explicit_bzero((char *)json_string_value(v), json_string_length(v));
+}
+
+json_t *
+kj_bearer_token(json_t *root, char *err, size_t errlen)
+{
+	json_t *at = kj_field(root, "access_token"), *type = kj_field(root, "token_type");
+
+	if (at == NULL)
+		kj_seterr(err, errlen, "no access_token in the answer");
+	else if (!json_is_string(at))
+		kj_seterr(err, errlen, "access_token is not a string");
+	else if (!kj_header_safe(json_string_value(at)))
+		kj_seterr(err, errlen,
+			  "access_token is empty or has characters not allowed in an HTTP header");
+	else if (type != NULL && !json_is_string(type))
+		kj_seterr(err, errlen, "token_type is not a string");
+	else if (type != NULL && strcasecmp(json_string_value(type), "Bearer") != 0)
+		kj_seterr(err, errlen, "token_type is \"%.32s\", not Bearer",
+			  json_string_value(type));
+	else
+		return at;
+	return NULL;
 }

@@ -121,6 +121,11 @@ int kj_parse(const char *body, size_t len, size_t flags, void *out, size_t outsi
 /* Whether s is non-empty visible ASCII: fit to go into an HTTP header
  * verbatim (a bearer token), unable to split or smuggle one. */
 bool kj_header_safe(const char *s);
+/* The checks every OAuth 2.0 bearer-token answer gets (Entra, IMDS,
+ * Google): access_token present, a string and kj_header_safe; token_type,
+ * when present, "Bearer" in any case. Returns access_token's value (not
+ * copied: kj_wipe it) or NULL with the reason in err. */
+json_t *kj_bearer_token(json_t *root, char *err, size_t errlen);
 /* Wipes the bytes of a string value (jansson frees without wiping); any
  * other value, or NULL, is left alone. */
 void kj_wipe(json_t *v);

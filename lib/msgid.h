@@ -25,6 +25,10 @@
 #define MSGID_AZURE_PERMISSIONS      "d4ee276233ab4beba60e65ffbd153f94"
 #define MSGID_AZURE_ACCESS           "44cc47a88833495792d88074dc18c727"
 #define MSGID_ATLAS_CONTROL_PLANE_IPS "6799540a6cd64d19abd8c2aa46d36f3b"
+/* Google Cloud KMS */
+#define MSGID_GCP_KEY_STATE          "62cbb2c25ff74fc193671b4a44f07141"
+#define MSGID_GCP_KEY_AGE            "ef640eae62a04f3f94c0299ee2d031dc"
+#define MSGID_GCP_ACCESS             "70a1a02f2b2642f0a4aa29f5360a95ca"
 
 /* daemon life */
 #define MSGID_STARTED                "39c06c6920d24c3991f5eb7decaeb7d1"

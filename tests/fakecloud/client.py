@@ -607,3 +607,98 @@ class FakeCloud:
                 "atlas_app": {"client_id": app_id, "secret": atlas_secret,
                               "app_object_id": app["id"], "sp_object_id": sp["id"],
                               "key_id": app["passwordCredentials"][0]["keyId"]}}
+
+    # ---- Google Cloud ----------------------------------------------------------
+
+    def gcp_endpoints(self):
+        """kmswatch's gcp.endpoints overrides pointing at this fake (the
+        metadata server is plain HTTP, on the control port)."""
+        return {"kms": self.https_url, "token": self.https_url + "/token",
+                "metadata": self.control_url}
+
+    def gcp_state(self):
+        return self._call("GET", "/gcp")
+
+    def add_gcp_service_account(self, client_email, public_key=None, key_id=None, **extra):
+        body = dict(extra, client_email=client_email, public_key=public_key, key_id=key_id)
+        return self._call("POST", "/gcp/service_accounts", body)
+
+    def patch_gcp_service_account(self, client_email, **fields):
+        return self._call("PATCH", "/gcp/service_accounts/%s" % self._q(client_email), fields)
+
+    def set_gcp_metadata_account(self, client_email):
+        return self._call("PUT", "/gcp/metadata", {"client_email": client_email})
+
+    def set_gcp_key(self, name, **doc):
+        """A CryptoKey (name projects/P/locations/L/keyRings/R/cryptoKeys/K) and
+        its versions: versions={"1": {"state", "createTime", ...}}, primary,
+        rotationPeriod (seconds or "7776000s"), nextRotationTime."""
+        return self._call("PUT", "/gcp/kms/" + name, doc)["key"]
+
+    def patch_gcp(self, name, **fields):
+        """Merge fields into a version (name ends in /cryptoKeyVersions/N) or a key."""
+        return self._call("PATCH", "/gcp/kms/" + name, fields)
+
+    def delete_gcp(self, name):
+        return self._call("DELETE", "/gcp/kms/" + name)
+
+    def set_gcp_token_ttl(self, seconds):
+        return self._call("PUT", "/gcp/token_ttl", {"seconds": seconds})
+
+    def revoke_gcp_tokens(self):
+        return self._call("POST", "/gcp/revoke_tokens")
+
+    def gcp_tokens(self):
+        return self._call("GET", "/gcp/tokens")
+
+    def gcp_default_world(self, group=None, email="kmswatch-reader@acme-prod.iam."
+                          "gserviceaccount.com", key_age_days=10, state="ENABLED",
+                          rotation=False, register=True, **version):
+        """A healthy GCP side: a service account (its key JSON and PEM are
+        returned; the public key registered unless register is False), a key
+        with version 1 in `state`, and (with group) the project's EAR naming
+        it. Returns {"key_json", "private_pem", "email", "key_name",
+        "version_name", "ear"}."""
+        key_json, pem, pub = gcp_service_account_key(email)
+        if register:
+            self.add_gcp_service_account(email, public_key=pub, key_id="k-" + email[:8])
+        key_name = "projects/acme-prod/locations/us-east1/keyRings/atlas/cryptoKeys/cmk-%s" % (
+            (group or "x")[-8:])
+        doc = {"versions": {"1": dict(version, state=state,
+                                      createTime=time.time() - key_age_days * 86400)}}
+        if rotation:
+            doc["rotationPeriod"] = 90 * 86400
+        self.set_gcp_key(key_name, **doc)
+        ear = gcp_ear(key_name + "/cryptoKeyVersions/1")
+        if group:
+            self.set_ear(group, ear)
+        return {"key_json": key_json, "private_pem": pem, "email": email,
+                "key_name": key_name, "version_name": key_name + "/cryptoKeyVersions/1",
+                "ear": ear}
+
+
+def gcp_ear(version_id, valid=True, enabled=True, role_id=None):
+    """An EAR document with Google Cloud KMS on (AWS and Azure off)."""
+    g = {"enabled": enabled, "keyVersionResourceID": version_id, "valid": valid}
+    if role_id:
+        g["roleId"] = role_id
+    return {"awsKms": {"enabled": False, "valid": False, "requirePrivateNetworking": False},
+            "azureKeyVault": {"enabled": False, "valid": False},
+            "googleCloudKms": g, "enabledForSearchNodes": False}
+
+
+def gcp_service_account_key(email, key_id=None, token_uri="https://oauth2.googleapis.com/token"):
+    """A new RSA key as a service-account key file: (key file JSON text,
+    private PEM, public PEM)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                          serialization.NoEncryption()).decode()
+    pub = k.public_key().public_bytes(serialization.Encoding.PEM,
+                                      serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    doc = {"type": "service_account", "project_id": "acme-prod",
+           "private_key_id": key_id or "k-" + email[:8], "private_key": pem,
+           "client_email": email, "client_id": "100000000000000000001",
+           "auth_uri": "https://accounts.google.com/o/oauth2/auth", "token_uri": token_uri}
+    return json.dumps(doc), pem, pub

@@ -191,6 +191,51 @@ variant).  Faults apply to these paths as to Atlas ones; a fault with a
 status but no body gets an error body shaped for that API (429 + Retry-After
 via "headers").
 
+Google Cloud endpoints (Cloud KMS and the token endpoint on the HTTPS port,
+the metadata server on the control port), facts from docs/reference/providers.md
+------------------------------------------------------------------------
+GCP state starts empty; POST /reset empties it.  kmswatch's gcp.endpoints
+point kms at https://127.0.0.1:PORT, token at https://127.0.0.1:PORT/token and
+metadata at http://127.0.0.1:CONTROL_PORT (client.FakeCloud.gcp_endpoints()).
+  POST /token      grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer,
+      assertion=JWT.  The JWT is verified as Google does: alg RS256, iss a
+      registered (not disabled) service account (else 400 invalid_grant
+      "Invalid grant: account not found"), the RS256 signature against its
+      public key and kid its key id ("Invalid JWT Signature."), aud its
+      token_uri (default https://oauth2.googleapis.com/token), iat/exp
+      within 300 s of now and exp - iat <= 3600 ("... reasonable
+      timeframe. Check your iat and exp values ..."), scope cloudkms or
+      cloud-platform (400 invalid_scope).  200 {"access_token": "ya29.fake-..",
+      "expires_in": gcp token_ttl (3599), "token_type": "Bearer"}.
+  GET /computeMetadata/v1/instance/service-accounts/default/token  (control
+      port) needs Metadata-Flavor: Google (else 403 text); 404 without an
+      attached account (PUT /gcp/metadata); else the token answer above.
+  GET /v1/{CryptoKeyVersion name} | /v1/{CryptoKey name}   Bearer token the
+      fake issued and not expired (else 401 UNAUTHENTICATED); the account's
+      permission cloudkms.cryptoKeyVersions.get / cloudkms.cryptoKeys.get
+      (else 403 PERMISSION_DENIED "Permission '..' denied on resource '..'
+      (or it may not exist)."); 404 NOT_FOUND for an unknown key or version.
+      Versions: {name, state, createTime, [destroyTime], [destroyEventTime],
+      algorithm, protectionLevel, [importFailureReason]}; keys: {name,
+      purpose, createTime, primary (the version), [rotationPeriod "Ns",
+      nextRotationTime], versionTemplate}; times RFC 3339 with nanoseconds.
+      Errors {"error": {"code", "status", "message"}}; a fault on these paths
+      without a body gets that shape (429 RESOURCE_EXHAUSTED, 503 UNAVAILABLE).
+  Control:
+  GET    /gcp                                summary
+  PUT    /gcp/service_accounts               account or list (replaces all):
+         {"client_email", "public_key" (PEM), "key_id"?, "token_uri"?,
+         "permissions"? (both cloudkms gets), "disabled"?}
+  POST   /gcp/service_accounts               add or replace (same body)
+  PATCH  /gcp/service_accounts/{email}       merge (permissions, disabled, ..)
+  PUT    /gcp/metadata                       {"client_email": E | null}
+  PUT    /gcp/kms/{key name}                 {"versions": {"N": {"state"?
+         (ENABLED), "createTime"? (now), "destroyTime"?, ...}}, "primary"?
+         (highest N), "rotationPeriod"?, "nextRotationTime"?, "createTime"?}
+  PATCH  /gcp/kms/{key or version name}      merge fields   GET, DELETE too
+  PUT    /gcp/token_ttl {"seconds": N}   POST /gcp/revoke_tokens
+  GET    /gcp/tokens                         issued tokens (without the token)
+
 Webhook receiver (both ports): POST /hooks/{name} records the delivery and
 answers 200 {"ok":true}, unless a scripted response is queued for that name.
 
@@ -1589,6 +1634,7 @@ class State:
             self.az_resource_groups = set()
             self.az_tokens = {}         # access token -> {tenant, client_id, aud, ...}
             self.az_token_ttl = AZ_TOKEN_TTL_DEFAULT
+            gcp_state_reset(self)
 
     def next_conn_serial(self):
         with self.lock:
@@ -2016,6 +2062,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         family = azure_family(self.req_path)
         if family is not None:
             return azure_generic_error(family, status)
+        if gcp_family(self.req_path) is not None:
+            return gcp_error_body(status)
         return api_error(status, GENERIC_ERROR_CODES.get(status, "UNEXPECTED_ERROR"),
                          "fakecloud scripted %d" % status)
 
@@ -2696,6 +2744,447 @@ class AzureMixin:
             "x-ms-request-id": rid, "x-ms-correlation-request-id": rid})
 
 
+# --- Google Cloud: Cloud KMS, OAuth token endpoint, metadata server -----------------
+# Facts from docs/reference/providers.md "Google Cloud KMS".  Everything GCP
+# lives in this section; the shared code only calls gcp_state_reset(),
+# gcp_family(), gcp_error_body() and the two mixins below.
+
+GCP_TOKEN_TTL_DEFAULT = 3599
+GCP_KMS_SCOPE = "https://www.googleapis.com/auth/cloudkms"
+GCP_SCOPES_OK = (GCP_KMS_SCOPE, "https://www.googleapis.com/auth/cloud-platform")
+GCP_DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
+GCP_JWT_MAX_LIFETIME = 3600
+GCP_CLOCK_SKEW = 300
+MAX_GCP_TOKENS = 20000
+GCP_STATES = ("ENABLED", "DISABLED", "DESTROYED", "DESTROY_SCHEDULED", "PENDING_GENERATION",
+              "PENDING_IMPORT", "IMPORT_FAILED", "GENERATION_FAILED",
+              "PENDING_EXTERNAL_DESTRUCTION", "EXTERNAL_DESTRUCTION_FAILED")
+GCP_PERMISSIONS = ("cloudkms.cryptoKeyVersions.get", "cloudkms.cryptoKeys.get")
+GCP_KEY_RE = re.compile(r"projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+")
+GCP_VERSION_RE = re.compile(GCP_KEY_RE.pattern + r"/cryptoKeyVersions/[0-9]+")
+GCP_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
+              404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL",
+              503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+GCP_METADATA_TOKEN_PATH = "/computeMetadata/v1/instance/service-accounts/default/token"
+
+
+def gcp_state_reset(state):
+    """The GCP part of State.reset() (caller holds the lock)."""
+    state.gcp_accounts = {}     # client_email -> {"public_key", "key_id", "token_uri",
+    #                              "permissions", "disabled"}
+    state.gcp_keys = {}         # key name -> {"createTime", "rotationPeriod",
+    #                              "nextRotationTime", "primary", "purpose", "versions"}
+    state.gcp_tokens = {}       # access token -> {"client_email", "via", "issued", "expires"}
+    state.gcp_token_ttl = GCP_TOKEN_TTL_DEFAULT
+    state.gcp_metadata_account = None   # client_email the metadata server hands out
+
+
+def gcp_family(path):
+    """"kms", "token", "metadata" or None."""
+    if path.startswith("/v1/projects/"):
+        return "kms"
+    if path == "/token":
+        return "token"
+    if path.startswith("/computeMetadata/"):
+        return "metadata"
+    return None
+
+
+def gcp_error_body(status, message=None):
+    return {"error": {"code": status, "status": GCP_STATUS.get(status, "UNKNOWN"),
+                      "message": message or "fakecloud scripted %d" % status}}
+
+
+def gcp_time(value, what):
+    """Unix seconds or an ISO-8601 string -> RFC 3339 with nanoseconds, as
+    Cloud KMS writes them."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        secs = float(value)
+    elif isinstance(value, str):
+        try:
+            d = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise BadInput("%s: not a time: %r" % (what, value))
+        if d.tzinfo is None:
+            raise BadInput("%s: time without a zone: %r" % (what, value))
+        secs = d.timestamp()
+    else:
+        raise BadInput("%s: expected unix seconds or an ISO-8601 string" % what)
+    whole = int(secs // 1)
+    nanos = int(round((secs - whole) * 1e9)) or 123456789
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + ".%09dZ" % nanos
+
+
+def gcp_parse_version(name, obj):
+    obj = _obj(obj, "version", {"state", "createTime", "destroyTime", "destroyEventTime",
+                                "algorithm", "protectionLevel", "importFailureReason"})
+    state = obj.get("state", "ENABLED")
+    if state not in GCP_STATES:
+        raise BadInput("version state must be one of %s" % ", ".join(GCP_STATES))
+    v = {"name": name, "state": state,
+         "createTime": gcp_time(obj.get("createTime", time.time()), "createTime"),
+         "algorithm": obj.get("algorithm", "GOOGLE_SYMMETRIC_ENCRYPTION"),
+         "protectionLevel": obj.get("protectionLevel", "SOFTWARE")}
+    for k in ("destroyTime", "destroyEventTime"):
+        if obj.get(k) is not None:
+            v[k] = gcp_time(obj[k], k)
+    if state == "DESTROY_SCHEDULED" and "destroyTime" not in v:
+        v["destroyTime"] = gcp_time(time.time() + 30 * 86400, "destroyTime")
+    if obj.get("importFailureReason"):
+        v["importFailureReason"] = str(obj["importFailureReason"])
+    return v
+
+
+def gcp_parse_key(name, obj):
+    if not GCP_KEY_RE.fullmatch(name):
+        raise BadInput("not a CryptoKey name: %r" % name)
+    obj = _obj(obj, "key", {"createTime", "rotationPeriod", "nextRotationTime", "primary",
+                            "purpose", "versions"})
+    versions = {}
+    for num, vobj in (obj.get("versions") or {"1": {}}).items():
+        if not str(num).isdigit() or str(num).startswith("0"):
+            raise BadInput("version numbers are positive integers: %r" % num)
+        versions[str(num)] = gcp_parse_version("%s/cryptoKeyVersions/%s" % (name, num),
+                                               vobj or {})
+    k = {"name": name, "purpose": obj.get("purpose", "ENCRYPT_DECRYPT"),
+         "createTime": gcp_time(obj.get("createTime", time.time() - 400 * 86400),
+                                "createTime"),
+         "versions": versions,
+         "primary": str(obj.get("primary", max(versions, key=int) if versions else ""))}
+    if obj.get("rotationPeriod") is not None:
+        rp = obj["rotationPeriod"]
+        k["rotationPeriod"] = "%ds" % rp if isinstance(rp, int) else str(rp)
+        k["nextRotationTime"] = gcp_time(obj.get("nextRotationTime", time.time() + 30 * 86400),
+                                         "nextRotationTime")
+    return k
+
+
+def gcp_parse_account(obj):
+    obj = _obj(obj, "service account", {"client_email", "public_key", "key_id", "token_uri",
+                                        "permissions", "disabled"})
+    email = _str(obj.get("client_email"), "client_email")
+    perms = obj.get("permissions", list(GCP_PERMISSIONS))
+    if not isinstance(perms, list) or not all(isinstance(p, str) for p in perms):
+        raise BadInput("permissions: a list of strings")
+    pub = obj.get("public_key")
+    if pub is not None:
+        try:
+            from cryptography.hazmat.primitives import serialization
+            serialization.load_pem_public_key(pub.encode())
+        except Exception as e:        # noqa: BLE001 - any parse failure is bad input
+            raise BadInput("public_key: not a PEM public key (%s)" % e)
+    return {"client_email": email, "public_key": pub, "key_id": obj.get("key_id"),
+            "token_uri": obj.get("token_uri", GCP_DEFAULT_TOKEN_URI), "permissions": perms,
+            "disabled": bool(obj.get("disabled", False))}
+
+
+def gcp_b64url_decode(s):
+    if not isinstance(s, str) or not re.fullmatch(r"[A-Za-z0-9_-]*", s):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def gcp_verify_rs256(public_pem, signing_input, signature):
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+    key = serialization.load_pem_public_key(public_pem.encode())
+    try:
+        key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
+        return True
+    except InvalidSignature:
+        return False
+
+
+class GcpMixin:
+    """Cloud KMS and Google's token endpoint (HTTPS), the metadata server
+    (control port).  Each gcp_* method answers the request itself."""
+
+    def gcp_route(self):
+        getattr(self, "gcp_" + gcp_family(self.req_path))()
+
+    def _gcp_issue(self, email, via):
+        now = int(time.time())
+        token = "ya29.fake-" + secrets.token_urlsafe(32)
+        with self.state.lock:
+            ttl = self.state.gcp_token_ttl
+            tokens = self.state.gcp_tokens
+            if len(tokens) >= MAX_GCP_TOKENS:
+                for t in [t for t, r in tokens.items() if r["expires"] <= now]:
+                    del tokens[t]
+                while len(tokens) >= MAX_GCP_TOKENS:
+                    del tokens[next(iter(tokens))]
+            tokens[token] = {"client_email": email, "via": via, "issued": now,
+                             "expires": now + ttl}
+        return {"access_token": token, "expires_in": ttl, "token_type": "Bearer"}
+
+    def _gcp_grant_error(self, status, error, description):
+        self.reply_json(status, {"error": error, "error_description": description})
+
+    def gcp_token(self):
+        """POST /token: the JWT bearer grant (RFC 7523) with a service-account
+        assertion, verified as Google does."""
+        if self.command != "POST":
+            self.reply_json(405, gcp_error_body(405, "Method not allowed"))
+            return
+        form = self._form()
+        if form is None:
+            self._gcp_grant_error(400, "invalid_request", "Expected a form body")
+            return
+        if self._one("grant_type", form) != "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            self._gcp_grant_error(400, "unsupported_grant_type", "Invalid grant_type: %s" %
+                                  (self._one("grant_type", form) or ""))
+            return
+        assertion = self._one("assertion", form)
+        try:
+            head_b, claims_b, sig_b = (assertion or "").split(".")
+            head = json.loads(gcp_b64url_decode(head_b))
+            claims = json.loads(gcp_b64url_decode(claims_b))
+            sig = gcp_b64url_decode(sig_b)
+            if not isinstance(head, dict) or not isinstance(claims, dict):
+                raise ValueError("not objects")
+        except (ValueError, UnicodeDecodeError):
+            self._gcp_grant_error(400, "invalid_grant", "Invalid JWT: malformed assertion")
+            return
+        if head.get("alg") != "RS256":
+            self._gcp_grant_error(400, "invalid_grant", "Invalid JWT: unsupported algorithm")
+            return
+        with self.state.lock:
+            acct = copy.deepcopy(self.state.gcp_accounts.get(claims.get("iss")))
+        if acct is None or acct["disabled"]:
+            self._gcp_grant_error(400, "invalid_grant", "Invalid grant: account not found")
+            return
+        if acct["public_key"] is None or not gcp_verify_rs256(
+                acct["public_key"], ("%s.%s" % (head_b, claims_b)).encode(), sig):
+            self._gcp_grant_error(400, "invalid_grant", "Invalid JWT Signature.")
+            return
+        if acct["key_id"] is not None and head.get("kid") not in (None, acct["key_id"]):
+            self._gcp_grant_error(400, "invalid_grant", "Invalid JWT Signature.")
+            return
+        if claims.get("aud") != acct["token_uri"]:
+            self._gcp_grant_error(400, "invalid_grant",
+                                  "Invalid JWT: Failed audience check. The right audience is "
+                                  + acct["token_uri"])
+            return
+        now = time.time()
+        iat, exp = claims.get("iat"), claims.get("exp")
+        if (not isinstance(iat, int) or not isinstance(exp, int) or exp <= iat or
+                exp - iat > GCP_JWT_MAX_LIFETIME or iat > now + GCP_CLOCK_SKEW or
+                exp < now - GCP_CLOCK_SKEW):
+            self._gcp_grant_error(400, "invalid_grant",
+                                  "Invalid JWT: Token must be a short-lived token (60 minutes) "
+                                  "and in a reasonable timeframe. Check your iat and exp "
+                                  "values in the JWT claim.")
+            return
+        scopes = str(claims.get("scope", "")).split()
+        if not scopes or not any(s in GCP_SCOPES_OK for s in scopes):
+            self._gcp_grant_error(400, "invalid_scope",
+                                  "Invalid OAuth scope or ID token audience provided.")
+            return
+        self.reply_json(200, self._gcp_issue(acct["client_email"], "jwt"))
+
+    def gcp_metadata(self):
+        """GET /computeMetadata/v1/instance/service-accounts/default/token
+        (control port): needs Metadata-Flavor: Google."""
+        if self.headers.get("Metadata-Flavor") != "Google":
+            self.reply(403, "Missing required header: Metadata-Flavor\n", "text/html")
+            return
+        if self.req_path != GCP_METADATA_TOKEN_PATH or self.command != "GET":
+            self.reply(404, "Not Found\n", "text/html")
+            return
+        with self.state.lock:
+            email = self.state.gcp_metadata_account
+        if email is None:
+            self.reply(404, "No service account attached\n", "text/html")
+            return
+        self.reply_json(200, self._gcp_issue(email, "metadata"),
+                        headers={"Metadata-Flavor": "Google"})
+
+    def _gcp_error(self, status, message, headers=None):
+        self.reply_json(status, gcp_error_body(status, message), headers=headers)
+
+    def gcp_kms(self):
+        """GET /v1/{CryptoKeyVersion or CryptoKey name}: Bearer token first
+        (401), then the permission (403, as Google: also for what does not
+        exist), then 404."""
+        if self.command != "GET":
+            self._gcp_error(405, "Method not allowed")
+            return
+        name = self.req_path[len("/v1/"):]
+        is_version = GCP_VERSION_RE.fullmatch(name) is not None
+        if not is_version and GCP_KEY_RE.fullmatch(name) is None:
+            self._gcp_error(400, "Invalid resource name %s" % name)
+            return
+        auth = (self.headers.get("Authorization") or "").strip()
+        scheme, _, token = auth.partition(" ")
+        with self.state.lock:
+            rec = self.state.gcp_tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+            rec = dict(rec) if rec else None
+            acct = copy.deepcopy(self.state.gcp_accounts.get(rec["client_email"])) \
+                if rec else None
+        if rec is None or rec["expires"] <= time.time():
+            self._gcp_error(401, "Request had invalid authentication credentials. Expected "
+                                 "OAuth 2 access token, login cookie or other valid "
+                                 "authentication credential.",
+                            headers={"WWW-Authenticate": 'Bearer realm="https://accounts.'
+                                                         'google.com/"'})
+            return
+        perm = GCP_PERMISSIONS[0] if is_version else GCP_PERMISSIONS[1]
+        if acct is None or perm not in acct["permissions"]:
+            self._gcp_error(403, "Permission '%s' denied on resource '%s' (or it may not "
+                                 "exist)." % (perm, name))
+            return
+        key_name = name.split("/cryptoKeyVersions/")[0]
+        with self.state.lock:
+            key = copy.deepcopy(self.state.gcp_keys.get(key_name))
+        if key is None:
+            self._gcp_error(404, "%s not found." % key_name)
+            return
+        if is_version:
+            v = key["versions"].get(name.rsplit("/", 1)[1])
+            if v is None:
+                self._gcp_error(404, "%s not found." % name)
+                return
+            self.reply_json(200, v)
+            return
+        doc = {k: key[k] for k in ("name", "purpose", "createTime", "rotationPeriod",
+                                   "nextRotationTime") if k in key}
+        if key["primary"] in key["versions"]:
+            doc["primary"] = key["versions"][key["primary"]]
+        doc["versionTemplate"] = {"protectionLevel": "SOFTWARE",
+                                  "algorithm": "GOOGLE_SYMMETRIC_ENCRYPTION"}
+        self.reply_json(200, doc)
+
+
+class GcpControlMixin:
+    """The /gcp/... control endpoints (registered by gcp_register_routes)."""
+
+    def c_gcp_state(self):
+        with self.state.lock:
+            s = self.state
+            doc = {"service_accounts": sorted(s.gcp_accounts), "keys": sorted(s.gcp_keys),
+                   "metadata_account": s.gcp_metadata_account,
+                   "token_ttl": s.gcp_token_ttl, "tokens": len(s.gcp_tokens)}
+        self.reply_json(200, doc)
+
+    def c_gcp_put_accounts(self, replace=True):
+        body = self.json_body()
+        accts = [gcp_parse_account(a) for a in (body if isinstance(body, list) else [body])]
+        with self.state.lock:
+            if replace:
+                self.state.gcp_accounts = {}
+            for a in accts:
+                self.state.gcp_accounts[a["client_email"]] = a
+        self.ok(service_accounts=[a["client_email"] for a in accts])
+
+    def c_gcp_add_accounts(self):
+        self.c_gcp_put_accounts(replace=False)
+
+    def c_gcp_patch_account(self, email):
+        body = _obj(self.json_body(), "service account", {"permissions", "disabled",
+                                                          "public_key", "key_id"})
+        with self.state.lock:
+            a = self.state.gcp_accounts.get(email)
+            if a is None:
+                raise ControlNotFound("no service account %s" % email)
+            merged = gcp_parse_account(dict(a, **body))
+            self.state.gcp_accounts[email] = merged
+        self.ok()
+
+    def c_gcp_put_metadata(self):
+        body = _obj(self.json_body(), "metadata", {"client_email"})
+        with self.state.lock:
+            self.state.gcp_metadata_account = body.get("client_email")
+        self.ok()
+
+    def c_gcp_put_kms(self, name):
+        key = gcp_parse_key(name, self.json_body())
+        with self.state.lock:
+            self.state.gcp_keys[name] = key
+        self.ok(key=key)
+
+    def c_gcp_patch_kms(self, name):
+        """A version's fields (state, destroyTime...), or a key's
+        (rotationPeriod, nextRotationTime, primary; "versions" merged)."""
+        body = self.json_body()
+        with self.state.lock:
+            if GCP_VERSION_RE.fullmatch(name):
+                key_name, num = name.split("/cryptoKeyVersions/")
+                key = self.state.gcp_keys.get(key_name)
+                if key is None:
+                    raise ControlNotFound("no key %s" % key_name)
+                old = dict(key["versions"].get(num) or {})
+                old.pop("name", None)
+                if body.get("state") is not None and body.get("state") != "DESTROY_SCHEDULED":
+                    old.pop("destroyTime", None)
+                key["versions"][num] = gcp_parse_version(name, dict(old, **body))
+                self.ok(version=key["versions"][num])
+                return
+            key = self.state.gcp_keys.get(name)
+            if key is None:
+                raise ControlNotFound("no key %s" % name)
+            view = {k: v for k, v in key.items() if k not in ("name", "versions")}
+            view["versions"] = {n: {k: x for k, x in v.items() if k != "name"}
+                                for n, v in key["versions"].items()}
+            for n, v in (body.pop("versions", None) or {}).items():
+                view["versions"][n] = v
+            view.update(body)
+            if view.get("rotationPeriod") is None:
+                view.pop("nextRotationTime", None)
+            self.state.gcp_keys[name] = gcp_parse_key(name, view)
+            self.ok(key=self.state.gcp_keys[name])
+
+    def c_gcp_get_kms(self, name):
+        with self.state.lock:
+            key = copy.deepcopy(self.state.gcp_keys.get(name.split("/cryptoKeyVersions/")[0]))
+        if key is None:
+            raise ControlNotFound("no key %s" % name)
+        self.reply_json(200, key)
+
+    def c_gcp_delete_kms(self, name):
+        with self.state.lock:
+            if GCP_VERSION_RE.fullmatch(name):
+                key_name, num = name.split("/cryptoKeyVersions/")
+                key = self.state.gcp_keys.get(key_name)
+                if key is None or key["versions"].pop(num, None) is None:
+                    raise ControlNotFound("no version %s" % name)
+            elif self.state.gcp_keys.pop(name, None) is None:
+                raise ControlNotFound("no key %s" % name)
+        self.ok()
+
+    def c_gcp_put_token_ttl(self):
+        self.state.gcp_token_ttl = parse_ttl(self.json_body())
+        self.ok()
+
+    def c_gcp_revoke_tokens(self):
+        with self.state.lock:
+            self.state.gcp_tokens = {}
+        self.ok()
+
+    def c_gcp_get_tokens(self):
+        with self.state.lock:
+            recs = [dict(r) for r in self.state.gcp_tokens.values()]
+        self.reply_json(200, recs)
+
+
+def gcp_register_routes(handler):
+    for m, p, f in [
+            ("GET", r"/gcp", "c_gcp_state"),
+            ("PUT", r"/gcp/service_accounts", "c_gcp_put_accounts"),
+            ("POST", r"/gcp/service_accounts", "c_gcp_add_accounts"),
+            ("PATCH", r"/gcp/service_accounts/([^/]+)", "c_gcp_patch_account"),
+            ("PUT", r"/gcp/metadata", "c_gcp_put_metadata"),
+            ("PUT", r"/gcp/kms/(projects/.+)", "c_gcp_put_kms"),
+            ("PATCH", r"/gcp/kms/(projects/.+)", "c_gcp_patch_kms"),
+            ("GET", r"/gcp/kms/(projects/.+)", "c_gcp_get_kms"),
+            ("DELETE", r"/gcp/kms/(projects/.+)", "c_gcp_delete_kms"),
+            ("PUT", r"/gcp/token_ttl", "c_gcp_put_token_ttl"),
+            ("POST", r"/gcp/revoke_tokens", "c_gcp_revoke_tokens"),
+            ("GET", r"/gcp/tokens", "c_gcp_get_tokens")]:
+        handler.ROUTES.append((m, re.compile(p), f))
+# --- end of Google Cloud -----------------------------------------------------------
+
+
 # --- Atlas (HTTPS) ---------------------------------------------------------------
 
 GROUP_RE = re.compile(r"/api/atlas/v2/groups/([^/]+)/"
@@ -2708,7 +3197,7 @@ GROUP_MEDIA = {"encryptionAtRest": MT_2023_01_01, "ipAddresses": MT_2023_01_01,
                "events": MT_2023_01_01}
 
 
-class AtlasHandler(AzureMixin, Handler):
+class AtlasHandler(AzureMixin, GcpMixin, Handler):
 
     def served(self):
         return True     # every HTTPS request is logged and fault-checked
@@ -2718,6 +3207,9 @@ class AtlasHandler(AzureMixin, Handler):
         family = azure_family(p)
         if family is not None:
             getattr(self, "az_" + family)()
+            return
+        if gcp_family(p) in ("kms", "token"):
+            self.gcp_route()
             return
         m = GROUP_RE.fullmatch(p)
         pe = PE_RE.fullmatch(p)
@@ -3049,7 +3541,7 @@ class AtlasHandler(AzureMixin, Handler):
 
 # --- control API (plain HTTP) ------------------------------------------------------
 
-class ControlHandler(AzureMixin, Handler):
+class ControlHandler(AzureMixin, GcpMixin, GcpControlMixin, Handler):
 
     ROUTES = []     # (method, compiled regex, function name); filled below
 
@@ -3057,11 +3549,14 @@ class ControlHandler(AzureMixin, Handler):
         # Only webhook deliveries and IMDS are traffic under test; control
         # calls are not logged or fault-checked.
         return (self.command == "POST" and HOOK_RE.fullmatch(self.req_path) is not None) or \
-            azure_family(self.req_path) == "imds"
+            azure_family(self.req_path) == "imds" or gcp_family(self.req_path) == "metadata"
 
     def route(self):
         if azure_family(self.req_path) == "imds":
             self.az_imds()
+            return
+        if gcp_family(self.req_path) == "metadata":
+            self.gcp_metadata()
             return
         matched_path = False
         for method, rx, fname in self.ROUTES:
@@ -3579,6 +4074,7 @@ for _m, _p, _f in [
         ("POST", r"/azure/revoke_tokens", "c_az_revoke_tokens"),
         ("GET", r"/azure/tokens", "c_az_get_tokens")]:
     ControlHandler.ROUTES.append((_m, re.compile(_p), _f))
+gcp_register_routes(ControlHandler)
 
 
 # --- main ----------------------------------------------------------------------------

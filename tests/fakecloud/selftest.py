@@ -1264,6 +1264,164 @@ def t_azure_concurrency(fc):
     assert results == [200] * 30, results
     assert len(fc.vault(w["vault"])["keys"][w["key"]]["versions"]) == 11
 
+# --- Google Cloud -------------------------------------------------------------------
+
+def gcp_jwt(pem, claims, kid=None, alg="RS256"):
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    def b64(b):
+        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+    head = {"alg": alg, "typ": "JWT"}
+    if kid:
+        head["kid"] = kid
+    signing = "%s.%s" % (b64(json.dumps(head).encode()), b64(json.dumps(claims).encode()))
+    key = serialization.load_pem_private_key(pem.encode(), None)
+    sig = key.sign(signing.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return signing + "." + b64(sig)
+
+
+def gcp_grant(fc, assertion):
+    body = urllib.parse.urlencode({"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                                   "assertion": assertion})
+    st, h, b = http(fc, "POST", "/token", {"Content-Type": "application/x-www-form-urlencoded"},
+                    body)
+    return st, json.loads(b)
+
+
+def t_gcp_token_endpoint(fc):
+    from client import gcp_service_account_key
+    email = "r@acme-prod.iam.gserviceaccount.com"
+    w = fc.gcp_default_world(group=None, email=email)
+    now = int(time.time())
+    good = {"iss": email, "scope": "https://www.googleapis.com/auth/cloudkms",
+            "aud": "https://oauth2.googleapis.com/token", "iat": now, "exp": now + 3600}
+    st, doc = gcp_grant(fc, gcp_jwt(w["private_pem"], good, kid="k-" + email[:8]))
+    assert st == 200 and doc["token_type"] == "Bearer" and doc["expires_in"] == 3599, doc
+    assert doc["access_token"].startswith("ya29.")
+    _, other_pem, _ = gcp_service_account_key(email)
+    cases = [
+        (gcp_jwt(other_pem, good), "invalid_grant", "Signature"),
+        (gcp_jwt(w["private_pem"], dict(good, iss="nobody@x")), "invalid_grant", "not found"),
+        (gcp_jwt(w["private_pem"], dict(good, aud="https://evil/token")), "invalid_grant",
+         "audience"),
+        (gcp_jwt(w["private_pem"], dict(good, exp=now + 7200)), "invalid_grant", "timeframe"),
+        (gcp_jwt(w["private_pem"], dict(good, iat=now - 7200, exp=now - 3600)),
+         "invalid_grant", "timeframe"),
+        (gcp_jwt(w["private_pem"], dict(good, scope="https://www.googleapis.com/auth/drive")),
+         "invalid_scope", "scope"),
+        (gcp_jwt(w["private_pem"], good, kid="wrong-kid"), "invalid_grant", "Signature"),
+        (gcp_jwt(w["private_pem"], good, alg="HS256"), "invalid_grant", "algorithm"),
+        ("not.a.jwt", "invalid_grant", "malformed"),
+    ]
+    for assertion, err, says in cases:
+        st, doc = gcp_grant(fc, assertion)
+        assert st == 400 and doc["error"] == err and says in doc["error_description"], doc
+    fc.patch_gcp_service_account(email, disabled=True)
+    st, doc = gcp_grant(fc, gcp_jwt(w["private_pem"], good))
+    assert st == 400 and "not found" in doc["error_description"]
+    st, h, b = http(fc, "POST", "/token", {"Content-Type": "application/x-www-form-urlencoded"},
+                    "grant_type=client_credentials")
+    assert st == 400 and json.loads(b)["error"] == "unsupported_grant_type"
+
+
+def gcp_token(fc, email, pem):
+    now = int(time.time())
+    st, doc = gcp_grant(fc, gcp_jwt(pem, {"iss": email, "aud": "https://oauth2.googleapis.com/"
+                                          "token", "scope": "https://www.googleapis.com/auth/"
+                                          "cloudkms", "iat": now, "exp": now + 600}))
+    assert st == 200, doc
+    return doc["access_token"]
+
+
+def t_gcp_kms(fc):
+    email = "r@acme-prod.iam.gserviceaccount.com"
+    w = fc.gcp_default_world(group=GID, email=email, key_age_days=3)
+    tok = gcp_token(fc, email, w["private_pem"])
+    auth = {"Authorization": "Bearer " + tok}
+    st, h, b = http(fc, "GET", "/v1/" + w["version_name"], auth)
+    v = json.loads(b)
+    assert st == 200 and v["state"] == "ENABLED" and v["name"] == w["version_name"], v
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", v["createTime"]), v
+    st, h, b = http(fc, "GET", "/v1/" + w["key_name"], auth)
+    k = json.loads(b)
+    assert st == 200 and k["primary"]["name"] == w["version_name"] and "rotationPeriod" not in k
+    fc.patch_gcp(w["key_name"], rotationPeriod=86400 * 30)
+    st, h, b = http(fc, "GET", "/v1/" + w["key_name"], auth)
+    assert json.loads(b)["rotationPeriod"] == "2592000s" and "nextRotationTime" in json.loads(b)
+    fc.patch_gcp(w["version_name"], state="DESTROY_SCHEDULED")
+    st, h, b = http(fc, "GET", "/v1/" + w["version_name"], auth)
+    assert json.loads(b)["state"] == "DESTROY_SCHEDULED" and "destroyTime" in json.loads(b)
+    fc.patch_gcp(w["version_name"], state="ENABLED")
+    st, h, b = http(fc, "GET", "/v1/" + w["version_name"], auth)
+    assert "destroyTime" not in json.loads(b)
+    # 401, 403, 404, each in Google's error shape
+    for headers, status, gstatus in [({}, 401, "UNAUTHENTICATED"),
+                                     ({"Authorization": "Bearer nope"}, 401, "UNAUTHENTICATED")]:
+        st, h, b = http(fc, "GET", "/v1/" + w["version_name"], headers)
+        e = json.loads(b)["error"]
+        assert st == status and e["code"] == status and e["status"] == gstatus, e
+    fc.patch_gcp_service_account(email, permissions=["cloudkms.cryptoKeys.get"])
+    st, h, b = http(fc, "GET", "/v1/" + w["version_name"], auth)
+    e = json.loads(b)["error"]
+    assert st == 403 and e["status"] == "PERMISSION_DENIED"
+    assert "cloudkms.cryptoKeyVersions.get" in e["message"]
+    st, h, b = http(fc, "GET", "/v1/" + w["key_name"], auth)
+    assert st == 200
+    fc.patch_gcp_service_account(email, permissions=["cloudkms.cryptoKeyVersions.get",
+                                                     "cloudkms.cryptoKeys.get"])
+    st, h, b = http(fc, "GET", "/v1/" + w["key_name"] + "/cryptoKeyVersions/9", auth)
+    assert st == 404 and json.loads(b)["error"]["status"] == "NOT_FOUND"
+    # a fault without a body: Google's shape
+    fc.add_fault("/v1/projects/", status=429, headers={"Retry-After": "1"})
+    st, h, b = http(fc, "GET", "/v1/" + w["version_name"], auth)
+    assert st == 429 and json.loads(b)["error"]["status"] == "RESOURCE_EXHAUSTED"
+    assert h["retry-after"] == "1"
+    # tokens expire
+    fc.set_gcp_token_ttl(0)
+    tok0 = gcp_token(fc, email, w["private_pem"])
+    st, h, b = http(fc, "GET", "/v1/" + w["version_name"], {"Authorization": "Bearer " + tok0})
+    assert st == 401
+    assert all("access_token" not in t for t in fc.gcp_tokens())
+    fc.revoke_gcp_tokens()
+    st, h, b = http(fc, "GET", "/v1/" + w["version_name"], auth)
+    assert st == 401
+
+
+def t_gcp_metadata(fc):
+    path = "/computeMetadata/v1/instance/service-accounts/default/token"
+    st, h, b = http(fc, "GET", path, {}, https=False)
+    assert st == 403
+    st, h, b = http(fc, "GET", path, {"Metadata-Flavor": "Google"}, https=False)
+    assert st == 404
+    email = "vm@acme-prod.iam.gserviceaccount.com"
+    fc.add_gcp_service_account(email)
+    fc.set_gcp_metadata_account(email)
+    st, h, b = http(fc, "GET", path, {"Metadata-Flavor": "Google"}, https=False)
+    doc = json.loads(b)
+    assert st == 200 and doc["token_type"] == "Bearer" and h["metadata-flavor"] == "Google"
+    key = fc.set_gcp_key("projects/p/locations/global/keyRings/r/cryptoKeys/k")
+    st, h, b = http(fc, "GET", "/v1/" + key["name"] + "/cryptoKeyVersions/1",
+                    {"Authorization": "Bearer " + doc["access_token"]})
+    assert st == 200, b
+    assert [r for r in fc.requests(path="/computeMetadata/")], "metadata reads are logged"
+
+
+def t_gcp_bad_input(fc):
+    for path, body in [("/gcp/kms/projects/p/bad", {}),
+                       ("/gcp/kms/projects/p/locations/l/keyRings/r/cryptoKeys/k",
+                        {"versions": {"1": {"state": "BROKEN"}}}),
+                       ("/gcp/kms/projects/p/locations/l/keyRings/r/cryptoKeys/k",
+                        {"versions": {"0": {}}}),
+                       ("/gcp/service_accounts", {"client_email": "a@b", "public_key": "x"}),
+                       ("/gcp/service_accounts", {"nope": 1})]:
+        try:
+            fc._call("PUT", path, body)
+        except FakeCloudError as e:
+            assert "-> 400" in str(e), e
+        else:
+            raise AssertionError("accepted %s %r" % (path, body))
+
 
 CHECKS = [t_health_and_ready, t_client_helpers, t_digest_md5_curl, t_digest_sha256_curl,
           t_digest_wrong_password, t_digest_python_nonce_rules, t_oauth_flow,
@@ -1273,7 +1431,8 @@ CHECKS = [t_health_and_ready, t_client_helpers, t_digest_md5_curl, t_digest_sha2
           t_fault_garbage_and_huge, t_fault_hang, t_fault_close_and_forever, t_webhook,
           t_keepalive, t_malformed_requests, t_concurrency, t_tls_modes,
           t_azure_entra_tokens, t_azure_imds, t_azure_graph, t_azure_key_vault, t_azure_arm,
-          t_azure_default_world, t_azure_bad_input, t_azure_concurrency]
+          t_azure_default_world, t_azure_bad_input, t_azure_concurrency,
+          t_gcp_token_endpoint, t_gcp_kms, t_gcp_metadata, t_gcp_bad_input]
 
 
 def main():
