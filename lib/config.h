@@ -76,6 +76,27 @@ struct cfg_azure_endpoints {
 	char *login, *management, *graph, *vault_suffix, *key_vault, *imds;
 };
 
+enum aws_identity_type {
+	AWSID_NONE = 0,
+	AWSID_ACCESS_KEY,       /* access_key_id + secret_access_key */
+	AWSID_INSTANCE_PROFILE, /* IMDSv2 on EC2 */
+	AWSID_WEB_IDENTITY,     /* OIDC token file + sts:AssumeRoleWithWebIdentity */
+};
+
+struct cfg_aws_identity {
+	enum aws_identity_type type;
+	struct cfg_secret access_key_id;     /* access_key: may be a plain string */
+	struct cfg_secret secret_access_key; /* access_key */
+	char *role_arn;   /* optional sts:AssumeRole on top; web_identity: the role
+			     (default $AWS_ROLE_ARN) */
+	char *token_file; /* web_identity; default $AWS_WEB_IDENTITY_TOKEN_FILE */
+};
+
+struct cfg_aws_endpoints {
+	/* kms: a URL template, "REGION" replaced by the key's region */
+	char *kms, *sts, *imds;
+};
+
 struct cfg_project {
 	char *id;   /* 24 hex */
 	char *name; /* defaults to id */
@@ -130,6 +151,7 @@ struct config {
 	char *path;
 	int64_t poll_interval;  /* seconds, default 300 */
 	int64_t azure_interval; /* seconds, default 3600 */
+	int64_t aws_interval;   /* seconds, default 3600 */
 	char *state_dir;        /* NULL: not set in the file */
 
 	struct {
@@ -148,6 +170,13 @@ struct config {
 		struct cfg_azure_endpoints endpoints;
 		char *ca_file;
 	} azure;
+
+	struct {
+		bool configured;
+		struct cfg_aws_identity identity;
+		struct cfg_aws_endpoints endpoints;
+		char *ca_file;
+	} aws;
 
 	/* extension of docs/INTERFACE.md: HTTP client tuning */
 	struct {

@@ -23,6 +23,9 @@
 #define MSGID_AZURE_PERMISSIONS      "d4ee276233ab4beba60e65ffbd153f94"
 #define MSGID_AZURE_ACCESS           "44cc47a88833495792d88074dc18c727"
 #define MSGID_ATLAS_CONTROL_PLANE_IPS "6799540a6cd64d19abd8c2aa46d36f3b"
+#define MSGID_AWS_KEY_STATE          "9a372436e893482aa4b3424f263ab2c8"
+#define MSGID_AWS_KEY_AGE            "26c6333804954ea388d5c873dd38af49"
+#define MSGID_AWS_ACCESS             "ca3a3912f2954d4d92e0451559ca8d3e"
 
 /* daemon life */
 #define MSGID_STARTED                "39c06c6920d24c3991f5eb7decaeb7d1"
