@@ -138,6 +138,9 @@ struct azproject {
 	struct azround *round;
 	bool rerun;
 	bool done_once;
+	/* reports of "no longer Azure" still to make, so that the alerts'
+	 * resolution is confirmed (alerts.confirm_resolved observations) */
+	int clearing;
 	struct cp_memory cp;
 };
 
@@ -1164,11 +1167,16 @@ azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ea
 				set_round(p, NULL);
 			}
 			uv_timer_stop(&p->timer);
+			p->clearing = a->cfg->alerts.confirm_resolved;
+		}
+		if (p->clearing > 0) {
+			p->clearing--;
 			report_not_azure(p);
 		}
 		set_kv(p, false, true);
 		return;
 	}
+	p->clearing = 0;
 	kv_clear(&p->kv);
 	set_kv(p, kv_copy(&p->kv, &ear->azure) == 0, p->done_once);
 	if (!p->have_kv) {

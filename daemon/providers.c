@@ -15,9 +15,11 @@
 #include "util.h"
 
 extern const struct provider_ops azure_provider; /* daemon/azpoll.c */
+extern const struct provider_ops aws_provider;   /* daemon/awspoll.c */
 
 static const struct provider_ops *const provider_table[] = {
 	&azure_provider,
+	&aws_provider,
 };
 
 #define N_PROVIDERS ARRAY_SIZE(provider_table)

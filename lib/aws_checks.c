@@ -298,6 +298,9 @@ describe_failure(const struct aws_read *rd, struct strbuf *b, struct strbuf *mis
 					"proxy",
 				     op, key, ans);
 	case AWS_READ_CREDENTIALS:
+		/* the credential source's own words, with what refused them */
+		if (rd->detail != NULL && rd->detail[0])
+			util_copy_sanitized(ans, sizeof(ans), rd->detail);
 		return strbuf_printf(b, "kmswatch has no AWS credentials to call %s of %s (%s): "
 					"check the aws.identity settings (access key, instance "
 					"profile, web identity token file, role_arn and its trust "

@@ -327,7 +327,7 @@ def build_key(region, key_id, obj, old=None):
         raise AwsBadInput("unknown key fields: %s" % ", ".join(sorted(unknown)))
     k = copy.deepcopy(old) if old else {
         "KeyState": "Enabled", "Origin": "AWS_KMS", "KeyManager": "CUSTOMER",
-        "CreationDate": time.time() - 10 * 86400 + 0.25, "account": DEFAULT_ACCOUNT,
+        "CreationDate": time.time() - 10 * 86400 - 0.25, "account": DEFAULT_ACCOUNT,
         "aliases": [], "rotation": {"enabled": True, "period": 365, "next": None,
                                     "on_demand": None},
         "MultiRegion": key_id.startswith("mrk-"), "Description": ""}
@@ -338,7 +338,7 @@ def build_key(region, key_id, obj, old=None):
     if k["KeyState"] not in KEY_STATES:
         raise AwsBadInput("KeyState must be one of %s" % ", ".join(KEY_STATES))
     if "created_days_ago" in obj:
-        k["CreationDate"] = time.time() - float(obj["created_days_ago"]) * 86400 + 0.25
+        k["CreationDate"] = time.time() - float(obj["created_days_ago"]) * 86400 - 0.25
     if "CreationDate" in obj:
         k["CreationDate"] = _epoch(obj["CreationDate"], "CreationDate")
     for f in ("DeletionDate", "ValidTo"):

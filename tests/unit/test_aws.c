@@ -788,8 +788,8 @@ test_access(void **state)
 		 "malformed document (HTTP 200: no KeyMetadata)"},
 		{{.outcome = AWS_READ_CREDENTIALS, .http_status = 403,
 		  .detail = "sts:AssumeRole was refused: AccessDenied"},
-		 "no AWS credentials to call DescribeKey of " KEY " (HTTP 403: sts:AssumeRole "
-		 "was refused"},
+		 "no AWS credentials to call DescribeKey of " KEY " (sts:AssumeRole was refused: "
+		 "AccessDenied)"},
 		{{.outcome = AWS_READ_CREDENTIALS, .detail = "IMDS did not answer"},
 		 "(IMDS did not answer)"},
 		{{.outcome = AWS_READ_REFUSED, .detail = "Atlas's region is malformed (x)"},
