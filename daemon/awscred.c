@@ -83,24 +83,19 @@ base_request(const struct config *cfg, struct http_request *req)
 	};
 }
 
-/* sts:AssumeRole of role_arn, signed with akid/secret (and session). */
+/* A POST of body (taken: it goes in sc) to STS, with session (if any) as
+ * X-Amz-Security-Token. The header list is static: fetch copies the
+ * request before the loop runs anything else. */
 static int
-assume_role(const struct config *cfg, const char *akid, const char *secret, const char *session,
-	    struct http_request *out, struct token_scratch *sc, char *why, size_t whylen)
+sts_request(const struct config *cfg, char *body, const char *session, struct http_request *out,
+	    struct token_scratch *sc, char *why, size_t whylen)
 {
-	static char scope[64];
 	static const char *hdrs[4];
-	char *role = util_urlencode(cfg->aws.identity.role_arn);
 
 	base_request(cfg, out);
-	sts_scope(sts_url(cfg), scope, sizeof(scope));
+	sc->body = body;
 	sc->url = util_asprintf("%s/", sts_url(cfg));
-	sc->body = role ? util_asprintf("Action=AssumeRole&Version=2011-06-15&RoleArn=%s"
-					"&RoleSessionName=" SESSION_NAME "&DurationSeconds=3600",
-					role)
-			: NULL;
 	sc->extra = session ? util_asprintf("X-Amz-Security-Token: %s", session) : NULL;
-	free(role);
 	hdrs[0] = "Content-Type: application/x-www-form-urlencoded";
 	hdrs[1] = "Accept: text/xml";
 	hdrs[2] = sc->extra;
@@ -114,6 +109,26 @@ assume_role(const struct config *cfg, const char *akid, const char *secret, cons
 	out->body = sc->body;
 	out->body_len = strlen(sc->body);
 	out->headers = hdrs;
+	return 0;
+}
+
+/* sts:AssumeRole of role_arn, signed with akid/secret (and session). */
+static int
+assume_role(const struct config *cfg, const char *akid, const char *secret, const char *session,
+	    struct http_request *out, struct token_scratch *sc, char *why, size_t whylen)
+{
+	static char scope[64];
+	char *role = util_urlencode(cfg->aws.identity.role_arn);
+	char *body = role ? util_asprintf("Action=AssumeRole&Version=2011-06-15&RoleArn=%s"
+					  "&RoleSessionName=" SESSION_NAME "&DurationSeconds=3600",
+					  role)
+			  : NULL;
+	int r;
+
+	free(role);
+	if ((r = sts_request(cfg, body, session, out, sc, why, whylen)) < 0)
+		return r;
+	sts_scope(sts_url(cfg), scope, sizeof(scope));
 	out->aws_sigv4 = scope;
 	out->aws_key_id = akid;
 	out->aws_secret = secret;
@@ -173,9 +188,7 @@ build(void *owner, const void *arg, struct http_request *out, struct token_scrat
 		return 0;
 	}
 	case AWSID_WEB_IDENTITY: {
-		static const char *const hdrs[] = {"Content-Type: application/x-www-form-urlencoded",
-						   "Accept: text/xml", NULL};
-		char *raw = NULL, *tok, *role;
+		char *raw = NULL, *tok, *role, *body;
 		size_t n = 0;
 		int r = id->token_file ? util_read_file(id->token_file, 64 * 1024, 0, &raw, &n)
 				       : -ENOENT;
@@ -191,26 +204,15 @@ build(void *owner, const void *arg, struct http_request *out, struct token_scrat
 		tok = util_urlencode(raw);
 		util_free_secret(raw);
 		role = util_urlencode(id->role_arn ? id->role_arn : "");
-		base_request(cfg, out);
-		sc->url = util_asprintf("%s/", sts_url(cfg));
-		sc->body = tok && role ? util_asprintf("Action=AssumeRoleWithWebIdentity"
-						       "&Version=2011-06-15&RoleArn=%s"
-						       "&RoleSessionName=" SESSION_NAME
-						       "&DurationSeconds=3600&WebIdentityToken=%s",
-						       role, tok)
-				       : NULL;
+		body = tok && role ? util_asprintf("Action=AssumeRoleWithWebIdentity"
+						   "&Version=2011-06-15&RoleArn=%s"
+						   "&RoleSessionName=" SESSION_NAME
+						   "&DurationSeconds=3600&WebIdentityToken=%s",
+						   role, tok)
+				   : NULL;
 		util_free_secret(tok);
 		free(role);
-		if (!sc->url || !sc->body) {
-			snprintf(why, whylen, "cannot start the STS request: %s", strerror(ENOMEM));
-			return -ENOMEM;
-		}
-		out->method = "POST";
-		out->url = sc->url;
-		out->body = sc->body;
-		out->body_len = strlen(sc->body);
-		out->headers = hdrs;
-		return 0;
+		return sts_request(cfg, body, NULL, out, sc, why, whylen);
 	}
 	case AWSID_NONE:
 		break;

@@ -36,6 +36,7 @@
 #include "log.h"
 #include "poller.h"
 #include "projset.h"
+#include "provsched.h"
 #include "provider.h"
 #include "restreq.h"
 #include "store.h"
@@ -73,14 +74,9 @@ struct awsproject {
 	struct projset_entry e;
 	struct awspoll *owner;
 	char *key_id, *region; /* Atlas's customerMasterKeyID and region */
-	bool have_kms;
 	time_t key_first_seen; /* persisted: when key_id was first seen */
-	uv_timer_t timer;
+	struct provsched_project s; /* active: Atlas names AWS KMS */
 	struct awsround *round;
-	bool rerun, done_once;
-	/* reports of "no longer AWS" still to make, so that the alerts'
-	 * resolution is confirmed (alerts.confirm_resolved observations) */
-	int clearing;
 };
 
 struct awspoll {
@@ -88,39 +84,17 @@ struct awspoll {
 	struct poller_hooks hooks;
 	const struct config *cfg;
 	struct projset projects;
-	size_t n_rounds, n_unready; /* for idle without a scan */
+	struct provsched sched;
 	json_t *loaded;
 };
 
 static void round_start(struct awsproject *p);
 
-static bool
-unready(const struct awsproject *p)
-{
-	return p->have_kms && !p->done_once;
-}
-
 static void
 set_round(struct awsproject *p, struct awsround *r)
 {
-	struct awspoll *a = p->owner;
-
-	if (p->round && !r)
-		a->n_rounds--;
-	else if (!p->round && r)
-		a->n_rounds++;
 	p->round = r;
-}
-
-static void
-set_kms(struct awsproject *p, bool have_kms, bool done_once)
-{
-	struct awspoll *a = p->owner;
-
-	a->n_unready -= unready(p);
-	p->have_kms = have_kms;
-	p->done_once = done_once;
-	a->n_unready += unready(p);
+	provsched_busy(&p->s, r != NULL);
 }
 
 /* ---- reads ------------------------------------------------------------ */
@@ -353,13 +327,7 @@ round_finish(struct awsround *r)
 	round_evaluate(r, &f);
 	set_round(p, NULL);
 	round_free(r);
-	set_kms(p, p->have_kms, true);
-	if (p->rerun && !a->hooks.once) {
-		p->rerun = false;
-		uv_timer_start(&p->timer, on_timer, 0, 0);
-	} else if (!a->hooks.once) {
-		uv_timer_start(&p->timer, on_timer, (uint64_t)a->cfg->aws_interval * 1000, 0);
-	}
+	provsched_round_done(&p->s, a->hooks.once, a->cfg->aws_interval, on_timer);
 	a->hooks.on_result(a->hooks.ctx, p->e.cfg, &f);
 	findings_free(&f);
 }
@@ -385,7 +353,7 @@ round_start(struct awsproject *p)
 	const char *bad;
 
 	if (p->round) {
-		p->rerun = true;
+		p->s.rerun = true;
 		return;
 	}
 	if (!(r = calloc(1, sizeof(*r)))) {
@@ -395,7 +363,9 @@ round_start(struct awsproject *p)
 	r->p = p;
 	set_round(p, r);
 	r->pending = 1; /* the launch reference */
-	if ((bad = aws_region_from_atlas(p->region, r->region)))
+	if (!p->owner->cfg->aws.configured)
+		; /* no aws: identity, no AWS side (as for Azure without azure:) */
+	else if ((bad = aws_region_from_atlas(p->region, r->region)))
 		refuse(r, "region", bad);
 	else if ((bad = aws_check_key_id(p->key_id, r->region)))
 		refuse(r, "customerMasterKeyID", bad);
@@ -412,7 +382,7 @@ on_timer(uv_timer_t *t)
 {
 	struct awsproject *p = t->data;
 
-	if (p->have_kms)
+	if (p->s.active)
 		round_start(p);
 }
 
@@ -439,9 +409,7 @@ project_destroy(void *ctx, struct projset_entry *e)
 		round_free(p->round);
 		set_round(p, NULL);
 	}
-	set_kms(p, false, true);
-	uv_timer_stop(&p->timer);
-	uv_close((uv_handle_t *)&p->timer, on_project_closed);
+	provsched_project_close(&p->s, on_project_closed);
 }
 
 static struct projset_entry *
@@ -456,8 +424,7 @@ project_new(void *ctx, const struct cfg_project *cp)
 		return NULL;
 	}
 	p->owner = a;
-	uv_timer_init(a->d->loop, &p->timer);
-	p->timer.data = p;
+	provsched_project_init(&a->sched, &p->s, a->d->loop, p);
 	o = a->loaded ? json_object_get(a->loaded, cp->id) : NULL;
 	if (json_is_object(o) && json_is_string(json_object_get(o, "key")) &&
 	    json_is_integer(json_object_get(o, "first_seen"))) {
@@ -482,7 +449,7 @@ awspoll_configure(struct awspoll *a, const struct config *cfg)
 		if (p->round) {
 			round_free(p->round);
 			set_round(p, NULL);
-			p->rerun = true;
+			p->s.rerun = true;
 		}
 	}
 	awscred_forget(a->d);
@@ -494,9 +461,9 @@ awspoll_configure(struct awspoll *a, const struct config *cfg)
 	projset_foreach(&a->projects, e) {
 		struct awsproject *p = (struct awsproject *)e;
 
-		if (p->rerun && p->have_kms) {
-			p->rerun = false;
-			uv_timer_start(&p->timer, on_timer, 0, 0);
+		if (p->s.rerun && p->s.active) {
+			p->s.rerun = false;
+			uv_timer_start(&p->s.timer, on_timer, 0, 0);
 		}
 	}
 	return 0;
@@ -524,21 +491,14 @@ awspoll_ear(struct awspoll *a, const struct cfg_project *cp, const struct atlas_
 	if (!p)
 		return;
 	p->e.cfg = cp;
-	was = p->have_kms;
+	was = p->s.active;
 	if (atlas_ear_enabled_provider(ear) != PROV_AWS) {
-		if (was) {
-			if (p->round) {
-				round_free(p->round);
-				set_round(p, NULL);
-			}
-			uv_timer_stop(&p->timer);
-			p->clearing = a->cfg->alerts.confirm_resolved;
+		if (p->round) {
+			round_free(p->round);
+			set_round(p, NULL);
 		}
-		if (p->clearing > 0) {
-			p->clearing--;
+		if (provsched_leave(&p->s, was, a->cfg->alerts.confirm_resolved))
 			report_not_aws(p);
-		}
-		set_kms(p, false, true);
 		return;
 	}
 	changed = !util_streq(p->key_id, kms->customer_master_key_id) ||
@@ -554,15 +514,15 @@ awspoll_ear(struct awspoll *a, const struct cfg_project *cp, const struct atlas_
 	}
 	if ((kms->customer_master_key_id && !p->key_id) || (kms->region && !p->region)) {
 		log_err("project %s: out of memory keeping the AWS configuration", cp->name);
-		set_kms(p, false, true);
+		provsched_active(&p->s, false, true);
 		return;
 	}
-	p->clearing = 0;
-	set_kms(p, true, was ? p->done_once : false);
+	p->s.clearing = 0;
+	provsched_active(&p->s, true, was ? p->s.done_once : false);
 	if (!was || changed) {
 		/* a new key or region: read AWS now */
-		if (!p->done_once || !a->hooks.once) {
-			uv_timer_stop(&p->timer);
+		if (!p->s.done_once || !a->hooks.once) {
+			uv_timer_stop(&p->s.timer);
 			round_start(p);
 		}
 	}
@@ -657,9 +617,7 @@ op_load(struct provider_state *s, const char *json, size_t len)
 static bool
 op_idle(const struct provider_state *s)
 {
-	const struct awspoll *a = (const struct awspoll *)s;
-
-	return a->n_rounds == 0 && a->n_unready == 0;
+	return provsched_idle(&((const struct awspoll *)s)->sched);
 }
 
 const struct provider_ops aws_provider = {

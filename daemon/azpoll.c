@@ -43,6 +43,7 @@
 #include "http.h"
 #include "log.h"
 #include "projset.h"
+#include "provsched.h"
 #include "sharedget.h"
 #include "store.h"
 #include "util.h"
@@ -127,20 +128,15 @@ struct azproject {
 	struct projset_entry e; /* id, cfg, config order */
 	struct azpoll *owner;
 	struct atlas_azure_kv kv; /* own copy of Atlas's azureKeyVault */
-	bool have_kv;
 	/* what starts a round at once when it changes: a digest of the
 	 * fields, not a second copy of them in every project */
 	unsigned char trigger[CRYPTO_SHA256_LEN];
 	bool have_trigger;
 	char *key_id;             /* ear memory: key identifier and first seen */
 	time_t key_first_seen;
-	uv_timer_t timer;
+	/* active (have_kv): Atlas names Azure, and kv is its copy */
+	struct provsched_project s;
 	struct azround *round;
-	bool rerun;
-	bool done_once;
-	/* reports of "no longer Azure" still to make, so that the alerts'
-	 * resolution is confirmed (alerts.confirm_resolved observations) */
-	int clearing;
 	struct cp_memory cp;
 };
 
@@ -151,44 +147,18 @@ struct azpoll {
 	/* Atlas's control-plane address list, read once for all projects */
 	struct sharedget *cp_read;
 	struct projset projects;
-	/* for azpoll_idle without a scan: rounds in flight, and projects
-	 * with an Azure key that have not finished a round yet */
-	size_t n_rounds, n_unready;
+	struct provsched sched;
 	json_t *loaded;
 };
 
 static void round_start(struct azproject *p);
 static void req_done(struct azreq *q);
 
-/* Every change of round, have_kv and done_once goes through these, so
- * that azpoll_idle is a comparison, not a walk over every project. */
-static bool
-unready(const struct azproject *p)
-{
-	return p->have_kv && !p->done_once;
-}
-
 static void
 set_round(struct azproject *p, struct azround *r)
 {
-	struct azpoll *a = p->owner;
-
-	if (p->round && !r)
-		a->n_rounds--;
-	else if (!p->round && r)
-		a->n_rounds++;
 	p->round = r;
-}
-
-static void
-set_kv(struct azproject *p, bool have_kv, bool done_once)
-{
-	struct azpoll *a = p->owner;
-
-	a->n_unready -= unready(p);
-	p->have_kv = have_kv;
-	p->done_once = done_once;
-	a->n_unready += unready(p);
+	provsched_busy(&p->s, r != NULL);
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -855,13 +825,7 @@ round_finish(struct azround *r)
 	round_evaluate(r, &f);
 	set_round(p, NULL);
 	round_free(r);
-	set_kv(p, p->have_kv, true);
-	if (p->rerun && !a->hooks.once) {
-		p->rerun = false;
-		uv_timer_start(&p->timer, on_timer, 0, 0);
-	} else if (!a->hooks.once) {
-		uv_timer_start(&p->timer, on_timer, (uint64_t)a->cfg->azure_interval * 1000, 0);
-	}
+	provsched_round_done(&p->s, a->hooks.once, a->cfg->azure_interval, on_timer);
 	a->hooks.on_result(a->hooks.ctx, p->e.cfg, &f);
 	findings_free(&f);
 }
@@ -891,7 +855,7 @@ round_start(struct azproject *p)
 	char err[256];
 
 	if (p->round) {
-		p->rerun = true;
+		p->s.rerun = true;
 		return;
 	}
 	r = calloc(1, sizeof(*r));
@@ -977,7 +941,7 @@ on_timer(uv_timer_t *t)
 {
 	struct azproject *p = t->data;
 
-	if (p->have_kv)
+	if (p->s.active)
 		round_start(p);
 }
 
@@ -1006,9 +970,7 @@ project_destroy(void *ctx, struct projset_entry *e)
 		round_free(p->round);
 		set_round(p, NULL);
 	}
-	set_kv(p, false, true);
-	uv_timer_stop(&p->timer);
-	uv_close((uv_handle_t *)&p->timer, on_project_closed);
+	provsched_project_close(&p->s, on_project_closed);
 }
 
 static void memory_from_json(struct azproject *p, json_t *o);
@@ -1026,8 +988,7 @@ project_new(void *ctx, const struct cfg_project *cp)
 		return NULL;
 	}
 	p->owner = a;
-	uv_timer_init(a->d->loop, &p->timer);
-	p->timer.data = p;
+	provsched_project_init(&a->sched, &p->s, a->d->loop, p);
 	if (a->loaded)
 		memory_from_json(p, json_object_get(a->loaded, cp->id));
 	return &p->e;
@@ -1094,7 +1055,7 @@ azpoll_configure(struct azpoll *a, const struct config *cfg)
 		if (p->round) {
 			round_free(p->round);
 			set_round(p, NULL);
-			p->rerun = true;
+			p->s.rerun = true;
 		}
 	}
 	aztokens_forget(a->d);
@@ -1117,9 +1078,9 @@ azpoll_configure(struct azpoll *a, const struct config *cfg)
 	projset_foreach(&a->projects, e) {
 		struct azproject *p = (struct azproject *)e;
 
-		if (p->rerun && p->have_kv) {
-			p->rerun = false;
-			uv_timer_start(&p->timer, on_timer, 0, 0);
+		if (p->s.rerun && p->s.active) {
+			p->s.rerun = false;
+			uv_timer_start(&p->s.timer, on_timer, 0, 0);
 		}
 	}
 	return 0;
@@ -1147,7 +1108,7 @@ azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ea
 	   const struct ear_memory *mem)
 {
 	struct azproject *p = find_project(a, cp->id);
-	bool was = p && p->have_kv;
+	bool was = p && p->s.active;
 	unsigned char trigger[CRYPTO_SHA256_LEN];
 
 	if (!p)
@@ -1166,20 +1127,15 @@ azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ea
 				round_free(p->round);
 				set_round(p, NULL);
 			}
-			uv_timer_stop(&p->timer);
-			p->clearing = a->cfg->alerts.confirm_resolved;
 		}
-		if (p->clearing > 0) {
-			p->clearing--;
+		if (provsched_leave(&p->s, was, a->cfg->alerts.confirm_resolved))
 			report_not_azure(p);
-		}
-		set_kv(p, false, true);
 		return;
 	}
-	p->clearing = 0;
+	p->s.clearing = 0;
 	kv_clear(&p->kv);
-	set_kv(p, kv_copy(&p->kv, &ear->azure) == 0, p->done_once);
-	if (!p->have_kv) {
+	provsched_active(&p->s, kv_copy(&p->kv, &ear->azure) == 0, p->s.done_once);
+	if (!p->s.active) {
 		log_err("project %s: out of memory keeping the Azure configuration", cp->name);
 		return;
 	}
@@ -1191,8 +1147,8 @@ azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ea
 		/* a new key, client, role or vault: read Azure now */
 		memcpy(p->trigger, trigger, sizeof(trigger));
 		p->have_trigger = true;
-		if (!p->done_once || !a->hooks.once) {
-			uv_timer_stop(&p->timer);
+		if (!p->s.done_once || !a->hooks.once) {
+			uv_timer_stop(&p->s.timer);
 			round_start(p);
 		}
 	}
@@ -1274,7 +1230,7 @@ azpoll_load_memory(struct azpoll *a, const char *json, size_t len)
 static bool
 azpoll_idle(const struct azpoll *a)
 {
-	return a->n_rounds == 0 && a->n_unready == 0;
+	return provsched_idle(&a->sched);
 }
 
 /* ---- the provider ------------------------------------------------------ */

@@ -337,6 +337,15 @@ def test_switch_azure_to_aws(fc, daemons):
     assert d.stop() == 0
 
 
+def test_without_aws_section_nothing_is_read(fc, daemons):
+    p, w = world(fc, KeyState="Disabled")
+    d = daemons(fc, [p])
+    wait_for(lambda: len(d.ear_requests(p["id"])) >= 3, timeout=20)
+    assert kms_requests(fc) == []
+    assert [e for e in d.events(p["name"]) if e["KMSWATCH_CHECK"].startswith("aws.")] == []
+    assert d.stop() == 0
+
+
 def test_once_json_shows_aws(fc, daemons):
     p, w = world(fc, KeyState="PendingDeletion", DeletionDate=time.time() + 3 * 86400 + 60)
     d = daemons(fc, [p], aws=True, start=False)
