@@ -359,7 +359,9 @@ xml_text(const char *v, size_t n)
 			}
 		}
 		if (k == ARRAY_SIZE(ents)) {
-			util_free_secret(out);
+			/* not NUL-terminated yet: wipe all of it */
+			explicit_bzero(out, n + 1);
+			free(out);
 			return NULL;
 		}
 	}
