@@ -92,7 +92,8 @@ class Daemon:
                  poll_interval="1s", extra="", state_dir=None, env=None,
                  plain_secret=False, azure=False, azure_interval="2s",
                  identity="client_secret", aws=False, aws_interval="2s",
-                 aws_identity="access_key", aws_secret=AWS_SECRET, aws_role_arn=None):
+                 aws_identity="access_key", aws_secret=AWS_SECRET, aws_role_arn=None,
+                 aws_kms_url=None):
         self.fc = fc
         self.dir = tempfile.mkdtemp(prefix="kmswatchd-test-")
         self.state_dir = state_dir or os.path.join(self.dir, "state")
@@ -110,6 +111,7 @@ class Daemon:
         self.aws_interval = aws_interval
         self.aws_identity = aws_identity
         self.aws_role_arn = aws_role_arn
+        self.aws_kms_url = aws_kms_url
         self.env = dict(os.environ)
         self.env.pop("NOTIFY_SOCKET", None)
         self.env.pop("WATCHDOG_USEC", None)
@@ -186,7 +188,7 @@ class Daemon:
             if self.aws_role_arn:
                 lines += ["    role_arn: %s" % self.aws_role_arn]
             lines += ["  endpoints:",
-                      "    kms: %s" % self.fc.https_url,
+                      "    kms: %s" % (self.aws_kms_url or self.fc.https_url),
                       "    sts: %s" % self.fc.https_url,
                       "    imds: %s" % self.fc.control_url,
                       "  ca_file: %s" % yaml_quote(self.fc.ca_file)]

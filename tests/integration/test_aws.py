@@ -5,6 +5,7 @@ credential refresh, the three identities, a provider switch and --once,
 each asserted in the real journald; and no secret anywhere."""
 
 import json
+import socket
 import subprocess
 import time
 
@@ -246,6 +247,34 @@ def test_instance_profile_imdsv2(fc, daemons):
     assert imds[0]["headers"]["x-aws-ec2-metadata-token-ttl-seconds"] == "21600"
     assert all("x-aws-ec2-metadata-token" in r["headers"] for r in imds[1:3])
     assert {c["kind"] for c in fc.aws_credentials()} == {"imds"}
+    assert d.stop() == 0
+
+
+def test_instance_profile_credentials_refresh(fc, daemons):
+    """Short-lived IMDS credentials are renewed before they expire: the
+    IMDSv2 dance runs again, and no read fails."""
+    p, w = world(fc)
+    fc.set_aws_ttl(imds=12)
+    d = daemons(fc, [p], aws=True, aws_identity="instance_profile", aws_interval="1s")
+    wait_for(lambda: len(fc.aws_credentials()) >= 3, timeout=40)
+    reqs = kms_requests(fc)
+    assert reqs and all(r["status"] == 200 for r in reqs), [r["status"] for r in reqs]
+    assert len([r for r in fc.requests(path="/latest/api/token")]) >= 3
+    assert events(d, p, "aws.access") == []
+    assert d.stop() == 0
+
+
+def test_network_failure_is_access(fc, daemons):
+    p, w = world(fc)
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()       # nothing listens there now
+    d = daemons(fc, [p], aws=True, aws_kms_url="https://127.0.0.1:%d" % port)
+    e = one(d, p, "aws.access", timeout=60)
+    assert "could not reach AWS KMS" in e["MESSAGE"]
+    assert "after 3 retries" in e["MESSAGE"]
+    assert events(d, p, "aws.key_state") == []
     assert d.stop() == 0
 
 
