@@ -180,6 +180,18 @@ def test_bad_signature_wrong_secret(fc, daemons):
     assert d.stop() == 0
 
 
+def test_reload_with_the_right_secret(fc, daemons):
+    """A reload that fixes the secret: the credentials are taken afresh
+    and aws.access resolves."""
+    p, w = world(fc)
+    d = daemons(fc, [p], aws=True, aws_secret="not-the-secret-of-this-access-key-0000")
+    one(d, p, "aws.access")
+    d._write_secret("aws-secret", kmsw.AWS_SECRET)
+    d.reload()
+    one(d, p, "aws.access", event="resolved")
+    assert d.stop() == 0
+
+
 def test_throttling_backs_off_then_succeeds(fc, daemons):
     p, w = world(fc, KeyState="Disabled")
     fc.add_aws_error("DescribeKey", "ThrottlingException", message="Rate exceeded", count=2)
