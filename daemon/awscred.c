@@ -385,6 +385,7 @@ static const struct token_source aws_source = {
 	.build = build,
 	.parse = parse,
 	.build_next = build_next,
+	.also_transient = awscred_throttled, /* STS throttles with HTTP 400 too */
 };
 
 void

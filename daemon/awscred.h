@@ -8,7 +8,8 @@
  * with role_arn, sts:AssumeRole on top of static keys or the instance
  * profile, signed with them. Temporary credentials live in the daemon's
  * one token cache (tokens.h), refreshed 5 minutes before they expire (a
- * tenth of their life when that is shorter).
+ * tenth of their life when that is shorter); STS and KMS throttling (HTTP
+ * 400 Throttling / ThrottlingException) is retried with backoff.
  *
  * What it hands out (as the token of a token_fn) is "AKID\nSECRET" or
  * "AKID\nSECRET\nSESSION_TOKEN": restreq's aws_sigv4 mode signs with it.

@@ -195,7 +195,8 @@ fetch_request(struct token_entry *e, const struct http_request *req, struct toke
 	      int r, char *why, size_t whylen)
 {
 	if (r == 0) {
-		r = fetch_start(e->owner->d, req, FETCH_RETRIES, on_fetched, e, &e->fetch);
+		r = fetch_start_ex(e->owner->d, req, FETCH_RETRIES, e->src->also_transient,
+				   on_fetched, e, &e->fetch);
 		if (r < 0)
 			snprintf(why, whylen, "cannot start the request for the %s: %s", e->label,
 				 strerror(-r));

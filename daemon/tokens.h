@@ -75,6 +75,8 @@ struct token_source {
 	 * (1, 2, ...) from what parse carried over. */
 	int (*build_next)(void *owner, unsigned step, const char *carry, struct http_request *req,
 			  struct token_scratch *sc, char *why, size_t whylen);
+	/* Answers to retry with backoff beside fetch's own (NULL: none). */
+	bool (*also_transient)(const struct http_response *resp);
 };
 
 /* The cache key for an identity: SHA-256 (hex) of the printf-formatted

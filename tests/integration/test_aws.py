@@ -234,6 +234,20 @@ def test_static_keys_with_assume_role_refresh(fc, daemons):
     assert d.stop() == 0
 
 
+def test_sts_throttling_is_retried(fc, daemons):
+    """STS answers throttling with HTTP 400 Throttling: retried with
+    backoff, then the credentials come and KMS is read."""
+    p, w = world(fc, KeyState="Disabled")
+    fc.add_aws_error("AssumeRole", "Throttling", message="Rate exceeded", count=2)
+    d = daemons(fc, [p], aws=True, aws_role_arn=AWS_ROLE_ARN)
+    one(d, p, "aws.key_state", timeout=30)
+    sts = [r for r in fc.requests(path="/") if r["path"] == "/" and
+           "x-amz-target" not in r["headers"]]
+    assert [r["status"] for r in sts[:3]] == [400, 400, 200], [r["status"] for r in sts]
+    assert events(d, p, "aws.access") == []
+    assert d.stop() == 0
+
+
 def test_expired_credentials_are_fetched_again(fc, daemons):
     """Credentials the service stops accepting (ExpiredTokenException) are
     dropped and fetched again at once: the read succeeds."""
