@@ -23,6 +23,7 @@ struct fetch {
 	fetch_fn fn;
 	void *ctx;
 	unsigned max_retries, retries;
+	fetch_transient_fn also_transient;
 	struct http_request req;  /* strings below are owned copies */
 	char *headers[MAX_HEADERS + 1];
 	struct http_transfer *xfer;
@@ -45,6 +46,7 @@ on_closed(uv_handle_t *h)
 		(char **)&f->req.digest_user, (char **)&f->req.digest_password,
 		(char **)&f->req.basic_user, (char **)&f->req.basic_password,
 		(char **)&f->req.bearer, (char **)&f->req.ca_file, (char **)&f->req.connect_to,
+		(char **)&f->req.aws_sigv4, (char **)&f->req.aws_key_id, (char **)&f->req.aws_secret,
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
@@ -93,7 +95,9 @@ on_done(void *ctx, const struct http_response *resp)
 	struct fetch *f = ctx;
 
 	f->xfer = NULL;
-	if (fetch_transient(resp) && f->retries < f->max_retries) {
+	if ((fetch_transient(resp) ||
+	     (f->also_transient && resp->curl_code == 0 && f->also_transient(resp))) &&
+	    f->retries < f->max_retries) {
 		int64_t delay = backoff_next_ms(f->retries, resp->retry_after_s, RETRY_BASE_MS,
 						RETRY_MAX_MS, util_random_u32());
 
@@ -144,6 +148,13 @@ int
 fetch_start(struct daemon *d, const struct http_request *req, unsigned max_retries,
 	    fetch_fn fn, void *ctx, struct fetch **out)
 {
+	return fetch_start_ex(d, req, max_retries, NULL, fn, ctx, out);
+}
+
+int
+fetch_start_ex(struct daemon *d, const struct http_request *req, unsigned max_retries,
+	       fetch_transient_fn also_transient, fetch_fn fn, void *ctx, struct fetch **out)
+{
 	struct fetch *f = calloc(1, sizeof(*f));
 	size_t n = 0;
 	int r = 0;
@@ -156,10 +167,12 @@ fetch_start(struct daemon *d, const struct http_request *req, unsigned max_retri
 	f->fn = fn;
 	f->ctx = ctx;
 	f->max_retries = max_retries;
+	f->also_transient = also_transient;
 	f->req = *req;
 	f->req.method = f->req.url = f->req.body = NULL;
 	f->req.digest_user = f->req.digest_password = f->req.basic_user = NULL;
 	f->req.basic_password = f->req.bearer = f->req.ca_file = f->req.connect_to = NULL;
+	f->req.aws_sigv4 = f->req.aws_key_id = f->req.aws_secret = NULL;
 	uv_timer_init(d->loop, &f->timer);
 	f->timer.data = f;
 	if (dup_field(&f->req.method, req->method) < 0 || dup_field(&f->req.url, req->url) < 0 ||
@@ -168,7 +181,10 @@ fetch_start(struct daemon *d, const struct http_request *req, unsigned max_retri
 	    dup_field(&f->req.basic_user, req->basic_user) < 0 ||
 	    dup_field(&f->req.basic_password, req->basic_password) < 0 ||
 	    dup_field(&f->req.bearer, req->bearer) < 0 || dup_field(&f->req.ca_file, req->ca_file) < 0 ||
-	    dup_field(&f->req.connect_to, req->connect_to) < 0)
+	    dup_field(&f->req.connect_to, req->connect_to) < 0 ||
+	    dup_field(&f->req.aws_sigv4, req->aws_sigv4) < 0 ||
+	    dup_field(&f->req.aws_key_id, req->aws_key_id) < 0 ||
+	    dup_field(&f->req.aws_secret, req->aws_secret) < 0)
 		r = -ENOMEM;
 	if (r == 0 && req->body) {
 		char *b = malloc(req->body_len + 1);

@@ -20,6 +20,12 @@ typedef void (*fetch_fn)(void *ctx, const struct http_response *resp, unsigned r
 
 int fetch_start(struct daemon *d, const struct http_request *req, unsigned max_retries,
 		fetch_fn fn, void *ctx, struct fetch **out);
+/* The same, with the caller's own transient answers on top of the shared
+ * ones (AWS answers throttling with HTTP 400 ThrottlingException); NULL is
+ * fetch_start. */
+typedef bool (*fetch_transient_fn)(const struct http_response *resp);
+int fetch_start_ex(struct daemon *d, const struct http_request *req, unsigned max_retries,
+		   fetch_transient_fn also_transient, fetch_fn fn, void *ctx, struct fetch **out);
 /* No callback after this. */
 void fetch_cancel(struct fetch *f);
 

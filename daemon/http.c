@@ -654,6 +654,8 @@ static CURLcode xfer_setopt(struct http_transfer *t, const struct http_request *
 		SETOPT(e, CURLOPT_HTTPHEADER, t->headers);
 	if (post) {
 		SETOPT(e, CURLOPT_POST, 1L);
+		if (req->method != NULL && strcmp(req->method, "PUT") == 0)
+			SETOPT(e, CURLOPT_CUSTOMREQUEST, "PUT");
 		SETOPT(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->post_len);
 		SETOPT(e, CURLOPT_POSTFIELDS, t->post);
 	}
@@ -669,6 +671,10 @@ static CURLcode xfer_setopt(struct http_transfer *t, const struct http_request *
 	} else if (req->bearer != NULL) {
 		SETOPT(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
 		SETOPT(e, CURLOPT_XOAUTH2_BEARER, req->bearer);
+	} else if (req->aws_sigv4 != NULL) {
+		SETOPT(e, CURLOPT_AWS_SIGV4, req->aws_sigv4);
+		SETOPT(e, CURLOPT_USERNAME, req->aws_key_id);
+		SETOPT(e, CURLOPT_PASSWORD, req->aws_secret);
 	}
 	return CURLE_OK;
 }
@@ -694,15 +700,17 @@ static int check_request(const struct http_request *req, bool *post)
 		return -EINVAL;
 	if (req->method == NULL || strcmp(req->method, "GET") == 0)
 		*post = false;
-	else if (strcmp(req->method, "POST") == 0)
+	else if (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0)
 		*post = true;
 	else
 		return -EINVAL;
 	if (req->body == NULL && req->body_len > 0)
 		return -EINVAL;
 	nauth = (req->digest_user != NULL || req->digest_password != NULL) +
-		(req->basic_user != NULL || req->basic_password != NULL) + (req->bearer != NULL);
-	if (nauth > 1 || (req->digest_password != NULL && req->digest_user == NULL) ||
+		(req->basic_user != NULL || req->basic_password != NULL) + (req->bearer != NULL) +
+		(req->aws_sigv4 != NULL || req->aws_key_id != NULL || req->aws_secret != NULL);
+	if (nauth > 1 ||
+	    (req->aws_sigv4 != NULL && (req->aws_key_id == NULL || req->aws_secret == NULL)) || (req->digest_password != NULL && req->digest_user == NULL) ||
 	    (req->basic_password != NULL && req->basic_user == NULL))
 		return -EINVAL;
 	if (req->connect_timeout_ms < 0 || req->timeout_ms < 0)

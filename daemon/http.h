@@ -23,7 +23,7 @@ struct http_client;
 struct http_transfer;
 
 struct http_request {
-	const char *method;            /* "GET" (default) or "POST" */
+	const char *method;            /* "GET" (default), "POST" or "PUT" (with body) */
 	const char *url;
 	const char *const *headers;    /* NULL-terminated "Name: value" list */
 	const char *body;              /* POST body, copied */
@@ -32,6 +32,10 @@ struct http_request {
 	const char *digest_user, *digest_password; /* HTTP Digest (MD5, SHA-256) */
 	const char *basic_user, *basic_password;
 	const char *bearer;
+	/* AWS Signature V4 by libcurl: "aws:amz:REGION:SERVICE" with the
+	 * access key id and secret access key (a session token, if any, is
+	 * an X-Amz-Security-Token header the caller adds: it is signed) */
+	const char *aws_sigv4, *aws_key_id, *aws_secret;
 	const char *ca_file;           /* NULL: system trust store */
 	int64_t connect_timeout_ms;    /* 0: 10 s */
 	int64_t timeout_ms;            /* total, from when the transfer starts; 0: 30 s */

@@ -15,10 +15,12 @@
 #include "util.h"
 
 extern const struct provider_ops azure_provider; /* daemon/azpoll.c */
+extern const struct provider_ops aws_provider;   /* daemon/awspoll.c */
 extern const struct provider_ops gcp_provider;   /* daemon/gcppoll.c */
 
 static const struct provider_ops *const provider_table[] = {
 	&azure_provider,
+	&aws_provider,
 	&gcp_provider,
 };
 

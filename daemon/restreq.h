@@ -46,6 +46,20 @@ struct restreq_spec {
 	restreq_token_fn get_token;    /* NULL: no bearer token */
 	void *token_arg;               /* must outlive the read */
 	const char *digest_user, *digest_password; /* instead of a token */
+	/* a POST of this body instead of a GET (copied) */
+	const char *body;
+	size_t body_len;
+	const char *const *headers; /* extra "Name: value" lines (at most 4), copied */
+	/* AWS Signature V4 scope ("aws:amz:REGION:SERVICE"): the "token" that
+	 * get_token hands out is then credentials, "AKID\nSECRET[\nSESSION]",
+	 * which libcurl signs with; a session token goes in the signed
+	 * X-Amz-Security-Token header */
+	const char *aws_sigv4;
+	/* Whether an answer says the token was refused, so that one fresh
+	 * token is tried; NULL: HTTP 401 does. */
+	bool (*token_refused)(const struct http_response *resp);
+	/* Answers to retry with backoff beside fetch's own (NULL: none). */
+	bool (*also_transient)(const struct http_response *resp);
 };
 
 /* Everything in spec is copied except token_arg. fn may run before this

@@ -31,6 +31,8 @@ struct token_entry {
 	char *token; /* a secret: wiped */
 	int64_t refresh_at_ms;
 	struct fetch *fetch;
+	unsigned step;  /* of a multi-request source's fetch */
+	char *carry;    /* what it carries to the next request: a secret */
 	struct waitlist waiters;
 };
 
@@ -95,6 +97,7 @@ entry_free(struct token_entry *e)
 	for (struct wait_link *l; (l = waitlist_pop(&e->waiters));)
 		free(waitlist_entry(l, struct token_waiter, link));
 	drop_token(e);
+	util_free_secret(e->carry);
 	util_free_secret(e->key);
 	free(e->label);
 	free(e);
@@ -124,16 +127,44 @@ deliver(struct token_entry *e, const struct token_result *res)
 	}
 }
 
+static int fetch_request(struct token_entry *e, const struct http_request *req,
+			 struct token_scratch *sc, int r, char *why, size_t whylen);
+
 static void
 on_fetched(void *ctx, const struct http_response *resp, unsigned retries)
 {
 	struct token_entry *e = ctx;
-	struct token_answer ans = {0};
+	struct token_answer ans = {.step = e->step, .carry = e->carry};
 	struct token_result res = {.retries = retries};
 	int64_t margin;
 
 	e->fetch = NULL;
 	e->src->parse(e->src_owner, e->label, resp, &ans);
+	if (ans.again && !ans.token) {
+		/* the next request of a multi-request source */
+		struct http_request req = {0};
+		struct token_scratch sc = {0};
+		char why[512];
+		int r;
+
+		util_free_secret(e->carry);
+		e->carry = ans.next_carry;
+		e->step++;
+		r = e->src->build_next ? e->src->build_next(e->src_owner, e->step, e->carry, &req,
+							    &sc, why, sizeof(why))
+				       : -EINVAL;
+		if (r < 0 && !e->src->build_next)
+			snprintf(why, sizeof(why), "the %s source has no next request", e->label);
+		if (fetch_request(e, &req, &sc, r, why, sizeof(why)) == 0)
+			return;
+		res.detail = why;
+		deliver(e, &res);
+		return;
+	}
+	util_free_secret(ans.next_carry);
+	util_free_secret(e->carry);
+	e->carry = NULL;
+	e->step = 0;
 	if (!ans.token) {
 		res.status = ans.status;
 		res.detail = ans.detail;
@@ -142,9 +173,11 @@ on_fetched(void *ctx, const struct http_response *resp, unsigned retries)
 		free(ans.error);
 		return;
 	}
-	/* Refresh shortly before expiry: a minute for normal lifetimes, a
-	 * tenth of it for short ones. */
-	margin = ans.expires_in >= 600 ? 60 : ans.expires_in / 10;
+	/* Refresh shortly before expiry: what the source asks, else a minute
+	 * for normal lifetimes, a tenth of it for short ones. */
+	margin = ans.refresh_margin > 0 && ans.refresh_margin < ans.expires_in ? ans.refresh_margin
+		 : ans.expires_in >= 600					 ? 60
+										 : ans.expires_in / 10;
 	drop_token(e);
 	e->token = ans.token;
 	e->refresh_at_ms = util_now_mono_ms() + (ans.expires_in - margin) * 1000;
@@ -155,25 +188,38 @@ on_fetched(void *ctx, const struct http_response *resp, unsigned retries)
 	deliver(e, &res);
 }
 
+/* Start the built request (r: what build returned); the scratch strings
+ * are wiped either way. */
 static int
-start_fetch(struct token_entry *e, const void *arg, char *why, size_t whylen)
+fetch_request(struct token_entry *e, const struct http_request *req, struct token_scratch *sc,
+	      int r, char *why, size_t whylen)
 {
-	struct http_request req = {0};
-	struct token_scratch sc = {0};
-	int r;
-
-	r = e->src->build(e->src_owner, arg, &req, &sc, why, whylen);
 	if (r == 0) {
-		r = fetch_start(e->owner->d, &req, FETCH_RETRIES, on_fetched, e, &e->fetch);
+		r = fetch_start_ex(e->owner->d, req, FETCH_RETRIES, e->src->also_transient,
+				   on_fetched, e, &e->fetch);
 		if (r < 0)
 			snprintf(why, whylen, "cannot start the request for the %s: %s", e->label,
 				 strerror(-r));
 	}
 	/* fetch copied what it needs */
-	util_free_secret(sc.url);
-	util_free_secret(sc.body);
-	util_free_secret(sc.extra);
+	util_free_secret(sc->url);
+	util_free_secret(sc->body);
+	util_free_secret(sc->extra);
+	util_free_secret(sc->keys);
 	return r;
+}
+
+static int
+start_fetch(struct token_entry *e, const void *arg, char *why, size_t whylen)
+{
+	struct http_request req = {0};
+	struct token_scratch sc = {0};
+
+	util_free_secret(e->carry);
+	e->carry = NULL;
+	e->step = 0;
+	return fetch_request(e, &req, &sc, e->src->build(e->src_owner, arg, &req, &sc, why, whylen),
+			     why, whylen);
 }
 
 int

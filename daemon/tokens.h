@@ -38,14 +38,27 @@ typedef void (*token_fn)(void *ctx, const struct token_result *res);
 struct token_answer {
 	char *token;          /* success: the token (util_free_secret), else NULL */
 	int64_t expires_in;   /* success: seconds */
+	/* success: refresh this many seconds before expiry (0: the cache's
+	 * default, a minute, or a tenth of a short lifetime) */
+	int64_t refresh_margin;
 	long status;          /* failure: as in token_result */
 	char detail[768];     /* failure: as in token_result */
 	void *error;          /* failure: malloc'ed classified error, or NULL */
+	/* Sources that need several requests (IMDSv2: a session token, the
+	 * role name, the credentials): in, which request this answers (0 the
+	 * first) and what the source carried over from the previous one;
+	 * out, instead of a token, again = true and what to carry to the next
+	 * request (a secret: wiped), which build_next builds. */
+	unsigned step;
+	const char *carry;
+	bool again;
+	char *next_carry;
 };
 
 /* The owned strings of a built request, wiped and freed by the cache. */
 struct token_scratch {
 	char *url, *body, *extra;
+	char *keys; /* what a signed request signs with */
 };
 
 struct token_source {
@@ -58,6 +71,12 @@ struct token_source {
 	/* Read an answer (curl_code already 0) for the entry labelled so. */
 	void (*parse)(void *owner, const char *label, const struct http_response *resp,
 		      struct token_answer *ans);
+	/* Multi-request sources only (NULL otherwise): the request of step
+	 * (1, 2, ...) from what parse carried over. */
+	int (*build_next)(void *owner, unsigned step, const char *carry, struct http_request *req,
+			  struct token_scratch *sc, char *why, size_t whylen);
+	/* Answers to retry with backoff beside fetch's own (NULL: none). */
+	bool (*also_transient)(const struct http_response *resp);
 };
 
 /* For a source's parse(): the answer's failures every source words the

@@ -34,72 +34,6 @@ set(const char *s)
 	return s != NULL && s[0] != '\0';
 }
 
-/* Whole days, rounded towards minus infinity: 23 hours left is 0 days,
- * expired an hour ago is -1. */
-static int64_t
-floor_days(int64_t secs)
-{
-	return secs >= 0 ? secs / DAY : -((-(secs + 1)) / DAY) - 1;
-}
-
-static const char *
-plural(int64_t n)
-{
-	return n == 1 || n == -1 ? "" : "s";
-}
-
-/* "in 5 days (2026-11-25T10:00:00Z)", "in less than a day (...)",
- * "3 days ago (...)" */
-static void
-when(int64_t left, time_t at, char *buf, size_t len)
-{
-	char t[UTIL_TIME_LEN];
-	int64_t d;
-
-	util_format_time(at, t, sizeof(t));
-	if (left > 0) {
-		d = left / DAY;
-		if (d == 0)
-			snprintf(buf, len, "in less than a day (%s)", t);
-		else
-			snprintf(buf, len, "in %lld day%s (%s)", (long long)d, plural(d), t);
-	} else {
-		d = -left / DAY;
-		if (d == 0)
-			snprintf(buf, len, "less than a day ago (%s)", t);
-		else
-			snprintf(buf, len, "%lld day%s ago (%s)", (long long)d, plural(d), t);
-	}
-}
-
-/* Severity of something that stops working `left` seconds from now. */
-static enum severity
-expiry_severity(int64_t left, const struct cfg_threshold *t, bool window)
-{
-	if (left <= 0)
-		return SEV_CRITICAL;
-	if (!window)
-		return SEV_OK;
-	if (left <= t->critical)
-		return SEV_CRITICAL;
-	if (left <= t->warning)
-		return SEV_WARNING;
-	return SEV_OK;
-}
-
-static enum severity
-max_sev(enum severity a, enum severity b)
-{
-	return a > b ? a : b;
-}
-
-static void
-set_days_left(struct finding *x, int64_t left)
-{
-	x->has_days_left = true;
-	x->days_left = floor_days(left);
-}
-
 /* ---- azure.secret_expiry --------------------------------------------- */
 
 struct cred_ref {
@@ -188,24 +122,24 @@ secret_verdict(struct findings *out, const char *subject, const char *app,
 				    "%s of application %s %s never expires%s", label, app, what,
 				    extra);
 	left = (int64_t)r->c->end - (int64_t)now;
-	e = expiry_severity(left, t, true);
-	when(left, r->c->end, w, sizeof(w));
+	e = chk_expiry_severity(left, t, true);
+	chk_when(left, r->c->end, w, sizeof(w));
 	if (left <= 0)
-		x = findings_add(out, CHK_AZURE_SECRET_EXPIRY, max_sev(floor, e), PROV_AZURE,
+		x = findings_add(out, CHK_AZURE_SECRET_EXPIRY, chk_max_sev(floor, e), PROV_AZURE,
 				 subject,
 				 "%s of application %s %s expired %s: Atlas can no longer "
 				 "authenticate to Key Vault with it; %s%s",
 				 label, app, what, w, secret_todo, extra);
 	else if (e >= SEV_WARNING)
-		x = findings_add(out, CHK_AZURE_SECRET_EXPIRY, max_sev(floor, e), PROV_AZURE,
+		x = findings_add(out, CHK_AZURE_SECRET_EXPIRY, chk_max_sev(floor, e), PROV_AZURE,
 				 subject, "%s of application %s %s expires %s: %s before then%s",
 				 label, app, what, w, secret_todo, extra);
 	else
-		x = findings_add(out, CHK_AZURE_SECRET_EXPIRY, max_sev(floor, e), PROV_AZURE,
+		x = findings_add(out, CHK_AZURE_SECRET_EXPIRY, chk_max_sev(floor, e), PROV_AZURE,
 				 subject, "%s of application %s %s expires %s%s", label, app, what,
 				 w, extra);
 	if (x != NULL)
-		set_days_left(x, left);
+		chk_set_days_left(x, left);
 	return x;
 }
 
@@ -288,8 +222,8 @@ chk_azure_secret_expiry(const struct azure_secret_input *in, const struct cfg_ch
 			return 0;
 		out->evaluated[CHK_AZURE_SECRET_EXPIRY] = true;
 		left = (int64_t)in->configured_expiry - (int64_t)now;
-		e = expiry_severity(left, t, true);
-		when(left, in->configured_expiry, w, sizeof(w));
+		e = chk_expiry_severity(left, t, true);
+		chk_when(left, in->configured_expiry, w, sizeof(w));
 		x = findings_add(out, CHK_AZURE_SECRET_EXPIRY, e, PROV_AZURE, in->client_id,
 				 "the client secret of application %s %s %s, according to "
 				 "projects[].azure.client_secret_expires (Microsoft Graph could not "
@@ -298,7 +232,7 @@ chk_azure_secret_expiry(const struct azure_secret_input *in, const struct cfg_ch
 				 e >= SEV_WARNING ? secret_todo : "");
 		if (x == NULL)
 			return -ENOMEM;
-		set_days_left(x, left);
+		chk_set_days_left(x, left);
 		return 0;
 	}
 
@@ -468,7 +402,7 @@ chk_azure_key_identifier(const struct atlas_azure_kv *kv, const char *expected_s
 				  b.len ? "; " : "", id.suffix, env, expected_suffix);
 	}
 	if (r == 0 && expected_suffix == NULL) {
-		sev = max_sev(sev, SEV_UNKNOWN);
+		sev = chk_max_sev(sev, SEV_UNKNOWN);
 		r = strbuf_printf(&b, "%skmswatch does not know azureEnvironment %s, so it cannot "
 				      "check the DNS suffix %s (set azure.endpoints.vault_suffix)",
 				  b.len ? "; " : "", env, id.suffix);
@@ -587,13 +521,13 @@ chk_azure_key_state(const struct azure_key_id *pin, const struct azure_kv_key *k
 		enum severity e;
 
 		left = (int64_t)key->attr.exp - (int64_t)now;
-		e = expiry_severity(left, t, window);
-		when(left, key->attr.exp, w, sizeof(w));
+		e = chk_expiry_severity(left, t, window);
+		chk_when(left, key->attr.exp, w, sizeof(w));
 		if (r == 0 && e > SEV_OK)
 			r = strbuf_printf(&b, "%sit %s %s (extend its expiry date, or rotate to a "
 					      "new version and point Atlas at it)",
 					  b.len ? "; " : "", left > 0 ? "expires" : "expired", w);
-		sev = max_sev(sev, e);
+		sev = chk_max_sev(sev, e);
 	}
 	if (r < 0) {
 		strbuf_free(&b);
@@ -612,7 +546,7 @@ chk_azure_key_state(const struct azure_key_id *pin, const struct azure_kv_key *k
 	if (x == NULL)
 		return -ENOMEM;
 	if (key->attr.has_exp)
-		set_days_left(x, left);
+		chk_set_days_left(x, left);
 	return 0;
 }
 
@@ -680,7 +614,7 @@ chk_azure_key_age(const struct azure_key_id *pin, const struct azure_kv_key *key
 	age = (int64_t)now - (int64_t)since;
 	if (age < 0)
 		age = 0; /* clock skew: a key from the future is new */
-	days = floor_days(age);
+	days = chk_floor_days(age);
 	sev = age >= t->critical ? SEV_CRITICAL : age >= t->warning ? SEV_WARNING : SEV_OK;
 	util_format_duration(sev == SEV_CRITICAL ? t->critical : t->warning, thr, sizeof(thr));
 
@@ -689,7 +623,7 @@ chk_azure_key_age(const struct azure_key_id *pin, const struct azure_kv_key *key
 			out, CHK_AZURE_KEY_AGE, sev, PROV_AZURE, subj,
 			"key %s is at least %lld day%s old: Key Vault could not be read, so the age "
 			"counts from when kmswatch first saw this key identifier (%s)%s%s%s; %s",
-			subj, (long long)days, plural(days), since_s,
+			subj, (long long)days, chk_plural(days), since_s,
 			sev > SEV_OK ? ", past the " : "", sev > SEV_OK ? thr : "",
 			sev > SEV_OK ? " threshold: rotate the key and point Atlas at the new "
 				       "version"
@@ -698,13 +632,13 @@ chk_azure_key_age(const struct azure_key_id *pin, const struct azure_kv_key *key
 	else if (sev == SEV_OK)
 		x = findings_add(out, CHK_AZURE_KEY_AGE, SEV_OK, PROV_AZURE, subj,
 				 "key %s was created %lld day%s ago (%s); %s", subj,
-				 (long long)days, plural(days), since_s, rot);
+				 (long long)days, chk_plural(days), since_s, rot);
 	else
 		x = findings_add(out, CHK_AZURE_KEY_AGE, sev, PROV_AZURE, subj,
 				 "key %s is %lld day%s old (created %s), past the %s threshold: "
 				 "rotate it (az keyvault key rotate --vault-name %s --name %s) and "
 				 "point Atlas's keyIdentifier at the new version; %s",
-				 subj, (long long)days, plural(days), since_s, thr, pin->vault,
+				 subj, (long long)days, chk_plural(days), since_s, thr, pin->vault,
 				 pin->name, rot);
 	if (x == NULL)
 		return -ENOMEM;

@@ -20,6 +20,76 @@
 #include "msgid.h"
 #include "util.h"
 
+#define DAY 86400
+
+/* ---- helpers the provider checks share (checks.h) -------------------- */
+
+/* Whole days, rounded towards minus infinity: 23 hours left is 0 days,
+ * expired an hour ago is -1. */
+int64_t
+chk_floor_days(int64_t secs)
+{
+	return secs >= 0 ? secs / DAY : -((-(secs + 1)) / DAY) - 1;
+}
+
+const char *
+chk_plural(int64_t n)
+{
+	return n == 1 || n == -1 ? "" : "s";
+}
+
+/* "in 5 days (2026-11-25T10:00:00Z)", "in less than a day (...)",
+ * "3 days ago (...)" */
+void
+chk_when(int64_t left, time_t at, char *buf, size_t len)
+{
+	char t[UTIL_TIME_LEN];
+	int64_t d;
+
+	util_format_time(at, t, sizeof(t));
+	if (left > 0) {
+		d = left / DAY;
+		if (d == 0)
+			snprintf(buf, len, "in less than a day (%s)", t);
+		else
+			snprintf(buf, len, "in %lld day%s (%s)", (long long)d, chk_plural(d), t);
+	} else {
+		d = -left / DAY;
+		if (d == 0)
+			snprintf(buf, len, "less than a day ago (%s)", t);
+		else
+			snprintf(buf, len, "%lld day%s ago (%s)", (long long)d, chk_plural(d), t);
+	}
+}
+
+/* Severity of something that stops working `left` seconds from now. */
+enum severity
+chk_expiry_severity(int64_t left, const struct cfg_threshold *t, bool window)
+{
+	if (left <= 0)
+		return SEV_CRITICAL;
+	if (!window)
+		return SEV_OK;
+	if (left <= t->critical)
+		return SEV_CRITICAL;
+	if (left <= t->warning)
+		return SEV_WARNING;
+	return SEV_OK;
+}
+
+enum severity
+chk_max_sev(enum severity a, enum severity b)
+{
+	return a > b ? a : b;
+}
+
+void
+chk_set_days_left(struct finding *x, int64_t left)
+{
+	x->has_days_left = true;
+	x->days_left = chk_floor_days(left);
+}
+
 /* ---- catalogue ------------------------------------------------------- */
 
 static const struct {
@@ -46,6 +116,9 @@ static const struct {
 	[CHK_AZURE_PERMISSIONS] = {.name = "azure.permissions", .msgid = MSGID_AZURE_PERMISSIONS},
 	[CHK_AZURE_ACCESS] = {.name = "azure.access", .msgid = MSGID_AZURE_ACCESS},
 	[CHK_ATLAS_CONTROL_PLANE_IPS] = {.name = "atlas.control_plane_ips", .msgid = MSGID_ATLAS_CONTROL_PLANE_IPS},
+	[CHK_AWS_KEY_STATE] = {.name = "aws.key_state", .msgid = MSGID_AWS_KEY_STATE},
+	[CHK_AWS_KEY_AGE] = {.name = "aws.key_age", .msgid = MSGID_AWS_KEY_AGE, .held_while_ear_invalid = true},
+	[CHK_AWS_ACCESS] = {.name = "aws.access", .msgid = MSGID_AWS_ACCESS},
 	/* Google Cloud KMS */
 	[CHK_GCP_KEY_STATE] = {.name = "gcp.key_state", .msgid = MSGID_GCP_KEY_STATE},
 	[CHK_GCP_KEY_AGE] = {.name = "gcp.key_age", .msgid = MSGID_GCP_KEY_AGE, .held_while_ear_invalid = true},

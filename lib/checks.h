@@ -68,6 +68,23 @@ struct finding *findings_add(struct findings *f, enum check_id check,
 /* Frees every finding and clears evaluated[]: the struct is ready for reuse. */
 void findings_free(struct findings *f);
 
+/* ---- helpers the provider checks share --------------------------------- */
+
+struct cfg_threshold;
+/* Whole days, rounded towards minus infinity: 23 hours left is 0 days,
+ * expired an hour ago is -1. */
+int64_t chk_floor_days(int64_t secs);
+const char *chk_plural(int64_t n); /* "" for 1 and -1, else "s" */
+/* "in 5 days (2026-11-25T10:00:00Z)", "in less than a day (...)",
+ * "3 days ago (...)" for something at `at`, `left` seconds from now. */
+void chk_when(int64_t left, time_t at, char *buf, size_t len);
+/* Severity of something that stops working `left` seconds from now:
+ * critical when past (left <= 0), else per the thresholds when window. */
+enum severity chk_expiry_severity(int64_t left, const struct cfg_threshold *t, bool window);
+enum severity chk_max_sev(enum severity a, enum severity b);
+/* has_days_left, days_left = chk_floor_days(left) */
+void chk_set_days_left(struct finding *x, int64_t left);
+
 /*
  * Conventions of the check functions below: they return 0, -EINVAL for a
  * missing argument or -ENOMEM (findings added so far stay in *out). A check

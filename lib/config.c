@@ -448,6 +448,11 @@ static const struct enumdef identity_types[] = {
 	{"managed_identity", AZID_MANAGED_IDENTITY},
 	{"workload_identity", AZID_WORKLOAD_IDENTITY},
 	{NULL, 0}};
+static const struct enumdef aws_identity_types[] = {
+	{"access_key", AWSID_ACCESS_KEY},
+	{"instance_profile", AWSID_INSTANCE_PROFILE},
+	{"web_identity", AWSID_WEB_IDENTITY},
+	{NULL, 0}};
 static const struct enumdef secret_kinds[] = {
 	{"file", SECRET_FILE}, {"env", SECRET_ENV}, {"credential", SECRET_CREDENTIAL}, {NULL, 0}};
 
@@ -861,7 +866,30 @@ is_project_id(const char *s)
 	return strlen(s) == 24 && all_of(s, HEX);
 }
 
-enum format { FMT_GUID, FMT_TENANT, FMT_DNS_SUFFIX, FMT_PROJECT_ID };
+/* arn:PARTITION:iam::ACCOUNT:role/PATH/NAME */
+static bool
+is_role_arn(const char *s)
+{
+	static const char role_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					 "0123456789+=,.@_-/";
+	const char *p;
+	size_t n;
+
+	if (strncmp(s, "arn:aws", 7) != 0)
+		return false;
+	p = s + 7;
+	p += strspn(p, "abcdefghijklmnopqrstuvwxyz-");
+	if (strncmp(p, ":iam::", 6) != 0)
+		return false;
+	p += 6;
+	if (strspn(p, "0123456789") != 12 || strncmp(p + 12, ":role/", 6) != 0)
+		return false;
+	p += 18;
+	n = strlen(p);
+	return n > 0 && n <= 512 && p[strspn(p, role_chars)] == '\0' && p[n - 1] != '/';
+}
+
+enum format { FMT_GUID, FMT_TENANT, FMT_DNS_SUFFIX, FMT_PROJECT_ID, FMT_ROLE_ARN };
 
 static const struct {
 	bool (*ok)(const char *s);
@@ -873,6 +901,8 @@ static const struct {
 	[FMT_DNS_SUFFIX] = {is_dns_suffix, "a DNS suffix", "e.g. vault.azure.net"},
 	[FMT_PROJECT_ID] = {is_project_id, "a project id",
 			    "24 hex digits, as in the Atlas project URL"},
+	[FMT_ROLE_ARN] = {is_role_arn, "an IAM role ARN",
+			  "e.g. arn:aws:iam::123456789012:role/kmswatch-reader"},
 };
 
 /* A string of the format k->aux. */
@@ -1257,6 +1287,25 @@ h_block(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 	return walk_map(c, v, k->sub, (char *)obj + k->off, NULL);
 }
 
+/* What an identity of one type needs from tab, and what it would
+ * silently ignore: a problem for each. */
+static void
+check_type_keys(struct ctx *c, const struct node *v, const struct keydef *tab,
+		const struct seen *seen, const char *type, const char *const *needs,
+		const char *const *refuses)
+{
+	for (; needs && *needs; needs++)
+		if (seen_key(tab, seen, *needs) == NULL)
+			problem(c, v, "missing required key \"%s\" (type %s needs it)", *needs,
+				type);
+	for (; refuses && *refuses; refuses++) {
+		const struct seen *s = seen_key(tab, seen, *refuses);
+
+		if (s != NULL)
+			problem(c, s->key, "key \"%s\" is not used by type %s", *refuses, type);
+	}
+}
+
 static const struct keydef identity_keys[] = {
 	KEY("type", h_enum, offsetof(struct cfg_azure_identity, type), .flags = K_REQUIRED,
 	    .values = identity_types),
@@ -1276,7 +1325,7 @@ check_identity(struct ctx *c, const struct node *v, struct cfg_azure_identity *i
 {
 	static const struct {
 		enum azure_identity_type type;
-		const char *name, *needs[3], *refuses[2];
+		const char *name, *needs[4], *refuses[3];
 	} rules[] = {
 		{AZID_CLIENT_SECRET,
 		 "client_secret",
@@ -1293,21 +1342,10 @@ check_identity(struct ctx *c, const struct node *v, struct cfg_azure_identity *i
 	};
 	const char *env;
 
-	for (size_t i = 0; i < ARRAY_SIZE(rules); i++) {
-		if (rules[i].type != id->type)
-			continue;
-		for (size_t j = 0; j < ARRAY_SIZE(rules[i].needs) && rules[i].needs[j]; j++)
-			if (seen_key(identity_keys, seen, rules[i].needs[j]) == NULL)
-				problem(c, v, "missing required key \"%s\" (type %s needs it)",
-					rules[i].needs[j], rules[i].name);
-		for (size_t j = 0; j < ARRAY_SIZE(rules[i].refuses) && rules[i].refuses[j]; j++) {
-			const struct seen *s = seen_key(identity_keys, seen, rules[i].refuses[j]);
-
-			if (s != NULL)
-				problem(c, s->key, "key \"%s\" is not used by type %s",
-					rules[i].refuses[j], rules[i].name);
-		}
-	}
+	for (size_t i = 0; i < ARRAY_SIZE(rules); i++)
+		if (rules[i].type == id->type)
+			check_type_keys(c, v, identity_keys, seen, rules[i].name, rules[i].needs,
+					rules[i].refuses);
 	/* the variable the Azure workload identity webhook sets in the pod */
 	if (id->type == AZID_WORKLOAD_IDENTITY && id->token_file == NULL &&
 	    seen_key(identity_keys, seen, "token_file") == NULL) {
@@ -1448,6 +1486,116 @@ h_gcp(struct ctx *c, const struct node *v, void *obj, const struct keydef *k UNU
 	return walk_map(c, v, gcp_keys, cfg, NULL);
 }
 
+static const struct keydef aws_identity_keys[] = {
+	KEY("type", h_enum, offsetof(struct cfg_aws_identity, type), .flags = K_REQUIRED,
+	    .values = aws_identity_types),
+	/* an access key id is not a secret, but may come from the same place */
+	KEY("access_key_id", h_secret, offsetof(struct cfg_aws_identity, access_key_id),
+	    .flags = K_PUBLIC),
+	KEY("secret_access_key", h_secret, offsetof(struct cfg_aws_identity, secret_access_key)),
+	KEY("role_arn", h_format, offsetof(struct cfg_aws_identity, role_arn),
+	    .aux = FMT_ROLE_ARN),
+	KEY("token_file", h_path, offsetof(struct cfg_aws_identity, token_file)),
+	{0},
+};
+
+/* An AWS access key id: AKIA/ASIA and upper-case letters and digits. */
+static bool
+is_access_key_id(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 16 && n <= 128 &&
+	       s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")] == '\0';
+}
+
+/* Which keys each identity type needs and which it would silently ignore;
+ * the environment variables the EKS pod identity webhook sets fill in a
+ * web identity's role and token file. */
+static void
+check_aws_identity(struct ctx *c, const struct node *v, struct cfg_aws_identity *id,
+		   const struct seen *seen)
+{
+	static const struct {
+		enum aws_identity_type type;
+		const char *name, *needs[3], *refuses[4];
+	} rules[] = {
+		{AWSID_ACCESS_KEY, "access_key", {"access_key_id", "secret_access_key"},
+		 {"token_file"}},
+		{AWSID_INSTANCE_PROFILE, "instance_profile", {NULL},
+		 {"access_key_id", "secret_access_key", "token_file"}},
+		{AWSID_WEB_IDENTITY, "web_identity", {NULL}, {"access_key_id", "secret_access_key"}},
+	};
+	const struct seen *ak = seen_key(aws_identity_keys, seen, "access_key_id");
+	const char *env;
+
+	for (size_t i = 0; i < ARRAY_SIZE(rules); i++)
+		if (rules[i].type == id->type)
+			check_type_keys(c, v, aws_identity_keys, seen, rules[i].name,
+					rules[i].needs, rules[i].refuses);
+	if (ak != NULL && id->access_key_id.value != NULL &&
+	    !is_access_key_id(id->access_key_id.value))
+		problem_key(c, "access_key_id", ak->val->line, ak->val->col,
+			    "not an AWS access key id (16 to 128 upper-case letters and digits, "
+			    "e.g. AKIAIOSFODNN7EXAMPLE)");
+	if (id->type != AWSID_WEB_IDENTITY)
+		return;
+	if (id->token_file == NULL) {
+		env = getenv("AWS_WEB_IDENTITY_TOKEN_FILE");
+		if (env == NULL || env[0] != '/')
+			problem(c, v, "missing required key \"token_file\" (type web_identity needs "
+				      "it, or AWS_WEB_IDENTITY_TOKEN_FILE)");
+		else
+			set_str(c, &id->token_file, env, strlen(env));
+	}
+	if (id->role_arn == NULL && seen_key(aws_identity_keys, seen, "role_arn") == NULL) {
+		env = getenv("AWS_ROLE_ARN");
+		if (env == NULL || !is_role_arn(env))
+			problem(c, v, "missing required key \"role_arn\" (type web_identity needs "
+				      "it, or AWS_ROLE_ARN)");
+		else
+			set_str(c, &id->role_arn, env, strlen(env));
+	}
+}
+
+static int
+h_aws_identity(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	struct cfg_aws_identity *id = AT(obj, k, struct cfg_aws_identity);
+	struct seen seen[CFG_MAX_KEYS];
+	unsigned before = c->problems;
+
+	if (walk_map(c, v, aws_identity_keys, id, seen) < 0)
+		return -EINVAL;
+	if (id->type != AWSID_NONE)
+		check_aws_identity(c, v, id, seen);
+	return c->problems > before ? -EINVAL : 0;
+}
+
+static const struct keydef aws_endpoint_keys[] = {
+	KEY("kms", h_url, CFG(aws.endpoints.kms), .aux = URL_HTTPS),
+	KEY("sts", h_url, CFG(aws.endpoints.sts), .aux = URL_HTTPS),
+	/* IMDS is plain http on a link-local address by design */
+	KEY("imds", h_url, CFG(aws.endpoints.imds), .aux = URL_HTTP_ANY),
+	{0},
+};
+
+static const struct keydef aws_keys[] = {
+	KEY("identity", h_aws_identity, CFG(aws.identity), .flags = K_REQUIRED),
+	KEY("endpoints", h_block, 0, .sub = aws_endpoint_keys),
+	KEY("ca_file", h_file, CFG(aws.ca_file)),
+	{0},
+};
+
+static int
+h_aws(struct ctx *c, const struct node *v, void *obj, const struct keydef *k UNUSED)
+{
+	struct config *cfg = obj;
+
+	cfg->aws.configured = true;
+	return walk_map(c, v, aws_keys, cfg, NULL);
+}
+
 static const struct keydef service_account_keys[] = {
 	KEY("client_id", h_string, CFG(atlas.client_id), .flags = K_REQUIRED),
 	KEY("client_secret", h_secret, CFG(atlas.client_secret), .flags = K_REQUIRED),
@@ -1561,8 +1709,12 @@ h_threshold(struct ctx *c, const struct node *v, void *obj, const struct keydef 
 		return -EINVAL;
 	/* secret_expiry and key_age are their checks' switches too; the
 	 * key_expiry switch is only the expiry window of azure.key_state */
-	if (k->aux >= 0 && seen_key(threshold_keys, seen, "enabled") != NULL)
+	if (k->aux >= 0 && seen_key(threshold_keys, seen, "enabled") != NULL) {
 		ck->enabled[k->aux] = t->enabled;
+		/* the key_age thresholds serve every provider's key_age */
+		if (k->aux == CHK_AZURE_KEY_AGE)
+			ck->enabled[CHK_AWS_KEY_AGE] = t->enabled;
+	}
 	if (age ? t->warning < t->critical : t->warning > t->critical)
 		return 0;
 	util_format_duration(t->warning, w, sizeof(w));
@@ -1983,6 +2135,8 @@ static const struct keydef top_keys[] = {
 	KEY("azure", h_azure, 0),
 	KEY("gcp_interval", h_duration, CFG(gcp_interval)),
 	KEY("gcp", h_gcp, 0),
+	KEY("aws_interval", h_duration, CFG(aws_interval)),
+	KEY("aws", h_aws, 0),
 	KEY("http", h_http, 0),
 	KEY("projects", NULL, 0, .flags = K_REQUIRED),
 	KEY("checks", h_checks, CFG(checks)),
@@ -2344,6 +2498,14 @@ cfg_free(struct config *cfg)
 	free(cfg->gcp.endpoints.token);
 	free(cfg->gcp.endpoints.metadata);
 	free(cfg->gcp.ca_file);
+	secret_free(&cfg->aws.identity.access_key_id);
+	secret_free(&cfg->aws.identity.secret_access_key);
+	free(cfg->aws.identity.role_arn);
+	free(cfg->aws.identity.token_file);
+	free(cfg->aws.endpoints.kms);
+	free(cfg->aws.endpoints.sts);
+	free(cfg->aws.endpoints.imds);
+	free(cfg->aws.ca_file);
 	for (size_t i = 0; i < cfg->n_projects; i++)
 		project_free(&cfg->projects[i]);
 	free(cfg->projects);
@@ -2392,6 +2554,7 @@ cfg_new(const char *path)
 	cfg->azure_interval = 3600;
 	cfg->events_interval = 900; /* Atlas validates the key every 15 minutes */
 	cfg->gcp_interval = 3600;
+	cfg->aws_interval = 3600;
 	cfg->atlas.base_url = strdup("https://cloud.mongodb.com");
 	cfg->path = util_strdup(path);
 	cfg->http.connect_timeout_ms = 10 * 1000;

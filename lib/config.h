@@ -76,6 +76,27 @@ struct cfg_azure_endpoints {
 	char *login, *management, *graph, *vault_suffix, *key_vault, *imds;
 };
 
+enum aws_identity_type {
+	AWSID_NONE = 0,
+	AWSID_ACCESS_KEY,       /* access_key_id + secret_access_key */
+	AWSID_INSTANCE_PROFILE, /* IMDSv2 on EC2 */
+	AWSID_WEB_IDENTITY,     /* OIDC token file + sts:AssumeRoleWithWebIdentity */
+};
+
+struct cfg_aws_identity {
+	enum aws_identity_type type;
+	struct cfg_secret access_key_id;     /* access_key: may be a plain string */
+	struct cfg_secret secret_access_key; /* access_key */
+	char *role_arn;   /* optional sts:AssumeRole on top; web_identity: the role
+			     (default $AWS_ROLE_ARN) */
+	char *token_file; /* web_identity; default $AWS_WEB_IDENTITY_TOKEN_FILE */
+};
+
+struct cfg_aws_endpoints {
+	/* kms: a URL template, "REGION" replaced by the key's region */
+	char *kms, *sts, *imds;
+};
+
 /* ---- Google Cloud (gcp:) ---- */
 enum gcp_identity_type {
 	GCPID_NONE = 0,
@@ -143,6 +164,7 @@ struct config {
 	char *path;
 	int64_t poll_interval;  /* seconds, default 300 */
 	int64_t azure_interval; /* seconds, default 3600 */
+	int64_t aws_interval;   /* seconds, default 3600 */
 	int64_t events_interval; /* atlas.events reads, seconds, default 900 */
 	char *state_dir;        /* NULL: not set in the file */
 
@@ -163,6 +185,12 @@ struct config {
 		char *ca_file;
 	} azure;
 
+	struct {
+		bool configured;
+		struct cfg_aws_identity identity;
+		struct cfg_aws_endpoints endpoints;
+		char *ca_file;
+	} aws;
 	/* Google Cloud (gcp:) */
 	int64_t gcp_interval; /* seconds, default 3600 */
 	struct {

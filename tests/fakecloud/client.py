@@ -50,6 +50,10 @@ DEFAULT_READER_ID = "5e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b"
 DEFAULT_READER_SECRET = "kmswatch~reader~secret"
 # The secret "Atlas uses" (its first 3 characters are the Graph hint).
 DEFAULT_ATLAS_SECRET = "Xy9~atlas~application~secret"
+AWS_KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+AWS_ACCESS_KEY_ID = "AKIAKMSWATCHREADER01"
+AWS_SECRET = "kmswatch/aws+reader~Secret0123456789abcd"
+AWS_ROLE_ARN = "arn:aws:iam::123456789012:role/kmswatch-reader"
 KEY_ID_RE = re.compile(r"https://([^./:]+)\.([^/:]+)(?::443)?/keys/([^/]+)/([^/]+)/?", re.I)
 
 
@@ -112,6 +116,18 @@ def azure_ear(valid=True, enabled=True,
             else:
                 doc[k] = copy.deepcopy(overrides[k])
     return doc
+
+
+def aws_ear(key_id=AWS_KEY_ID, region="US_EAST_1", valid=True, enabled=True,
+            role_id=None, **extra):
+    """An encryptionAtRest document whose enabled provider is AWS KMS."""
+    kms = {"enabled": enabled, "customerMasterKeyID": key_id, "region": region,
+           "valid": valid, "requirePrivateNetworking": False}
+    if role_id is not None:
+        kms["roleId"] = role_id
+    kms.update(extra)
+    return {"awsKms": kms, "azureKeyVault": {"enabled": False},
+            "googleCloudKms": {"enabled": False}}
 
 
 def days_from_now(days):
@@ -414,6 +430,72 @@ class FakeCloud:
 
     def azure_state(self):
         return self._call("GET", "/azure")
+
+    # AWS (see fakeaws.py's docstring)
+    def aws_endpoints(self):
+        """kmswatch's aws.endpoints overrides pointing at this fake."""
+        return {"kms": self.https_url, "sts": self.https_url, "imds": self.control_url}
+
+    def aws_state(self):
+        return self._call("GET", "/aws")
+
+    def set_aws_users(self, users):
+        return self._call("PUT", "/aws/users", users)
+
+    def set_aws_roles(self, roles):
+        return self._call("PUT", "/aws/roles", roles)
+
+    def set_aws_key(self, key_id=AWS_KEY_ID, region="us-east-1", **doc):
+        return self._call("PUT", "/aws/keys/%s/%s" % (region, self._q(key_id)), doc)
+
+    def patch_aws_key(self, key_id=AWS_KEY_ID, region="us-east-1", **doc):
+        return self._call("PATCH", "/aws/keys/%s/%s" % (region, self._q(key_id)), doc)
+
+    def delete_aws_key(self, key_id=AWS_KEY_ID, region="us-east-1"):
+        return self._call("DELETE", "/aws/keys/%s/%s" % (region, self._q(key_id)))
+
+    def set_aws_imds(self, role, role_arn=None):
+        return self._call("PUT", "/aws/imds", {"role": role, "role_arn": role_arn})
+
+    def set_aws_ttl(self, sts=None, imds=None):
+        body = {}
+        if sts is not None:
+            body["sts"] = sts
+        if imds is not None:
+            body["imds"] = imds
+        return self._call("PUT", "/aws/ttl", body)
+
+    def add_aws_error(self, operation, type_, status=400, message="", count=1):
+        return self._call("POST", "/aws/errors", {"operation": operation, "type": type_,
+                                                  "status": status, "message": message,
+                                                  "count": count})
+
+    def clear_aws_errors(self):
+        return self._call("DELETE", "/aws/errors")
+
+    def aws_credentials(self):
+        return self._call("GET", "/aws/credentials")
+
+    def expire_aws_credentials(self):
+        return self._call("POST", "/aws/expire_credentials")
+
+    def aws_default_world(self, access_key_id=AWS_ACCESS_KEY_ID, secret=AWS_SECRET,
+                          key_id=AWS_KEY_ID, region="us-east-1", role_arn=AWS_ROLE_ARN,
+                          web_identity_token="eyJ.kmswatch.web-identity", imds_role="kmswatch",
+                          **key):
+        """kmswatch's reader (static keys; also trusted by role_arn, which
+        takes web_identity_token and is the instance profile's role) and
+        one healthy key (rotation on) in region."""
+        self.set_aws_users({access_key_id: {"secret": secret}})
+        self.set_aws_roles({role_arn: {"trusted": [access_key_id],
+                                       "web_identity_tokens": [web_identity_token]}})
+        self.set_aws_imds(imds_role, role_arn)
+        doc = {"rotation": {"enabled": True, "period": 365}}
+        doc.update(key)
+        self.set_aws_key(key_id, region, **doc)
+        return {"access_key_id": access_key_id, "secret": secret, "key_id": key_id,
+                "region": region, "role_arn": role_arn,
+                "web_identity_token": web_identity_token}
 
     def set_azure_identities(self, identities):
         """Replace all identities: a list of {tenant, client_id, secret |

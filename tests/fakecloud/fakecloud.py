@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: ISC
 r"""fakecloud: a loopback stand-in for the MongoDB Atlas Admin API v2, the Azure
 APIs kmswatch reads (Entra ID tokens, managed-identity IMDS, Microsoft Graph,
-Key Vault, ARM) and webhook receivers, used by kmswatch's integration tests.
-Standard library only.
+Key Vault, ARM), AWS KMS, STS and IMDSv2 (with Signature V4 verification:
+fakeaws.py documents that part and its /aws control API) and webhook
+receivers, used by kmswatch's integration tests. Standard library only.
 
     /usr/bin/python3 tests/fakecloud/fakecloud.py --dir DIR [--port 0]
         [--control-port 0] [--config FILE] [--verbose]
@@ -383,6 +384,8 @@ import time
 import traceback
 import urllib.parse
 import uuid
+
+import fakeaws
 
 # --- constants ---------------------------------------------------------------
 
@@ -1635,6 +1638,7 @@ class State:
             self.az_tokens = {}         # access token -> {tenant, client_id, aud, ...}
             self.az_token_ttl = AZ_TOKEN_TTL_DEFAULT
             gcp_state_reset(self)
+            fakeaws.aws_reset(self)     # AWS (starts empty; see fakeaws.py)
 
     def next_conn_serial(self):
         with self.lock:
@@ -3197,13 +3201,16 @@ GROUP_MEDIA = {"encryptionAtRest": MT_2023_01_01, "ipAddresses": MT_2023_01_01,
                "events": MT_2023_01_01}
 
 
-class AtlasHandler(AzureMixin, GcpMixin, Handler):
+class AtlasHandler(fakeaws.AwsMixin, AzureMixin, GcpMixin, Handler):
 
     def served(self):
         return True     # every HTTPS request is logged and fault-checked
 
     def route(self):
         p = self.req_path
+        if self.is_aws_request():
+            self.aws_route()
+            return
         family = azure_family(p)
         if family is not None:
             getattr(self, "az_" + family)()
@@ -3541,7 +3548,7 @@ class AtlasHandler(AzureMixin, GcpMixin, Handler):
 
 # --- control API (plain HTTP) ------------------------------------------------------
 
-class ControlHandler(AzureMixin, GcpMixin, GcpControlMixin, Handler):
+class ControlHandler(fakeaws.AwsMixin, AzureMixin, GcpMixin, GcpControlMixin, Handler):
 
     ROUTES = []     # (method, compiled regex, function name); filled below
 
@@ -3549,7 +3556,8 @@ class ControlHandler(AzureMixin, GcpMixin, GcpControlMixin, Handler):
         # Only webhook deliveries and IMDS are traffic under test; control
         # calls are not logged or fault-checked.
         return (self.command == "POST" and HOOK_RE.fullmatch(self.req_path) is not None) or \
-            azure_family(self.req_path) == "imds" or gcp_family(self.req_path) == "metadata"
+            azure_family(self.req_path) == "imds" or gcp_family(self.req_path) == "metadata" or \
+            fakeaws.is_imds_path(self.req_path)
 
     def route(self):
         if azure_family(self.req_path) == "imds":
@@ -3557,6 +3565,9 @@ class ControlHandler(AzureMixin, GcpMixin, GcpControlMixin, Handler):
             return
         if gcp_family(self.req_path) == "metadata":
             self.gcp_metadata()
+            return
+        if fakeaws.is_imds_path(self.req_path):
+            self.aws_imds()
             return
         matched_path = False
         for method, rx, fname in self.ROUTES:
@@ -4072,7 +4083,7 @@ for _m, _p, _f in [
         ("PUT", r"/azure/roleAssignments/([^/]+)", "c_az_put_role_assignments"),
         ("PUT", r"/azure/token_ttl", "c_az_put_token_ttl"),
         ("POST", r"/azure/revoke_tokens", "c_az_revoke_tokens"),
-        ("GET", r"/azure/tokens", "c_az_get_tokens")]:
+        ("GET", r"/azure/tokens", "c_az_get_tokens")] + fakeaws.CONTROL_ROUTES:
     ControlHandler.ROUTES.append((_m, re.compile(_p), _f))
 gcp_register_routes(ControlHandler)
 

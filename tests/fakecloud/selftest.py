@@ -1423,7 +1423,216 @@ def t_gcp_bad_input(fc):
             raise AssertionError("accepted %s %r" % (path, body))
 
 
-CHECKS = [t_health_and_ready, t_client_helpers, t_digest_md5_curl, t_digest_sha256_curl,
+# --- AWS --------------------------------------------------------------------------
+
+import datetime  # noqa: E402
+import hmac  # noqa: E402
+
+from client import AWS_KEY_ID  # noqa: E402
+
+
+def sigv4_headers(fc, akid, secret, service, region, body, target=None, token=None,
+                  ctype="application/x-amz-json-1.1", when=None):
+    """An independent Signature V4 signer (stdlib) for the fake's checks."""
+    host = "127.0.0.1:%d" % fc.https_port
+    when = when or datetime.datetime.now(datetime.timezone.utc)
+    amz_date = when.strftime("%Y%m%dT%H%M%SZ")
+    date = amz_date[:8]
+    h = {"content-type": ctype, "host": host, "x-amz-date": amz_date}
+    if target:
+        h["x-amz-target"] = target
+    if token:
+        h["x-amz-security-token"] = token
+    signed = sorted(h)
+    creq = "\n".join(["POST", "/", "", "".join("%s:%s\n" % (k, h[k]) for k in signed),
+                      ";".join(signed), hashlib.sha256(body).hexdigest()])
+    scope = "%s/%s/%s/aws4_request" % (date, region, service)
+    sts = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                     hashlib.sha256(creq.encode()).hexdigest()])
+    k = ("AWS4" + secret).encode()
+    for part in (date, region, service, "aws4_request"):
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+    out = {k2: v for k2, v in h.items() if k2 != "host"}
+    out["authorization"] = "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, " \
+                           "Signature=%s" % (akid, scope, ";".join(signed), sig)
+    return out
+
+
+def kms_call(fc, op, key, akid, secret, token=None, region="us-east-1", **kw):
+    body = json.dumps({"KeyId": key}).encode()
+    h = sigv4_headers(fc, akid, secret, "kms", region, body, "TrentService." + op, token, **kw)
+    st, hd, b = http(fc, "POST", "/", h, body)
+    return st, hd, json.loads(b) if b else None
+
+
+def expect_kms_error(res, status, type_):
+    st, hd, doc = res
+    assert st == status and doc["__type"] == type_, (st, doc)
+    assert hd["content-type"] == "application/x-amz-json-1.1", hd
+    return doc["message"]
+
+
+def sts_call(fc, params, akid=None, secret=None, token=None):
+    body = urllib.parse.urlencode(dict({"Version": "2011-06-15"}, **params)).encode()
+    ctype = "application/x-www-form-urlencoded"
+    h = sigv4_headers(fc, akid, secret, "sts", "us-east-1", body, token=token, ctype=ctype) \
+        if akid else {"content-type": ctype}
+    return http(fc, "POST", "/", h, body)
+
+
+def xml_field(body, tag):
+    m = re.search(r"<%s>([^<]*)</%s>" % (tag, tag), body.decode())
+    return m.group(1) if m else None
+
+
+def t_aws_kms_sigv4(fc):
+    w = fc.aws_default_world(KeyState="Enabled", created_days_ago=30)
+    ak, sk = w["access_key_id"], w["secret"]
+    st, hd, doc = kms_call(fc, "DescribeKey", AWS_KEY_ID, ak, sk)
+    assert st == 200, (st, doc)
+    md = doc["KeyMetadata"]
+    assert md["KeyState"] == "Enabled" and md["Enabled"] is True and md["Origin"] == "AWS_KMS"
+    assert md["Arn"] == "arn:aws:kms:us-east-1:123456789012:key/" + AWS_KEY_ID
+    assert abs(md["CreationDate"] - (time.time() - 30 * 86400)) < 60
+    assert isinstance(md["CreationDate"], float)
+    st, _, doc = kms_call(fc, "GetKeyRotationStatus", md["Arn"], ak, sk)
+    assert st == 200 and doc["KeyRotationEnabled"] is True and doc["RotationPeriodInDays"] == 365
+    # the signature is checked: wrong secret, unknown key, skew, other service
+    msg = expect_kms_error(kms_call(fc, "DescribeKey", AWS_KEY_ID, ak, sk + "x"), 403,
+                           "InvalidSignatureException")
+    assert "does not match" in msg
+    expect_kms_error(kms_call(fc, "DescribeKey", AWS_KEY_ID, "AKIAUNKNOWN000000000", sk), 400,
+                     "UnrecognizedClientException")
+    old = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=20)
+    assert "Signature expired" in expect_kms_error(
+        kms_call(fc, "DescribeKey", AWS_KEY_ID, ak, sk, when=old), 403,
+        "InvalidSignatureException")
+    body = json.dumps({"KeyId": AWS_KEY_ID}).encode()
+    h = sigv4_headers(fc, ak, sk, "s3", "us-east-1", body, "TrentService.DescribeKey")
+    st, _, b = http(fc, "POST", "/", h, body)
+    assert st == 400 and b"correct service" in b, b
+    # a tampered body no longer matches its signature
+    h = sigv4_headers(fc, ak, sk, "kms", "us-east-1", body, "TrentService.DescribeKey")
+    st, _, b = http(fc, "POST", "/", h, body.replace(b"1234", b"9999"))
+    assert st == 403 and b"InvalidSignatureException" in b, b
+    st, _, b = http(fc, "POST", "/", {"X-Amz-Target": "TrentService.DescribeKey"}, body)
+    assert st == 400 and b"MissingAuthenticationTokenException" in b, b
+    # libcurl's own signer (what kmswatchd uses) is accepted too
+    rc, _, out, _, err = curl(fc, "--aws-sigv4", "aws:amz:us-east-1:kms", "-u",
+                              "%s:%s" % (ak, sk), "-H", "X-Amz-Target: TrentService.DescribeKey",
+                              "-H", "Content-Type: application/x-amz-json-1.1", "-d",
+                              body.decode(), fc.https_url + "/")
+    assert rc == 0 and b'"KeyState": "Enabled"' in out, (rc, out, err)
+
+
+def t_aws_kms_states_and_errors(fc):
+    w = fc.aws_default_world()
+    ak, sk = w["access_key_id"], w["secret"]
+    fc.patch_aws_key(KeyState="PendingDeletion", DeletionDate=time.time() + 5 * 86400)
+    st, _, doc = kms_call(fc, "DescribeKey", AWS_KEY_ID, ak, sk)
+    md = doc["KeyMetadata"]
+    assert md["KeyState"] == "PendingDeletion" and md["Enabled"] is False
+    assert md["PendingDeletionWindowInDays"] == 7 and md["DeletionDate"] > time.time()
+    assert "pending deletion" in expect_kms_error(
+        kms_call(fc, "GetKeyRotationStatus", AWS_KEY_ID, ak, sk), 400,
+        "KMSInvalidStateException")
+    fc.set_aws_key("0987dcba-09fe-87dc-65ba-ab0987654321", Origin="EXTERNAL",
+                   ValidTo=time.time() + 86400, aliases=["atlas"])
+    st, _, doc = kms_call(fc, "DescribeKey", "alias/atlas", ak, sk)
+    assert doc["KeyMetadata"]["ExpirationModel"] == "KEY_MATERIAL_EXPIRES", doc
+    expect_kms_error(kms_call(fc, "GetKeyRotationStatus", "alias/atlas", ak, sk), 400,
+                     "UnsupportedOperationException")
+    assert "does not exist" in expect_kms_error(
+        kms_call(fc, "DescribeKey", "ffffffff-09fe-87dc-65ba-ab0987654321", ak, sk), 400,
+        "NotFoundException")
+    # the key is in us-east-1 only
+    expect_kms_error(kms_call(fc, "DescribeKey", AWS_KEY_ID, ak, sk, region="eu-west-1"), 400,
+                     "NotFoundException")
+    fc.set_aws_users({ak: {"secret": sk, "allow": ["kms:DescribeKey"]}})
+    msg = expect_kms_error(kms_call(fc, "GetKeyRotationStatus", AWS_KEY_ID, ak, sk), 400,
+                           "AccessDeniedException")
+    assert "not authorized to perform: kms:GetKeyRotationStatus" in msg, msg
+    fc.add_aws_error("DescribeKey", "ThrottlingException", message="Rate exceeded", count=2)
+    for _ in range(2):
+        expect_kms_error(kms_call(fc, "DescribeKey", AWS_KEY_ID, ak, sk), 400,
+                         "ThrottlingException")
+    assert kms_call(fc, "DescribeKey", AWS_KEY_ID, ak, sk)[0] == 200
+
+
+def t_aws_sts(fc):
+    w = fc.aws_default_world()
+    ak, sk = w["access_key_id"], w["secret"]
+    fc.set_aws_ttl(sts=1200)
+    st, hd, b = sts_call(fc, {"Action": "AssumeRole", "RoleArn": w["role_arn"],
+                              "RoleSessionName": "kmswatch"}, ak, sk)
+    assert st == 200 and b"<AssumeRoleResponse" in b, b
+    tak, tsk, tok = (xml_field(b, t) for t in ("AccessKeyId", "SecretAccessKey", "SessionToken"))
+    exp = datetime.datetime.strptime(xml_field(b, "Expiration"), "%Y-%m-%dT%H:%M:%SZ")
+    left = exp.replace(tzinfo=datetime.timezone.utc).timestamp() - time.time()
+    assert 1100 < left <= 1201, left
+    assert tak.startswith("ASIA")
+    assert kms_call(fc, "DescribeKey", AWS_KEY_ID, tak, tsk, token=tok)[0] == 200
+    # temporary credentials need their session token, and expire
+    expect_kms_error(kms_call(fc, "DescribeKey", AWS_KEY_ID, tak, tsk), 400,
+                     "UnrecognizedClientException")
+    expect_kms_error(kms_call(fc, "DescribeKey", AWS_KEY_ID, tak, tsk, token=tok + "x"), 400,
+                     "UnrecognizedClientException")
+    fc.expire_aws_credentials()
+    expect_kms_error(kms_call(fc, "DescribeKey", AWS_KEY_ID, tak, tsk, token=tok), 400,
+                     "ExpiredTokenException")
+    # refusals
+    st, _, b = sts_call(fc, {"Action": "AssumeRole", "RoleArn": w["role_arn"],
+                             "RoleSessionName": "kmswatch"}, ak, sk + "x")
+    assert st == 403 and xml_field(b, "Code") == "SignatureDoesNotMatch", b
+    st, _, b = sts_call(fc, {"Action": "AssumeRole", "RoleSessionName": "kmswatch",
+                             "RoleArn": "arn:aws:iam::123456789012:role/other"}, ak, sk)
+    assert st == 403 and xml_field(b, "Code") == "AccessDenied", b
+    assert b"<ErrorResponse" in b and b"<Type>Sender</Type>" in b
+    # web identity: unsigned, the token must be trusted
+    st, _, b = sts_call(fc, {"Action": "AssumeRoleWithWebIdentity", "RoleArn": w["role_arn"],
+                             "RoleSessionName": "kmswatch",
+                             "WebIdentityToken": w["web_identity_token"]})
+    assert st == 200 and b"<AssumeRoleWithWebIdentityResponse" in b, b
+    assert xml_field(b, "SessionToken")
+    st, _, b = sts_call(fc, {"Action": "AssumeRoleWithWebIdentity", "RoleArn": w["role_arn"],
+                             "RoleSessionName": "kmswatch", "WebIdentityToken": "forged"})
+    assert st == 400 and xml_field(b, "Code") == "InvalidIdentityToken", b
+    kinds = [c["kind"] for c in fc.aws_credentials()]
+    assert kinds == ["AssumeRole", "AssumeRoleWithWebIdentity"], kinds
+
+
+def t_aws_imds(fc):
+    w = fc.aws_default_world()
+    base = "/latest/meta-data/iam/security-credentials/"
+    st, _, _ = http(fc, "GET", base, https=False)
+    assert st == 401, st
+    st, _, _ = http(fc, "PUT", "/latest/api/token", body=b"", https=False)
+    assert st == 400, st
+    st, hd, tok = http(fc, "PUT", "/latest/api/token", body=b"",
+                       headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}, https=False)
+    assert st == 200 and tok, st
+    h = {"X-aws-ec2-metadata-token": tok.decode()}
+    st, _, role = http(fc, "GET", base, headers=h, https=False)
+    assert st == 200 and role == b"kmswatch", (st, role)
+    st, _, b = http(fc, "GET", base + "kmswatch", headers=h, https=False)
+    doc = json.loads(b)
+    assert doc["Code"] == "Success" and doc["Type"] == "AWS-HMAC", doc
+    assert kms_call(fc, "DescribeKey", AWS_KEY_ID, doc["AccessKeyId"], doc["SecretAccessKey"],
+                    token=doc["Token"])[0] == 200
+    st, _, _ = http(fc, "GET", base + "other", headers=h, https=False)
+    assert st == 404
+    st, _, _ = http(fc, "GET", base, headers=dict(h, **{"X-Forwarded-For": "1.2.3.4"}),
+                    https=False)
+    assert st == 403
+    fc.set_aws_imds(None)
+    st, _, _ = http(fc, "GET", base, headers=h, https=False)
+    assert st == 404
+
+
+
+CHECKS = [t_aws_kms_sigv4, t_aws_kms_states_and_errors, t_aws_sts, t_aws_imds,
+          t_health_and_ready, t_client_helpers, t_digest_md5_curl, t_digest_sha256_curl,
           t_digest_wrong_password, t_digest_python_nonce_rules, t_oauth_flow,
           t_bearer_ear_and_revoke, t_token_ttl, t_group_not_found, t_forbidden,
           t_ear_private_endpoints, t_atlas_events,

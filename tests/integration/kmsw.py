@@ -55,7 +55,11 @@ HOOK_SECRET = "whsec_" + "c2lnbmluZy1rZXktZG8tbm90LWxlYWstMTIzNDU2Nzg="
 READER_SECRET = "kmswatch~reader~secret"  # fakecloud's DEFAULT_READER_SECRET
 READER_ID = "5e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b"
 TENANT = "99999999-8888-4777-8666-555555555555"
-SECRETS = [SA_SECRET, API_PRIV, HOOK_SECRET, HOOK_SECRET[6:], READER_SECRET]
+AWS_ACCESS_KEY_ID = "AKIAKMSWATCHREADER01"        # fakecloud client.AWS_ACCESS_KEY_ID
+AWS_SECRET = "kmswatch/aws+reader~Secret0123456789abcd"  # client.AWS_SECRET
+AWS_WEB_TOKEN = "eyJ.kmswatch.web-identity"      # client.aws_default_world's token
+SECRETS = [SA_SECRET, API_PRIV, HOOK_SECRET, HOOK_SECRET[6:], READER_SECRET, AWS_SECRET,
+           AWS_WEB_TOKEN]
 
 
 def kmswatchd_path():
@@ -100,7 +104,9 @@ class Daemon:
     def __init__(self, fc, projects, auth="service_account", sinks=None,
                  poll_interval="1s", extra="", state_dir=None, env=None,
                  plain_secret=False, azure=False, azure_interval="2s",
-                 identity="client_secret"):
+                 identity="client_secret", aws=False, aws_interval="2s",
+                 aws_identity="access_key", aws_secret=AWS_SECRET, aws_role_arn=None,
+                 aws_kms_url=None):
         self.fc = fc
         self.dir = tempfile.mkdtemp(prefix="kmswatchd-test-")
         self.state_dir = state_dir or os.path.join(self.dir, "state")
@@ -114,6 +120,11 @@ class Daemon:
         self.azure = azure
         self.azure_interval = azure_interval
         self.identity = identity
+        self.aws = aws
+        self.aws_interval = aws_interval
+        self.aws_identity = aws_identity
+        self.aws_role_arn = aws_role_arn
+        self.aws_kms_url = aws_kms_url
         self.env = dict(os.environ)
         self.env.pop("NOTIFY_SOCKET", None)
         self.env.pop("WATCHDOG_USEC", None)
@@ -125,6 +136,9 @@ class Daemon:
         self._write_secret("reader-secret", READER_SECRET)
         self.federated_token_file = os.path.join(self.dir, "federated-token")
         self._write_secret("federated-token", "federated-assertion-1")
+        self._write_secret("aws-secret", aws_secret)
+        self.aws_token_file = os.path.join(self.dir, "aws-web-token")
+        self._write_secret("aws-web-token", AWS_WEB_TOKEN)
         self.write_config()
 
     def _write_secret(self, name, value):
@@ -173,6 +187,22 @@ class Daemon:
                       "    management: %s" % self.fc.https_url,
                       "    graph: %s" % self.fc.https_url,
                       "    key_vault: %s" % self.fc.https_url,
+                      "    imds: %s" % self.fc.control_url,
+                      "  ca_file: %s" % yaml_quote(self.fc.ca_file)]
+        if self.aws:
+            lines.insert(1, "aws_interval: %s" % self.aws_interval)
+            lines += ["aws:", "  identity:", "    type: %s" % self.aws_identity]
+            if self.aws_identity == "access_key":
+                lines += ["    access_key_id: %s" % AWS_ACCESS_KEY_ID,
+                          "    secret_access_key: {file: %s}" % yaml_quote(
+                              os.path.join(self.dir, "aws-secret"))]
+            elif self.aws_identity == "web_identity":
+                lines += ["    token_file: %s" % yaml_quote(self.aws_token_file)]
+            if self.aws_role_arn:
+                lines += ["    role_arn: %s" % self.aws_role_arn]
+            lines += ["  endpoints:",
+                      "    kms: %s" % (self.aws_kms_url or self.fc.https_url),
+                      "    sts: %s" % self.fc.https_url,
                       "    imds: %s" % self.fc.control_url,
                       "  ca_file: %s" % yaml_quote(self.fc.ca_file)]
         lines.append("projects:")

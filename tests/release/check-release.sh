@@ -15,7 +15,7 @@ fail() { echo "check-release: $*" >&2; bad=1; }
 
 # Not ours, or not source: third-party files keep their own notices.
 not_ours='^(build-aux/tap-driver\.sh|tests/unit/data/.*|tests/fuzz/corpus/.*|m4/\.keep|LICENSE|NEWS|debian/(changelog|copyright|source/format|.*\.debhelper.*)|.*\.md)$'
-if [ -d .git ]; then
+if [ -e .git ]; then  # a worktree's .git is a file
 	files=$(git ls-files)
 else
 	files=$(find . -type f ! -path './autom4te.cache/*' ! -path './build-aux/*' \

@@ -1105,7 +1105,17 @@ static void t_failures_via_loop(void)
 	nsync = r[0].calls + r[1].calls + r[2].calls;
 	CHECK(nsync == 0);
 	/* refused synchronously: bad arguments, no callback ever */
-	CHECK(submit(e.c, &(struct http_request){.url = "http://127.0.0.1/", .method = "PUT"},
+	CHECK(submit(e.c, &(struct http_request){.url = "http://127.0.0.1/", .method = "DELETE"},
+		     on_done, &r[0], NULL) == -EINVAL);
+	/* SigV4 needs its keys, and is one auth scheme among the others */
+	CHECK(submit(e.c,
+		     &(struct http_request){.url = "http://127.0.0.1/",
+					    .aws_sigv4 = "aws:amz:us-east-1:kms"},
+		     on_done, &r[0], NULL) == -EINVAL);
+	CHECK(submit(e.c,
+		     &(struct http_request){.url = "http://127.0.0.1/",
+					    .aws_sigv4 = "aws:amz:us-east-1:kms",
+					    .aws_key_id = "AKIA", .aws_secret = "s", .bearer = "t"},
 		     on_done, &r[0], NULL) == -EINVAL);
 	CHECK(submit(e.c,
 		     &(struct http_request){

@@ -28,34 +28,13 @@
 #include "cidr.h"
 #include "config.h"
 #include "util.h"
+#include "unit_helpers.h"
 
 #define DAY 86400
 /* 2026-01-01T00:00:00Z */
 #define NOW ((time_t)1767225600)
 
 /* ---- helpers ----------------------------------------------------------- */
-
-/* An exact-size, NUL-less heap copy of s. */
-static char *
-body_of(const char *s, size_t *len)
-{
-	size_t n = strlen(s);
-	char *b = malloc(n ? n : 1);
-
-	assert_non_null(b);
-	memcpy(b, s, n);
-	*len = n;
-	return b;
-}
-
-#define PARSE(fn, text, out, err)                                                        \
-	({                                                                               \
-		size_t len_;                                                             \
-		char *b_ = body_of((text), &len_);                                       \
-		int r_ = fn(b_, len_, (out), (err), sizeof(err));                        \
-		free(b_);                                                                \
-		r_;                                                                      \
-	})
 
 #define PARSE_TOK(text, tok, terr, err)                                                  \
 	({                                                                               \
@@ -77,20 +56,6 @@ parse_error(const char *text, struct azure_error *e)
 	return r;
 }
 
-static void
-assert_contains(const char *hay, const char *needle)
-{
-	if (hay == NULL || strstr(hay, needle) == NULL)
-		fail_msg("\"%s\"\n  does not contain \"%s\"", hay ? hay : "(null)", needle);
-}
-
-static void
-assert_lacks(const char *hay, const char *needle)
-{
-	if (hay != NULL && strstr(hay, needle) != NULL)
-		fail_msg("\"%s\"\n  contains \"%s\"", hay, needle);
-}
-
 static struct cfg_checks
 defaults(void)
 {
@@ -104,23 +69,6 @@ defaults(void)
 	for (size_t i = 0; i < CHK__COUNT; i++)
 		c.enabled[i] = true;
 	return c;
-}
-
-/* The only finding of check c (fails if there is not exactly one). */
-static const struct finding *
-only(const struct findings *f, enum check_id c)
-{
-	const struct finding *x = NULL;
-	size_t n = 0;
-
-	for (size_t i = 0; i < f->n; i++)
-		if (f->v[i].check == c) {
-			x = &f->v[i];
-			n++;
-		}
-	if (n != 1)
-		fail_msg("%zu findings of %s, want 1", n, check_name(c));
-	return x;
 }
 
 static const struct finding *

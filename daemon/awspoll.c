@@ -1,0 +1,632 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * awspoll — the AWS side of each project (docs/INTERFACE.md aws.* checks).
+ * Every aws_interval, and at once when Atlas's EAR state names a new
+ * customerMasterKeyID or region, one round calls AWS KMS DescribeKey and
+ * GetKeyRotationStatus for the key — concurrently, signed with Signature
+ * V4 (libcurl) with kmswatch's own AWS credentials (awscred.c), through
+ * restreq and the shared retry policy — then runs the pure checks of
+ * lib/aws_checks.c and hands the findings to the daemon. Projects whose
+ * enabled EAR provider is not AWS have no AWS round; when a project stops
+ * being one, its aws.* alerts resolve.
+ *
+ * Atlas's region and key id go into the URL and the body only after
+ * lib/aws.c accepted them; a malformed one is an aws.access finding and
+ * no request.
+ *
+ * It is the AWS provider (provider.h): the core reaches it only through
+ * aws_provider at the end of this file. Its state document aws.json keeps,
+ * per project, the key id and when kmswatch first saw it.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "atlas.h"
+#include "aws.h"
+#include "awscred.h"
+#include "checks.h"
+#include "daemon.h"
+#include "http.h"
+#include "log.h"
+#include "poller.h"
+#include "projset.h"
+#include "provround.h"
+#include "provider.h"
+#include "restreq.h"
+#include "store.h"
+#include "util.h"
+
+#define KMS_DEFAULT "https://kms.REGION.amazonaws.com"
+#define N_OPS 2
+
+struct awsround;
+
+struct awsreq {
+	struct awsround *round;
+	enum aws_op op;
+	struct restreq *rest;
+};
+
+struct awsround {
+	struct awsproject *p;
+	char region[AWS_REGION_MAX];
+	unsigned pending;
+	struct awsreq *reqs[N_OPS];
+
+	struct aws_key key;
+	bool have_key, not_found;
+	struct aws_rotation rot;
+	bool have_rot, rotation_unsupported;
+
+	struct aws_read reads[N_OPS];
+	struct aws_error errs[N_OPS];
+	char details[N_OPS][400];
+	size_t n_reads;
+};
+
+struct awsproject {
+	struct projset_entry e;
+	struct awspoll *owner;
+	char *key_id, *region; /* Atlas's customerMasterKeyID and region */
+	time_t key_first_seen; /* persisted: when key_id was first seen */
+	struct provround s; /* active: Atlas names AWS KMS */
+	struct awsround *round;
+};
+
+struct awspoll {
+	struct daemon *d;
+	struct poller_hooks hooks;
+	const struct config *cfg;
+	struct projset projects;
+	struct provround_set sched;
+	json_t *loaded;
+};
+
+static void round_start(struct awsproject *p);
+
+static void
+set_round(struct awsproject *p, struct awsround *r)
+{
+	p->round = r;
+	provround_set_running(&p->s, r != NULL);
+}
+
+/* ---- reads ------------------------------------------------------------ */
+
+static struct aws_read *
+add_read(struct awsround *r, enum aws_op op, enum aws_outcome outcome, int status,
+	 unsigned retries)
+{
+	struct aws_read *rd;
+
+	if (r->n_reads == N_OPS)
+		return NULL;
+	rd = &r->reads[r->n_reads];
+	*rd = (struct aws_read){.op = op, .key = r->p->key_id, .outcome = outcome,
+				.http_status = status, .retries = retries};
+	r->details[r->n_reads][0] = '\0';
+	r->n_reads++;
+	return rd;
+}
+
+static void
+read_detail(struct awsround *r, struct aws_read *rd, const char *text)
+{
+	char *buf = r->details[rd - r->reads];
+
+	util_copy_sanitized(buf, sizeof(r->details[0]), text);
+	rd->detail = buf;
+}
+
+static void round_finish(struct awsround *r);
+
+static void
+req_done(struct awsreq *q)
+{
+	struct awsround *r = q->round;
+
+	r->reqs[q->op] = NULL;
+	free(q);
+	if (--r->pending == 0)
+		round_finish(r);
+}
+
+static void
+handle_answer(struct awsreq *q, const struct http_response *resp, unsigned retries)
+{
+	struct awsround *r = q->round;
+	char err[256] = "";
+	struct aws_read *rd;
+	int rc;
+
+	if (resp->curl_code != 0) {
+		if ((rd = add_read(r, q->op, AWS_READ_TRANSPORT, 0, retries)))
+			read_detail(r, rd, resp->error);
+		return;
+	}
+	if (resp->status >= 200 && resp->status < 300) {
+		if (q->op == AWSOP_DESCRIBE_KEY) {
+			rc = aws_parse_describe_key(resp->body, resp->body_len, &r->key, err,
+						    sizeof(err));
+			r->have_key = rc == 0;
+		} else {
+			rc = aws_parse_rotation_status(resp->body, resp->body_len, &r->rot, err,
+						       sizeof(err));
+			r->have_rot = rc == 0;
+		}
+		rd = add_read(r, q->op, rc == 0 ? AWS_READ_OK : AWS_READ_BAD_BODY,
+			      (int)resp->status, retries);
+		if (rd && rc < 0)
+			read_detail(r, rd, err);
+		return;
+	}
+	rd = add_read(r, q->op, AWS_READ_HTTP, (int)resp->status, retries);
+	if (!rd)
+		return;
+	if (aws_parse_error(resp->body, resp->body_len, &r->errs[rd - r->reads]) == 0) {
+		const struct aws_error *e = &r->errs[rd - r->reads];
+
+		rd->error = e;
+		/* the key is gone: key_state's news, not a failure to read */
+		if (aws_error_is(e, "NotFoundException") && q->op == AWSOP_DESCRIBE_KEY)
+			r->not_found = true;
+		if (aws_error_is(e, "UnsupportedOperationException") &&
+		    q->op == AWSOP_ROTATION_STATUS)
+			r->rotation_unsupported = true;
+	}
+}
+
+static void
+on_read(void *ctx, const struct restreq_result *res)
+{
+	struct awsreq *q = ctx;
+	struct awsround *r = q->round;
+	struct aws_read *rd;
+
+	q->rest = NULL;
+	if (res->resp) {
+		handle_answer(q, res->resp, res->retries);
+	} else if ((rd = add_read(r, q->op,
+				  res->token_failed ? AWS_READ_CREDENTIALS : AWS_READ_TRANSPORT,
+				  (int)res->token_status, res->retries))) {
+		if (res->token_error) {
+			r->errs[rd - r->reads] = *(const struct aws_error *)res->token_error;
+			rd->error = &r->errs[rd - r->reads];
+		}
+		read_detail(r, rd, res->error ? res->error : "no credentials");
+	}
+	req_done(q);
+}
+
+static int
+get_creds(void *arg, token_fn fn, void *ctx, struct token_waiter **w)
+{
+	struct awsreq *q = arg;
+
+	return awscred_get(q->round->p->owner->d, fn, ctx, w);
+}
+
+/* The KMS endpoint of a region: the template with REGION replaced. */
+static char *
+kms_url(const struct config *cfg, const char *region)
+{
+	const char *t = cfg->aws.endpoints.kms ? cfg->aws.endpoints.kms : KMS_DEFAULT;
+	const char *at = strstr(t, "REGION");
+
+	if (!at)
+		return util_asprintf("%s/", t);
+	return util_asprintf("%.*s%s%s/", (int)(at - t), t, region, at + 6);
+}
+
+static void
+req_start(struct awsround *r, enum aws_op op)
+{
+	struct awspoll *a = r->p->owner;
+	const char *target = op == AWSOP_DESCRIBE_KEY ? "X-Amz-Target: TrentService.DescribeKey"
+						      : "X-Amz-Target: TrentService.GetKeyRotationStatus";
+	const char *headers[] = {"Content-Type: application/x-amz-json-1.1", target, NULL};
+	char scope[64], *url = kms_url(a->cfg, r->region), *body;
+	struct awsreq *q = calloc(1, sizeof(*q));
+	int rc;
+
+	/* the key id passed aws_check_key_id: no character that needs
+	 * escaping in a JSON string */
+	body = util_asprintf("{\"KeyId\":\"%s\"}", r->p->key_id);
+	snprintf(scope, sizeof(scope), "aws:amz:%s:kms", r->region);
+	if (!q || !url || !body) {
+		log_err("project %s: out of memory building an AWS request", r->p->e.cfg->name);
+		free(q);
+		free(url);
+		free(body);
+		return;
+	}
+	q->round = r;
+	q->op = op;
+	r->reqs[op] = q;
+	r->pending++;
+	{
+		struct restreq_spec spec = {
+			.url = url,
+			.accept = "application/x-amz-json-1.1",
+			.ca_file = a->cfg->aws.ca_file,
+			.get_token = get_creds,
+			.token_arg = q,
+			.body = body,
+			.body_len = strlen(body),
+			.headers = headers,
+			.aws_sigv4 = scope,
+			.token_refused = awscred_refused,
+			.also_transient = awscred_throttled,
+		};
+
+		/* on_read may run (and free q) before this returns */
+		rc = restreq_get(a->d, &spec, on_read, q, &q->rest);
+	}
+	if (rc < 0) {
+		log_err("project %s: cannot start reading %s: %s", r->p->e.cfg->name, url,
+			strerror(-rc));
+		req_done(q);
+	}
+	free(url);
+	free(body);
+}
+
+/* ---- rounds ---------------------------------------------------------------- */
+
+static void
+round_free(struct awsround *r)
+{
+	for (size_t i = 0; i < N_OPS; i++)
+		if (r->reqs[i]) {
+			restreq_cancel(r->reqs[i]->rest);
+			free(r->reqs[i]);
+		}
+	aws_key_free(&r->key);
+	free(r);
+}
+
+static void
+round_evaluate(struct awsround *r, struct findings *f)
+{
+	struct awsproject *p = r->p;
+	const struct cfg_checks *ck = &p->e.cfg->checks;
+	struct aws_key *key = r->have_key ? &r->key : NULL;
+	time_t now = util_now();
+	int rc = 0;
+
+	/* without CreationDate the age counts from when kmswatch first saw
+	 * the key id (a lower bound) */
+	if (key && !key->has_creation_date && p->key_first_seen) {
+		key->has_creation_date = true;
+		key->creation_date = p->key_first_seen;
+	}
+	rc |= chk_aws_key_state(p->key_id, key, r->not_found, ck, now, f);
+	rc |= chk_aws_key_age(p->key_id, key, r->have_rot ? &r->rot : NULL,
+			      r->rotation_unsupported, ck, now, f);
+	rc |= chk_aws_access(r->reads, r->n_reads, ck, f);
+	if (rc < 0)
+		log_err("project %s: some AWS checks could not be evaluated: out of memory",
+			p->e.cfg->name);
+}
+
+static void on_timer(uv_timer_t *t);
+
+static void
+round_finish(struct awsround *r)
+{
+	struct awsproject *p = r->p;
+	struct awspoll *a = p->owner;
+	struct findings f = {0};
+
+	round_evaluate(r, &f);
+	set_round(p, NULL);
+	round_free(r);
+	provround_ended(&p->s, on_timer, a->hooks.once, a->cfg->aws_interval);
+	a->hooks.on_result(a->hooks.ctx, p->e.cfg, &f);
+	findings_free(&f);
+}
+
+static void
+refuse(struct awsround *r, const char *field, const char *why)
+{
+	char text[200];
+
+	snprintf(text, sizeof(text), "Atlas's %s is malformed (%s)", field, why);
+	for (int op = 0; op < N_OPS; op++) {
+		struct aws_read *rd = add_read(r, (enum aws_op)op, AWS_READ_REFUSED, 0, 0);
+
+		if (rd)
+			read_detail(r, rd, text);
+	}
+}
+
+static void
+round_start(struct awsproject *p)
+{
+	struct awsround *r;
+	const char *bad;
+
+	if (p->round) {
+		p->s.rerun = true;
+		return;
+	}
+	if (!(r = calloc(1, sizeof(*r)))) {
+		log_err("project %s: out of memory starting the AWS checks", p->e.cfg->name);
+		return;
+	}
+	r->p = p;
+	set_round(p, r);
+	r->pending = 1; /* the launch reference */
+	if (!p->owner->cfg->aws.configured)
+		; /* no aws: identity, no AWS side (as for Azure without azure:) */
+	else if ((bad = aws_region_from_atlas(p->region, r->region)))
+		refuse(r, "region", bad);
+	else if ((bad = aws_check_key_id(p->key_id, r->region)))
+		refuse(r, "customerMasterKeyID", bad);
+	else {
+		req_start(r, AWSOP_DESCRIBE_KEY);
+		req_start(r, AWSOP_ROTATION_STATUS);
+	}
+	if (--r->pending == 0)
+		round_finish(r);
+}
+
+static void
+on_timer(uv_timer_t *t)
+{
+	struct awsproject *p = t->data;
+
+	if (p->s.active)
+		round_start(p);
+}
+
+/* ---- projects ---------------------------------------------------------- */
+
+static void
+on_project_closed(uv_handle_t *h)
+{
+	struct awsproject *p = h->data;
+
+	free(p->key_id);
+	free(p->region);
+	free(p->e.id);
+	free(p);
+}
+
+static void
+project_destroy(void *ctx, struct projset_entry *e)
+{
+	struct awsproject *p = (struct awsproject *)e;
+
+	(void)ctx;
+	if (p->round) {
+		round_free(p->round);
+		set_round(p, NULL);
+	}
+	provround_close(&p->s, on_project_closed);
+}
+
+static struct projset_entry *
+project_new(void *ctx, const struct cfg_project *cp)
+{
+	struct awspoll *a = ctx;
+	struct awsproject *p = calloc(1, sizeof(*p));
+	json_t *o;
+
+	if (!p || !(p->e.id = strdup(cp->id))) {
+		free(p);
+		return NULL;
+	}
+	p->owner = a;
+	provround_init(&p->s, &a->sched, p);
+	o = a->loaded ? json_object_get(a->loaded, cp->id) : NULL;
+	if (json_is_object(o) && json_is_string(json_object_get(o, "key")) &&
+	    json_is_integer(json_object_get(o, "first_seen"))) {
+		p->key_id = strdup(json_string_value(json_object_get(o, "key")));
+		p->key_first_seen = (time_t)json_integer_value(json_object_get(o, "first_seen"));
+	}
+	return &p->e;
+}
+
+static int
+awspoll_configure(struct awspoll *a, const struct config *cfg)
+{
+	static const struct projset_ops ops = {.create = project_new, .drop = project_destroy};
+	struct projset_entry *e;
+	int r;
+
+	/* rounds in flight hold pointers into the old config: run them
+	 * again with the new one */
+	projset_foreach(&a->projects, e) {
+		struct awsproject *p = (struct awsproject *)e;
+
+		if (p->round) {
+			round_free(p->round);
+			set_round(p, NULL);
+			p->s.rerun = true;
+		}
+	}
+	awscred_forget(a->d);
+	a->cfg = cfg;
+	if ((r = projset_reconcile(&a->projects, cfg, &ops, a, NULL, NULL)) < 0)
+		return r;
+	json_decref(a->loaded);
+	a->loaded = NULL;
+	projset_foreach(&a->projects, e) {
+		struct awsproject *p = (struct awsproject *)e;
+
+		provround_resume(&p->s, on_timer);
+	}
+	return 0;
+}
+
+/* AWS is no longer the provider: every AWS check has nothing to report,
+ * which resolves their alerts. */
+static void
+report_not_aws(struct awsproject *p)
+{
+	struct findings f = {0};
+
+	f.evaluated[CHK_AWS_KEY_STATE] = f.evaluated[CHK_AWS_KEY_AGE] =
+		f.evaluated[CHK_AWS_ACCESS] = true;
+	p->owner->hooks.on_result(p->owner->hooks.ctx, p->e.cfg, &f);
+}
+
+static void
+awspoll_ear(struct awspoll *a, const struct cfg_project *cp, const struct atlas_ear *ear)
+{
+	struct awsproject *p = (struct awsproject *)projset_find(&a->projects, cp->id);
+	const struct atlas_aws_kms *kms = &ear->aws;
+	bool was, changed;
+
+	if (!p)
+		return;
+	p->e.cfg = cp;
+	was = p->s.active;
+	if (atlas_ear_enabled_provider(ear) != PROV_AWS) {
+		if (p->round) {
+			round_free(p->round);
+			set_round(p, NULL);
+		}
+		if (provround_leave(&p->s, a->cfg->alerts.confirm_resolved))
+			report_not_aws(p);
+		return;
+	}
+	changed = !util_streq(p->key_id, kms->customer_master_key_id) ||
+		  !util_streq(p->region, kms->region);
+	if (!util_streq(p->key_id, kms->customer_master_key_id)) {
+		free(p->key_id);
+		p->key_id = util_strdup(kms->customer_master_key_id);
+		p->key_first_seen = util_now();
+	}
+	if (!util_streq(p->region, kms->region)) {
+		free(p->region);
+		p->region = util_strdup(kms->region);
+	}
+	if ((kms->customer_master_key_id && !p->key_id) || (kms->region && !p->region)) {
+		log_err("project %s: out of memory keeping the AWS configuration", cp->name);
+		provround_set_active(&p->s, false, true);
+		return;
+	}
+	provround_set_active(&p->s, true, was ? p->s.done_once : false);
+	if (!was || changed) {
+		/* a new key or region: read AWS now */
+		if (!p->s.done_once || !a->hooks.once) {
+			uv_timer_stop(&p->s.timer);
+			round_start(p);
+		}
+	}
+}
+
+/* ---- lifecycle and memory ------------------------------------------------ */
+
+static int
+awspoll_save(const struct awspoll *a, char **json, size_t *len)
+{
+	json_t *projects = json_object();
+	const struct projset_entry *e;
+
+	if (!projects)
+		return -ENOMEM;
+	projset_foreach(&a->projects, e) {
+		const struct awsproject *p = (const struct awsproject *)e;
+
+		if (p->key_id && p->key_first_seen)
+			json_object_set_new(projects, p->e.id,
+					    json_pack("{s:s, s:I}", "key", p->key_id, "first_seen",
+						      (json_int_t)p->key_first_seen));
+	}
+	return store_projects_dump(projects, json, len);
+}
+
+static int
+awspoll_load(struct awspoll *a, const char *json, size_t len)
+{
+	json_t *projects = store_projects_parse(json, len);
+
+	if (!projects)
+		return -EBADMSG;
+	json_decref(a->loaded);
+	a->loaded = projects;
+	return 0;
+}
+
+/* ---- the provider ------------------------------------------------------ */
+
+static int
+op_create(struct daemon *d, const struct poller_hooks *hooks, struct provider_state **out)
+{
+	struct awspoll *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return -ENOMEM;
+	a->d = d;
+	a->hooks = *hooks;
+	a->sched.loop = d->loop;
+	*out = (struct provider_state *)a;
+	return 0;
+}
+
+static void
+op_destroy(struct provider_state *s)
+{
+	struct awspoll *a = (struct awspoll *)s;
+
+	if (!a)
+		return;
+	projset_clear(&a->projects, project_destroy, a);
+	json_decref(a->loaded);
+	free(a);
+}
+
+static int
+op_configure(struct provider_state *s, const struct config *cfg)
+{
+	return awspoll_configure((struct awspoll *)s, cfg);
+}
+
+static void
+op_ear(struct provider_state *s, const struct cfg_project *p, const struct atlas_ear *ear,
+       const struct ear_memory *mem)
+{
+	(void)mem;
+	awspoll_ear((struct awspoll *)s, p, ear);
+}
+
+static int
+op_save(const struct provider_state *s, char **json, size_t *len)
+{
+	return awspoll_save((const struct awspoll *)s, json, len);
+}
+
+static int
+op_load(struct provider_state *s, const char *json, size_t len)
+{
+	return awspoll_load((struct awspoll *)s, json, len);
+}
+
+static bool
+op_idle(const struct provider_state *s)
+{
+	return provround_idle(&((const struct awspoll *)s)->sched);
+}
+
+const struct provider_ops aws_provider = {
+	.name = "AWS",
+	.id = PROV_AWS,
+	.state_doc = "aws.json",
+	.state_lost = "key first-seen times start afresh",
+	.create = op_create,
+	.destroy = op_destroy,
+	.configure = op_configure,
+	.ear = op_ear,
+	.save = op_save,
+	.load = op_load,
+	.idle = op_idle,
+};
