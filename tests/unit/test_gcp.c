@@ -30,32 +30,12 @@
 #include "crypto.h"
 #include "gcp.h"
 #include "util.h"
+#include "unit_helpers.h"
 
 #define DAY 86400
 /* 2026-01-01T00:00:00Z */
 #define NOW ((time_t)1767225600)
 #define PIN "projects/acme-prod/locations/us-east1/keyRings/atlas/cryptoKeys/cmk/cryptoKeyVersions/3"
-
-static char *
-body_of(const char *s, size_t *len)
-{
-	size_t n = strlen(s);
-	char *b = malloc(n ? n : 1);
-
-	assert_non_null(b);
-	memcpy(b, s, n);
-	*len = n;
-	return b;
-}
-
-#define PARSE(fn, text, out, err)                                                        \
-	({                                                                               \
-		size_t len_;                                                             \
-		char *b_ = body_of((text), &len_);                                       \
-		int r_ = fn(b_, len_, (out), (err), sizeof(err));                        \
-		free(b_);                                                                \
-		r_;                                                                      \
-	})
 
 static const struct finding *
 find(const struct findings *f, enum check_id c)
