@@ -11,7 +11,7 @@
 #    the fake cloud over HTTPS) against that build, and the package's
 #    install/upgrade/remove/purge under that systemd;
 # 5. rebuilds with ASan+UBSan and runs the unit and integration tests again;
-# 6. builds the libFuzzer harnesses (clang) and runs each for 30 s on its
+# 6. builds the libFuzzer harnesses (clang) and runs each for 20 s on its
 #    seed corpus (tests/fuzz/run.sh; KMSWATCH_FUZZ_SECONDS overrides).
 # It ends with one line "N passed, N failed" and exits non-zero on failure.
 set -uo pipefail
@@ -124,14 +124,45 @@ fi
 count "dpkg-buildpackage + lintian (no error, no warning)" $rc
 
 # ---- integration tests (real journald, systemd, fake cloud) -----------
+# Two pytest processes at once, each on half of the files: the tests wait
+# on timers and the fake cloud far more than they compute, and every test
+# has its own fake cloud, daemon and state directory. One journald serves
+# both (each session would otherwise start its own).
+journald_pid=
+if ! $PY -c 'import sys; sys.path.insert(0, "tests"); import journald; sys.exit(0 if journald.listening() else 1)'; then
+	/lib/systemd/systemd-journald >/dev/null 2>&1 &
+	journald_pid=$!
+fi
+$PY tests/journald.py || count "journald for the integration tests" 1
+shard_a=(tests/integration/test_aws.py tests/integration/test_gcp.py
+	tests/integration/test_atlas_events.py tests/integration/test_private_endpoints.py
+	tests/integration/test_concurrency.py tests/integration/test_files.py
+	tests/integration/test_secrets.py)
+shard_b=()
+for f in tests/integration/test_*.py; do
+	[[ " ${shard_a[*]} " == *" $f "* ]] || shard_b+=("$f")
+done
+integration() { # integration LABEL XML-PREFIX [pytest args...] (env: the build under test)
+	local label=$1 xml=$2 pa pb ra rb
+	shift 2
+	$PY -m pytest -q -p no:cacheprovider "${shard_a[@]}" --junitxml="$xml-1.xml" "$@" >"$xml-1.out" 2>&1 &
+	pa=$!
+	$PY -m pytest -q -p no:cacheprovider "${shard_b[@]}" --junitxml="$xml-2.xml" "$@" >"$xml-2.out" 2>&1 &
+	pb=$!
+	wait $pa; ra=$?
+	wait $pb; rb=$?
+	cat "$xml-1.out" "$xml-2.out"
+	count_junit "$xml-1.xml" "$label (1/2)" $ra
+	count_junit "$xml-2.xml" "$label (2/2)" $rb
+}
+
 # test_package.py installs, upgrades, removes and purges that .deb under
 # the namespaced systemd.
 note "integration tests"
 KMSWATCHD="$top/build/stage/usr/sbin/kmswatchd" \
 	KMSWATCH_UNIT="$top/build/stage/lib/systemd/system/kmswatch.service" \
 	KMSWATCH_DEB="$deb" \
-	$PY -m pytest -q -p no:cacheprovider tests/integration --junitxml=build/integration.xml
-count_junit build/integration.xml "integration" $?
+	integration "integration" build/integration
 
 # ---- the same under ASan + UBSan ----------------------------------------
 note "build (ASan+UBSan)"
@@ -144,9 +175,9 @@ count_trs build-asan
 [ $rc = 0 ] || { grep -h -B2 -A20 'not ok\|ERROR: ' build-asan/tests/unit/*.log | head -80; count "make check asan" 1; }
 note "integration tests (ASan+UBSan)"
 KMSWATCHD="$top/build-asan/daemon/kmswatchd" KMSWATCH_SANITIZED=1 \
-	$PY -m pytest -q -p no:cacheprovider tests/integration --junitxml=build-asan/integration.xml \
+	integration "integration (asan)" build-asan/integration \
 	--deselect tests/integration/test_systemd.py --deselect tests/integration/test_package.py
-count_junit build-asan/integration.xml "integration (asan)" $?
+[ -n "$journald_pid" ] && kill "$journald_pid" 2>/dev/null
 
 # ---- libFuzzer harnesses ------------------------------------------------
 note "fuzz harnesses (clang, libFuzzer + ASan/UBSan)"
@@ -156,7 +187,7 @@ rc=$?
 [ $rc = 0 ] || tail -20 build-fuzz/configure.out
 count "configure --enable-fuzzers" $rc
 if [ $rc = 0 ]; then
-	bash tests/fuzz/run.sh build-fuzz "${KMSWATCH_FUZZ_SECONDS:-30}"
+	bash tests/fuzz/run.sh build-fuzz "${KMSWATCH_FUZZ_SECONDS:-20}"
 	count "fuzz harnesses" $?
 fi
 
