@@ -434,10 +434,22 @@ project_new(void *ctx, const struct cfg_project *cp)
 	return &p->e;
 }
 
+/* projset wanted: at a (re)configuration, only the projects the state
+ * file remembers get an entry; the others get one when Atlas names
+ * AWS for them (awspoll_ear). */
+static bool
+project_remembered(void *ctx, const struct cfg_project *cp)
+{
+	struct awspoll *a = ctx;
+
+	return a->loaded && json_object_get(a->loaded, cp->id);
+}
+
 static int
 awspoll_configure(struct awspoll *a, const struct config *cfg)
 {
-	static const struct projset_ops ops = {.create = project_new, .drop = project_destroy};
+	static const struct projset_ops ops = {
+		.create = project_new, .drop = project_destroy, .wanted = project_remembered};
 	struct projset_entry *e;
 	int r;
 
@@ -469,13 +481,13 @@ awspoll_configure(struct awspoll *a, const struct config *cfg)
 /* AWS is no longer the provider: every AWS check has nothing to report,
  * which resolves their alerts. */
 static void
-report_not_aws(struct awsproject *p)
+report_not_aws(struct awspoll *a, const struct cfg_project *cp)
 {
 	struct findings f = {0};
 
 	f.evaluated[CHK_AWS_KEY_STATE] = f.evaluated[CHK_AWS_KEY_AGE] =
 		f.evaluated[CHK_AWS_ACCESS] = true;
-	p->owner->hooks.on_result(p->owner->hooks.ctx, p->e.cfg, &f);
+	a->hooks.on_result(a->hooks.ctx, cp, &f);
 }
 
 static void
@@ -485,8 +497,19 @@ awspoll_ear(struct awspoll *a, const struct cfg_project *cp, const struct atlas_
 	const struct atlas_aws_kms *kms = &ear->aws;
 	bool was, changed;
 
-	if (!p)
-		return;
+	if (!p) {
+		/* AWS was never named for the project since the start: its
+		 * alerts of an earlier run (if any) resolve. */
+		if (atlas_ear_enabled_provider(ear) != PROV_AWS) {
+			report_not_aws(a, cp);
+			return;
+		}
+		if (!(p = (struct awsproject *)project_new(a, cp))) {
+			log_err("project %s: out of memory keeping the AWS configuration", cp->name);
+			return;
+		}
+		projset_add(&a->projects, &p->e, cp);
+	}
 	p->e.cfg = cp;
 	was = p->s.active;
 	if (atlas_ear_enabled_provider(ear) != PROV_AWS) {
@@ -495,7 +518,7 @@ awspoll_ear(struct awspoll *a, const struct cfg_project *cp, const struct atlas_
 			set_round(p, NULL);
 		}
 		if (provround_leave(&p->s, a->cfg->alerts.confirm_resolved))
-			report_not_aws(p);
+			report_not_aws(a, cp);
 		return;
 	}
 	changed = !util_streq(p->key_id, kms->customer_master_key_id) ||

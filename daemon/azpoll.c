@@ -1026,6 +1026,17 @@ project_destroy(void *ctx, struct projset_entry *e)
 
 static void memory_from_json(struct azproject *p, const struct cfg_project *cp, json_t *o);
 
+/* projset wanted: at a (re)configuration, only the projects the state
+ * file remembers get an Azure side; the others get one when Atlas names
+ * Azure for them (azpoll_ear). */
+static bool
+project_remembered(void *ctx, const struct cfg_project *cp)
+{
+	struct azpoll *a = ctx;
+
+	return a->loaded && json_object_get(a->loaded, cp->id);
+}
+
 /* projset create: an Azure side for a project new to the config; its
  * first round waits for the poller's first EAR read. */
 static struct projset_entry *
@@ -1062,7 +1073,8 @@ memory_from_json(struct azproject *p, const struct cfg_project *cp, json_t *o)
 static int
 azpoll_configure(struct azpoll *a, const struct config *cfg)
 {
-	static const struct projset_ops ops = {.create = project_new, .drop = project_destroy};
+	static const struct projset_ops ops = {
+		.create = project_new, .drop = project_destroy, .wanted = project_remembered};
 	struct projset_entry *e;
 	int r;
 
@@ -1102,7 +1114,7 @@ azpoll_configure(struct azpoll *a, const struct config *cfg)
 /* Azure is no longer the provider: every Azure check has nothing to
  * report, which resolves their alerts. */
 static void
-report_not_azure(struct azproject *p)
+report_not_azure(struct azpoll *a, const struct cfg_project *cp)
 {
 	static const enum check_id az[] = {
 		CHK_AZURE_SECRET_EXPIRY, CHK_AZURE_KEY_STATE,   CHK_AZURE_KEY_AGE,
@@ -1113,7 +1125,7 @@ report_not_azure(struct azproject *p)
 
 	for (size_t i = 0; i < ARRAY_SIZE(az); i++)
 		f.evaluated[az[i]] = true;
-	p->owner->hooks.on_result(p->owner->hooks.ctx, p->e.cfg, &f);
+	a->hooks.on_result(a->hooks.ctx, cp, &f);
 }
 
 static void
@@ -1124,8 +1136,20 @@ azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ea
 	bool was = p && p->s.active;
 	unsigned char trigger[CRYPTO_SHA256_LEN];
 
-	if (!p)
-		return;
+	if (!p) {
+		/* No Azure side: Azure was never named for the project since
+		 * the start. Its alerts of an earlier run (if any) resolve. */
+		if (atlas_ear_enabled_provider(ear) != PROV_AZURE) {
+			report_not_azure(a, cp);
+			return;
+		}
+		if (!(p = (struct azproject *)project_new(a, cp))) {
+			log_err("project %s: out of memory keeping the Azure configuration",
+				cp->name);
+			return;
+		}
+		projset_add(&a->projects, &p->e, cp);
+	}
 	p->e.cfg = cp;
 	if (mem && !util_streq(mem->key_id, p->key_id)) {
 		free(p->key_id);
@@ -1144,7 +1168,7 @@ azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ea
 		/* the alerts' clear state must hold confirm_resolved
 		 * observations: it is reported on that many EAR reads */
 		if (provround_leave(&p->s, a->cfg->alerts.confirm_resolved))
-			report_not_azure(p);
+			report_not_azure(a, cp);
 		return;
 	}
 	kv_clear(&p->kv);

@@ -445,10 +445,22 @@ project_new(void *ctx, const struct cfg_project *cp)
 	return &p->e;
 }
 
+/* projset wanted: at a (re)configuration, only the projects the state
+ * file remembers get an entry; the others get one when Atlas names
+ * Google Cloud for them (gcppoll_ear). */
+static bool
+project_remembered(void *ctx, const struct cfg_project *cp)
+{
+	struct gcppoll *g = ctx;
+
+	return g->loaded && json_object_get(g->loaded, cp->id);
+}
+
 static int
 gcppoll_configure(struct gcppoll *g, const struct config *cfg)
 {
-	static const struct projset_ops ops = {.create = project_new, .drop = project_destroy};
+	static const struct projset_ops ops = {
+		.create = project_new, .drop = project_destroy, .wanted = project_remembered};
 	struct projset_entry *e;
 	int r;
 
@@ -476,14 +488,14 @@ gcppoll_configure(struct gcppoll *g, const struct config *cfg)
 /* GCP is no longer the provider: every gcp.* check has nothing to report,
  * which resolves their alerts. */
 static void
-report_not_gcp(struct gcpproject *p)
+report_not_gcp(struct gcppoll *g, const struct cfg_project *cp)
 {
 	struct findings f = {0};
 
 	f.evaluated[CHK_GCP_KEY_STATE] = true;
 	f.evaluated[CHK_GCP_KEY_AGE] = true;
 	f.evaluated[CHK_GCP_ACCESS] = true;
-	p->owner->hooks.on_result(p->owner->hooks.ctx, p->e.cfg, &f);
+	g->hooks.on_result(g->hooks.ctx, cp, &f);
 }
 
 static void
@@ -493,8 +505,19 @@ gcppoll_ear(struct gcppoll *g, const struct cfg_project *cp, const struct atlas_
 	const char *id;
 	bool was;
 
-	if (!p)
-		return;
+	if (!p) {
+		/* Google Cloud was never named for the project since the start: its
+		 * alerts of an earlier run (if any) resolve. */
+		if (atlas_ear_enabled_provider(ear) != PROV_GCP) {
+			report_not_gcp(g, cp);
+			return;
+		}
+		if (!(p = (struct gcpproject *)project_new(g, cp))) {
+			log_err("project %s: out of memory keeping the Google Cloud configuration", cp->name);
+			return;
+		}
+		projset_add(&g->projects, &p->e, cp);
+	}
 	p->e.cfg = cp;
 	was = p->s.active;
 	if (atlas_ear_enabled_provider(ear) != PROV_GCP) {
@@ -505,7 +528,7 @@ gcppoll_ear(struct gcppoll *g, const struct cfg_project *cp, const struct atlas_
 			set_round(p, NULL);
 		}
 		if (provround_leave(&p->s, g->cfg->alerts.confirm_resolved))
-			report_not_gcp(p);
+			report_not_gcp(g, cp);
 		return;
 	}
 	id = ear->gcp.key_version_resource_id ? ear->gcp.key_version_resource_id : "";

@@ -21,6 +21,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "strpool.h"
 #include "util.h"
 
 /*
@@ -847,6 +848,36 @@ test_private_dir(void **state)
 	free(m);
 }
 
+/* Equal strings share one copy; distinct ones (a prefix, the empty
+ * string) stay distinct; the copy does not alias the caller's buffer. */
+static void
+test_strpool(void **state)
+{
+	struct strpool p = {0};
+	char buf[32];
+	const char *a, *b, *c, *e;
+
+	(void)state;
+	strcpy(buf, "key is valid");
+	a = strpool_intern(&p, buf);
+	assert_non_null(a);
+	assert_ptr_not_equal(a, buf);
+	strcpy(buf, "overwritten");
+	assert_string_equal(a, "key is valid");
+	b = strpool_intern(&p, "key is valid");
+	assert_ptr_equal(a, b);
+	c = strpool_intern(&p, "key is");
+	assert_ptr_not_equal(c, a);
+	assert_string_equal(c, "key is");
+	e = strpool_intern(&p, "");
+	assert_string_equal(e, "");
+	assert_ptr_equal(e, strpool_intern(&p, ""));
+	assert_int_equal(p.count, 3);
+	strpool_free(&p);
+	assert_int_equal(p.count, 0);
+	assert_null(p.by_value);
+}
+
 int
 main(void)
 {
@@ -876,6 +907,7 @@ main(void)
 						teardown_dir),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_clocks),
+		cmocka_unit_test(test_strpool),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
