@@ -311,7 +311,7 @@ round_evaluate(struct gcpround *r, struct findings *f)
 			p->e.cfg->name);
 }
 
-static void on_timer(uv_timer_t *t);
+static void on_due(void *project);
 
 static void
 round_finish(struct gcpround *r)
@@ -323,7 +323,7 @@ round_finish(struct gcpround *r)
 	round_evaluate(r, &f);
 	set_round(p, NULL);
 	round_free(r);
-	provround_ended(&p->s, on_timer, g->hooks.once, g->cfg->gcp_interval);
+	provround_ended(&p->s, g->hooks.once, g->cfg->gcp_interval);
 	g->hooks.on_result(g->hooks.ctx, p->e.cfg, &f);
 	findings_free(&f);
 }
@@ -389,9 +389,9 @@ round_start(struct gcpproject *p)
 }
 
 static void
-on_timer(uv_timer_t *t)
+on_due(void *project)
 {
-	struct gcpproject *p = t->data;
+	struct gcpproject *p = project;
 
 	if (p->s.active)
 		round_start(p);
@@ -400,10 +400,8 @@ on_timer(uv_timer_t *t)
 /* ---- projects --------------------------------------------------------- */
 
 static void
-on_project_closed(uv_handle_t *h)
+project_free(struct gcpproject *p)
 {
-	struct gcpproject *p = h->data;
-
 	free(p->version_id);
 	free(p->seen_id);
 	free(p->e.id);
@@ -420,7 +418,8 @@ project_destroy(void *ctx, struct projset_entry *e)
 		round_free(p->round);
 		set_round(p, NULL);
 	}
-	provround_close(&p->s, on_project_closed);
+	provround_close(&p->s);
+	project_free(p);
 }
 
 static struct projset_entry *
@@ -435,7 +434,11 @@ project_new(void *ctx, const struct cfg_project *cp)
 		return NULL;
 	}
 	p->owner = g;
-	provround_init(&p->s, &g->rounds, p);
+	if (provround_init(&p->s, &g->rounds, p) < 0) {
+		free(p->e.id);
+		free(p);
+		return NULL;
+	}
 	o = g->loaded ? json_object_get(g->loaded, cp->id) : NULL;
 	if (json_is_string(json_object_get(o, "version")) &&
 	    json_is_integer(json_object_get(o, "first_seen"))) {
@@ -481,7 +484,7 @@ gcppoll_configure(struct gcppoll *g, const struct config *cfg)
 	json_decref(g->loaded);
 	g->loaded = NULL;
 	projset_foreach(&g->projects, e)
-		provround_resume(&((struct gcpproject *)e)->s, on_timer);
+		provround_resume(&((struct gcpproject *)e)->s);
 	return 0;
 }
 
@@ -547,7 +550,7 @@ gcppoll_ear(struct gcppoll *g, const struct cfg_project *cp, const struct atlas_
 	}
 	provround_set_active(&p->s, true, was && p->s.done_once);
 	if (!p->s.done_once || !g->hooks.once) {
-		uv_timer_stop(&p->s.timer);
+		provround_unschedule(&p->s);
 		round_start(p);
 	}
 }
@@ -596,7 +599,10 @@ op_create(struct daemon *d, const struct poller_hooks *hooks, struct provider_st
 		return -ENOMEM;
 	g->d = d;
 	g->hooks = *hooks;
-	g->rounds.loop = d->loop;
+	if (provround_set_init(&g->rounds, d->loop, on_due) < 0) {
+		free(g);
+		return -ENOMEM;
+	}
 	*out = (struct provider_state *)g;
 	return 0;
 }
@@ -609,6 +615,7 @@ op_destroy(struct provider_state *s)
 	if (!g)
 		return;
 	projset_clear(&g->projects, project_destroy, g);
+	provround_set_fini(&g->rounds);
 	json_decref(g->loaded);
 	free(g);
 }

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "strpool.h"
+#include "timerheap.h"
 #include "util.h"
 
 /*
@@ -878,6 +879,61 @@ test_strpool(void **state)
 	assert_null(p.by_value);
 }
 
+/* Deadlines leave in order; equal ones in the order they were pushed;
+ * removing from the middle and re-pushing keep the heap a heap (checked
+ * against a sort of the same deadlines, over many pseudo-random steps). */
+static void
+test_timerheap(void **state)
+{
+	enum { N = 257 };
+	static struct timerheap_node nodes[N];
+	struct timerheap h = {0};
+	uint64_t last_due = 0, last_seq = 0;
+	unsigned x = 12345;
+	size_t queued = 0;
+
+	(void)state;
+	assert_int_equal(timerheap_reserve(&h, N), 0);
+	assert_null(timerheap_min(&h));
+	for (size_t i = 0; i < N; i++)
+		timerheap_node_init(&nodes[i]);
+	/* equal deadlines: first in, first out */
+	for (size_t i = 0; i < 5; i++)
+		timerheap_push(&h, &nodes[i], 100);
+	for (size_t i = 0; i < 5; i++) {
+		assert_ptr_equal(timerheap_min(&h), &nodes[i]);
+		timerheap_remove(&h, &nodes[i]);
+		assert_false(timerheap_queued(&nodes[i]));
+	}
+	/* random pushes, re-pushes and removals */
+	for (int step = 0; step < 20000; step++) {
+		struct timerheap_node *n;
+
+		x = x * 1103515245u + 12345u;
+		n = &nodes[(x >> 8) % N];
+		if ((x >> 20) % 3 == 0) {
+			queued -= timerheap_queued(n);
+			timerheap_remove(&h, n);
+		} else {
+			queued += !timerheap_queued(n);
+			timerheap_push(&h, n, (x >> 4) % 64);
+		}
+		assert_int_equal(h.n, queued);
+	}
+	/* drain: non-decreasing (due, seq) */
+	for (struct timerheap_node *n; (n = timerheap_min(&h));) {
+		assert_true(n->due > last_due || (n->due == last_due && n->seq >= last_seq));
+		last_due = n->due;
+		last_seq = n->seq;
+		timerheap_remove(&h, n);
+		queued--;
+	}
+	assert_int_equal(queued, 0);
+	timerheap_release(&h, N);
+	assert_int_equal(h.reserved, 0);
+	timerheap_free(&h);
+}
+
 int
 main(void)
 {
@@ -908,6 +964,7 @@ main(void)
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_clocks),
 		cmocka_unit_test(test_strpool),
+		cmocka_unit_test(test_timerheap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
