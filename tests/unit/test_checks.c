@@ -89,6 +89,7 @@ test_catalogue_names(void **state)
 		"azure.secret_expiry", "azure.key_state",     "azure.key_age",
 		"azure.key_version",   "azure.key_identifier", "azure.allowlist",
 		"azure.permissions",   "azure.access",        "atlas.control_plane_ips",
+		"atlas.credential_expiry",
 		"aws.key_state",       "aws.key_age",         "aws.access",
 		/* Google Cloud KMS */
 		"gcp.key_state",       "gcp.key_age",         "gcp.access",
@@ -117,6 +118,7 @@ test_catalogue_msgids(void **state)
 		MSGID_AZURE_SECRET_EXPIRY, MSGID_AZURE_KEY_STATE,  MSGID_AZURE_KEY_AGE,
 		MSGID_AZURE_KEY_VERSION,  MSGID_AZURE_KEY_IDENTIFIER, MSGID_AZURE_ALLOWLIST,
 		MSGID_AZURE_PERMISSIONS,  MSGID_AZURE_ACCESS,      MSGID_ATLAS_CONTROL_PLANE_IPS,
+		MSGID_ATLAS_CREDENTIAL_EXPIRY,
 		MSGID_AWS_KEY_STATE,      MSGID_AWS_KEY_AGE,       MSGID_AWS_ACCESS,
 		/* Google Cloud KMS */
 		MSGID_GCP_KEY_STATE,      MSGID_GCP_KEY_AGE,       MSGID_GCP_ACCESS,
