@@ -134,8 +134,8 @@ int alerts_note_sink(struct alert_engine *e, const char *alert_id, const char *s
  * "org:" when unknown, check, subject), so it never equals a project's.
  * Observing the scope resolves what an evaluated check no longer reports
  * in it, whatever organization it was about (an organization changed in
- * the config resolves the old one's alerts). Silences match them by check
- * (a silence naming a project does not).
+ * the config resolves the old one's alerts). Silences without a project
+ * match them (by check); one naming a project id does not.
  */
 #define ALERTS_SELF_NAME "kmswatch's Atlas credential"
 int alerts_observe_self(struct alert_engine *e, const char *org_id, const struct findings *f,

@@ -207,3 +207,35 @@ def test_api_key_does_not_apply(fc, daemons):
     assert events(d) == []
     assert d.stderr_text().count("does not apply") == 1
     assert d.stop() == 0
+
+
+def test_switch_to_api_key_resolves(fc, daemons):
+    """The check stops applying (API key, or switched off): its alert
+    resolves once, saying why, and the service account is no longer read."""
+    now = int(time.time())
+    fc.set_sa_secrets(kmsw.SA_ID, [{"secret": kmsw.SA_SECRET, "expiresAt": now + 3 * DAY}])
+    d = start(fc, daemons)
+    wait_for(lambda: events(d, KMSWATCH_EVENT="firing"), timeout=20)
+    d.write_config(d.render_config().replace(
+        "atlas:\n", "atlas:\n  credential_interval: 1s\n", 1) +
+        "checks:\n  atlas.credential_expiry: {enabled: false}\n")
+    d.reload()
+    r = wait_for(lambda: events(d, KMSWATCH_EVENT="resolved"), timeout=20)[0]
+    assert "atlas.credential_expiry is switched off" in r["MESSAGE"], r["MESSAGE"]
+    time.sleep(1.5)
+    n = len(sa_reads(fc))
+    time.sleep(2.5)
+    assert len(sa_reads(fc)) == n
+    # on again, then an API key
+    d.write_config(d.render_config().replace("atlas:\n", "atlas:\n  credential_interval: 1s\n", 1))
+    d.reload()
+    wait_for(lambda: len(events(d, KMSWATCH_EVENT="firing")) == 2, timeout=20)
+    d.auth = "api_key"
+    d._write_secret("atlas-secret", kmsw.API_PRIV)
+    d.write_config()
+    d.reload()
+    r = wait_for(lambda: len(events(d, KMSWATCH_EVENT="resolved")) == 2 and
+                 events(d, KMSWATCH_EVENT="resolved"), timeout=20)[-1]
+    assert "no longer uses an Atlas service account" in r["MESSAGE"], r["MESSAGE"]
+    wait_for(lambda: "atlas.credential_expiry does not apply" in d.stderr_text(), timeout=10)
+    assert d.stop() == 0
