@@ -183,15 +183,14 @@ on_sa(void *ctx, const struct restreq_result *res)
 		finish(s, CRED_READ_TRANSIENT, NULL, err);
 		return;
 	}
-	/* a learnt organization may be the wrong one now: learn it again */
+	finish(s, resp->status == 404 ? CRED_READ_NOT_FOUND : CRED_READ_DENIED, NULL, err);
+	/* a learnt organization may be the wrong one now: learn it again
+	 * next round (after the verdict, which names the one asked) */
 	if (s->org_learnt) {
-		finish(s, resp->status == 404 ? CRED_READ_NOT_FOUND : CRED_READ_DENIED, NULL, err);
 		free(s->org_id);
 		s->org_id = NULL;
 		s->org_learnt = false;
-		return;
 	}
-	finish(s, resp->status == 404 ? CRED_READ_NOT_FOUND : CRED_READ_DENIED, NULL, err);
 }
 
 static void

@@ -62,7 +62,8 @@ def test_thresholds_restart_and_rotation(fc, daemons):
     assert "kmswatch's Atlas credential" in e["MESSAGE"]
     assert "matches the configured client secret" in e["MESSAGE"], e["MESSAGE"]
     # the organization came from the project
-    assert fc.requests(path="/api/atlas/v2/groups/%s" % d.projects[0]["id"])
+    group = "/api/atlas/v2/groups/%s" % d.projects[0]["id"]
+    assert [r for r in fc.requests(path=group) if r["path"] == group and r["status"] == 200]
     h = wait_for(lambda: fc.hook_bodies(hook), timeout=10)[0]
     assert h["check"] == CHECK and h["event"] == "firing" and h["severity"] == "warning"
     assert h["project"] == {"id": "", "name": "kmswatch's Atlas credential"}
@@ -191,9 +192,9 @@ def test_configured_org_needs_no_project(fc, daemons):
     p = project(fc)
     d = start(fc, daemons, projects=[p], atlas_extra="  org_id: %s\n" % other)
     wait_for(lambda: [r for r in sa_reads(fc, other) if r["status"] == 200], timeout=20)
-    assert fc.requests(path="/api/atlas/v2/groups/%s" % p["id"]) and \
-        [r for r in fc.requests(path="/api/atlas/v2/groups/%s" % p["id"])
-         if r["path"] == "/api/atlas/v2/groups/%s" % p["id"]] == []
+    group = "/api/atlas/v2/groups/%s" % p["id"]
+    assert fc.requests(path=group + "/encryptionAtRest")  # polled, but never asked for the org
+    assert [r for r in fc.requests(path=group) if r["path"] == group] == []
     assert events(d) == []  # 365 days left: ok, nothing to say
     assert d.stop() == 0
 
@@ -238,4 +239,29 @@ def test_switch_to_api_key_resolves(fc, daemons):
                  events(d, KMSWATCH_EVENT="resolved"), timeout=20)[-1]
     assert "no longer uses an Atlas service account" in r["MESSAGE"], r["MESSAGE"]
     wait_for(lambda: "atlas.credential_expiry does not apply" in d.stderr_text(), timeout=10)
+    assert d.stop() == 0
+
+
+def test_org_from_the_first_project_that_answers(fc, daemons):
+    now = int(time.time())
+    fc.set_sa_secrets(kmsw.SA_ID, [{"secret": kmsw.SA_SECRET, "expiresAt": now + 20 * DAY}])
+    p1, p2 = project(fc), project(fc)
+    fc.forbid(p1["id"])
+    d = start(fc, daemons, projects=[p1, p2])
+    e = wait_for(lambda: events(d, KMSWATCH_EVENT="firing"), timeout=20)[0]
+    assert e["KMSWATCH_ORG_ID"] == ORG
+    assert "(of project %s)" % p2["id"] in d.stderr_text()
+    assert d.stop() == 0
+
+
+def test_no_project_answers_is_only_logged(fc, daemons):
+    """Every project unreadable: each has its atlas.access alert already;
+    the organization stays unknown, which is logged, not alerted."""
+    p = project(fc)
+    fc.forbid(p["id"])
+    d = start(fc, daemons, projects=[p])
+    wait_for(lambda: "no project told its organization" in d.stderr_text(), timeout=20)
+    assert "set atlas.org_id" in d.stderr_text()
+    assert events(d) == []
+    assert sa_reads(fc) == []
     assert d.stop() == 0
