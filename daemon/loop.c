@@ -442,7 +442,7 @@ daemon_run(const char *config_path)
 	    (r = deliver_new(d, &d->deliver)) < 0 ||
 	    (r = poller_new(d, &hooks, &d->poller)) < 0 ||
 	    (r = providers_new(d, &hooks, &d->providers)) < 0 ||
-	    (r = selfcred_new(d, &d->selfcred)) < 0) {
+	    (r = selfcred_new(d, NULL, NULL, &d->selfcred)) < 0) {
 		log_err("cannot start: %s", strerror(-r));
 		goto out_modules;
 	}

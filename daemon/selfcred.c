@@ -40,6 +40,9 @@ struct selfcred {
 	char *org_id;       /* configured or learnt; NULL: not known yet */
 	bool org_learnt;
 	size_t next_group;  /* the next project to ask for the organization */
+	selfcred_once_fn once_fn; /* --once: where verdicts go */
+	void *once_ctx;
+	bool once_done;
 	char group_error[512];
 	struct cred_memory mem;
 };
@@ -69,6 +72,8 @@ drop_alerts(struct selfcred *s, const char *why)
 	struct daemon *d = s->d;
 	struct alert_events evs = {0};
 
+	if (s->once_fn)
+		return; /* --once keeps no alerts */
 	if (alerts_drop_self(d->alerts, why, util_now(), &evs) < 0)
 		log_err("atlas.credential_expiry: cannot resolve its alerts: out of memory");
 	daemon_emit(d, &evs);
@@ -136,9 +141,11 @@ finish(struct selfcred *s, enum cred_failure failure, const struct atlas_sa *sa,
 	if (failure == CRED_READ_TRANSIENT) {
 		if (!s->failing)
 			log_warn("atlas.credential_expiry: cannot read service account %s%s%s: %s; "
-				 "the last verdict stands, next try in %s",
+				 "%s%s",
 				 cfg->atlas.client_id, s->org_id ? " in organization " : "",
-				 s->org_id ? s->org_id : "", error, dur);
+				 s->org_id ? s->org_id : "", error,
+				 s->once_fn ? "no verdict" : "the last verdict stands, next try in ",
+				 s->once_fn ? "" : dur);
 		s->failing = true;
 	} else if (s->failing) {
 		log_notice("atlas.credential_expiry: service account %s read again",
@@ -148,6 +155,13 @@ finish(struct selfcred *s, enum cred_failure failure, const struct atlas_sa *sa,
 	r = chk_atlas_credential_expiry(&in, &s->mem, &cfg->checks, util_now(), &f, &s->mem);
 	if (r < 0)
 		log_err("atlas.credential_expiry: cannot judge the answer: %s", strerror(-r));
+	if (s->once_fn) {
+		/* --once: one read, and its verdict (or none) is final */
+		s->once_done = true;
+		s->once_fn(s->once_ctx, s->org_id, &f);
+		findings_free(&f);
+		return;
+	}
 	if (f.evaluated[CHK_ATLAS_CREDENTIAL_EXPIRY])
 		observe(s, &f);
 	else
@@ -288,7 +302,7 @@ on_timer(uv_timer_t *t)
 }
 
 int
-selfcred_new(struct daemon *d, struct selfcred **out)
+selfcred_new(struct daemon *d, selfcred_once_fn once_fn, void *ctx, struct selfcred **out)
 {
 	struct selfcred *s = calloc(1, sizeof(*s));
 
@@ -297,6 +311,8 @@ selfcred_new(struct daemon *d, struct selfcred **out)
 		return -ENOMEM;
 	}
 	s->d = d;
+	s->once_fn = once_fn;
+	s->once_ctx = ctx;
 	uv_timer_init(d->loop, s->timer);
 	s->timer->data = s;
 	*out = s;
@@ -411,6 +427,12 @@ selfcred_load(struct selfcred *s, const char *json, size_t len)
 		r = cred_memory_from_json(json_is_null(mem) ? NULL : mem, &s->mem);
 	json_decref(root);
 	return r;
+}
+
+bool
+selfcred_idle(const struct selfcred *s)
+{
+	return !s || !s->applies || s->once_done;
 }
 
 bool

@@ -22,12 +22,22 @@ struct daemon;
 struct config;
 struct selfcred;
 
-int selfcred_new(struct daemon *d, struct selfcred **out);
+struct findings;
+/* --once: each verdict goes here instead of the alert engine, and the
+ * account is read once (no timer again, no state, no events). org_id is
+ * NULL when unknown. */
+typedef void (*selfcred_once_fn)(void *ctx, const char *org_id, const struct findings *f);
+
+/* once_fn NULL: the daemon's module (alerts, state, a timer). */
+int selfcred_new(struct daemon *d, selfcred_once_fn once_fn, void *ctx, struct selfcred **out);
 /* Cancels the read in flight and closes the timer (the loop runs the
  * close callback, which frees it). NULL is ignored. */
 void selfcred_free(struct selfcred *s);
 /* Adopt a (new) config; the config must outlive the next configure/free. */
 void selfcred_configure(struct selfcred *s, const struct config *cfg);
+
+/* --once: whether the read is over (or the check does not apply). */
+bool selfcred_idle(const struct selfcred *s);
 
 /* The memory document (selfcred.json): the last good read, so that a read
  * failing after a restart does not resolve an expiring secret's alert. */

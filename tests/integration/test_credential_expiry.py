@@ -265,3 +265,40 @@ def test_no_project_answers_is_only_logged(fc, daemons):
     assert events(d) == []
     assert sa_reads(fc) == []
     assert d.stop() == 0
+
+
+def test_once_includes_the_own_credential(fc, daemons):
+    import json
+    import subprocess
+    now = int(time.time())
+    fc.set_sa_secrets(kmsw.SA_ID, [{"secret": kmsw.SA_SECRET, "expiresAt": now + 20 * DAY}])
+    p = project(fc)
+    d = daemons(fc, [p], start=False)
+
+    def once(*args):
+        return subprocess.run([kmsw.kmswatchd_path(), "--once", "-c", d.config] + list(args),
+                              capture_output=True, text=True, timeout=60)
+    r = once("--format", "json")
+    assert r.returncode == 1, r.stdout + r.stderr
+    rows = [x for x in json.loads(r.stdout) if x["check"] == CHECK]
+    assert len(rows) == 1 and rows[0]["severity"] == "warning", rows
+    assert rows[0]["project_id"] == "" and rows[0]["project_name"] == "kmswatch's Atlas credential"
+    assert rows[0]["org_id"] == ORG and rows[0]["subject"] == MASK
+    assert rows[0]["days_left"] in (19, 20)
+    r = once("--format", "nagios")
+    assert r.returncode == 1
+    assert r.stdout.startswith("KMSWATCH WARNING - kmswatch's Atlas credential "
+                               "atlas.credential_expiry: "), r.stdout
+    # --project names projects: the own credential is none of them
+    n = len(sa_reads(fc))
+    r = once("--project", p["name"])
+    assert r.returncode == 0 and CHECK not in r.stdout, r.stdout
+    assert len(sa_reads(fc)) == n
+    # a transient failure is no verdict: no row
+    fc.add_fault("/api/atlas/v2/orgs/", status=500, count=-1)
+    r = once("--format", "json", "--timeout", "30s")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [x for x in json.loads(r.stdout) if x["check"] == CHECK] == []
+    assert "no verdict" in r.stderr
+    for s in (r.stdout, r.stderr):
+        assert kmsw.SA_SECRET not in s
