@@ -21,6 +21,7 @@ struct deliverer;
 struct poller;
 struct store;
 struct providers;
+struct selfcred;
 
 /* The services every module shares. The process's own handles (signals,
  * watchdog, coalescing timers) are loop.c's alone, in its struct
@@ -35,6 +36,7 @@ struct daemon {
 	struct store *store;
 	struct poller *poller;
 	struct providers *providers; /* the key services beside Atlas */
+	struct selfcred *selfcred;   /* atlas.credential_expiry (daemon only) */
 	struct alert_engine *alerts;
 	char host[256];
 };
@@ -42,6 +44,11 @@ struct daemon {
 /* Hand a batch of events to every output: the journal (always) and the
  * sinks whose routing accepts them. Used by the poller and by reloads. */
 void daemon_emit(struct daemon *d, const struct alert_events *evs);
+
+/* A module outside the poller's results (selfcred) changed the alert
+ * table or its own state: the state is written this loop turn when events
+ * were queued, else soon, and the per-turn work (repeats, STATUS=) runs. */
+void daemon_observed(struct daemon *d, bool events);
 
 /* The alert policy of the current config. */
 struct alert_policy daemon_alert_policy(const struct daemon *d);

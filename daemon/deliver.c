@@ -997,6 +997,7 @@ event_from_alert(const struct alert *a, time_t now, struct alert_event *ev)
 	ev->subject = a->subject;
 	ev->summary = a->summary;
 	ev->missing = a->missing;
+	ev->org_id = a->org_id;
 	ev->check = a->check;
 	ev->provider = a->provider;
 	ev->severity = a->severity;

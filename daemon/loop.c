@@ -28,12 +28,14 @@
 #include "msgid.h"
 #include "poller.h"
 #include "provider.h"
+#include "selfcred.h"
 #include "store.h"
 #include "tokens.h"
 #include "util.h"
 
 #define ALERTS_DOC "alerts.json"
 #define PROJECTS_DOC "projects.json"
+#define SELFCRED_DOC "selfcred.json"
 /* A poll cycle's results arrive within milliseconds of each other: write
  * the state once for the burst rather than once per project. */
 #define PERSIST_DELAY_MS 200
@@ -102,6 +104,10 @@ persist(struct daemon *d)
 	json = NULL;
 	if (poller_save_memory(d->poller, &json, &len) == 0)
 		store_write(d->store, PROJECTS_DOC, json, len);
+	free(json);
+	json = NULL;
+	if (d->selfcred && selfcred_save(d->selfcred, &json, &len) == 0)
+		store_write(d->store, SELFCRED_DOC, json, len);
 	free(json);
 	providers_save(d->providers, d->store);
 }
@@ -187,6 +193,13 @@ on_result(void *ctx, const struct cfg_project *p, const struct findings *f)
 	if (r < 0)
 		log_err("project %s: cannot update alerts: %s", p->name, strerror(-r));
 	daemon_emit(d, &evs);
+	daemon_observed(d, evs.n > 0);
+	alert_events_free(&evs);
+}
+
+void
+daemon_observed(struct daemon *d, bool events)
+{
 	/* Events were just queued (their outbox records are on disk): the
 	 * alert state that produced them follows in this turn of the loop,
 	 * not after the burst delay, so that a crash between the two writes
@@ -194,12 +207,13 @@ on_result(void *ctx, const struct cfg_project *p, const struct findings *f)
 	 * window. Once per turn, not once per result: the state holds every
 	 * alert, and saving it for each of N projects that fire together
 	 * would cost N^2. */
-	if (evs.n > 0) {
+	if (rt_of(d)->stopping)
+		return;
+	if (events) {
 		uv_timer_start(&rt_of(d)->persist_timer, on_persist_timer, 0, 0);
 	} else {
 		persist_soon(d);
 	}
-	alert_events_free(&evs);
 	if (!uv_is_active((uv_handle_t *)&rt_of(d)->turn_timer))
 		uv_timer_start(&rt_of(d)->turn_timer, on_turn_timer, 0, 0);
 }
@@ -271,6 +285,7 @@ reload(struct daemon *d)
 	if ((r = poller_configure(d->poller, ncfg)) < 0)
 		log_err("reload: cannot set up polling: %s", strerror(-r));
 	providers_configure(d->providers, ncfg); /* logs what failed */
+	selfcred_configure(d->selfcred, ncfg);
 	cfg_free(old);
 	log_msg(LOG_NOTICE, MSGID_CONFIG_RELOADED, "configuration reloaded from %s: %zu project%s, %zu sink%s",
 		rt_of(d)->config_path, ncfg->n_projects, ncfg->n_projects == 1 ? "" : "s", ncfg->n_sinks,
@@ -303,6 +318,8 @@ stop(struct daemon *d)
 	persist(d);
 	providers_free(d->providers);
 	d->providers = NULL;
+	selfcred_free(d->selfcred);
+	d->selfcred = NULL;
 	poller_free(d->poller);
 	d->poller = NULL;
 	deliver_free(d->deliver);
@@ -370,6 +387,15 @@ load_state(struct daemon *d)
 	else if (r < 0 && r != -ENOENT)
 		log_err("cannot read %s/%s: %s", store_dir(d->store), PROJECTS_DOC, util_file_error(r));
 	free(json);
+	json = NULL;
+	r = store_read(d->store, SELFCRED_DOC, &json, &len);
+	if (r == 0 && selfcred_load(d->selfcred, json, len) < 0)
+		log_err("state file %s/%s is damaged; kmswatch's own secret is read afresh",
+			store_dir(d->store), SELFCRED_DOC);
+	else if (r < 0 && r != -ENOENT)
+		log_err("cannot read %s/%s: %s", store_dir(d->store), SELFCRED_DOC,
+			util_file_error(r));
+	free(json);
 	providers_load(d->providers, d->store);
 	return 0;
 }
@@ -415,7 +441,8 @@ daemon_run(const char *config_path)
 	    (r = tokens_new(d, &d->tokens)) < 0 || (r = auth_new(d, &d->auth)) < 0 ||
 	    (r = deliver_new(d, &d->deliver)) < 0 ||
 	    (r = poller_new(d, &hooks, &d->poller)) < 0 ||
-	    (r = providers_new(d, &hooks, &d->providers)) < 0) {
+	    (r = providers_new(d, &hooks, &d->providers)) < 0 ||
+	    (r = selfcred_new(d, NULL, NULL, &d->selfcred)) < 0) {
 		log_err("cannot start: %s", strerror(-r));
 		goto out_modules;
 	}
@@ -436,6 +463,8 @@ daemon_run(const char *config_path)
 	rt.persist_timer.data = d;
 	uv_timer_init(&loop, &rt.turn_timer);
 	rt.turn_timer.data = d;
+	/* after the timers it may start through daemon_observed */
+	selfcred_configure(d->selfcred, d->cfg);
 	uv_signal_init(&loop, &rt.sighup);
 	uv_signal_init(&loop, &rt.sigterm);
 	uv_signal_init(&loop, &rt.sigint);
@@ -461,6 +490,7 @@ daemon_run(const char *config_path)
 	goto out_loop;
 
 out_modules:
+	selfcred_free(d->selfcred);
 	providers_free(d->providers);
 	poller_free(d->poller);
 	deliver_free(d->deliver);

@@ -889,7 +889,7 @@ is_role_arn(const char *s)
 	return n > 0 && n <= 512 && p[strspn(p, role_chars)] == '\0' && p[n - 1] != '/';
 }
 
-enum format { FMT_GUID, FMT_TENANT, FMT_DNS_SUFFIX, FMT_PROJECT_ID, FMT_ROLE_ARN };
+enum format { FMT_GUID, FMT_TENANT, FMT_DNS_SUFFIX, FMT_PROJECT_ID, FMT_ROLE_ARN, FMT_ORG_ID };
 
 static const struct {
 	bool (*ok)(const char *s);
@@ -903,6 +903,8 @@ static const struct {
 			    "24 hex digits, as in the Atlas project URL"},
 	[FMT_ROLE_ARN] = {is_role_arn, "an IAM role ARN",
 			  "e.g. arn:aws:iam::123456789012:role/kmswatch-reader"},
+	[FMT_ORG_ID] = {is_project_id, "an organization id",
+			"24 hex digits, as in the Atlas organization URL"},
 };
 
 /* A string of the format k->aux. */
@@ -1613,6 +1615,9 @@ static const struct keydef atlas_keys[] = {
 	KEY("service_account", h_block, 0, .sub = service_account_keys),
 	KEY("api_key", h_block, 0, .sub = api_key_keys),
 	KEY("ca_file", h_file, CFG(atlas.ca_file)),
+	/* extensions of docs/INTERFACE.md: atlas.credential_expiry */
+	KEY("org_id", h_format, CFG(atlas.org_id), .aux = FMT_ORG_ID),
+	KEY("credential_interval", h_duration, CFG(atlas.credential_interval)),
 	{0},
 };
 
@@ -2485,6 +2490,7 @@ cfg_free(struct config *cfg)
 	free(cfg->atlas.public_key);
 	secret_free(&cfg->atlas.private_key);
 	free(cfg->atlas.ca_file);
+	free(cfg->atlas.org_id);
 	identity_free(&cfg->azure.identity);
 	free(cfg->azure.endpoints.login);
 	free(cfg->azure.endpoints.management);
@@ -2556,6 +2562,7 @@ cfg_new(const char *path)
 	cfg->gcp_interval = 3600;
 	cfg->aws_interval = 3600;
 	cfg->atlas.base_url = strdup("https://cloud.mongodb.com");
+	cfg->atlas.credential_interval = 3600;
 	cfg->path = util_strdup(path);
 	cfg->http.connect_timeout_ms = 10 * 1000;
 	cfg->http.timeout_ms = 30 * 1000;

@@ -176,6 +176,11 @@ struct config {
 		char *public_key;             /* API key */
 		struct cfg_secret private_key;
 		char *ca_file;
+		/* extensions of docs/INTERFACE.md for atlas.credential_expiry:
+		 * the service account's organization (NULL: learnt from the
+		 * projects) and how often its secrets are read (default 1h) */
+		char *org_id;
+		int64_t credential_interval;
 	} atlas;
 
 	struct {

@@ -411,6 +411,35 @@ test_invalid_project_id(void **state UNUSED)
 		    "project URL)");
 }
 
+/* atlas.org_id and atlas.credential_interval (extensions for
+ * atlas.credential_expiry): defaults, values, and what is refused. */
+static void
+test_atlas_credential_keys(void **state UNUSED)
+{
+	struct config *cfg = load_ok(BASE);
+
+	assert_null(cfg->atlas.org_id);
+	assert_int_equal(cfg->atlas.credential_interval, 3600);
+	cfg_free(cfg);
+	cfg = load_ok("atlas:\n  org_id: 5f1a2b3c4d5e6f7081920a1b\n  credential_interval: 30m\n"
+		      "  service_account:\n    client_id: mdb_sa_id_x\n"
+		      "    client_secret: plain-s3cr3t-value\n" PROJECT);
+	assert_string_equal(cfg->atlas.org_id, "5f1a2b3c4d5e6f7081920a1b");
+	assert_int_equal(cfg->atlas.credential_interval, 1800);
+	cfg_free(cfg);
+	expect_only("atlas:\n  org_id: 5f1a2b3c\n  service_account:\n    client_id: x\n"
+		    "    client_secret: y\n" PROJECT,
+		    "<config>:2:11: atlas.org_id: not an organization id: \"5f1a2b3c\" (expected "
+		    "24 hex digits, as in the Atlas organization URL)");
+	expect_only("atlas:\n  org_id: [1]\n  service_account:\n    client_id: x\n"
+		    "    client_secret: y\n" PROJECT,
+		    "<config>:2:11: atlas.org_id: expected an organization id, got a list");
+	expect_only("atlas:\n  credential_interval: soon\n  service_account:\n    client_id: x\n"
+		    "    client_secret: y\n" PROJECT,
+		    "<config>:2:24: atlas.credential_interval: not a duration: \"soon\" (expected "
+		    "e.g. 30s, 5m, 4h, 30d)");
+}
+
 static void
 test_unknown_check(void **state UNUSED)
 {
@@ -1719,6 +1748,7 @@ main(void)
 		cmocka_unit_test(test_duplicate_sink_names),
 		cmocka_unit_test(test_duplicate_keys),
 		cmocka_unit_test(test_invalid_project_id),
+		cmocka_unit_test(test_atlas_credential_keys),
 		cmocka_unit_test(test_unknown_check),
 		cmocka_unit_test(test_invalid_enums),
 		cmocka_unit_test(test_threshold_order),
