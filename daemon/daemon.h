@@ -21,6 +21,7 @@ struct deliverer;
 struct poller;
 struct store;
 struct providers;
+struct exporter;
 
 /* The services every module shares. The process's own handles (signals,
  * watchdog, coalescing timers) are loop.c's alone, in its struct
@@ -36,6 +37,7 @@ struct daemon {
 	struct poller *poller;
 	struct providers *providers; /* the key services beside Atlas */
 	struct alert_engine *alerts;
+	struct exporter *exporter; /* metrics: listener and textfile */
 	char host[256];
 };
 
