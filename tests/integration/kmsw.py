@@ -343,3 +343,19 @@ def project(fc, name=None, doc=None, **kw):
     p = {"id": gid, "name": name or ("p-" + gid[-8:])}
     p.update(kw)
     return p
+
+
+def fill(path):
+    """Fill the filesystem of path; returns the filler file."""
+    filler = os.path.join(path, "filler")
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for size in (4096, 512, 1):
+            while True:
+                try:
+                    os.write(fd, b"x" * size)
+                except OSError:
+                    break
+    finally:
+        os.close(fd)
+    return filler
