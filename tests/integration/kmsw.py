@@ -69,6 +69,15 @@ def kmswatchd_path():
     return path
 
 
+def free_port():
+    """A loopback TCP port nothing listens on (now)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def new_group_id():
     return uuid.uuid4().hex[:24]
 

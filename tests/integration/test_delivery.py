@@ -110,14 +110,6 @@ def wait_polled(d, projects, n=1, timeout=20):
     wait_for(ok, timeout=timeout, interval=0.1)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 # ---- (a) a sink down for a while ------------------------------------------------
 
 def test_sink_down_then_back_in_order_once(fc, daemons):
@@ -482,7 +474,7 @@ def alertmanager():
     cfg = os.path.join(work, "alertmanager.yml")
     with open(cfg, "w") as f:
         f.write('route:\n  receiver: "null"\n  group_wait: 1s\nreceivers:\n  - name: "null"\n')
-    port = free_port()
+    port = kmsw.free_port()
     log = open(os.path.join(work, "am.log"), "wb")
     proc = subprocess.Popen([exe, "--config.file=" + cfg, "--storage.path=" + work + "/data",
                              "--web.listen-address=127.0.0.1:%d" % port,

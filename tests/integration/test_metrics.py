@@ -25,14 +25,6 @@ LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?')
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def unescape(v):
     return re.sub(r'\\(.)', lambda m: {"n": "\n"}.get(m.group(1), m.group(1)), v)
 
@@ -124,7 +116,7 @@ def test_scrape_values_and_promtool(fc, daemons):
     fc.azure_default_world(azure_ear(valid=False), group=bad["id"])
     p, w = azure_world(fc, end)
     p["name"] = kmsw.yaml_quote(weird)
-    port = free_port()
+    port = kmsw.free_port()
     tdir = tempfile.mkdtemp(prefix="kmswatchd-prom-")
     textfile = os.path.join(tdir, "kmswatch.prom")
     d = daemons(fc, [p, bad], azure=True, extra=metrics_block(port, textfile))
@@ -184,7 +176,7 @@ def test_aws_key_dates(fc, daemons):
     deletion = int(time.time()) + 7 * 86400
     p = project(fc, doc=aws_ear())
     fc.aws_default_world(KeyState="PendingDeletion", DeletionDate=deletion)
-    port = free_port()
+    port = kmsw.free_port()
     d = daemons(fc, [p], aws=True, extra=metrics_block(port))
 
     def ready():
@@ -202,7 +194,7 @@ def test_aws_key_dates(fc, daemons):
 
 
 def test_not_found_and_not_allowed(fc, daemons):
-    port = free_port()
+    port = kmsw.free_port()
     d = daemons(fc, [project(fc)], extra=metrics_block(port))
     wait_for(lambda: try_parse(port), timeout=10)
     status, _, body = get(port, "/")
@@ -221,7 +213,7 @@ def test_connections_are_bounded(fc, daemons):
     """More idle connections than the limit: the loop goes on (polls,
     alerts reach the journal), and once they close a scrape works."""
     p = project(fc)
-    port = free_port()
+    port = kmsw.free_port()
     d = daemons(fc, [p], extra=metrics_block(port))
     wait_for(lambda: try_parse(port), timeout=10)
     idle = []
@@ -251,7 +243,7 @@ def refused(port):
 
 def test_reload_moves_and_closes_the_listener(fc, daemons):
     p = project(fc)
-    a, b = free_port(), free_port()
+    a, b = kmsw.free_port(), kmsw.free_port()
     d = daemons(fc, [p], extra=metrics_block(a))
     wait_for(lambda: try_parse(a), timeout=10)
     # a port someone else holds: the old listener stays
