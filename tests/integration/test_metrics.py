@@ -189,6 +189,35 @@ def test_aws_key_dates(fc, daemons):
     assert samples(m, "kmswatch_key_created_timestamp_seconds", project_id=p["id"],
                    provider="aws")
     assert samples(m, "kmswatch_alert_firing", project_id=p["id"], check="aws.key_state")
+    assert samples(m, "kmswatch_last_success_timestamp_seconds", project_id=p["id"],
+                   source="aws")
+    promtool_ok(scrape(port))
+    assert d.stop() == 0
+
+
+def test_gcp_key_dates(fc, daemons):
+    from test_gcp import gcp_daemon, world as gcp_world
+    destroy = int(time.time()) + 5 * 86400
+    p, w = gcp_world(fc, state="DESTROY_SCHEDULED", destroyTime=destroy)
+    port = kmsw.free_port()
+    d = gcp_daemon(fc, daemons, [p], w, start=False)
+    d.extra += "\n" + metrics_block(port)
+    d.write_config()
+    d.start()
+
+    def ready():
+        m = try_parse(port) or {}
+        return m if samples(m, "kmswatch_key_deletion_timestamp_seconds",
+                            project_id=p["id"]) else None
+    m = wait_for(ready, timeout=30)
+    assert samples(m, "kmswatch_key_deletion_timestamp_seconds", project_id=p["id"],
+                   provider="gcp") == [destroy]
+    created = samples(m, "kmswatch_key_created_timestamp_seconds", project_id=p["id"],
+                      provider="gcp")
+    assert len(created) == 1 and abs(created[0] - (time.time() - 10 * 86400)) < 60
+    t = samples(m, "kmswatch_last_success_timestamp_seconds", project_id=p["id"], source="gcp")
+    assert len(t) == 1 and time.time() - 60 < t[0] <= time.time() + 1
+    assert samples(m, "kmswatch_requests_total", service="gcp", code="200")
     promtool_ok(scrape(port))
     assert d.stop() == 0
 
