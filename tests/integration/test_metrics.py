@@ -80,6 +80,14 @@ def try_parse(port):
         return None
 
 
+def scrape_until(port, name, timeout=30, **labels):
+    """The parsed scrape once it holds a sample of name with these labels."""
+    def ready():
+        m = try_parse(port) or {}
+        return m if samples(m, name, **labels) else None
+    return wait_for(ready, timeout=timeout)
+
+
 def promtool_ok(text):
     """The real promtool: exit 0 and not a word of lint."""
     r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
@@ -179,11 +187,7 @@ def test_aws_key_dates(fc, daemons):
     port = kmsw.free_port()
     d = daemons(fc, [p], aws=True, extra=metrics_block(port))
 
-    def ready():
-        m = try_parse(port) or {}
-        return m if samples(m, "kmswatch_key_deletion_timestamp_seconds",
-                            project_id=p["id"]) else None
-    m = wait_for(ready, timeout=30)
+    m = scrape_until(port, "kmswatch_key_deletion_timestamp_seconds", project_id=p["id"])
     assert samples(m, "kmswatch_key_deletion_timestamp_seconds", project_id=p["id"],
                    provider="aws") == [deletion]
     assert samples(m, "kmswatch_key_created_timestamp_seconds", project_id=p["id"],
@@ -205,11 +209,7 @@ def test_gcp_key_dates(fc, daemons):
     d.write_config()
     d.start()
 
-    def ready():
-        m = try_parse(port) or {}
-        return m if samples(m, "kmswatch_key_deletion_timestamp_seconds",
-                            project_id=p["id"]) else None
-    m = wait_for(ready, timeout=30)
+    m = scrape_until(port, "kmswatch_key_deletion_timestamp_seconds", project_id=p["id"])
     assert samples(m, "kmswatch_key_deletion_timestamp_seconds", project_id=p["id"],
                    provider="gcp") == [destroy]
     created = samples(m, "kmswatch_key_created_timestamp_seconds", project_id=p["id"],
