@@ -22,6 +22,7 @@ struct poller;
 struct store;
 struct providers;
 struct selfcred;
+struct exporter;
 
 /* The services every module shares. The process's own handles (signals,
  * watchdog, coalescing timers) are loop.c's alone, in its struct
@@ -38,6 +39,7 @@ struct daemon {
 	struct providers *providers; /* the key services beside Atlas */
 	struct selfcred *selfcred;   /* atlas.credential_expiry (daemon only) */
 	struct alert_engine *alerts;
+	struct exporter *exporter; /* metrics: listener and textfile */
 	char host[256];
 };
 

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "deliver.h"
+#include "exporter.h"
 #include "http.h"
 #include "log.h"
 #include "msgid.h"
@@ -110,6 +111,8 @@ persist(struct daemon *d)
 		store_write(d->store, SELFCRED_DOC, json, len);
 	free(json);
 	providers_save(d->providers, d->store);
+	/* after the results of a poll burst, like the state */
+	exporter_after_cycle(d->exporter);
 }
 
 static void
@@ -286,6 +289,7 @@ reload(struct daemon *d)
 		log_err("reload: cannot set up polling: %s", strerror(-r));
 	providers_configure(d->providers, ncfg); /* logs what failed */
 	selfcred_configure(d->selfcred, ncfg);
+	exporter_configure(d->exporter, ncfg);   /* logs; keeps a listener it cannot replace */
 	cfg_free(old);
 	log_msg(LOG_NOTICE, MSGID_CONFIG_RELOADED, "configuration reloaded from %s: %zu project%s, %zu sink%s",
 		rt_of(d)->config_path, ncfg->n_projects, ncfg->n_projects == 1 ? "" : "s", ncfg->n_sinks,
@@ -316,6 +320,9 @@ stop(struct daemon *d)
 	uv_timer_stop(&rt_of(d)->persist_timer);
 	uv_timer_stop(&rt_of(d)->turn_timer);
 	persist(d);
+	http_client_set_observer(d->http, NULL, NULL);
+	exporter_free(d->exporter);
+	d->exporter = NULL;
 	providers_free(d->providers);
 	d->providers = NULL;
 	selfcred_free(d->selfcred);
@@ -442,7 +449,8 @@ daemon_run(const char *config_path)
 	    (r = deliver_new(d, &d->deliver)) < 0 ||
 	    (r = poller_new(d, &hooks, &d->poller)) < 0 ||
 	    (r = providers_new(d, &hooks, &d->providers)) < 0 ||
-	    (r = selfcred_new(d, NULL, NULL, &d->selfcred)) < 0) {
+	    (r = selfcred_new(d, NULL, NULL, &d->selfcred)) < 0 ||
+	    (r = exporter_new(d, &d->exporter)) < 0) {
 		log_err("cannot start: %s", strerror(-r));
 		goto out_modules;
 	}
@@ -452,6 +460,11 @@ daemon_run(const char *config_path)
 	    (r = providers_configure(d->providers, d->cfg)) < 0 ||
 	    (r = poller_configure(d->poller, d->cfg)) < 0) {
 		log_err("cannot start: %s", strerror(-r));
+		goto out_modules;
+	}
+	http_client_set_observer(d->http, exporter_observe_http, d->exporter);
+	if ((r = exporter_configure(d->exporter, d->cfg)) < 0) {
+		log_err("cannot start: metrics.listen cannot be served (see above)");
 		goto out_modules;
 	}
 	if ((r = deliver_check_dirs(d->deliver, why, sizeof(why))) < 0) {
@@ -491,6 +504,8 @@ daemon_run(const char *config_path)
 
 out_modules:
 	selfcred_free(d->selfcred);
+	exporter_free(d->exporter);
+	d->exporter = NULL;
 	providers_free(d->providers);
 	poller_free(d->poller);
 	deliver_free(d->deliver);

@@ -22,6 +22,7 @@
  *   frees itself without wiping; those we cannot reach, which is one more
  *   reason to prefer {credential:} or {file:} over plain-text secrets.
  */
+#include <arpa/inet.h>
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
@@ -1675,6 +1676,110 @@ h_http(struct ctx *c, const struct node *v, void *obj, const struct keydef *k UN
 	return 0;
 }
 
+/* ---- metrics ------------------------------------------------------------ */
+
+int
+cfg_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port, bool *v6,
+		 char *why, size_t whylen)
+{
+	const char *h = NULL, *p = s, *colon;
+	size_t hl = 0;
+	unsigned char addr[sizeof(struct in6_addr)];
+	char buf[INET6_ADDRSTRLEN + 1];
+	unsigned long n;
+	char *end;
+
+	*v6 = false;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':') {
+			snprintf(why, whylen, "an IPv6 address is written [ADDRESS]:PORT");
+			return -EINVAL;
+		}
+		h = s + 1;
+		hl = (size_t)(close - h);
+		p = close + 2;
+		*v6 = true;
+	} else if ((colon = strrchr(s, ':')) != NULL) {
+		if (strchr(s, ':') != colon) {
+			snprintf(why, whylen, "an IPv6 address is written [ADDRESS]:PORT");
+			return -EINVAL;
+		}
+		h = colon == s ? NULL : s;
+		hl = (size_t)(colon - s);
+		p = colon + 1;
+	}
+	errno = 0;
+	n = *p >= '0' && *p <= '9' ? strtoul(p, &end, 10) : 0;
+	if (*p < '0' || *p > '9' || *end != '\0' || errno || n == 0 || n > 65535) {
+		snprintf(why, whylen, "the port must be a number from 1 to 65535");
+		return -EINVAL;
+	}
+	*port = (unsigned)n;
+	if (!h) {
+		snprintf(host, hostlen, "127.0.0.1");
+		return 0;
+	}
+	if (hl == 0 || hl >= sizeof(buf)) {
+		snprintf(why, whylen, "expected a numeric IPv4 address or [IPv6] address before the port");
+		return -EINVAL;
+	}
+	memcpy(buf, h, hl);
+	buf[hl] = '\0';
+	if (inet_pton(*v6 ? AF_INET6 : AF_INET, buf, addr) != 1) {
+		snprintf(why, whylen, "%s is not a numeric %s address (host names are not "
+			 "resolved: write 127.0.0.1, 0.0.0.0, [::1] or [::])",
+			 *v6 ? "the bracketed part" : "the host", *v6 ? "IPv6" : "IPv4");
+		return -EINVAL;
+	}
+	if (hl >= hostlen)
+		return -EINVAL;
+	memcpy(host, buf, hl + 1);
+	return 0;
+}
+
+static int
+h_listen(struct ctx *c, const struct node *v, void *obj, const struct keydef *k UNUSED)
+{
+	struct config *cfg = obj;
+	const char *s = want_str(c, v, "HOST:PORT");
+	char why[200];
+	struct qbuf q;
+
+	if (s == NULL)
+		return -EINVAL;
+	if (cfg_parse_listen(s, cfg->metrics.listen_host, sizeof(cfg->metrics.listen_host),
+			     &cfg->metrics.listen_port, &cfg->metrics.listen_v6, why,
+			     sizeof(why)) < 0) {
+		problem(c, v, "cannot listen on %s: %s", quote(&q, s), why);
+		return -EINVAL;
+	}
+	return set_str(c, &cfg->metrics.listen, s, v->len);
+}
+
+static int
+h_textfile(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	const char *slash;
+	struct qbuf q;
+
+	if (h_path(c, v, obj, k) < 0)
+		return -EINVAL;
+	slash = strrchr(v->s, '/');
+	if (slash[1] == '\0' || strcmp(slash + 1, ".") == 0 || strcmp(slash + 1, "..") == 0) {
+		problem(c, v, "not a file name: %s", quote(&q, v->s));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const struct keydef metrics_keys[] = {
+	KEY("listen", h_listen, 0),
+	KEY("textfile", h_textfile, CFG(metrics.textfile)),
+	{0},
+};
+
 static const struct keydef alerts_keys[] = {
 	KEY("repeat_interval", h_duration, CFG(alerts.repeat_interval)),
 	KEY("send_resolved", h_bool, CFG(alerts.send_resolved)),
@@ -2148,6 +2253,7 @@ static const struct keydef top_keys[] = {
 	KEY("alerts", h_block, 0, .sub = alerts_keys),
 	KEY("notify", h_notify, 0),
 	KEY("silences", NULL, 0),
+	KEY("metrics", h_block, 0, .sub = metrics_keys),
 	{0},
 };
 
@@ -2529,6 +2635,8 @@ cfg_free(struct config *cfg)
 		free(cfg->silences[i].comment);
 	}
 	free(cfg->silences);
+	free(cfg->metrics.listen);
+	free(cfg->metrics.textfile);
 	free(cfg);
 }
 

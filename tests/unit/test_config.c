@@ -1734,6 +1734,77 @@ test_bad_arguments(void **state UNUSED)
 	assert_null(cfg_project_identity(NULL, NULL));
 }
 
+/* metrics: listen address forms, loopback by default, refusals naming
+ * file:line:column and the key; textfile must be an absolute file path. */
+static void
+test_metrics(void **state UNUSED)
+{
+	static const struct {
+		const char *in, *host;
+		unsigned port;
+		bool v6;
+	} ok[] = {
+		{"9464", "127.0.0.1", 9464, false},
+		{":9100", "127.0.0.1", 9100, false},
+		{"0.0.0.0:1", "0.0.0.0", 1, false},
+		{"192.0.2.7:65535", "192.0.2.7", 65535, false},
+		{"[::1]:9464", "::1", 9464, true},
+		{"[::]:9464", "::", 9464, true},
+	};
+	static const char *const bad[] = {
+		"", "0", "65536", "127.0.0.1", "127.0.0.1:", "127.0.0.1:x", "localhost:9464",
+		"::1:9464", "[::1]9464", "[::1", "[127.0.0.1]:9", "1.2.3:9", ":-1", "9464 ",
+		"[]:9",
+	};
+	struct config *cfg;
+	char host[48], why[200];
+	unsigned port;
+	bool v6;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(cfg_parse_listen(ok[i].in, host, sizeof(host), &port, &v6, why,
+						  sizeof(why)),
+				 0);
+		assert_string_equal(host, ok[i].host);
+		assert_int_equal(port, ok[i].port);
+		assert_int_equal(v6, ok[i].v6);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = '\0';
+		if (cfg_parse_listen(bad[i], host, sizeof(host), &port, &v6, why, sizeof(why)) !=
+		    -EINVAL)
+			print_message("accepted: %s\n", bad[i]);
+		assert_int_equal(cfg_parse_listen(bad[i], host, sizeof(host), &port, &v6, why,
+						  sizeof(why)),
+				 -EINVAL);
+		assert_true(why[0] != '\0');
+	}
+
+	cfg = load_ok(BASE "metrics:\n  listen: 9464\n  textfile: /var/lib/node/kmswatch.prom\n");
+	assert_string_equal(cfg->metrics.listen, "9464");
+	assert_string_equal(cfg->metrics.listen_host, "127.0.0.1");
+	assert_int_equal(cfg->metrics.listen_port, 9464);
+	assert_string_equal(cfg->metrics.textfile, "/var/lib/node/kmswatch.prom");
+	cfg_free(cfg);
+	cfg = load_ok(BASE);
+	assert_null(cfg->metrics.listen);
+	assert_null(cfg->metrics.textfile);
+	cfg_free(cfg);
+
+	expect_only(BASE "metrics:\n  listen: localhost:9464\n",
+		    "<config>:8:11: metrics.listen: cannot listen on \"localhost:9464\": the host "
+		    "is not a numeric IPv4 address (host names are not resolved: write "
+		    "127.0.0.1, 0.0.0.0, [::1] or [::])");
+	expect_sub(BASE "metrics:\n  listen: 127.0.0.1:99999\n",
+		   "<config>:8:11: metrics.listen: cannot listen on \"127.0.0.1:99999\": the port "
+		   "must be a number from 1 to 65535");
+	expect_sub(BASE "metrics:\n  textfile: kmswatch.prom\n",
+		   "<config>:8:13: metrics.textfile: not an absolute path");
+	expect_sub(BASE "metrics:\n  textfile: /var/lib/\n",
+		   "<config>:8:13: metrics.textfile: not a file name");
+	expect_sub(BASE "metrics:\n  port: 9464\n", "<config>:8:3: metrics");
+}
+
 int
 main(void)
 {
@@ -1777,6 +1848,7 @@ main(void)
 		cmocka_unit_test(test_check_only_credentials),
 		cmocka_unit_test(test_no_sink_secrets),
 		cmocka_unit_test(test_bad_arguments),
+		cmocka_unit_test(test_metrics),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
