@@ -20,7 +20,9 @@
  */
 #include "autoconfig.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,13 +84,9 @@ struct awsproject {
 };
 
 struct awspoll {
-	struct daemon *d;
-	struct poller_hooks hooks;
-	const struct config *cfg;
-	struct projset projects;
-	struct provround_set sched;
-	json_t *loaded;
+	struct provbase b; /* first: the projset ctx is the state (provround.h) */
 };
+static_assert(offsetof(struct awspoll, b) == 0, "the projset ctx is the state and its provbase");
 
 static void round_start(struct awsproject *p);
 
@@ -211,7 +209,7 @@ get_creds(void *arg, token_fn fn, void *ctx, struct token_waiter **w)
 {
 	struct awsreq *q = arg;
 
-	return awscred_get(q->round->p->owner->d, fn, ctx, w);
+	return awscred_get(q->round->p->owner->b.d, fn, ctx, w);
 }
 
 /* The KMS endpoint of a region: the template with REGION replaced. */
@@ -233,7 +231,7 @@ req_start(struct awsround *r, enum aws_op op)
 	const char *target = op == AWSOP_DESCRIBE_KEY ? "X-Amz-Target: TrentService.DescribeKey"
 						      : "X-Amz-Target: TrentService.GetKeyRotationStatus";
 	const char *headers[] = {"Content-Type: application/x-amz-json-1.1", target, NULL};
-	char scope[64], *url = kms_url(a->cfg, r->region), *body;
+	char scope[64], *url = kms_url(a->b.cfg, r->region), *body;
 	struct awsreq *q = calloc(1, sizeof(*q));
 	int rc;
 
@@ -256,7 +254,7 @@ req_start(struct awsround *r, enum aws_op op)
 		struct restreq_spec spec = {
 			.url = url,
 			.accept = "application/x-amz-json-1.1",
-			.ca_file = a->cfg->aws.ca_file,
+			.ca_file = a->b.cfg->aws.ca_file,
 			.get_token = get_creds,
 			.token_arg = q,
 			.body = body,
@@ -269,7 +267,7 @@ req_start(struct awsround *r, enum aws_op op)
 		};
 
 		/* on_read may run (and free q) before this returns */
-		rc = restreq_get(a->d, &spec, on_read, q, &q->rest);
+		rc = restreq_get(a->b.d, &spec, on_read, q, &q->rest);
 	}
 	if (rc < 0) {
 		log_err("project %s: cannot start reading %s: %s", r->p->e.cfg->name, url,
@@ -340,8 +338,8 @@ round_finish(struct awsround *r)
 	}
 	set_round(p, NULL);
 	round_free(r);
-	provround_ended(&p->s, a->hooks.once, a->cfg->aws_interval);
-	a->hooks.on_result(a->hooks.ctx, p->e.cfg, &f);
+	provround_ended(&p->s, a->b.hooks.once, a->b.cfg->aws_interval);
+	a->b.hooks.on_result(a->b.hooks.ctx, p->e.cfg, &f);
 	findings_free(&f);
 }
 
@@ -376,7 +374,7 @@ round_start(struct awsproject *p)
 	r->p = p;
 	set_round(p, r);
 	r->pending = 1; /* the launch reference */
-	if (!p->owner->cfg->aws.configured)
+	if (!p->owner->b.cfg->aws.configured)
 		; /* no aws: identity, no AWS side (as for Azure without azure:) */
 	else if ((bad = aws_region_from_atlas(p->region, r->region)))
 		refuse(r, "region", bad);
@@ -437,12 +435,12 @@ project_new(void *ctx, const struct cfg_project *cp)
 		return NULL;
 	}
 	p->owner = a;
-	if (provround_init(&p->s, &a->sched, p) < 0) {
+	if (provround_init(&p->s, &a->b.rounds, p) < 0) {
 		free(p->e.id);
 		free(p);
 		return NULL;
 	}
-	o = a->loaded ? json_object_get(a->loaded, cp->id) : NULL;
+	o = a->b.loaded ? json_object_get(a->b.loaded, cp->id) : NULL;
 	if (json_is_object(o) && json_is_string(json_object_get(o, "key")) &&
 	    json_is_integer(json_object_get(o, "first_seen"))) {
 		p->key_id = strdup(json_string_value(json_object_get(o, "key")));
@@ -451,28 +449,17 @@ project_new(void *ctx, const struct cfg_project *cp)
 	return &p->e;
 }
 
-/* projset wanted: at a (re)configuration, only the projects the state
- * file remembers get an entry; the others get one when Atlas names
- * AWS for them (awspoll_ear). */
-static bool
-project_remembered(void *ctx, const struct cfg_project *cp)
-{
-	struct awspoll *a = ctx;
-
-	return a->loaded && json_object_get(a->loaded, cp->id);
-}
-
 static int
 awspoll_configure(struct awspoll *a, const struct config *cfg)
 {
 	static const struct projset_ops ops = {
-		.create = project_new, .drop = project_destroy, .wanted = project_remembered};
+		.create = project_new, .drop = project_destroy, .wanted = provbase_remembered};
 	struct projset_entry *e;
 	int r;
 
 	/* rounds in flight hold pointers into the old config: run them
 	 * again with the new one */
-	projset_foreach(&a->projects, e) {
+	projset_foreach(&a->b.projects, e) {
 		struct awsproject *p = (struct awsproject *)e;
 
 		if (p->round) {
@@ -481,13 +468,12 @@ awspoll_configure(struct awspoll *a, const struct config *cfg)
 			p->s.rerun = true;
 		}
 	}
-	awscred_forget(a->d);
-	a->cfg = cfg;
-	if ((r = projset_reconcile(&a->projects, cfg, &ops, a, NULL, NULL)) < 0)
+	awscred_forget(a->b.d);
+	a->b.cfg = cfg;
+	if ((r = projset_reconcile(&a->b.projects, cfg, &ops, a, NULL, NULL)) < 0)
 		return r;
-	json_decref(a->loaded);
-	a->loaded = NULL;
-	projset_foreach(&a->projects, e) {
+	provbase_forget_loaded(&a->b);
+	projset_foreach(&a->b.projects, e) {
 		struct awsproject *p = (struct awsproject *)e;
 
 		provround_resume(&p->s);
@@ -504,13 +490,13 @@ report_not_aws(struct awspoll *a, const struct cfg_project *cp)
 
 	f.evaluated[CHK_AWS_KEY_STATE] = f.evaluated[CHK_AWS_KEY_AGE] =
 		f.evaluated[CHK_AWS_ACCESS] = true;
-	a->hooks.on_result(a->hooks.ctx, cp, &f);
+	a->b.hooks.on_result(a->b.hooks.ctx, cp, &f);
 }
 
 static void
 awspoll_ear(struct awspoll *a, const struct cfg_project *cp, const struct atlas_ear *ear)
 {
-	struct awsproject *p = (struct awsproject *)projset_find(&a->projects, cp->id);
+	struct awsproject *p = (struct awsproject *)projset_find(&a->b.projects, cp->id);
 	const struct atlas_aws_kms *kms = &ear->aws;
 	bool was, changed;
 
@@ -525,7 +511,7 @@ awspoll_ear(struct awspoll *a, const struct cfg_project *cp, const struct atlas_
 			log_err("project %s: out of memory keeping the AWS configuration", cp->name);
 			return;
 		}
-		projset_add(&a->projects, &p->e, cp);
+		projset_add(&a->b.projects, &p->e, cp);
 	}
 	p->e.cfg = cp;
 	was = p->s.active;
@@ -535,7 +521,7 @@ awspoll_ear(struct awspoll *a, const struct cfg_project *cp, const struct atlas_
 			round_free(p->round);
 			set_round(p, NULL);
 		}
-		if (provround_leave(&p->s, a->cfg->alerts.confirm_resolved))
+		if (provround_leave(&p->s, a->b.cfg->alerts.confirm_resolved))
 			report_not_aws(a, cp);
 		return;
 	}
@@ -560,7 +546,7 @@ awspoll_ear(struct awspoll *a, const struct cfg_project *cp, const struct atlas_
 	provround_set_active(&p->s, true, was ? p->s.done_once : false);
 	if (!was || changed) {
 		/* a new key or region: read AWS now */
-		if (!p->s.done_once || !a->hooks.once) {
+		if (!p->s.done_once || !a->b.hooks.once) {
 			provround_unschedule(&p->s);
 			round_start(p);
 		}
@@ -577,7 +563,7 @@ awspoll_save(const struct awspoll *a, char **json, size_t *len)
 
 	if (!projects)
 		return -ENOMEM;
-	projset_foreach(&a->projects, e) {
+	projset_foreach(&a->b.projects, e) {
 		const struct awsproject *p = (const struct awsproject *)e;
 
 		if (p->key_id && p->key_first_seen)
@@ -586,18 +572,6 @@ awspoll_save(const struct awspoll *a, char **json, size_t *len)
 						      (json_int_t)p->key_first_seen));
 	}
 	return store_projects_dump(projects, json, len);
-}
-
-static int
-awspoll_load(struct awspoll *a, const char *json, size_t len)
-{
-	json_t *projects = store_projects_parse(json, len);
-
-	if (!projects)
-		return -EBADMSG;
-	json_decref(a->loaded);
-	a->loaded = projects;
-	return 0;
 }
 
 /* ---- the provider ------------------------------------------------------ */
@@ -609,9 +583,7 @@ op_create(struct daemon *d, const struct poller_hooks *hooks, struct provider_st
 
 	if (!a)
 		return -ENOMEM;
-	a->d = d;
-	a->hooks = *hooks;
-	if (provround_set_init(&a->sched, d->loop, on_due) < 0) {
+	if (provbase_init(&a->b, d, hooks, on_due) < 0) {
 		free(a);
 		return -ENOMEM;
 	}
@@ -626,9 +598,7 @@ op_destroy(struct provider_state *s)
 
 	if (!a)
 		return;
-	projset_clear(&a->projects, project_destroy, a);
-	provround_set_fini(&a->sched);
-	json_decref(a->loaded);
+	provbase_fini(&a->b, project_destroy, a);
 	free(a);
 }
 
@@ -655,13 +625,13 @@ op_save(const struct provider_state *s, char **json, size_t *len)
 static int
 op_load(struct provider_state *s, const char *json, size_t len)
 {
-	return awspoll_load((struct awspoll *)s, json, len);
+	return provbase_load(&((struct awspoll *)s)->b, json, len);
 }
 
 static bool
 op_idle(const struct provider_state *s)
 {
-	return provround_idle(&((const struct awspoll *)s)->sched);
+	return provround_idle(&((const struct awspoll *)s)->b.rounds);
 }
 
 static void
@@ -669,7 +639,7 @@ op_metrics(const struct provider_state *s, struct metrics *w)
 {
 	const struct projset_entry *e;
 
-	projset_foreach(&((const struct awspoll *)s)->projects, e) {
+	projset_foreach(&((const struct awspoll *)s)->b.projects, e) {
 		const struct awsproject *p = (const struct awsproject *)e;
 
 		if (p->s.active)

@@ -24,7 +24,9 @@
  */
 #include "autoconfig.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,15 +148,11 @@ struct azproject {
 };
 
 struct azpoll {
-	struct daemon *d;
-	struct poller_hooks hooks;
-	const struct config *cfg;
+	struct provbase b; /* first: the projset ctx is the state (provround.h) */
 	/* Atlas's control-plane address list, read once for all projects */
 	struct sharedget *cp_read;
-	struct projset projects;
-	struct provround_set rounds;
-	json_t *loaded;
 };
+static_assert(offsetof(struct azpoll, b) == 0, "the projset ctx is the state and its provbase");
 
 static void round_start(struct azproject *p);
 static void req_done(struct azreq *q);
@@ -680,7 +678,7 @@ get_az_token(void *arg, token_fn fn, void *ctx, struct token_waiter **w)
 	struct azround *r = q->round;
 	struct azpoll *a = r->p->owner;
 
-	return aztoken_get(a->d, r->id, &r->ep, resource_of(q->kind), a->cfg->azure.ca_file, fn,
+	return aztoken_get(a->b.d, r->id, &r->ep, resource_of(q->kind), a->b.cfg->azure.ca_file, fn,
 			   ctx, w);
 }
 
@@ -695,23 +693,23 @@ send_with_token(struct azreq *q)
 	if (q->kind == REQ_ATLAS_CP) {
 		/* the same document for every project: fresh for half an
 		 * Azure interval, so each round still sees a recent one */
-		rc = a->cp_read ? sharedget_get(a->cp_read, a->cfg->azure_interval * 1000 / 2,
+		rc = a->cp_read ? sharedget_get(a->cp_read, a->b.cfg->azure_interval * 1000 / 2,
 						on_read, q, &q->shared)
 				: -ENOMEM;
 	} else if (is_atlas(q->kind)) {
-		rc = atlasreq_get(a->d, q->url, q->accept, 0, on_read, q, &q->rest);
+		rc = atlasreq_get(a->b.d, q->url, q->accept, 0, on_read, q, &q->rest);
 	} else {
 		struct restreq_spec spec = {
 			.url = q->url,
 			.accept = q->accept,
-			.ca_file = a->cfg->azure.ca_file,
+			.ca_file = a->b.cfg->azure.ca_file,
 			.connect_to = q->connect_to,
 			.get_token = get_az_token,
 			.token_arg = q,
 			.service = "azure",
 		};
 
-		rc = restreq_get(a->d, &spec, on_read, q, &q->rest);
+		rc = restreq_get(a->b.d, &spec, on_read, q, &q->rest);
 	}
 	if (rc < 0) {
 		log_err("project %s: cannot start reading %s: %s", r->p->e.cfg->name, q->url,
@@ -902,8 +900,8 @@ round_finish(struct azround *r)
 	note_facts(p, r, &f);
 	set_round(p, NULL);
 	round_free(r);
-	provround_ended(&p->s, a->hooks.once, a->cfg->azure_interval);
-	a->hooks.on_result(a->hooks.ctx, p->e.cfg, &f);
+	provround_ended(&p->s, a->b.hooks.once, a->b.cfg->azure_interval);
+	a->b.hooks.on_result(a->b.hooks.ctx, p->e.cfg, &f);
 	findings_free(&f);
 }
 
@@ -926,7 +924,7 @@ static void
 round_start(struct azproject *p)
 {
 	struct azpoll *a = p->owner;
-	const struct config *cfg = a->cfg;
+	const struct config *cfg = a->b.cfg;
 	const struct atlas_azure_kv *kv = &p->kv;
 	struct azround *r;
 	char err[256];
@@ -1052,17 +1050,6 @@ project_destroy(void *ctx, struct projset_entry *e)
 
 static void memory_from_json(struct azproject *p, const struct cfg_project *cp, json_t *o);
 
-/* projset wanted: at a (re)configuration, only the projects the state
- * file remembers get an Azure side; the others get one when Atlas names
- * Azure for them (azpoll_ear). */
-static bool
-project_remembered(void *ctx, const struct cfg_project *cp)
-{
-	struct azpoll *a = ctx;
-
-	return a->loaded && json_object_get(a->loaded, cp->id);
-}
-
 /* projset create: an Azure side for a project new to the config; its
  * first round waits for the poller's first EAR read. */
 static struct projset_entry *
@@ -1076,20 +1063,20 @@ project_new(void *ctx, const struct cfg_project *cp)
 		return NULL;
 	}
 	p->owner = a;
-	if (provround_init(&p->s, &a->rounds, p) < 0) {
+	if (provround_init(&p->s, &a->b.rounds, p) < 0) {
 		free(p->e.id);
 		free(p);
 		return NULL;
 	}
-	if (a->loaded)
-		memory_from_json(p, cp, json_object_get(a->loaded, cp->id));
+	if (a->b.loaded)
+		memory_from_json(p, cp, json_object_get(a->b.loaded, cp->id));
 	return &p->e;
 }
 
 static struct azproject *
 find_project(struct azpoll *a, const char *id)
 {
-	return (struct azproject *)projset_find(&a->projects, id);
+	return (struct azproject *)projset_find(&a->b.projects, id);
 }
 
 static void
@@ -1104,13 +1091,13 @@ static int
 azpoll_configure(struct azpoll *a, const struct config *cfg)
 {
 	static const struct projset_ops ops = {
-		.create = project_new, .drop = project_destroy, .wanted = project_remembered};
+		.create = project_new, .drop = project_destroy, .wanted = provbase_remembered};
 	struct projset_entry *e;
 	int r;
 
 	/* Rounds in flight hold pointers into the old config: drop them and
 	 * run them again with the new one. */
-	projset_foreach(&a->projects, e) {
+	projset_foreach(&a->b.projects, e) {
 		struct azproject *p = (struct azproject *)e;
 
 		if (p->round) {
@@ -1119,24 +1106,23 @@ azpoll_configure(struct azpoll *a, const struct config *cfg)
 			p->s.rerun = true;
 		}
 	}
-	aztokens_forget(a->d);
-	a->cfg = cfg;
+	aztokens_forget(a->b.d);
+	a->b.cfg = cfg;
 	/* No round waits on it now; the Atlas base URL may have changed. */
 	sharedget_free(a->cp_read);
 	a->cp_read = NULL;
 	{
 		char *url = atlas_control_plane_url(cfg->atlas.base_url);
 
-		if (!url || sharedget_new(a->d, url, ATLAS_MEDIA_2023_11_15,
+		if (!url || sharedget_new(a->b.d, url, ATLAS_MEDIA_2023_11_15,
 					  ATLASREQ_UNAUTHENTICATED, &a->cp_read) < 0)
 			log_err("out of memory: the Atlas control-plane list will not be read");
 		free(url);
 	}
-	if ((r = projset_reconcile(&a->projects, cfg, &ops, a, NULL, NULL)) < 0)
+	if ((r = projset_reconcile(&a->b.projects, cfg, &ops, a, NULL, NULL)) < 0)
 		return r;
-	json_decref(a->loaded);
-	a->loaded = NULL;
-	projset_foreach(&a->projects, e)
+	provbase_forget_loaded(&a->b);
+	projset_foreach(&a->b.projects, e)
 		provround_resume(&((struct azproject *)e)->s);
 	return 0;
 }
@@ -1155,7 +1141,7 @@ report_not_azure(struct azpoll *a, const struct cfg_project *cp)
 
 	for (size_t i = 0; i < ARRAY_SIZE(az); i++)
 		f.evaluated[az[i]] = true;
-	a->hooks.on_result(a->hooks.ctx, cp, &f);
+	a->b.hooks.on_result(a->b.hooks.ctx, cp, &f);
 }
 
 static void
@@ -1178,7 +1164,7 @@ azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ea
 				cp->name);
 			return;
 		}
-		projset_add(&a->projects, &p->e, cp);
+		projset_add(&a->b.projects, &p->e, cp);
 	}
 	p->e.cfg = cp;
 	if (mem && !util_streq(mem->key_id, p->key_id)) {
@@ -1198,7 +1184,7 @@ azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ea
 		}
 		/* the alerts' clear state must hold confirm_resolved
 		 * observations: it is reported on that many EAR reads */
-		if (provround_leave(&p->s, a->cfg->alerts.confirm_resolved))
+		if (provround_leave(&p->s, a->b.cfg->alerts.confirm_resolved))
 			report_not_azure(a, cp);
 		return;
 	}
@@ -1216,7 +1202,7 @@ azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ea
 		/* a new key, client, role or vault: read Azure now */
 		memcpy(p->trigger, trigger, sizeof(trigger));
 		p->have_trigger = true;
-		if (!p->s.done_once || !a->hooks.once) {
+		if (!p->s.done_once || !a->b.hooks.once) {
 			provround_unschedule(&p->s);
 			round_start(p);
 		}
@@ -1232,9 +1218,7 @@ azpoll_new(struct daemon *d, const struct poller_hooks *hooks, struct azpoll **o
 
 	if (!a)
 		return -ENOMEM;
-	a->d = d;
-	a->hooks = *hooks;
-	if (provround_set_init(&a->rounds, d->loop, on_due) < 0) {
+	if (provbase_init(&a->b, d, hooks, on_due) < 0) {
 		free(a);
 		return -ENOMEM;
 	}
@@ -1247,10 +1231,9 @@ azpoll_free(struct azpoll *a)
 {
 	if (!a)
 		return;
-	projset_clear(&a->projects, project_destroy, a);
-	provround_set_fini(&a->rounds);
+	provbase_fini(&a->b, project_destroy, a);
 	sharedget_free(a->cp_read);
-	json_decref(a->loaded);
+	json_decref(a->b.loaded);
 	free(a);
 }
 
@@ -1263,7 +1246,7 @@ azpoll_save_memory(const struct azpoll *a, char **json, size_t *len)
 		return -ENOMEM;
 	const struct projset_entry *e;
 
-	projset_foreach(&a->projects, e) {
+	projset_foreach(&a->b.projects, e) {
 		const struct azproject *p = (const struct azproject *)e;
 		json_t *cp = cp_memory_to_json(&p->cp);
 
@@ -1271,24 +1254,6 @@ azpoll_save_memory(const struct azpoll *a, char **json, size_t *len)
 			json_object_set_new(projects, p->e.id, json_pack("{s:o}", "cp", cp));
 	}
 	return store_projects_dump(projects, json, len);
-}
-
-static int
-azpoll_load_memory(struct azpoll *a, const char *json, size_t len)
-{
-	json_t *projects = store_projects_parse(json, len);
-
-	if (!projects)
-		return -EBADMSG;
-	json_decref(a->loaded);
-	a->loaded = projects;
-	return 0;
-}
-
-static bool
-azpoll_idle(const struct azpoll *a)
-{
-	return provround_idle(&a->rounds);
 }
 
 /* ---- the provider ------------------------------------------------------ */
@@ -1327,13 +1292,13 @@ op_save(const struct provider_state *s, char **json, size_t *len)
 static int
 op_load(struct provider_state *s, const char *json, size_t len)
 {
-	return azpoll_load_memory((struct azpoll *)s, json, len);
+	return provbase_load(&((struct azpoll *)s)->b, json, len);
 }
 
 static bool
 op_idle(const struct provider_state *s)
 {
-	return azpoll_idle((const struct azpoll *)s);
+	return provround_idle(&((const struct azpoll *)s)->b.rounds);
 }
 
 static void
@@ -1341,7 +1306,7 @@ op_metrics(const struct provider_state *s, struct metrics *w)
 {
 	const struct projset_entry *e;
 
-	projset_foreach(&((const struct azpoll *)s)->projects, e) {
+	projset_foreach(&((const struct azpoll *)s)->b.projects, e) {
 		const struct azproject *p = (const struct azproject *)e;
 
 		if (p->s.active)

@@ -17,7 +17,9 @@
  */
 #include "autoconfig.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,13 +89,9 @@ struct gcpproject {
 };
 
 struct gcppoll {
-	struct daemon *d;
-	struct poller_hooks hooks;
-	const struct config *cfg;
-	struct projset projects;
-	struct provround_set rounds;
-	json_t *loaded;
+	struct provbase b; /* first: the projset ctx is the state (provround.h) */
 };
+static_assert(offsetof(struct gcppoll, b) == 0, "the projset ctx is the state and its provbase");
 
 static void round_start(struct gcpproject *p);
 static void req_done(struct gcpreq *q);
@@ -121,7 +119,7 @@ add_read(struct gcpround *r, enum gcp_op op, enum gcp_outcome outcome, int statu
 		.resource = op == GCPOP_KEY_VERSION ? r->pin.full : r->pin.key_name,
 		.outcome = outcome,
 		.http_status = status,
-		.metadata = r->p->owner->cfg->gcp.type == GCPID_METADATA,
+		.metadata = r->p->owner->b.cfg->gcp.type == GCPID_METADATA,
 		.retries = retries,
 	};
 	return rd;
@@ -230,7 +228,7 @@ get_gcp_token(void *arg, token_fn fn, void *ctx, struct token_waiter **w)
 	struct gcpreq *q = arg;
 	struct gcppoll *g = q->round->p->owner;
 
-	return gcptoken_get(g->d, g->cfg, fn, ctx, w);
+	return gcptoken_get(g->b.d, g->b.cfg, fn, ctx, w);
 }
 
 static void
@@ -254,13 +252,13 @@ req_start(struct gcpround *r, enum gcp_op op, char *url)
 	r->pending++;
 	spec = (struct restreq_spec){
 		.url = q->url,
-		.ca_file = g->cfg->gcp.ca_file,
+		.ca_file = g->b.cfg->gcp.ca_file,
 		.get_token = get_gcp_token,
 		.token_arg = q,
 		.service = "gcp",
 	};
 	/* on_read may run (and free q) before this returns */
-	if ((rc = restreq_get(g->d, &spec, on_read, q, &q->rest)) < 0) {
+	if ((rc = restreq_get(g->b.d, &spec, on_read, q, &q->rest)) < 0) {
 		log_err("project %s: cannot start reading %s: %s", r->p->e.cfg->name, url,
 			strerror(-rc));
 		req_done(q);
@@ -334,8 +332,8 @@ round_finish(struct gcpround *r)
 	}
 	set_round(p, NULL);
 	round_free(r);
-	provround_ended(&p->s, g->hooks.once, g->cfg->gcp_interval);
-	g->hooks.on_result(g->hooks.ctx, p->e.cfg, &f);
+	provround_ended(&p->s, g->b.hooks.once, g->b.cfg->gcp_interval);
+	g->b.hooks.on_result(g->b.hooks.ctx, p->e.cfg, &f);
 	findings_free(&f);
 }
 
@@ -359,7 +357,7 @@ static void
 round_start(struct gcpproject *p)
 {
 	struct gcppoll *g = p->owner;
-	const struct config *cfg = g->cfg;
+	const struct config *cfg = g->b.cfg;
 	const char *kms = cfg->gcp.endpoints.kms ? cfg->gcp.endpoints.kms : GCP_DEFAULT_KMS;
 	struct gcpround *r;
 
@@ -446,12 +444,12 @@ project_new(void *ctx, const struct cfg_project *cp)
 		return NULL;
 	}
 	p->owner = g;
-	if (provround_init(&p->s, &g->rounds, p) < 0) {
+	if (provround_init(&p->s, &g->b.rounds, p) < 0) {
 		free(p->e.id);
 		free(p);
 		return NULL;
 	}
-	o = g->loaded ? json_object_get(g->loaded, cp->id) : NULL;
+	o = g->b.loaded ? json_object_get(g->b.loaded, cp->id) : NULL;
 	if (json_is_string(json_object_get(o, "version")) &&
 	    json_is_integer(json_object_get(o, "first_seen"))) {
 		p->seen_id = strdup(json_string_value(json_object_get(o, "version")));
@@ -460,27 +458,16 @@ project_new(void *ctx, const struct cfg_project *cp)
 	return &p->e;
 }
 
-/* projset wanted: at a (re)configuration, only the projects the state
- * file remembers get an entry; the others get one when Atlas names
- * Google Cloud for them (gcppoll_ear). */
-static bool
-project_remembered(void *ctx, const struct cfg_project *cp)
-{
-	struct gcppoll *g = ctx;
-
-	return g->loaded && json_object_get(g->loaded, cp->id);
-}
-
 static int
 gcppoll_configure(struct gcppoll *g, const struct config *cfg)
 {
 	static const struct projset_ops ops = {
-		.create = project_new, .drop = project_destroy, .wanted = project_remembered};
+		.create = project_new, .drop = project_destroy, .wanted = provbase_remembered};
 	struct projset_entry *e;
 	int r;
 
 	/* rounds in flight hold pointers into the old config: run them again */
-	projset_foreach(&g->projects, e) {
+	projset_foreach(&g->b.projects, e) {
 		struct gcpproject *p = (struct gcpproject *)e;
 
 		if (p->round) {
@@ -489,13 +476,12 @@ gcppoll_configure(struct gcppoll *g, const struct config *cfg)
 			p->s.rerun = true;
 		}
 	}
-	gcptokens_forget(g->d);
-	g->cfg = cfg;
-	if ((r = projset_reconcile(&g->projects, cfg, &ops, g, NULL, NULL)) < 0)
+	gcptokens_forget(g->b.d);
+	g->b.cfg = cfg;
+	if ((r = projset_reconcile(&g->b.projects, cfg, &ops, g, NULL, NULL)) < 0)
 		return r;
-	json_decref(g->loaded);
-	g->loaded = NULL;
-	projset_foreach(&g->projects, e)
+	provbase_forget_loaded(&g->b);
+	projset_foreach(&g->b.projects, e)
 		provround_resume(&((struct gcpproject *)e)->s);
 	return 0;
 }
@@ -510,13 +496,13 @@ report_not_gcp(struct gcppoll *g, const struct cfg_project *cp)
 	f.evaluated[CHK_GCP_KEY_STATE] = true;
 	f.evaluated[CHK_GCP_KEY_AGE] = true;
 	f.evaluated[CHK_GCP_ACCESS] = true;
-	g->hooks.on_result(g->hooks.ctx, cp, &f);
+	g->b.hooks.on_result(g->b.hooks.ctx, cp, &f);
 }
 
 static void
 gcppoll_ear(struct gcppoll *g, const struct cfg_project *cp, const struct atlas_ear *ear)
 {
-	struct gcpproject *p = (struct gcpproject *)projset_find(&g->projects, cp->id);
+	struct gcpproject *p = (struct gcpproject *)projset_find(&g->b.projects, cp->id);
 	const char *id;
 	bool was;
 
@@ -531,7 +517,7 @@ gcppoll_ear(struct gcppoll *g, const struct cfg_project *cp, const struct atlas_
 			log_err("project %s: out of memory keeping the Google Cloud configuration", cp->name);
 			return;
 		}
-		projset_add(&g->projects, &p->e, cp);
+		projset_add(&g->b.projects, &p->e, cp);
 	}
 	p->e.cfg = cp;
 	was = p->s.active;
@@ -543,7 +529,7 @@ gcppoll_ear(struct gcppoll *g, const struct cfg_project *cp, const struct atlas_
 			round_free(p->round);
 			set_round(p, NULL);
 		}
-		if (provround_leave(&p->s, g->cfg->alerts.confirm_resolved))
+		if (provround_leave(&p->s, g->b.cfg->alerts.confirm_resolved))
 			report_not_gcp(g, cp);
 		return;
 	}
@@ -562,7 +548,7 @@ gcppoll_ear(struct gcppoll *g, const struct cfg_project *cp, const struct atlas_
 		return;
 	}
 	provround_set_active(&p->s, true, was && p->s.done_once);
-	if (!p->s.done_once || !g->hooks.once) {
+	if (!p->s.done_once || !g->b.hooks.once) {
 		provround_unschedule(&p->s);
 		round_start(p);
 	}
@@ -578,7 +564,7 @@ gcppoll_save(const struct gcppoll *g, char **json, size_t *len)
 
 	if (!projects)
 		return -ENOMEM;
-	projset_foreach(&g->projects, e) {
+	projset_foreach(&g->b.projects, e) {
 		const struct gcpproject *p = (const struct gcpproject *)e;
 
 		if (p->seen_id && p->seen_id[0])
@@ -587,18 +573,6 @@ gcppoll_save(const struct gcppoll *g, char **json, size_t *len)
 						      "first_seen", (json_int_t)p->seen_since));
 	}
 	return store_projects_dump(projects, json, len);
-}
-
-static int
-gcppoll_load(struct gcppoll *g, const char *json, size_t len)
-{
-	json_t *projects = store_projects_parse(json, len);
-
-	if (!projects)
-		return -EBADMSG;
-	json_decref(g->loaded);
-	g->loaded = projects;
-	return 0;
 }
 
 /* ---- the provider ------------------------------------------------------ */
@@ -610,9 +584,7 @@ op_create(struct daemon *d, const struct poller_hooks *hooks, struct provider_st
 
 	if (!g)
 		return -ENOMEM;
-	g->d = d;
-	g->hooks = *hooks;
-	if (provround_set_init(&g->rounds, d->loop, on_due) < 0) {
+	if (provbase_init(&g->b, d, hooks, on_due) < 0) {
 		free(g);
 		return -ENOMEM;
 	}
@@ -627,9 +599,7 @@ op_destroy(struct provider_state *s)
 
 	if (!g)
 		return;
-	projset_clear(&g->projects, project_destroy, g);
-	provround_set_fini(&g->rounds);
-	json_decref(g->loaded);
+	provbase_fini(&g->b, project_destroy, g);
 	free(g);
 }
 
@@ -656,13 +626,13 @@ op_save(const struct provider_state *s, char **json, size_t *len)
 static int
 op_load(struct provider_state *s, const char *json, size_t len)
 {
-	return gcppoll_load((struct gcppoll *)s, json, len);
+	return provbase_load(&((struct gcppoll *)s)->b, json, len);
 }
 
 static bool
 op_idle(const struct provider_state *s)
 {
-	return provround_idle(&((const struct gcppoll *)s)->rounds);
+	return provround_idle(&((const struct gcppoll *)s)->b.rounds);
 }
 
 static void
@@ -670,7 +640,7 @@ op_metrics(const struct provider_state *s, struct metrics *w)
 {
 	const struct projset_entry *e;
 
-	projset_foreach(&((const struct gcppoll *)s)->projects, e) {
+	projset_foreach(&((const struct gcppoll *)s)->b.projects, e) {
 		const struct gcpproject *p = (const struct gcpproject *)e;
 
 		if (p->s.active)

@@ -4,9 +4,12 @@
  */
 #include "autoconfig.h"
 
+#include <errno.h>
 #include <stddef.h>
 
 #include "provround.h"
+#include "store.h"
+#include "daemon.h"
 
 static void
 on_due(struct sched_entry *e)
@@ -114,4 +117,48 @@ bool
 provround_idle(const struct provround_set *set)
 {
 	return set->n_running == 0 && set->n_unready == 0;
+}
+
+int
+provbase_init(struct provbase *b, struct daemon *d, const struct poller_hooks *hooks,
+	      void (*due)(void *project))
+{
+	b->d = d;
+	b->hooks = *hooks;
+	return provround_set_init(&b->rounds, d->loop, due);
+}
+
+void
+provbase_fini(struct provbase *b, void (*drop)(void *ctx, struct projset_entry *e), void *ctx)
+{
+	projset_clear(&b->projects, drop, ctx);
+	provround_set_fini(&b->rounds);
+	provbase_forget_loaded(b);
+}
+
+int
+provbase_load(struct provbase *b, const char *json, size_t len)
+{
+	json_t *projects = store_projects_parse(json, len);
+
+	if (!projects)
+		return -EBADMSG;
+	json_decref(b->loaded);
+	b->loaded = projects;
+	return 0;
+}
+
+bool
+provbase_remembered(void *ctx, const struct cfg_project *cp)
+{
+	const struct provbase *b = ctx;
+
+	return b->loaded && json_object_get(b->loaded, cp->id);
+}
+
+void
+provbase_forget_loaded(struct provbase *b)
+{
+	json_decref(b->loaded);
+	b->loaded = NULL;
 }

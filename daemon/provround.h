@@ -17,7 +17,13 @@
 
 #include <uv.h>
 
+#include <jansson.h>
+
+#include "poller.h"
+#include "projset.h"
 #include "schedule.h"
+
+struct daemon;
 
 /* One per provider. */
 struct provround_set {
@@ -64,5 +70,37 @@ bool provround_leave(struct provround *s, int confirm);
 void provround_close(struct provround *s);
 /* No round pending or running (once mode). */
 bool provround_idle(const struct provround_set *set);
+
+/* ---- what every provider's state starts with --------------------------- */
+
+/* The core's services and hooks, the config in force, the provider's
+ * projects and their schedule, and its state document as read at start
+ * (until a configuration has made the entries it remembers). A provider's
+ * state embeds this as its first member, so the provider's state is the
+ * ctx its projset callbacks get and provbase_remembered can read. */
+struct provbase {
+	struct daemon *d;
+	struct poller_hooks hooks;
+	const struct config *cfg;
+	struct projset projects;
+	struct provround_set rounds;
+	json_t *loaded;
+};
+
+/* 0 or -ENOMEM. due: a project's round is due. */
+int provbase_init(struct provbase *b, struct daemon *d, const struct poller_hooks *hooks,
+		  void (*due)(void *project));
+/* Drops every project (drop gets ctx, the provider's state). */
+void provbase_fini(struct provbase *b, void (*drop)(void *ctx, struct projset_entry *e),
+		   void *ctx);
+/* The state document ({"projects": {id: ...}}) for the next
+ * configuration; -EBADMSG when damaged. */
+int provbase_load(struct provbase *b, const char *json, size_t len);
+/* projset wanted: a project gets an entry at a (re)configuration only
+ * when the state document remembers it; the others get one when Atlas
+ * names the provider for them. ctx is the provider's state. */
+bool provbase_remembered(void *ctx, const struct cfg_project *cp);
+/* After a configuration: the document has served its purpose. */
+void provbase_forget_loaded(struct provbase *b);
 
 #endif
