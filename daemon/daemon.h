@@ -21,6 +21,7 @@ struct deliverer;
 struct poller;
 struct store;
 struct providers;
+struct discover;
 
 /* The services every module shares. The process's own handles (signals,
  * watchdog, coalescing timers) are loop.c's alone, in its struct
@@ -35,6 +36,7 @@ struct daemon {
 	struct store *store;
 	struct poller *poller;
 	struct providers *providers; /* the key services beside Atlas */
+	struct discover *discover;   /* discover: and the effective project list */
 	struct alert_engine *alerts;
 	char host[256];
 };

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "deliver.h"
+#include "discover.h"
 #include "http.h"
 #include "log.h"
 #include "msgid.h"
@@ -104,6 +105,10 @@ persist(struct daemon *d)
 		store_write(d->store, PROJECTS_DOC, json, len);
 	free(json);
 	providers_save(d->providers, d->store);
+	json = NULL;
+	if (discover_save(d->discover, &json, &len) == 0)
+		store_write(d->store, DISCOVER_DOC, json, len);
+	free(json);
 }
 
 static void
@@ -256,6 +261,7 @@ reload(struct daemon *d)
 		snprintf(rt_of(d)->rejected, sizeof(rt_of(d)->rejected), "%s",
 			 diag.n ? diag.lines[0] : strerror(-r));
 		cfg_diag_free(&diag);
+		discover_refresh(d->discover); /* SIGHUP also asks for a listing */
 		sd_notify(0, "READY=1");
 		update_status(d);
 		return;
@@ -268,9 +274,10 @@ reload(struct daemon *d)
 	auth_configure(d->auth, ncfg);
 	if ((r = deliver_configure(d->deliver, ncfg)) < 0)
 		log_err("reload: cannot set up the notification sinks: %s", strerror(-r));
-	if ((r = poller_configure(d->poller, ncfg)) < 0)
+	/* the poller and the providers get ncfg's projects and the
+	 * discovered ones; the providers log what failed */
+	if ((r = discover_configure(d->discover, ncfg)) < 0)
 		log_err("reload: cannot set up polling: %s", strerror(-r));
-	providers_configure(d->providers, ncfg); /* logs what failed */
 	cfg_free(old);
 	log_msg(LOG_NOTICE, MSGID_CONFIG_RELOADED, "configuration reloaded from %s: %zu project%s, %zu sink%s",
 		rt_of(d)->config_path, ncfg->n_projects, ncfg->n_projects == 1 ? "" : "s", ncfg->n_sinks,
@@ -305,6 +312,9 @@ stop(struct daemon *d)
 	d->providers = NULL;
 	poller_free(d->poller);
 	d->poller = NULL;
+	/* after them: they point into its list of projects */
+	discover_free(d->discover);
+	d->discover = NULL;
 	deliver_free(d->deliver);
 	d->deliver = NULL;
 	auth_free(d->auth);
@@ -371,6 +381,15 @@ load_state(struct daemon *d)
 		log_err("cannot read %s/%s: %s", store_dir(d->store), PROJECTS_DOC, util_file_error(r));
 	free(json);
 	providers_load(d->providers, d->store);
+	json = NULL;
+	r = store_read(d->store, DISCOVER_DOC, &json, &len);
+	if (r == 0 && discover_load(d->discover, json, len) < 0)
+		log_err("state file %s/%s is damaged; the discovered projects are listed afresh",
+			store_dir(d->store), DISCOVER_DOC);
+	else if (r < 0 && r != -ENOENT)
+		log_err("cannot read %s/%s: %s", store_dir(d->store), DISCOVER_DOC,
+			util_file_error(r));
+	free(json);
 	return 0;
 }
 
@@ -415,15 +434,15 @@ daemon_run(const char *config_path)
 	    (r = tokens_new(d, &d->tokens)) < 0 || (r = auth_new(d, &d->auth)) < 0 ||
 	    (r = deliver_new(d, &d->deliver)) < 0 ||
 	    (r = poller_new(d, &hooks, &d->poller)) < 0 ||
-	    (r = providers_new(d, &hooks, &d->providers)) < 0) {
+	    (r = providers_new(d, &hooks, &d->providers)) < 0 ||
+	    (r = discover_new(d, &hooks, &d->discover)) < 0) {
 		log_err("cannot start: %s", strerror(-r));
 		goto out_modules;
 	}
 	load_state(d);
 	auth_configure(d->auth, d->cfg);
 	if ((r = deliver_configure(d->deliver, d->cfg)) < 0 ||
-	    (r = providers_configure(d->providers, d->cfg)) < 0 ||
-	    (r = poller_configure(d->poller, d->cfg)) < 0) {
+	    (r = discover_configure(d->discover, d->cfg)) < 0) {
 		log_err("cannot start: %s", strerror(-r));
 		goto out_modules;
 	}
@@ -463,6 +482,7 @@ daemon_run(const char *config_path)
 out_modules:
 	providers_free(d->providers);
 	poller_free(d->poller);
+	discover_free(d->discover);
 	deliver_free(d->deliver);
 	auth_free(d->auth);
 	tokens_free(d->tokens);
