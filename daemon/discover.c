@@ -169,6 +169,16 @@ announce(const struct disc_change *c, size_t n)
 			 n - shown);
 }
 
+/* Whether some source has been listed (or was loaded from the state). */
+static bool
+any_known(const struct discover *ds)
+{
+	for (size_t i = 0; i < ds->n_src; i++)
+		if (ds->src[i].known)
+			return true;
+	return false;
+}
+
 /*
  * Rebuild the view from the config and the known sets and hand it over.
  * force: the config itself changed (configure), so the poller and the
@@ -212,7 +222,7 @@ apply(struct discover *ds, bool force, bool announce_each)
 	r = providers_configure(ds->d->providers, &nv->cfg);
 	if (r == 0)
 		r = poller_configure(ds->d->poller, &nv->cfg);
-	if (ds->cfg->discover.enabled && (n_ch > 0 || !ds->view))
+	if (ds->cfg->discover.enabled && (n_ch > 0 || !ds->view) && any_known(ds))
 		log_info("discovery: watching %zu project%s (%zu configured, %zu discovered, %zu "
 			 "left out by discover.include/exclude)",
 			 nv->cfg.n_projects, nv->cfg.n_projects == 1 ? "" : "s", nv->n_listed,
