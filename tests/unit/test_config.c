@@ -1549,7 +1549,8 @@ test_full_example(void **state UNUSED)
 	free(cred);
 }
 
-/* The example's commented-out blocks ("# notify:", "# silences:" and the
+/* The example's commented-out blocks ("# notify:", "# silences:",
+ * "# discover:" and the
  * lines under them that start with '#'), uncommented. */
 static char *
 uncomment_examples(const char *text)
@@ -1561,7 +1562,8 @@ uncomment_examples(const char *text)
 		const char *end = strchr(l, '\n');
 		size_t len = end ? (size_t)(end - l) + 1 : strlen(l);
 
-		if (strncmp(l, "# notify:", 9) == 0 || strncmp(l, "# silences:", 11) == 0)
+		if (strncmp(l, "# notify:", 9) == 0 || strncmp(l, "# silences:", 11) == 0 ||
+		    strncmp(l, "# discover:", 11) == 0)
 			in_block = true;
 		else if (l[0] != '#')
 			in_block = false;
@@ -1600,6 +1602,7 @@ test_shipped_example(void **state UNUSED)
 	assert_int_equal(cfg->n_projects, 1);
 	assert_int_equal(cfg->n_sinks, 0);
 	assert_int_equal(cfg->n_silences, 0);
+	assert_false(cfg->discover.enabled);
 	cfg_free(cfg);
 	cfg = NULL;
 
@@ -1611,6 +1614,10 @@ test_shipped_example(void **state UNUSED)
 	assert_int_equal(d.n, 0);
 	assert_int_equal(cfg->n_sinks, 4);
 	assert_int_equal(cfg->n_silences, 1);
+	assert_true(cfg->discover.enabled);
+	assert_int_equal(cfg->discover.n_org_ids, 1);
+	assert_int_equal(cfg->discover.n_include, 1);
+	assert_int_equal(cfg->discover.n_exclude, 1);
 	cfg_free(cfg);
 	free(all);
 	free(text);
