@@ -64,6 +64,7 @@ struct discover {
 	struct findings f;          /* atlas.access of each source */
 	bool changed;               /* a source's set was replaced */
 	bool learned;               /* ... and had never been listed before */
+	bool relisted;              /* this source was listed again at once */
 	int64_t started_ms;
 
 	struct cfg_project pseudo;  /* DISCOVER_PROJECT_ID, for on_result */
@@ -265,6 +266,7 @@ static void
 next_source(struct discover *ds)
 {
 	disc_set_free(&ds->pending);
+	ds->relisted = false;
 	if (++ds->cur < ds->n_src) {
 		ds->page = 1;
 		start_page(ds);
@@ -325,8 +327,9 @@ on_page(void *ctx, const struct restreq_result *res)
 	struct atlas_error apierr;
 	struct atlas_groups page = {0};
 	char err[200] = "";
+	bool more, has_total;
+	int64_t total;
 	size_t n;
-	bool more;
 
 	ds->req = NULL;
 	if (!atlasreq_outcome(res, &fetch, &apierr)) {
@@ -340,6 +343,8 @@ on_page(void *ctx, const struct restreq_result *res)
 		return;
 	}
 	n = page.n;
+	has_total = page.has_total_count;
+	total = page.total_count;
 	more = atlas_page_more(n, page.has_next_link, page.has_total_count, page.total_count,
 			       ds->page, ATLAS_GROUPS_PER_PAGE);
 	if (disc_set_add_page(&ds->pending, &page) < 0) {
@@ -359,6 +364,19 @@ on_page(void *ctx, const struct restreq_result *res)
 	}
 	if (more) {
 		ds->page++;
+		start_page(ds);
+		return;
+	}
+	/* Pages are counted, not anchored: a project deleted on an earlier
+	 * page while later ones are read shifts another one out of sight,
+	 * which would drop it. Fewer projects than totalCount says: list the
+	 * source again, once, and take the second listing as it is. */
+	if (has_total && (int64_t)disc_set_count(&ds->pending) < total && !ds->relisted) {
+		log_debug("discovery: %zu projects listed but totalCount is %lld; listing again",
+			  disc_set_count(&ds->pending), (long long)total);
+		ds->relisted = true;
+		disc_set_free(&ds->pending);
+		ds->page = 1;
 		start_page(ds);
 		return;
 	}
@@ -397,6 +415,7 @@ on_timer(uv_timer_t *t)
 	ds->started_ms = util_now_mono_ms();
 	ds->cur = 0;
 	ds->page = 1;
+	ds->relisted = false;
 	memset(&ds->f, 0, sizeof(ds->f));
 	start_page(ds);
 }
