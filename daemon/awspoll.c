@@ -315,7 +315,7 @@ round_evaluate(struct awsround *r, struct findings *f)
 			p->e.cfg->name);
 }
 
-static void on_timer(uv_timer_t *t);
+static void on_due(void *project);
 
 static void
 round_finish(struct awsround *r)
@@ -327,7 +327,7 @@ round_finish(struct awsround *r)
 	round_evaluate(r, &f);
 	set_round(p, NULL);
 	round_free(r);
-	provround_ended(&p->s, on_timer, a->hooks.once, a->cfg->aws_interval);
+	provround_ended(&p->s, a->hooks.once, a->cfg->aws_interval);
 	a->hooks.on_result(a->hooks.ctx, p->e.cfg, &f);
 	findings_free(&f);
 }
@@ -378,9 +378,9 @@ round_start(struct awsproject *p)
 }
 
 static void
-on_timer(uv_timer_t *t)
+on_due(void *project)
 {
-	struct awsproject *p = t->data;
+	struct awsproject *p = project;
 
 	if (p->s.active)
 		round_start(p);
@@ -389,10 +389,8 @@ on_timer(uv_timer_t *t)
 /* ---- projects ---------------------------------------------------------- */
 
 static void
-on_project_closed(uv_handle_t *h)
+project_free(struct awsproject *p)
 {
-	struct awsproject *p = h->data;
-
 	free(p->key_id);
 	free(p->region);
 	free(p->e.id);
@@ -409,7 +407,8 @@ project_destroy(void *ctx, struct projset_entry *e)
 		round_free(p->round);
 		set_round(p, NULL);
 	}
-	provround_close(&p->s, on_project_closed);
+	provround_close(&p->s);
+	project_free(p);
 }
 
 static struct projset_entry *
@@ -424,7 +423,11 @@ project_new(void *ctx, const struct cfg_project *cp)
 		return NULL;
 	}
 	p->owner = a;
-	provround_init(&p->s, &a->sched, p);
+	if (provround_init(&p->s, &a->sched, p) < 0) {
+		free(p->e.id);
+		free(p);
+		return NULL;
+	}
 	o = a->loaded ? json_object_get(a->loaded, cp->id) : NULL;
 	if (json_is_object(o) && json_is_string(json_object_get(o, "key")) &&
 	    json_is_integer(json_object_get(o, "first_seen"))) {
@@ -434,10 +437,22 @@ project_new(void *ctx, const struct cfg_project *cp)
 	return &p->e;
 }
 
+/* projset wanted: at a (re)configuration, only the projects the state
+ * file remembers get an entry; the others get one when Atlas names
+ * AWS for them (awspoll_ear). */
+static bool
+project_remembered(void *ctx, const struct cfg_project *cp)
+{
+	struct awspoll *a = ctx;
+
+	return a->loaded && json_object_get(a->loaded, cp->id);
+}
+
 static int
 awspoll_configure(struct awspoll *a, const struct config *cfg)
 {
-	static const struct projset_ops ops = {.create = project_new, .drop = project_destroy};
+	static const struct projset_ops ops = {
+		.create = project_new, .drop = project_destroy, .wanted = project_remembered};
 	struct projset_entry *e;
 	int r;
 
@@ -461,7 +476,7 @@ awspoll_configure(struct awspoll *a, const struct config *cfg)
 	projset_foreach(&a->projects, e) {
 		struct awsproject *p = (struct awsproject *)e;
 
-		provround_resume(&p->s, on_timer);
+		provround_resume(&p->s);
 	}
 	return 0;
 }
@@ -469,13 +484,13 @@ awspoll_configure(struct awspoll *a, const struct config *cfg)
 /* AWS is no longer the provider: every AWS check has nothing to report,
  * which resolves their alerts. */
 static void
-report_not_aws(struct awsproject *p)
+report_not_aws(struct awspoll *a, const struct cfg_project *cp)
 {
 	struct findings f = {0};
 
 	f.evaluated[CHK_AWS_KEY_STATE] = f.evaluated[CHK_AWS_KEY_AGE] =
 		f.evaluated[CHK_AWS_ACCESS] = true;
-	p->owner->hooks.on_result(p->owner->hooks.ctx, p->e.cfg, &f);
+	a->hooks.on_result(a->hooks.ctx, cp, &f);
 }
 
 static void
@@ -485,8 +500,19 @@ awspoll_ear(struct awspoll *a, const struct cfg_project *cp, const struct atlas_
 	const struct atlas_aws_kms *kms = &ear->aws;
 	bool was, changed;
 
-	if (!p)
-		return;
+	if (!p) {
+		/* AWS was never named for the project since the start: its
+		 * alerts of an earlier run (if any) resolve. */
+		if (atlas_ear_enabled_provider(ear) != PROV_AWS) {
+			report_not_aws(a, cp);
+			return;
+		}
+		if (!(p = (struct awsproject *)project_new(a, cp))) {
+			log_err("project %s: out of memory keeping the AWS configuration", cp->name);
+			return;
+		}
+		projset_add(&a->projects, &p->e, cp);
+	}
 	p->e.cfg = cp;
 	was = p->s.active;
 	if (atlas_ear_enabled_provider(ear) != PROV_AWS) {
@@ -495,7 +521,7 @@ awspoll_ear(struct awspoll *a, const struct cfg_project *cp, const struct atlas_
 			set_round(p, NULL);
 		}
 		if (provround_leave(&p->s, a->cfg->alerts.confirm_resolved))
-			report_not_aws(p);
+			report_not_aws(a, cp);
 		return;
 	}
 	changed = !util_streq(p->key_id, kms->customer_master_key_id) ||
@@ -518,7 +544,7 @@ awspoll_ear(struct awspoll *a, const struct cfg_project *cp, const struct atlas_
 	if (!was || changed) {
 		/* a new key or region: read AWS now */
 		if (!p->s.done_once || !a->hooks.once) {
-			uv_timer_stop(&p->s.timer);
+			provround_unschedule(&p->s);
 			round_start(p);
 		}
 	}
@@ -568,7 +594,10 @@ op_create(struct daemon *d, const struct poller_hooks *hooks, struct provider_st
 		return -ENOMEM;
 	a->d = d;
 	a->hooks = *hooks;
-	a->sched.loop = d->loop;
+	if (provround_set_init(&a->sched, d->loop, on_due) < 0) {
+		free(a);
+		return -ENOMEM;
+	}
 	*out = (struct provider_state *)a;
 	return 0;
 }
@@ -581,6 +610,7 @@ op_destroy(struct provider_state *s)
 	if (!a)
 		return;
 	projset_clear(&a->projects, project_destroy, a);
+	provround_set_fini(&a->sched);
 	json_decref(a->loaded);
 	free(a);
 }

@@ -864,7 +864,7 @@ round_evaluate(struct azround *r, struct findings *f)
 			p->e.cfg->name);
 }
 
-static void on_timer(uv_timer_t *t);
+static void on_due(void *project);
 
 static void
 round_finish(struct azround *r)
@@ -876,7 +876,7 @@ round_finish(struct azround *r)
 	round_evaluate(r, &f);
 	set_round(p, NULL);
 	round_free(r);
-	provround_ended(&p->s, on_timer, a->hooks.once, a->cfg->azure_interval);
+	provround_ended(&p->s, a->hooks.once, a->cfg->azure_interval);
 	a->hooks.on_result(a->hooks.ctx, p->e.cfg, &f);
 	findings_free(&f);
 }
@@ -988,9 +988,9 @@ round_start(struct azproject *p)
 }
 
 static void
-on_timer(uv_timer_t *t)
+on_due(void *project)
 {
-	struct azproject *p = t->data;
+	struct azproject *p = project;
 
 	if (p->s.active)
 		round_start(p);
@@ -999,10 +999,8 @@ on_timer(uv_timer_t *t)
 /* ---- projects ---------------------------------------------------------- */
 
 static void
-on_project_closed(uv_handle_t *h)
+project_free(struct azproject *p)
 {
-	struct azproject *p = h->data;
-
 	kv_clear(&p->kv);
 	free(p->key_id);
 	cp_memory_free(&p->cp);
@@ -1021,10 +1019,22 @@ project_destroy(void *ctx, struct projset_entry *e)
 		round_free(p->round);
 		set_round(p, NULL);
 	}
-	provround_close(&p->s, on_project_closed);
+	provround_close(&p->s);
+	project_free(p);
 }
 
 static void memory_from_json(struct azproject *p, const struct cfg_project *cp, json_t *o);
+
+/* projset wanted: at a (re)configuration, only the projects the state
+ * file remembers get an Azure side; the others get one when Atlas names
+ * Azure for them (azpoll_ear). */
+static bool
+project_remembered(void *ctx, const struct cfg_project *cp)
+{
+	struct azpoll *a = ctx;
+
+	return a->loaded && json_object_get(a->loaded, cp->id);
+}
 
 /* projset create: an Azure side for a project new to the config; its
  * first round waits for the poller's first EAR read. */
@@ -1039,7 +1049,11 @@ project_new(void *ctx, const struct cfg_project *cp)
 		return NULL;
 	}
 	p->owner = a;
-	provround_init(&p->s, &a->rounds, p);
+	if (provround_init(&p->s, &a->rounds, p) < 0) {
+		free(p->e.id);
+		free(p);
+		return NULL;
+	}
 	if (a->loaded)
 		memory_from_json(p, cp, json_object_get(a->loaded, cp->id));
 	return &p->e;
@@ -1062,7 +1076,8 @@ memory_from_json(struct azproject *p, const struct cfg_project *cp, json_t *o)
 static int
 azpoll_configure(struct azpoll *a, const struct config *cfg)
 {
-	static const struct projset_ops ops = {.create = project_new, .drop = project_destroy};
+	static const struct projset_ops ops = {
+		.create = project_new, .drop = project_destroy, .wanted = project_remembered};
 	struct projset_entry *e;
 	int r;
 
@@ -1095,14 +1110,14 @@ azpoll_configure(struct azpoll *a, const struct config *cfg)
 	json_decref(a->loaded);
 	a->loaded = NULL;
 	projset_foreach(&a->projects, e)
-		provround_resume(&((struct azproject *)e)->s, on_timer);
+		provround_resume(&((struct azproject *)e)->s);
 	return 0;
 }
 
 /* Azure is no longer the provider: every Azure check has nothing to
  * report, which resolves their alerts. */
 static void
-report_not_azure(struct azproject *p)
+report_not_azure(struct azpoll *a, const struct cfg_project *cp)
 {
 	static const enum check_id az[] = {
 		CHK_AZURE_SECRET_EXPIRY, CHK_AZURE_KEY_STATE,   CHK_AZURE_KEY_AGE,
@@ -1113,7 +1128,7 @@ report_not_azure(struct azproject *p)
 
 	for (size_t i = 0; i < ARRAY_SIZE(az); i++)
 		f.evaluated[az[i]] = true;
-	p->owner->hooks.on_result(p->owner->hooks.ctx, p->e.cfg, &f);
+	a->hooks.on_result(a->hooks.ctx, cp, &f);
 }
 
 static void
@@ -1124,8 +1139,20 @@ azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ea
 	bool was = p && p->s.active;
 	unsigned char trigger[CRYPTO_SHA256_LEN];
 
-	if (!p)
-		return;
+	if (!p) {
+		/* No Azure side: Azure was never named for the project since
+		 * the start. Its alerts of an earlier run (if any) resolve. */
+		if (atlas_ear_enabled_provider(ear) != PROV_AZURE) {
+			report_not_azure(a, cp);
+			return;
+		}
+		if (!(p = (struct azproject *)project_new(a, cp))) {
+			log_err("project %s: out of memory keeping the Azure configuration",
+				cp->name);
+			return;
+		}
+		projset_add(&a->projects, &p->e, cp);
+	}
 	p->e.cfg = cp;
 	if (mem && !util_streq(mem->key_id, p->key_id)) {
 		free(p->key_id);
@@ -1144,7 +1171,7 @@ azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ea
 		/* the alerts' clear state must hold confirm_resolved
 		 * observations: it is reported on that many EAR reads */
 		if (provround_leave(&p->s, a->cfg->alerts.confirm_resolved))
-			report_not_azure(p);
+			report_not_azure(a, cp);
 		return;
 	}
 	kv_clear(&p->kv);
@@ -1162,7 +1189,7 @@ azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ea
 		memcpy(p->trigger, trigger, sizeof(trigger));
 		p->have_trigger = true;
 		if (!p->s.done_once || !a->hooks.once) {
-			uv_timer_stop(&p->s.timer);
+			provround_unschedule(&p->s);
 			round_start(p);
 		}
 	}
@@ -1179,7 +1206,10 @@ azpoll_new(struct daemon *d, const struct poller_hooks *hooks, struct azpoll **o
 		return -ENOMEM;
 	a->d = d;
 	a->hooks = *hooks;
-	a->rounds.loop = d->loop;
+	if (provround_set_init(&a->rounds, d->loop, on_due) < 0) {
+		free(a);
+		return -ENOMEM;
+	}
 	*out = a;
 	return 0;
 }
@@ -1190,6 +1220,7 @@ azpoll_free(struct azpoll *a)
 	if (!a)
 		return;
 	projset_clear(&a->projects, project_destroy, a);
+	provround_set_fini(&a->rounds);
 	sharedget_free(a->cp_read);
 	json_decref(a->loaded);
 	free(a);

@@ -311,7 +311,7 @@ round_evaluate(struct gcpround *r, struct findings *f)
 			p->e.cfg->name);
 }
 
-static void on_timer(uv_timer_t *t);
+static void on_due(void *project);
 
 static void
 round_finish(struct gcpround *r)
@@ -323,7 +323,7 @@ round_finish(struct gcpround *r)
 	round_evaluate(r, &f);
 	set_round(p, NULL);
 	round_free(r);
-	provround_ended(&p->s, on_timer, g->hooks.once, g->cfg->gcp_interval);
+	provround_ended(&p->s, g->hooks.once, g->cfg->gcp_interval);
 	g->hooks.on_result(g->hooks.ctx, p->e.cfg, &f);
 	findings_free(&f);
 }
@@ -389,9 +389,9 @@ round_start(struct gcpproject *p)
 }
 
 static void
-on_timer(uv_timer_t *t)
+on_due(void *project)
 {
-	struct gcpproject *p = t->data;
+	struct gcpproject *p = project;
 
 	if (p->s.active)
 		round_start(p);
@@ -400,10 +400,8 @@ on_timer(uv_timer_t *t)
 /* ---- projects --------------------------------------------------------- */
 
 static void
-on_project_closed(uv_handle_t *h)
+project_free(struct gcpproject *p)
 {
-	struct gcpproject *p = h->data;
-
 	free(p->version_id);
 	free(p->seen_id);
 	free(p->e.id);
@@ -420,7 +418,8 @@ project_destroy(void *ctx, struct projset_entry *e)
 		round_free(p->round);
 		set_round(p, NULL);
 	}
-	provround_close(&p->s, on_project_closed);
+	provround_close(&p->s);
+	project_free(p);
 }
 
 static struct projset_entry *
@@ -435,7 +434,11 @@ project_new(void *ctx, const struct cfg_project *cp)
 		return NULL;
 	}
 	p->owner = g;
-	provround_init(&p->s, &g->rounds, p);
+	if (provround_init(&p->s, &g->rounds, p) < 0) {
+		free(p->e.id);
+		free(p);
+		return NULL;
+	}
 	o = g->loaded ? json_object_get(g->loaded, cp->id) : NULL;
 	if (json_is_string(json_object_get(o, "version")) &&
 	    json_is_integer(json_object_get(o, "first_seen"))) {
@@ -445,10 +448,22 @@ project_new(void *ctx, const struct cfg_project *cp)
 	return &p->e;
 }
 
+/* projset wanted: at a (re)configuration, only the projects the state
+ * file remembers get an entry; the others get one when Atlas names
+ * Google Cloud for them (gcppoll_ear). */
+static bool
+project_remembered(void *ctx, const struct cfg_project *cp)
+{
+	struct gcppoll *g = ctx;
+
+	return g->loaded && json_object_get(g->loaded, cp->id);
+}
+
 static int
 gcppoll_configure(struct gcppoll *g, const struct config *cfg)
 {
-	static const struct projset_ops ops = {.create = project_new, .drop = project_destroy};
+	static const struct projset_ops ops = {
+		.create = project_new, .drop = project_destroy, .wanted = project_remembered};
 	struct projset_entry *e;
 	int r;
 
@@ -469,21 +484,21 @@ gcppoll_configure(struct gcppoll *g, const struct config *cfg)
 	json_decref(g->loaded);
 	g->loaded = NULL;
 	projset_foreach(&g->projects, e)
-		provround_resume(&((struct gcpproject *)e)->s, on_timer);
+		provround_resume(&((struct gcpproject *)e)->s);
 	return 0;
 }
 
 /* GCP is no longer the provider: every gcp.* check has nothing to report,
  * which resolves their alerts. */
 static void
-report_not_gcp(struct gcpproject *p)
+report_not_gcp(struct gcppoll *g, const struct cfg_project *cp)
 {
 	struct findings f = {0};
 
 	f.evaluated[CHK_GCP_KEY_STATE] = true;
 	f.evaluated[CHK_GCP_KEY_AGE] = true;
 	f.evaluated[CHK_GCP_ACCESS] = true;
-	p->owner->hooks.on_result(p->owner->hooks.ctx, p->e.cfg, &f);
+	g->hooks.on_result(g->hooks.ctx, cp, &f);
 }
 
 static void
@@ -493,8 +508,19 @@ gcppoll_ear(struct gcppoll *g, const struct cfg_project *cp, const struct atlas_
 	const char *id;
 	bool was;
 
-	if (!p)
-		return;
+	if (!p) {
+		/* Google Cloud was never named for the project since the start: its
+		 * alerts of an earlier run (if any) resolve. */
+		if (atlas_ear_enabled_provider(ear) != PROV_GCP) {
+			report_not_gcp(g, cp);
+			return;
+		}
+		if (!(p = (struct gcpproject *)project_new(g, cp))) {
+			log_err("project %s: out of memory keeping the Google Cloud configuration", cp->name);
+			return;
+		}
+		projset_add(&g->projects, &p->e, cp);
+	}
 	p->e.cfg = cp;
 	was = p->s.active;
 	if (atlas_ear_enabled_provider(ear) != PROV_GCP) {
@@ -505,7 +531,7 @@ gcppoll_ear(struct gcppoll *g, const struct cfg_project *cp, const struct atlas_
 			set_round(p, NULL);
 		}
 		if (provround_leave(&p->s, g->cfg->alerts.confirm_resolved))
-			report_not_gcp(p);
+			report_not_gcp(g, cp);
 		return;
 	}
 	id = ear->gcp.key_version_resource_id ? ear->gcp.key_version_resource_id : "";
@@ -524,7 +550,7 @@ gcppoll_ear(struct gcppoll *g, const struct cfg_project *cp, const struct atlas_
 	}
 	provround_set_active(&p->s, true, was && p->s.done_once);
 	if (!p->s.done_once || !g->hooks.once) {
-		uv_timer_stop(&p->s.timer);
+		provround_unschedule(&p->s);
 		round_start(p);
 	}
 }
@@ -573,7 +599,10 @@ op_create(struct daemon *d, const struct poller_hooks *hooks, struct provider_st
 		return -ENOMEM;
 	g->d = d;
 	g->hooks = *hooks;
-	g->rounds.loop = d->loop;
+	if (provround_set_init(&g->rounds, d->loop, on_due) < 0) {
+		free(g);
+		return -ENOMEM;
+	}
 	*out = (struct provider_state *)g;
 	return 0;
 }
@@ -586,6 +615,7 @@ op_destroy(struct provider_state *s)
 	if (!g)
 		return;
 	projset_clear(&g->projects, project_destroy, g);
+	provround_set_fini(&g->rounds);
 	json_decref(g->loaded);
 	free(g);
 }

@@ -27,19 +27,19 @@
 #include "poller.h"
 #include "tokens.h"
 #include "provider.h"
+#include "strpool.h"
 #include "util.h"
 
-/* One finding, compact: --once over 10,000 projects holds some 40,000 of
- * these until it prints, so the strings live back to back in one arena
- * (subject, summary and missing, each NUL-terminated) instead of three
- * allocations a row. */
+/* One finding, compact: --once over 10,000 projects holds some 50,000 of
+ * these until it prints. Their strings are interned (strpool.h): most
+ * subjects and summaries are the same few sentences in every project. */
 struct row {
 	const struct cfg_project *p;
-	size_t text;    /* offset of the subject in once.arena */
+	const char *subject, *summary, *missing; /* in once.strings */
 	uint32_t seq;   /* arrival order, for a stable sort */
 	uint8_t check;  /* enum check_id */
 	uint8_t severity, provider;
-	bool has_days_left, has_age_days, has_missing;
+	bool has_days_left, has_age_days;
 	int64_t days_left, age_days;
 };
 
@@ -47,7 +47,7 @@ struct once {
 	struct daemon *d;
 	struct row *rows;
 	size_t n, cap;
-	struct strbuf arena;
+	struct strpool strings;
 	bool failed;
 	bool timed_out;
 	int64_t timeout;
@@ -56,34 +56,6 @@ struct once {
 
 static_assert(CHK__COUNT <= UINT8_MAX, "struct row keeps a check id in 8 bits");
 
-static const char *
-row_subject(const struct once *o, const struct row *r)
-{
-	return o->arena.s + r->text;
-}
-
-static const char *
-row_summary(const struct once *o, const struct row *r)
-{
-	const char *s = row_subject(o, r);
-
-	return s + strlen(s) + 1;
-}
-
-static const char *
-row_missing(const struct once *o, const struct row *r)
-{
-	const char *s = row_summary(o, r);
-
-	return r->has_missing ? s + strlen(s) + 1 : NULL;
-}
-
-static int
-arena_put(struct strbuf *b, const char *s)
-{
-	return strbuf_append(b, s ? s : "", strlen(s ? s : "") + 1);
-}
-
 static void
 on_result(void *ctx, const struct cfg_project *p, const struct findings *f)
 {
@@ -91,7 +63,7 @@ on_result(void *ctx, const struct cfg_project *p, const struct findings *f)
 
 	for (size_t i = 0; i < f->n && !o->failed; i++) {
 		const struct finding *fi = &f->v[i];
-		size_t text = o->arena.len;
+		const char *subject, *summary, *missing = NULL;
 		struct row *r;
 
 		if (o->n == o->cap) {
@@ -105,22 +77,24 @@ on_result(void *ctx, const struct cfg_project *p, const struct findings *f)
 			o->rows = v;
 			o->cap = cap;
 		}
-		if (arena_put(&o->arena, fi->subject) < 0 || arena_put(&o->arena, fi->summary) < 0 ||
-		    (fi->missing && arena_put(&o->arena, fi->missing) < 0)) {
+		if (!(subject = strpool_intern(&o->strings, fi->subject ? fi->subject : "")) ||
+		    !(summary = strpool_intern(&o->strings, fi->summary ? fi->summary : "")) ||
+		    (fi->missing && !(missing = strpool_intern(&o->strings, fi->missing)))) {
 			o->failed = true;
 			break;
 		}
 		r = &o->rows[o->n];
 		*r = (struct row){
 			.p = p,
-			.text = text,
+			.subject = subject,
+			.summary = summary,
+			.missing = missing,
 			.seq = (uint32_t)o->n,
 			.check = (uint8_t)fi->check,
 			.severity = (uint8_t)fi->severity,
 			.provider = (uint8_t)fi->provider,
 			.has_days_left = fi->has_days_left,
 			.has_age_days = fi->has_age_days,
-			.has_missing = fi->missing != NULL,
 			.days_left = fi->days_left,
 			.age_days = fi->age_days,
 		};
@@ -164,7 +138,7 @@ print_text(const struct once *o)
 		const struct row *r = &o->rows[i];
 
 		printf("%-24s %-24s %-9s %s\n", r->p->name, check_name(r->check),
-		       severity_name(r->severity), row_summary(o, r));
+		       severity_name(r->severity), r->summary);
 	}
 }
 
@@ -182,7 +156,7 @@ print_json(const struct once *o)
 				      check_name((enum check_id)r->check), "severity",
 				      severity_name((enum severity)r->severity), "provider",
 				      provider_name((enum provider)r->provider), "subject",
-				      row_subject(o, r), "summary", row_summary(o, r));
+				      r->subject, "summary", r->summary);
 		char *s;
 
 		if (!j)
@@ -191,8 +165,8 @@ print_json(const struct once *o)
 			json_object_set_new(j, "days_left", json_integer(r->days_left));
 		if (r->has_age_days)
 			json_object_set_new(j, "age_days", json_integer(r->age_days));
-		if (r->has_missing)
-			json_object_set_new(j, "missing", json_string(row_missing(o, r)));
+		if (r->missing)
+			json_object_set_new(j, "missing", json_string(r->missing));
 		s = json_dumps(j, JSON_INDENT(2));
 		json_decref(j);
 		if (!s)
@@ -228,7 +202,7 @@ print_nagios(const struct once *o, enum severity w)
 		printf("%s", o->waiting);
 	else if (first)
 		printf("%s %s: %s", first->p->name, check_name(first->check),
-		       row_summary(o, first));
+		       first->summary);
 	else
 		printf("%zu check results, no problems", o->n);
 	/* perfdata with Nagios thresholds: any critical result is critical,
@@ -240,7 +214,7 @@ print_nagios(const struct once *o, enum severity w)
 
 		if (r->severity > SEV_INFO)
 			printf("%s: %s %s: %s\n", severity_name(r->severity), r->p->name,
-			       check_name(r->check), row_summary(o, r));
+			       check_name(r->check), r->summary);
 	}
 }
 
@@ -273,10 +247,14 @@ on_timeout(uv_timer_t *t)
 	if (!discover_idle(o->d->discover) && off < sizeof(o->waiting))
 		off += (size_t)snprintf(o->waiting + off, sizeof(o->waiting) - off, "%s",
 					" waiting for the Atlas project listing (discover:)");
-	if (!providers_idle(o->d->providers) && off < sizeof(o->waiting))
-		snprintf(o->waiting + off, sizeof(o->waiting) - off, "%s",
-			 n ? ", and for the provider (Azure) reads" : " waiting for the provider "
-								  "(Azure) reads");
+	{
+		char busy[64];
+		size_t nb = providers_busy(o->d->providers, busy, sizeof(busy));
+
+		if (nb > 0 && off < sizeof(o->waiting))
+			snprintf(o->waiting + off, sizeof(o->waiting) - off, "%s the %s reads",
+				 n ? ", and for" : " waiting for", busy);
+	}
 	uv_stop(o->d->loop);
 }
 
@@ -397,7 +375,7 @@ out:
 	if (uv_loop_close(&loop) != 0)
 		fprintf(stderr, "kmswatchd: internal error: handles left open\n");
 	free(o.rows);
-	strbuf_free(&o.arena);
+	strpool_free(&o.strings);
 	cfg_free(d->cfg);
 	return rc;
 }

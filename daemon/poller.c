@@ -6,6 +6,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "log.h"
 #include "poller.h"
 #include "projset.h"
+#include "sched.h"
 #include "provider.h"
 #include "store.h"
 #include "util.h"
@@ -64,7 +66,7 @@ struct round {
 struct project {
 	struct projset_entry e; /* id, cfg, config order */
 	struct poller *poller;
-	uv_timer_t timer;
+	struct sched_entry sched; /* the next round */
 	struct round *round;     /* the round in progress, or NULL */
 	bool busy;               /* a round is in progress (or admitted) */
 	bool waiting;            /* due, waiting for a free round slot */
@@ -81,6 +83,7 @@ struct poller {
 	struct poller_hooks hooks;
 	const struct config *cfg;
 	struct projset projects;
+	struct sched sched; /* every project's next round: one timer */
 	size_t n_busy, n_done; /* counted, never scanned */
 	/* Due projects beyond the round limit, in the order they fell due:
 	 * a cycle over 10,000 projects keeps only a few hundred rounds (their
@@ -89,7 +92,7 @@ struct poller {
 	json_t *loaded; /* memory read from the state dir, by project id */
 };
 
-static void round_start(uv_timer_t *t);
+static void round_start(struct sched_entry *e);
 static void admit_waiting(struct poller *pl);
 
 /* Every change of busy/done goes through here, so the counts behind
@@ -120,15 +123,17 @@ poller_new(struct daemon *d, const struct poller_hooks *hooks, struct poller **o
 	pl->d = d;
 	pl->hooks = *hooks;
 	TAILQ_INIT(&pl->wait);
+	if (sched_init(&pl->sched, d->loop, round_start) < 0) {
+		free(pl);
+		return -ENOMEM;
+	}
 	*out = pl;
 	return 0;
 }
 
 static void
-on_project_closed(uv_handle_t *h)
+project_free(struct project *p)
 {
-	struct project *p = h->data;
-
 	ear_memory_free(&p->mem);
 	free(p->e.id);
 	free(p);
@@ -178,8 +183,8 @@ project_destroy(void *ctx, struct projset_entry *e)
 	project_cancel(p);
 	if (p->done)
 		pl->n_done--;
-	uv_timer_stop(&p->timer);
-	uv_close((uv_handle_t *)&p->timer, on_project_closed);
+	sched_remove(&pl->sched, &p->sched);
+	project_free(p);
 }
 
 void
@@ -188,6 +193,7 @@ poller_free(struct poller *pl)
 	if (!pl)
 		return;
 	projset_clear(&pl->projects, project_destroy, pl);
+	sched_fini(&pl->sched);
 	json_decref(pl->loaded);
 	free(pl);
 }
@@ -200,7 +206,9 @@ project_new(void *ctx, const struct cfg_project *cp)
 	struct poller *pl = ctx;
 	struct project *p = calloc(1, sizeof(*p));
 
-	if (!p || !(p->e.id = strdup(cp->id))) {
+	if (!p || !(p->e.id = strdup(cp->id)) || sched_add(&pl->sched, &p->sched) < 0) {
+		if (p)
+			free(p->e.id);
 		free(p);
 		return NULL;
 	}
@@ -209,9 +217,7 @@ project_new(void *ctx, const struct cfg_project *cp)
 	if (pl->loaded && ear_memory_from_json(json_object_get(pl->loaded, cp->id), &p->mem) < 0)
 		log_warn("project %s: its remembered EAR state in the state file is damaged; "
 			 "starting afresh", cp->name);
-	uv_timer_init(pl->d->loop, &p->timer);
-	p->timer.data = p;
-	uv_timer_start(&p->timer, round_start, 0, 0);
+	sched_start(&pl->sched, &p->sched, 0);
 	return &p->e;
 }
 
@@ -270,7 +276,7 @@ admit_waiting(struct poller *pl)
 		TAILQ_REMOVE(&pl->wait, p, wait_entry);
 		p->waiting = false;
 		set_busy(p, true); /* the slot is its own from now on */
-		uv_timer_start(&p->timer, round_start, 0, 0);
+		sched_start(&pl->sched, &p->sched, 0);
 	}
 }
 
@@ -284,7 +290,7 @@ schedule_next(struct project *p)
 
 	if (pl->hooks.once)
 		return;
-	uv_timer_start(&p->timer, round_start, (uint64_t)(delay > 0 ? delay : 0), 0);
+	sched_start(&pl->sched, &p->sched, (uint64_t)(delay > 0 ? delay : 0));
 }
 
 /* ear is the round's (NULL when the EAR read failed; then there may be no
@@ -658,9 +664,9 @@ on_ear(void *ctx, const struct restreq_result *res)
 }
 
 static void
-round_start(uv_timer_t *t)
+round_start(struct sched_entry *e)
 {
-	struct project *p = t->data;
+	struct project *p = (struct project *)((char *)e - offsetof(struct project, sched));
 	struct poller *pl = p->poller;
 	char *url;
 
@@ -723,25 +729,10 @@ poller_load_memory(struct poller *pl, const char *json, size_t len)
 void
 poller_stats(const struct poller *pl, size_t *projects, size_t *busy, int64_t *next_ms)
 {
-	const struct projset_entry *e;
-
 	*projects = pl->projects.n;
 	*busy = pl->n_busy;
-	*next_ms = -1;
-	/* The next round only matters when none is running, which is once
-	 * per cycle: only then walk the timers. */
-	if (pl->n_busy)
-		return;
-	projset_foreach(&pl->projects, e) {
-		const struct project *p = (const struct project *)e;
-
-		if (uv_is_active((uv_handle_t *)&p->timer)) {
-			int64_t due = (int64_t)uv_timer_get_due_in(&p->timer);
-
-			if (*next_ms < 0 || due < *next_ms)
-				*next_ms = due;
-		}
-	}
+	/* when none is running, the next round is the schedule's earliest */
+	*next_ms = pl->n_busy ? -1 : sched_next_in(&pl->sched);
 }
 
 size_t

@@ -20,6 +20,19 @@ projset_find(const struct projset *s, const char *id)
 	return e;
 }
 
+void
+projset_add(struct projset *s, struct projset_entry *e, const struct cfg_project *cp)
+{
+	/* the front: an owner that adds entries one by one has no config
+	 * order to keep, and the next reconcile restores it */
+	e->cfg = cp;
+	e->stale = false;
+	e->next = s->head;
+	s->head = e;
+	HASH_ADD_KEYPTR(hh, s->by_id, e->id, strlen(e->id), e);
+	s->n++;
+}
+
 static void
 drop_one(struct projset *s, struct projset_entry *e,
 	 void (*drop)(void *ctx, struct projset_entry *e), void *ctx)
@@ -49,6 +62,8 @@ projset_reconcile(struct projset *s, const struct config *cfg, const struct proj
 
 		e = projset_find(s, cp->id);
 		if (!e) {
+			if (ops->wanted && !ops->wanted(ctx, cp))
+				continue;
 			if (!(e = ops->create(ctx, cp))) {
 				r = -ENOMEM;
 				break;

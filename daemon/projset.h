@@ -40,6 +40,12 @@ struct projset_ops {
 	struct projset_entry *(*create)(void *ctx, const struct cfg_project *cp);
 	/* A project that left the config, already unlinked: tear it down. */
 	void (*drop)(void *ctx, struct projset_entry *e);
+	/* NULL: every project of the config gets an entry. Otherwise a
+	 * project new to the set gets one only when wanted() says so; the
+	 * owner adds the others later, when it learns it needs them
+	 * (projset_add), so that a provider keeps entries only for the
+	 * projects Atlas names it for. */
+	bool (*wanted)(void *ctx, const struct cfg_project *cp);
 };
 
 /* Follow cfg. added/removed (may be NULL) count what changed. On -ENOMEM
@@ -47,6 +53,9 @@ struct projset_ops {
 int projset_reconcile(struct projset *s, const struct config *cfg, const struct projset_ops *ops,
 		      void *ctx, size_t *added, size_t *removed);
 struct projset_entry *projset_find(const struct projset *s, const char *id);
+/* Link an entry the owner made (e->id set) for cp, a project of the
+ * current config that has none yet (projset_find said so). */
+void projset_add(struct projset *s, struct projset_entry *e, const struct cfg_project *cp);
 /* Drop every entry (shutdown). */
 void projset_clear(struct projset *s, void (*drop)(void *ctx, struct projset_entry *e), void *ctx);
 

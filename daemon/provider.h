@@ -64,6 +64,9 @@ int providers_configure(struct providers *ps, const struct config *cfg);
 void providers_ear(struct providers *ps, const struct cfg_project *p, const struct atlas_ear *ear,
 		   const struct ear_memory *mem);
 bool providers_idle(const struct providers *ps);
+/* How many providers have rounds pending or running; their names
+ * ("Azure, AWS") in buf, for the --once timeout message. */
+size_t providers_busy(const struct providers *ps, char *buf, size_t len);
 /* Write each provider's document to the store / read it back (damage and
  * read errors are logged here, once, with the file name). */
 void providers_save(const struct providers *ps, struct store *st);

@@ -6,6 +6,7 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,6 +88,27 @@ providers_idle(const struct providers *ps)
 		if (!provider_table[i]->idle(ps->s[i]))
 			return false;
 	return true;
+}
+
+size_t
+providers_busy(const struct providers *ps, char *buf, size_t len)
+{
+	size_t n = 0, off = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (size_t i = 0; i < N_PROVIDERS; i++) {
+		if (provider_table[i]->idle(ps->s[i]))
+			continue;
+		if (len > off) {
+			int w = snprintf(buf + off, len - off, "%s%s", n ? ", " : "",
+					 provider_table[i]->name);
+
+			off = w < 0 ? off : off + (size_t)w;
+		}
+		n++;
+	}
+	return n;
 }
 
 void

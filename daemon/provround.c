@@ -4,7 +4,30 @@
  */
 #include "autoconfig.h"
 
+#include <stddef.h>
+
 #include "provround.h"
+
+static void
+on_due(struct sched_entry *e)
+{
+	struct provround *s = (struct provround *)((char *)e - offsetof(struct provround, next));
+
+	s->set->due(s->project);
+}
+
+int
+provround_set_init(struct provround_set *set, uv_loop_t *loop, void (*due)(void *project))
+{
+	*set = (struct provround_set){.due = due};
+	return sched_init(&set->sched, loop, on_due);
+}
+
+void
+provround_set_fini(struct provround_set *set)
+{
+	sched_fini(&set->sched);
+}
 
 static bool
 unready(const struct provround *s)
@@ -12,12 +35,11 @@ unready(const struct provround *s)
 	return s->active && !s->done_once;
 }
 
-void
+int
 provround_init(struct provround *s, struct provround_set *set, void *project)
 {
-	*s = (struct provround){.set = set};
-	uv_timer_init(set->loop, &s->timer);
-	s->timer.data = project;
+	*s = (struct provround){.set = set, .project = project};
+	return sched_add(&set->sched, &s->next);
 }
 
 void
@@ -42,29 +64,35 @@ provround_set_active(struct provround *s, bool active, bool done_once)
 }
 
 void
-provround_ended(struct provround *s, uv_timer_cb cb, bool once, int64_t interval_s)
+provround_ended(struct provround *s, bool once, int64_t interval_s)
 {
 	provround_set_active(s, s->active, true);
 	if (once)
 		return;
-	uv_timer_start(&s->timer, cb, s->rerun ? 0 : (uint64_t)interval_s * 1000, 0);
+	sched_start(&s->set->sched, &s->next, s->rerun ? 0 : (uint64_t)interval_s * 1000);
 	s->rerun = false;
 }
 
 void
-provround_resume(struct provround *s, uv_timer_cb cb)
+provround_resume(struct provround *s)
 {
 	if (s->rerun && s->active) {
 		s->rerun = false;
-		uv_timer_start(&s->timer, cb, 0, 0);
+		sched_start(&s->set->sched, &s->next, 0);
 	}
+}
+
+void
+provround_unschedule(struct provround *s)
+{
+	sched_stop(&s->set->sched, &s->next);
 }
 
 bool
 provround_leave(struct provround *s, int confirm)
 {
 	if (s->active) {
-		uv_timer_stop(&s->timer);
+		sched_stop(&s->set->sched, &s->next);
 		s->retiring = confirm;
 	}
 	provround_set_active(s, false, true);
@@ -75,12 +103,11 @@ provround_leave(struct provround *s, int confirm)
 }
 
 void
-provround_close(struct provround *s, uv_close_cb cb)
+provround_close(struct provround *s)
 {
 	provround_set_running(s, false);
 	provround_set_active(s, false, true);
-	uv_timer_stop(&s->timer);
-	uv_close((uv_handle_t *)&s->timer, cb);
+	sched_remove(&s->set->sched, &s->next);
 }
 
 bool

@@ -13,9 +13,9 @@
 #            the events URL as kmswatchd builds it) over one
 #            connection with 100 streams in flight: the limit;
 #   kmswatchd --once on N projects (service account, http.max_concurrent
-#            256): one token request, then per project the EAR read and the
-#            clusters read, the atlas.events read, the checks, and the
-#            --once report;
+#            100, as many as h2load's streams): one token request, then
+#            per project the EAR read and the clusters read, the
+#            atlas.events read, the checks, and the --once report;
 #   curl_floor the same 3N GETs with bare libcurl (tests/bench/curl_floor.c:
 #            one multi handle, the same multiplexing, bodies discarded):
 #            what the HTTP library alone costs;
@@ -72,6 +72,9 @@ openssl x509 -req -in "$work/srv.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" \
 	-CAcreateserial -days 2 -extfile "$work/ext" -out "$work/srv.pem" 2>/dev/null
 
 port=$(( 20000 + RANDOM % 20000 ))
+# Requests in flight, the same for all three clients: h2load's streams,
+# curl_floor's and kmswatchd's http.max_concurrent.
+streams=100
 ear='{"awsKms":{"enabled":false,"requirePrivateNetworking":false,"valid":false},"azureKeyVault":{"azureEnvironment":"AZURE","clientID":"b0c1d2e3-f405-4617-8829-3a4b5c6d7e8f","enabled":true,"keyIdentifier":"https://contoso-kv.vault.azure.net/keys/atlas-cmk/0f1e2d3c4b5a69788796a5b4c3d2e1f0","keyVaultName":"contoso-kv","requirePrivateNetworking":false,"resourceGroupName":"rg-atlas-cmk","subscriptionID":"11111111-2222-4333-8444-555555555555","tenantID":"99999999-8888-4777-8666-555555555555","valid":true},"enabledForSearchNodes":false,"googleCloudKms":{"enabled":false,"valid":false}}'
 clusters='{"links":[],"results":[{"id":"$1c0ffee","groupId":"$1","name":"Cluster0","clusterType":"REPLICASET","encryptionAtRestProvider":"AZURE","stateName":"IDLE","paused":false,"mongoDBVersion":"8.0.4","createDate":"2025-11-03T09:12:44Z"}],"totalCount":1}'
 token='{"access_token":"bench-token-not-a-secret","token_type":"Bearer","expires_in":3600}'
@@ -150,7 +153,7 @@ for i in range(int(sys.argv[1])): print(hashlib.sha1(b'%d' % i).hexdigest()[:24]
 		echo "    client_id: mdb_sa_id_bench"
 		echo "    client_secret: {file: $work/sa-secret}"
 		echo "http:"
-		echo "  max_concurrent: 256"
+		echo "  max_concurrent: $streams"
 		echo "projects:"
 		sed 's/^/  - id: /' "$ids"
 	} >"$work/kmswatch.$n.yaml"
@@ -159,12 +162,12 @@ for i in range(int(sys.argv[1])): print(hashlib.sha1(b'%d' % i).hexdigest()[:24]
 
 	h2=() kt=() cf=() rss=0
 	for _ in $(seq "$runs"); do
-		out=$(h2load -n $((3 * n)) -c 1 -m 100 -i "$work/urls.$n" 2>&1)
+		out=$(h2load -n $((3 * n)) -c 1 -m "$streams" -i "$work/urls.$n" 2>&1)
 		grep -q "succeeded, 0 failed, 0 errored" <<<"$out" && grep -q "status codes: $((3 * n)) 2xx" <<<"$out" ||
 			{ echo "h2load did not get $((3 * n)) answers:"; echo "$out" | tail -8; exit 1; }
 		h2+=("$(awk '/^finished in/ { t = $3; sub(/,$/, "", t); if (t ~ /ms$/) { sub(/ms$/, "", t); t /= 1000 } else if (t ~ /us$/) { sub(/us$/, "", t); t /= 1000000 } else sub(/s$/, "", t); print t }' <<<"$out")")
 
-		/usr/bin/time -f '%e' -o "$work/time" "$work/curl_floor" "$work/urls.$n" "$work/ca.pem" 256 >/dev/null ||
+		/usr/bin/time -f '%e' -o "$work/time" "$work/curl_floor" "$work/urls.$n" "$work/ca.pem" "$streams" >/dev/null ||
 			{ echo "curl_floor failed"; exit 1; }
 		cf+=("$(cat "$work/time")")
 
@@ -202,5 +205,5 @@ if [ "${KMSWATCH_BENCH_HOLD:-0}" = 1 ]; then
 	echo "holding: nginx on port $port, configs in $work (kill $$ to end)"
 	wait "$nginx_pid"
 fi
-echo "(best of $runs runs for times, highest peak RSS; h2load -c 1 -m 100 and curl_floor over the same 3N URLs)"
+echo "(best of $runs runs for times, highest peak RSS; h2load -c 1 -m $streams, curl_floor and kmswatchd with $streams in flight, over the same 3N URLs)"
 exit $status

@@ -5,6 +5,7 @@ credential refresh, the three identities, a provider switch and --once,
 each asserted in the real journald; and no secret anywhere."""
 
 import json
+import os
 import socket
 import subprocess
 import time
@@ -389,6 +390,26 @@ def test_switch_azure_to_aws(fc, daemons):
     # and from AWS to none: the AWS alerts resolve
     fc.set_ear(p["id"], aws_ear(enabled=False))
     one(d, p, "aws.key_state", event="resolved")
+    assert d.stop() == 0
+
+
+def test_alerts_of_an_earlier_run_resolve_without_memory(fc, daemons):
+    """A provider keeps a per-project entry only for projects Atlas names
+    it for (or its state file remembers): after a restart that lost
+    aws.json, a project that Atlas now names Azure for has no AWS entry,
+    and its AWS alerts of the earlier run still resolve."""
+    p = project(fc, doc=azure_ear())
+    fc.azure_default_world(azure_ear(), group=p["id"])
+    fc.aws_default_world(KeyState="Disabled")
+    fc.set_ear(p["id"], aws_ear())
+    d = daemons(fc, [p], azure=True, aws=True)
+    one(d, p, "aws.key_state")
+    assert d.stop() == 0
+    os.unlink(os.path.join(d.state_dir, "aws.json"))
+    fc.set_ear(p["id"], azure_ear())
+    d.start()
+    e = one(d, p, "aws.key_state", event="resolved")
+    assert e["KMSWATCH_PROJECT_ID"] == p["id"]
     assert d.stop() == 0
 
 

@@ -21,6 +21,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "strpool.h"
+#include "timerheap.h"
 #include "util.h"
 
 /*
@@ -847,6 +849,91 @@ test_private_dir(void **state)
 	free(m);
 }
 
+/* Equal strings share one copy; distinct ones (a prefix, the empty
+ * string) stay distinct; the copy does not alias the caller's buffer. */
+static void
+test_strpool(void **state)
+{
+	struct strpool p = {0};
+	char buf[32];
+	const char *a, *b, *c, *e;
+
+	(void)state;
+	strcpy(buf, "key is valid");
+	a = strpool_intern(&p, buf);
+	assert_non_null(a);
+	assert_ptr_not_equal(a, buf);
+	strcpy(buf, "overwritten");
+	assert_string_equal(a, "key is valid");
+	b = strpool_intern(&p, "key is valid");
+	assert_ptr_equal(a, b);
+	c = strpool_intern(&p, "key is");
+	assert_ptr_not_equal(c, a);
+	assert_string_equal(c, "key is");
+	e = strpool_intern(&p, "");
+	assert_string_equal(e, "");
+	assert_ptr_equal(e, strpool_intern(&p, ""));
+	assert_int_equal(p.count, 3);
+	strpool_free(&p);
+	assert_int_equal(p.count, 0);
+	assert_null(p.by_value);
+}
+
+/* Deadlines leave in order; equal ones in the order they were pushed;
+ * removing from the middle and re-pushing keep the heap a heap (checked
+ * against a sort of the same deadlines, over many pseudo-random steps). */
+static void
+test_timerheap(void **state)
+{
+	enum { N = 257 };
+	static struct timerheap_node nodes[N];
+	struct timerheap h = {0};
+	uint64_t last_due = 0, last_seq = 0;
+	unsigned x = 12345;
+	size_t queued = 0;
+
+	(void)state;
+	assert_int_equal(timerheap_reserve(&h, N), 0);
+	assert_null(timerheap_min(&h));
+	for (size_t i = 0; i < N; i++)
+		timerheap_node_init(&nodes[i]);
+	/* equal deadlines: first in, first out */
+	for (size_t i = 0; i < 5; i++)
+		timerheap_push(&h, &nodes[i], 100);
+	for (size_t i = 0; i < 5; i++) {
+		assert_ptr_equal(timerheap_min(&h), &nodes[i]);
+		timerheap_remove(&h, &nodes[i]);
+		assert_false(timerheap_queued(&nodes[i]));
+	}
+	/* random pushes, re-pushes and removals */
+	for (int step = 0; step < 20000; step++) {
+		struct timerheap_node *n;
+
+		x = x * 1103515245u + 12345u;
+		n = &nodes[(x >> 8) % N];
+		if ((x >> 20) % 3 == 0) {
+			queued -= timerheap_queued(n);
+			timerheap_remove(&h, n);
+		} else {
+			queued += !timerheap_queued(n);
+			timerheap_push(&h, n, (x >> 4) % 64);
+		}
+		assert_int_equal(h.n, queued);
+	}
+	/* drain: non-decreasing (due, seq) */
+	for (struct timerheap_node *n; (n = timerheap_min(&h));) {
+		assert_true(n->due > last_due || (n->due == last_due && n->seq >= last_seq));
+		last_due = n->due;
+		last_seq = n->seq;
+		timerheap_remove(&h, n);
+		queued--;
+	}
+	assert_int_equal(queued, 0);
+	timerheap_release(&h, N);
+	assert_int_equal(h.reserved, 0);
+	timerheap_free(&h);
+}
+
 int
 main(void)
 {
@@ -876,6 +963,8 @@ main(void)
 						teardown_dir),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_clocks),
+		cmocka_unit_test(test_strpool),
+		cmocka_unit_test(test_timerheap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
