@@ -278,3 +278,27 @@ def test_once_discovers_first(fc, daemons):
                         "--project", "no-such-project"], capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 3 and "no-such-project" in r.stdout
+
+
+def test_twelve_hundred_projects_in_pages_of_500(fc, daemons):
+    """Atlas's own page size: 1,200 projects are three pages of 500."""
+    tag = kmsw.new_group_id()[:6]
+    keep = []
+    for i in range(1200):
+        gid = kmsw.new_group_id()
+        name = ("keep-%s-%d" % (tag, i)) if i % 400 == 7 else ("other-%s-%d" % (tag, i))
+        fc.set_project(gid, name=name)
+        if name.startswith("keep-"):
+            keep.append({"id": gid, "name": name})
+    d = daemons(fc, [], extra=discover_block(interval="1h", include=["^keep-%s-" % tag]),
+                poll_interval="1h")
+    for p in keep:
+        wait_for(lambda p=p: polled(fc, p), timeout=30)
+    wait_for(lambda: d.entries(MESSAGE="discovery: watching 3 projects (0 configured, 3 "
+                               "discovered, 1197 left out by discover.include/exclude)"),
+             timeout=10)
+    pages = sorted(r["query"] for r in listing_requests(fc))
+    assert pages == ["pageNum=%d&itemsPerPage=500" % i for i in (1, 2, 3)], pages
+    assert d.stop() == 0
+    with open(os.path.join(d.state_dir, "discover.json")) as f:
+        assert len(json.load(f)["sources"][0]["projects"]) == 1200
