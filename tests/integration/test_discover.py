@@ -116,6 +116,12 @@ def test_neither_projects_nor_discover_is_refused(fc, daemons):
     r = subprocess.run([kmsw.kmswatchd_path(), "-t", "-c", d.config], capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 1 and "discover" in r.stdout + r.stderr
+    d.extra = discover_block()
+    d.write_config()
+    r = subprocess.run([kmsw.kmswatchd_path(), "-t", "-c", d.config], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert "configuration valid: 0 projects and those discover: finds" in r.stdout
 
 
 def test_appears_and_vanishes_without_restart(fc, daemons):
