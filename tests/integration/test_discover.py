@@ -308,3 +308,30 @@ def test_twelve_hundred_projects_in_pages_of_500(fc, daemons):
     assert d.stop() == 0
     with open(os.path.join(d.state_dir, "discover.json")) as f:
         assert len(json.load(f)["sources"][0]["projects"]) == 1200
+
+
+def test_reload_changes_the_filter_and_a_rejected_one_still_lists(fc, daemons):
+    tag = kmsw.new_group_id()[:6]
+    a = listed_project(fc, name="app-%s-a" % tag)
+    b = listed_project(fc, name="app-%s-b-sandbox" % tag, valid=False)
+    d = daemons(fc, [], extra=discover_block(interval="1h"), poll_interval="1h")
+    wait_for(lambda: d.events(b["name"], KMSWATCH_CHECK="ear.valid",
+                              KMSWATCH_EVENT="firing"), timeout=15)
+    # a reload that leaves b out: dropped at once, its alert resolved
+    d.extra = discover_block(interval="1h", exclude=["-sandbox$"])
+    d.write_config()
+    d.reload()
+    wait_for(lambda: d.entries(MESSAGE_ID=with_msgid("PROJECT_GONE"),
+                               KMSWATCH_PROJECT_ID=b["id"]), timeout=15)
+    wait_for(lambda: d.events(b["name"], KMSWATCH_CHECK="ear.valid",
+                              KMSWATCH_EVENT="resolved"), timeout=10)
+    assert d.entries(MESSAGE_ID=with_msgid("PROJECT_GONE"), KMSWATCH_PROJECT_ID=a["id"]) == []
+    # a rejected file keeps the running config, and SIGHUP still lists
+    n = len(listing_requests(fc))
+    c = listed_project(fc, name="app-%s-c" % tag)
+    d.write_config(d.render_config() + "no_such_key: 1\n")
+    d.reload()
+    wait_for(lambda: d.entries(MESSAGE_ID=kmsw.MSGID["config_rejected"]), timeout=10)
+    wait_for(lambda: polled(fc, c), timeout=15)
+    assert len(listing_requests(fc)) > n
+    assert d.stop() == 0
