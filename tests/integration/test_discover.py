@@ -335,3 +335,13 @@ def test_reload_changes_the_filter_and_a_rejected_one_still_lists(fc, daemons):
     wait_for(lambda: polled(fc, c), timeout=15)
     assert len(listing_requests(fc)) > n
     assert d.stop() == 0
+
+
+def test_once_times_out_on_a_hanging_listing(fc, daemons):
+    listed_project(fc)
+    fc.add_fault(GROUPS, exact=True, hang=20, count=-1)
+    d = daemons(fc, [], extra=discover_block(interval="1h"), start=False)
+    r = subprocess.run([kmsw.kmswatchd_path(), "--once", "-c", d.config, "--format", "nagios",
+                        "--timeout", "3s"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "waiting for the Atlas project listing" in r.stdout, r.stdout
