@@ -522,7 +522,7 @@ discover_keep(struct discover *ds, const char *const *wanted, size_t n)
 const char *
 discover_missing(const struct discover *ds)
 {
-	return ds->missing;
+	return ds ? ds->missing : NULL;
 }
 
 /* ---- state --------------------------------------------------------------- */
@@ -532,7 +532,7 @@ discover_save(struct discover *ds, char **json, size_t *len)
 {
 	int r;
 
-	if (!ds->dirty || !ds->cfg || !ds->cfg->discover.enabled)
+	if (!ds || !ds->dirty || !ds->cfg || !ds->cfg->discover.enabled)
 		return 1;
 	if ((r = disc_save(ds->src, ds->n_src, json, len)) == 0)
 		ds->dirty = false;
