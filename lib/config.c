@@ -1863,6 +1863,55 @@ h_org_ids(struct ctx *c, const struct node *v, void *obj, const struct keydef *k
 	return 0;
 }
 
+/* glibc expands a bounded repetition into copies of its operand, so
+ * "((a{100}){100}){100}" compiles to a million nodes and takes seconds:
+ * the upper bounds of every {m,n} (outside bracket expressions), multiplied
+ * together, may be at most this, and a pattern at most REGEX_MAX_LEN long.
+ * Names of Atlas projects never need more. */
+#define REGEX_MAX_REPEAT 1000
+#define REGEX_MAX_LEN 512
+
+static bool
+regex_too_costly(const char *re)
+{
+	uint64_t product = 1;
+	bool in_bracket = false;
+
+	if (strlen(re) > REGEX_MAX_LEN)
+		return true;
+	for (const char *p = re; *p; p++) {
+		if (*p == '\\' && p[1] != '\0') {
+			p++;
+			continue;
+		}
+		if (in_bracket) {
+			/* "[]x]" and "[^]x]": a ']' first is a member */
+			if (*p == ']' && p[-1] != '[' && !(p[-1] == '^' && p[-2] == '['))
+				in_bracket = false;
+			continue;
+		}
+		if (*p == '[') {
+			in_bracket = true;
+			continue;
+		}
+		if (*p == '{') {
+			unsigned long lo = 0, hi = 0;
+			char *end;
+
+			lo = strtoul(p + 1, &end, 10);
+			hi = lo;
+			if (*end == ',')
+				hi = isdigit((unsigned char)end[1]) ? strtoul(end + 1, &end, 10) : lo;
+			if (hi > REGEX_MAX_REPEAT || lo > REGEX_MAX_REPEAT)
+				return true;
+			product *= hi > 1 ? hi : 1;
+			if (product > REGEX_MAX_REPEAT)
+				return true;
+		}
+	}
+	return false;
+}
+
 /* include:/exclude: compiled here, so that a bad pattern is a config
  * error at its own line, never a surprise at the first listing. */
 static int
@@ -1891,6 +1940,18 @@ h_regexes(struct ctx *c, const struct node *v, void *obj, const struct keydef *k
 
 		if ((*texts)[i] == NULL)
 			continue; /* reported */
+		if (regex_too_costly((*texts)[i])) {
+			size_t mark = push(c, "[%ld]", i);
+
+			problem(c, v->v[i], "regular expression too costly to compile: %s (at "
+					    "most %d characters, and repetition counts {m,n} "
+					    "multiplying to at most %d)",
+				quote(&q, (*texts)[i]), REGEX_MAX_LEN, REGEX_MAX_REPEAT);
+			pop(c, mark);
+			free((*texts)[i]);
+			(*texts)[i] = NULL;
+			continue;
+		}
 		e = regcomp(&(*res)[i], (*texts)[i], REG_EXTENDED | REG_NOSUB);
 		if (e != 0) {
 			size_t mark = push(c, "[%ld]", i);

@@ -1776,6 +1776,15 @@ test_discover(void **state UNUSED)
 			 "5F1A2B3C4D5E6F7081920A1B]\n",
 		   "duplicate organization id \"5f1a2b3c4d5e6f7081920a1b\" (org_ids[0])");
 	expect_sub(ATLAS "discover:\n  interval: soon\n", "discover.interval: not a duration");
+	/* glibc would expand these into millions of nodes */
+	expect_sub(ATLAS "discover:\n  include: [\"((a{100}){100}){100}\"]\n",
+		   "<config>:6:13: discover.include[0]: regular expression too costly to compile");
+	expect_sub(ATLAS "discover:\n  exclude: [\"a{1001}\"]\n", "too costly");
+	expect_sub(ATLAS "discover:\n  exclude: [\"a{2,5000}\"]\n", "too costly");
+	cfg = load_ok(ATLAS "discover:\n  include: [\"^p-[0-9]{2,4}-[a-z]{1,20}$\", "
+			    "\"x\\\\{9999\", \"[{]9999\"]\n");
+	assert_int_equal(cfg->discover.n_include, 3);
+	cfg_free(cfg);
 	expect_sub(ATLAS "discover:\n  orgs: []\n", "unknown key \"orgs\"");
 	expect_sub(ATLAS "discover: [1]\n", "discover: expected a mapping");
 }
