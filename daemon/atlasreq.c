@@ -32,6 +32,7 @@ atlasreq_get(struct daemon *d, const char *url, const char *accept, unsigned fla
 		.url = url,
 		.accept = accept,
 		.ca_file = cfg->atlas.ca_file,
+		.service = "atlas",
 	};
 
 	if (authed && cfg->atlas.auth == ATLAS_AUTH_API_KEY) {

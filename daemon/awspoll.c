@@ -32,6 +32,7 @@
 #include "awscred.h"
 #include "checks.h"
 #include "daemon.h"
+#include "exporter.h"
 #include "http.h"
 #include "log.h"
 #include "poller.h"
@@ -77,6 +78,7 @@ struct awsproject {
 	time_t key_first_seen; /* persisted: when key_id was first seen */
 	struct provround s; /* active: Atlas names AWS KMS */
 	struct awsround *round;
+	struct mx_facts mx; /* for the metrics, while AWS is the provider */
 };
 
 struct awspoll {
@@ -263,6 +265,7 @@ req_start(struct awsround *r, enum aws_op op)
 			.aws_sigv4 = scope,
 			.token_refused = awscred_refused,
 			.also_transient = awscred_throttled,
+			.service = "aws",
 		};
 
 		/* on_read may run (and free q) before this returns */
@@ -323,8 +326,18 @@ round_finish(struct awsround *r)
 	struct awsproject *p = r->p;
 	struct awspoll *a = p->owner;
 	struct findings f = {0};
+	/* KMS's own CreationDate: the evaluation may stand in a lower bound */
+	time_t created = r->have_key && r->key.has_creation_date ? r->key.creation_date : 0;
 
 	round_evaluate(r, &f);
+	if (mx_round_read_ok(&f, CHK_AWS_ACCESS))
+		p->mx.last_success = util_now();
+	if (r->have_key) {
+		p->mx.key_created = created;
+		p->mx.key_deletion = r->key.has_deletion_date ? r->key.deletion_date : 0;
+	} else if (r->not_found) {
+		p->mx.key_created = p->mx.key_deletion = 0;
+	}
 	set_round(p, NULL);
 	round_free(r);
 	provround_ended(&p->s, a->hooks.once, a->cfg->aws_interval);
@@ -393,6 +406,7 @@ project_free(struct awsproject *p)
 {
 	free(p->key_id);
 	free(p->region);
+	mx_facts_clear(&p->mx);
 	free(p->e.id);
 	free(p);
 }
@@ -516,6 +530,7 @@ awspoll_ear(struct awspoll *a, const struct cfg_project *cp, const struct atlas_
 	p->e.cfg = cp;
 	was = p->s.active;
 	if (atlas_ear_enabled_provider(ear) != PROV_AWS) {
+		mx_facts_clear(&p->mx);
 		if (p->round) {
 			round_free(p->round);
 			set_round(p, NULL);
@@ -527,6 +542,8 @@ awspoll_ear(struct awspoll *a, const struct cfg_project *cp, const struct atlas_
 	changed = !util_streq(p->key_id, kms->customer_master_key_id) ||
 		  !util_streq(p->region, kms->region);
 	if (!util_streq(p->key_id, kms->customer_master_key_id)) {
+		/* another key: its dates are not the old one's */
+		p->mx.key_created = p->mx.key_deletion = 0;
 		free(p->key_id);
 		p->key_id = util_strdup(kms->customer_master_key_id);
 		p->key_first_seen = util_now();
@@ -647,6 +664,19 @@ op_idle(const struct provider_state *s)
 	return provround_idle(&((const struct awspoll *)s)->sched);
 }
 
+static void
+op_metrics(const struct provider_state *s, struct metrics *w)
+{
+	const struct projset_entry *e;
+
+	projset_foreach(&((const struct awspoll *)s)->projects, e) {
+		const struct awsproject *p = (const struct awsproject *)e;
+
+		if (p->s.active)
+			mx_facts_write(&p->mx, w, p->e.cfg, "aws");
+	}
+}
+
 const struct provider_ops aws_provider = {
 	.name = "AWS",
 	.id = PROV_AWS,
@@ -659,4 +689,5 @@ const struct provider_ops aws_provider = {
 	.save = op_save,
 	.load = op_load,
 	.idle = op_idle,
+	.metrics = op_metrics,
 };

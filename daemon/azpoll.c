@@ -40,6 +40,7 @@
 #include "checks.h"
 #include "crypto.h"
 #include "daemon.h"
+#include "exporter.h"
 #include "http.h"
 #include "log.h"
 #include "projset.h"
@@ -141,6 +142,7 @@ struct azproject {
 	time_t key_first_seen;
 	struct azround *round;
 	struct cp_memory cp;
+	struct mx_facts mx; /* for the metrics, while Azure is the provider */
 };
 
 struct azpoll {
@@ -706,6 +708,7 @@ send_with_token(struct azreq *q)
 			.connect_to = q->connect_to,
 			.get_token = get_az_token,
 			.token_arg = q,
+			.service = "azure",
 		};
 
 		rc = restreq_get(a->d, &spec, on_read, q, &q->rest);
@@ -866,6 +869,28 @@ round_evaluate(struct azround *r, struct findings *f)
 
 static void on_due(void *project);
 
+/* What the metrics show of the round: a fact a read did not reach this
+ * time keeps its last value. */
+static void
+note_facts(struct azproject *p, const struct azround *r, const struct findings *f)
+{
+	const char *subject = NULL;
+	time_t at = mx_finding_at(f, CHK_AZURE_SECRET_EXPIRY, &subject);
+
+	if (mx_round_read_ok(f, CHK_AZURE_ACCESS))
+		p->mx.last_success = util_now();
+	if (f->evaluated[CHK_AZURE_SECRET_EXPIRY] && !util_streq(subject, p->mx.credential)) {
+		free(p->mx.credential);
+		p->mx.credential = util_strdup(subject);
+	}
+	if (f->evaluated[CHK_AZURE_SECRET_EXPIRY])
+		p->mx.credential_expiry = at && p->mx.credential ? at : 0;
+	if (r->have_key)
+		p->mx.key_created = r->key.attr.has_created ? r->key.attr.created : 0;
+	else if (r->key_deleted)
+		p->mx.key_created = 0;
+}
+
 static void
 round_finish(struct azround *r)
 {
@@ -874,6 +899,7 @@ round_finish(struct azround *r)
 	struct findings f = {0};
 
 	round_evaluate(r, &f);
+	note_facts(p, r, &f);
 	set_round(p, NULL);
 	round_free(r);
 	provround_ended(&p->s, a->hooks.once, a->cfg->azure_interval);
@@ -1004,6 +1030,7 @@ project_free(struct azproject *p)
 	kv_clear(&p->kv);
 	free(p->key_id);
 	cp_memory_free(&p->cp);
+	mx_facts_clear(&p->mx);
 	free(p->e.id);
 	free(p);
 }
@@ -1162,6 +1189,7 @@ azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ea
 	if (atlas_ear_enabled_provider(ear) != PROV_AZURE) {
 		if (was) {
 			kv_clear(&p->kv);
+			mx_facts_clear(&p->mx);
 			p->have_trigger = false;
 			if (p->round) {
 				round_free(p->round);
@@ -1308,6 +1336,19 @@ op_idle(const struct provider_state *s)
 	return azpoll_idle((const struct azpoll *)s);
 }
 
+static void
+op_metrics(const struct provider_state *s, struct metrics *w)
+{
+	const struct projset_entry *e;
+
+	projset_foreach(&((const struct azpoll *)s)->projects, e) {
+		const struct azproject *p = (const struct azproject *)e;
+
+		if (p->s.active)
+			mx_facts_write(&p->mx, w, p->e.cfg, "azure");
+	}
+}
+
 const struct provider_ops azure_provider = {
 	.name = "Azure",
 	.id = PROV_AZURE,
@@ -1320,4 +1361,5 @@ const struct provider_ops azure_provider = {
 	.save = op_save,
 	.load = op_load,
 	.idle = op_idle,
+	.metrics = op_metrics,
 };

@@ -22,6 +22,8 @@ struct poller;
 struct store;
 struct providers;
 struct discover;
+struct selfcred;
+struct exporter;
 
 /* The services every module shares. The process's own handles (signals,
  * watchdog, coalescing timers) are loop.c's alone, in its struct
@@ -37,13 +39,20 @@ struct daemon {
 	struct poller *poller;
 	struct providers *providers; /* the key services beside Atlas */
 	struct discover *discover;   /* discover: and the effective project list */
+	struct selfcred *selfcred;   /* atlas.credential_expiry (daemon only) */
 	struct alert_engine *alerts;
+	struct exporter *exporter; /* metrics: listener and textfile */
 	char host[256];
 };
 
 /* Hand a batch of events to every output: the journal (always) and the
  * sinks whose routing accepts them. Used by the poller and by reloads. */
 void daemon_emit(struct daemon *d, const struct alert_events *evs);
+
+/* A module outside the poller's results (selfcred) changed the alert
+ * table or its own state: the state is written this loop turn when events
+ * were queued, else soon, and the per-turn work (repeats, STATUS=) runs. */
+void daemon_observed(struct daemon *d, bool events);
 
 /* The alert policy of the current config. */
 struct alert_policy daemon_alert_policy(const struct daemon *d);

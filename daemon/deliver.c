@@ -27,6 +27,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "deliver.h"
+#include "exporter.h"
 #include "http.h"
 #include "log.h"
 #include "msgid.h"
@@ -88,6 +89,8 @@ struct sink {
 	bool write_failing; /* journaled once per streak */
 	struct expect *expects;
 	int open_handles;
+	/* for the metrics, since the sink was configured */
+	uint64_t n_delivered, n_retried, n_given_up;
 };
 
 struct deliverer {
@@ -888,6 +891,17 @@ deliver_pending(const struct deliverer *dl)
 	return n;
 }
 
+void
+deliver_metrics(const struct deliverer *dl, struct metrics *w)
+{
+	for (const struct sink *s = dl->sinks; s; s = s->next) {
+		mx_outbox_pending(w, s->name, s->queued);
+		mx_deliveries(w, s->name, "delivered", s->n_delivered);
+		mx_deliveries(w, s->name, "retried", s->n_retried);
+		mx_deliveries(w, s->name, "given_up", s->n_given_up);
+	}
+}
+
 bool
 deliver_disk_refused(const struct deliverer *dl)
 {
@@ -997,6 +1011,7 @@ event_from_alert(const struct alert *a, time_t now, struct alert_event *ev)
 	ev->subject = a->subject;
 	ev->summary = a->summary;
 	ev->missing = a->missing;
+	ev->org_id = a->org_id;
 	ev->check = a->check;
 	ev->provider = a->provider;
 	ev->severity = a->severity;
@@ -1078,7 +1093,14 @@ on_delivered(void *ctx, const struct http_response *resp)
 	else
 		snprintf(last, sizeof(last), "HTTP %ld", resp->status);
 	if (it->snapshot) {
-		if (a.transport_error || resp->status < 200 || resp->status >= 300)
+		bool ok = !a.transport_error && resp->status >= 200 && resp->status < 300;
+
+		/* a failed re-post is not retried: the next one supersedes it */
+		if (ok)
+			s->n_delivered++;
+		else
+			s->n_given_up++;
+		if (!ok)
 			log_warn("sink %s: re-posting the firing alerts failed (%s); the next "
 				 "re-post is due in %llds",
 				 s->name, last, (long long)s->resend_interval);
@@ -1089,10 +1111,12 @@ on_delivered(void *ctx, const struct http_response *resp)
 	v = outbox_decide(&it->rec, &a, wall_ms(), s->max_age, util_random_u32(), &delay);
 	switch (v) {
 	case OUTBOX_DONE:
+		s->n_delivered++;
 		log_debug("sink %s: delivered %s (%s) after %u attempt%s", s->name, it->what,
 			  it->rec.id, it->rec.attempts, it->rec.attempts == 1 ? "" : "s");
 		break;
 	case OUTBOX_PERMANENT:
+		s->n_given_up++;
 		log_msg(LOG_ERR, MSGID_DELIVERY_FAILED,
 			"sink %s: giving up on %s (%s) after %u attempt%s: permanent failure, %s%s",
 			s->name, it->what, it->rec.id, it->rec.attempts,
@@ -1102,6 +1126,7 @@ on_delivered(void *ctx, const struct http_response *resp)
 					    : "");
 		break;
 	case OUTBOX_EXPIRED:
+		s->n_given_up++;
 		util_format_duration(s->max_age, age, sizeof(age));
 		log_msg(LOG_ERR, MSGID_DELIVERY_FAILED,
 			"sink %s: giving up on %s (%s) after %u attempt%s: still failing %s after "
@@ -1110,6 +1135,7 @@ on_delivered(void *ctx, const struct http_response *resp)
 			it->rec.attempts == 1 ? "" : "s", age, last);
 		break;
 	case OUTBOX_RETRY:
+		s->n_retried++;
 		it->rec.next_attempt_ms = wall_ms() + delay;
 		log_warn("sink %s: delivering %s (%s) failed (%s); attempt %u in %lldms", s->name,
 			 it->what, it->rec.id, last, it->rec.attempts + 1, (long long)delay);
@@ -1193,6 +1219,7 @@ sink_kick(struct sink *s)
 		}
 		log_msg(LOG_ERR, MSGID_DELIVERY_FAILED, "sink %s: cannot render %s: %s; dropped",
 			s->name, it->what, strerror(-r));
+		s->n_given_up++;
 		pop_head(s);
 		sink_kick(s);
 		return;
@@ -1218,6 +1245,7 @@ sink_kick(struct sink *s)
 				log_msg(LOG_ERR, MSGID_DELIVERY_FAILED,
 					"sink %s: the signing secret is unusable; dropping %s",
 					s->name, it->what);
+				s->n_given_up++;
 				pop_head(s);
 				sink_kick(s);
 				return;
@@ -1240,6 +1268,7 @@ sink_kick(struct sink *s)
 		.timeout_ms = cfg->http.timeout_ms,
 		.max_response_bytes = MAX_SINK_RESPONSE,
 		.priority = true, /* not behind a poll cycle's reads */
+		.service = "notify",
 	};
 	s->last_post_ms = now_mono;
 	r = http_submit(dl->d->http, &req, on_delivered, s, &s->inflight);

@@ -50,6 +50,9 @@ int deliver_check_dirs(const struct deliverer *dl, char *why, size_t whylen);
 void deliver_event(struct deliverer *dl, const struct alert_event *ev);
 /* Events waiting or in flight, all sinks (Alertmanager re-posts aside). */
 size_t deliver_pending(const struct deliverer *dl);
+/* Its samples for a scrape: each sink's outbox and deliveries. */
+struct metrics;
+void deliver_metrics(const struct deliverer *dl, struct metrics *w);
 /* Some queued event is in memory only: the disk refused its record. */
 bool deliver_disk_refused(const struct deliverer *dl);
 

@@ -27,6 +27,7 @@
 #include "atlas.h"
 #include "checks.h"
 #include "daemon.h"
+#include "exporter.h"
 #include "gcp.h"
 #include "gcptoken.h"
 #include "http.h"
@@ -82,6 +83,7 @@ struct gcpproject {
 	time_t seen_since;
 	struct provround s; /* schedule; s.active: Atlas's enabled provider is GCP */
 	struct gcpround *round;
+	struct mx_facts mx; /* for the metrics, while GCP is the provider */
 };
 
 struct gcppoll {
@@ -255,6 +257,7 @@ req_start(struct gcpround *r, enum gcp_op op, char *url)
 		.ca_file = g->cfg->gcp.ca_file,
 		.get_token = get_gcp_token,
 		.token_arg = q,
+		.service = "gcp",
 	};
 	/* on_read may run (and free q) before this returns */
 	if ((rc = restreq_get(g->d, &spec, on_read, q, &q->rest)) < 0) {
@@ -321,6 +324,14 @@ round_finish(struct gcpround *r)
 	struct findings f = {0};
 
 	round_evaluate(r, &f);
+	if (mx_round_read_ok(&f, CHK_GCP_ACCESS))
+		p->mx.last_success = util_now();
+	if (r->have_ver) {
+		p->mx.key_created = r->ver.has_create ? r->ver.create_time : 0;
+		p->mx.key_deletion = r->ver.has_destroy ? r->ver.destroy_time : 0;
+	} else if (r->ver_not_found || !r->pin_ok) {
+		p->mx.key_created = p->mx.key_deletion = 0;
+	}
 	set_round(p, NULL);
 	round_free(r);
 	provround_ended(&p->s, g->hooks.once, g->cfg->gcp_interval);
@@ -404,6 +415,7 @@ project_free(struct gcpproject *p)
 {
 	free(p->version_id);
 	free(p->seen_id);
+	mx_facts_clear(&p->mx);
 	free(p->e.id);
 	free(p);
 }
@@ -524,6 +536,7 @@ gcppoll_ear(struct gcppoll *g, const struct cfg_project *cp, const struct atlas_
 	p->e.cfg = cp;
 	was = p->s.active;
 	if (atlas_ear_enabled_provider(ear) != PROV_GCP) {
+		mx_facts_clear(&p->mx);
 		free(p->version_id);
 		p->version_id = NULL;
 		if (p->round) {
@@ -652,6 +665,19 @@ op_idle(const struct provider_state *s)
 	return provround_idle(&((const struct gcppoll *)s)->rounds);
 }
 
+static void
+op_metrics(const struct provider_state *s, struct metrics *w)
+{
+	const struct projset_entry *e;
+
+	projset_foreach(&((const struct gcppoll *)s)->projects, e) {
+		const struct gcpproject *p = (const struct gcpproject *)e;
+
+		if (p->s.active)
+			mx_facts_write(&p->mx, w, p->e.cfg, "gcp");
+	}
+}
+
 const struct provider_ops gcp_provider = {
 	.name = "Google Cloud",
 	.id = PROV_GCP,
@@ -664,4 +690,5 @@ const struct provider_ops gcp_provider = {
 	.save = op_save,
 	.load = op_load,
 	.idle = op_idle,
+	.metrics = op_metrics,
 };

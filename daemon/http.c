@@ -87,6 +87,7 @@ struct http_transfer {
 	bool too_large;  /* the write callback refused to go past max_body */
 	bool body_nomem; /* the write callback could not grow the buffer */
 	bool priority;   /* waits in c->queue_first */
+	const char *service; /* the caller's literal, for the observer */
 	/* A failure we detected ourselves (set-up, add, socket watch). */
 	CURLcode fail;
 	char failmsg[128];
@@ -120,6 +121,8 @@ struct http_client {
 	void (*close_done)(void *);
 	void *close_arg;
 	struct http_stats stats;
+	http_observer_fn observer;
+	void *observer_arg;
 };
 
 static void xfer_free(struct http_transfer *);
@@ -248,6 +251,7 @@ static long xfer_response(struct http_transfer *t, CURLcode rc, struct http_resp
 		snprintf(r->content_type, sizeof(r->content_type), "%s", ct);
 	r->http_version = map_http_version(ver);
 	r->total_ms = us / 1000;
+	r->total_us = us;
 	/* No new connection and an answer came back: it went over one the
 	 * cache already had. A transfer that failed before any answer used
 	 * no connection worth calling reused. */
@@ -285,6 +289,8 @@ static void xfer_complete(struct http_transfer *t, CURLcode rc)
 		c->stats.connections_opened += (uint64_t)nconn;
 	if (r.reused)
 		c->stats.reused++;
+	if (c->observer != NULL)
+		c->observer(c->observer_arg, t->service, r.status, r.curl_code, r.total_us);
 	t->state = XFER_CALLING;
 	t->fn(t->ctx, &r);
 	xfer_free(t);
@@ -745,6 +751,7 @@ int http_submit(struct http_client *c, const struct http_request *req, http_done
 	t->c = c;
 	t->fn = fn;
 	t->ctx = ctx;
+	t->service = req->service;
 	t->max_body = req->max_response_bytes > 0 ? req->max_response_bytes : HTTP_MAX_RESPONSE;
 	if (t->max_body > SIZE_MAX / 2)
 		t->max_body = SIZE_MAX / 2; /* keeps max_body + 1 from wrapping */
@@ -936,6 +943,12 @@ void http_client_close(struct http_client *c, void (*done)(void *), void *arg)
 		sock_close(hs);
 	uv_close((uv_handle_t *)&c->timer, on_handle_close);
 	uv_close((uv_handle_t *)&c->defer, on_handle_close);
+}
+
+void http_client_set_observer(struct http_client *c, http_observer_fn fn, void *arg)
+{
+	c->observer = fn;
+	c->observer_arg = arg;
 }
 
 void http_get_stats(const struct http_client *c, struct http_stats *out)

@@ -47,6 +47,9 @@ struct http_request {
 	/* Served before every other waiting transfer (notifications: a sink
 	 * has at most one request out, so these cannot crowd out polling). */
 	bool priority;
+	/* For the metrics: which service this is ("atlas", "azure", ...), a
+	 * string that outlives the transfer (a literal); NULL: "other". */
+	const char *service;
 };
 
 struct http_response {
@@ -60,6 +63,7 @@ struct http_response {
 	char content_type[128];
 	long http_version;      /* 10, 11 or 20 (HTTP/1.0, 1.1, 2) */
 	int64_t total_ms;
+	int64_t total_us;
 	bool reused;            /* the connection was reused (no new connect) */
 };
 
@@ -90,6 +94,12 @@ int http_submit(struct http_client *c, const struct http_request *req,
 void http_cancel(struct http_transfer *t);
 /* t is valid only until its callback returns; from inside its own callback
  * http_cancel(t) does nothing. NULL is ignored. */
+
+/* Told of every finished transfer (not of cancelled ones), from the loop:
+ * its service, HTTP status (0: none), CURLcode and total time. */
+typedef void (*http_observer_fn)(void *arg, const char *service, long status, int curl_code,
+				 int64_t total_us);
+void http_client_set_observer(struct http_client *c, http_observer_fn fn, void *arg);
 
 /* Counters for STATUS= and the benchmark. */
 /* started: transfers handed to libcurl; completed: curl_code 0, whatever

@@ -24,17 +24,20 @@
 #include "daemon.h"
 #include "deliver.h"
 #include "discover.h"
+#include "exporter.h"
 #include "http.h"
 #include "log.h"
 #include "msgid.h"
 #include "poller.h"
 #include "provider.h"
+#include "selfcred.h"
 #include "store.h"
 #include "tokens.h"
 #include "util.h"
 
 #define ALERTS_DOC "alerts.json"
 #define PROJECTS_DOC "projects.json"
+#define SELFCRED_DOC "selfcred.json"
 /* A poll cycle's results arrive within milliseconds of each other: write
  * the state once for the burst rather than once per project. */
 #define PERSIST_DELAY_MS 200
@@ -104,11 +107,17 @@ persist(struct daemon *d)
 	if (poller_save_memory(d->poller, &json, &len) == 0)
 		store_write(d->store, PROJECTS_DOC, json, len);
 	free(json);
+	json = NULL;
+	if (d->selfcred && selfcred_save(d->selfcred, &json, &len) == 0)
+		store_write(d->store, SELFCRED_DOC, json, len);
+	free(json);
 	providers_save(d->providers, d->store);
 	json = NULL;
 	if (discover_save(d->discover, &json, &len) == 0)
 		store_write(d->store, DISCOVER_DOC, json, len);
 	free(json);
+	/* after the results of a poll burst, like the state */
+	exporter_after_cycle(d->exporter);
 }
 
 static void
@@ -192,6 +201,13 @@ on_result(void *ctx, const struct cfg_project *p, const struct findings *f)
 	if (r < 0)
 		log_err("project %s: cannot update alerts: %s", p->name, strerror(-r));
 	daemon_emit(d, &evs);
+	daemon_observed(d, evs.n > 0);
+	alert_events_free(&evs);
+}
+
+void
+daemon_observed(struct daemon *d, bool events)
+{
 	/* Events were just queued (their outbox records are on disk): the
 	 * alert state that produced them follows in this turn of the loop,
 	 * not after the burst delay, so that a crash between the two writes
@@ -199,12 +215,13 @@ on_result(void *ctx, const struct cfg_project *p, const struct findings *f)
 	 * window. Once per turn, not once per result: the state holds every
 	 * alert, and saving it for each of N projects that fire together
 	 * would cost N^2. */
-	if (evs.n > 0) {
+	if (rt_of(d)->stopping)
+		return;
+	if (events) {
 		uv_timer_start(&rt_of(d)->persist_timer, on_persist_timer, 0, 0);
 	} else {
 		persist_soon(d);
 	}
-	alert_events_free(&evs);
 	if (!uv_is_active((uv_handle_t *)&rt_of(d)->turn_timer))
 		uv_timer_start(&rt_of(d)->turn_timer, on_turn_timer, 0, 0);
 }
@@ -278,6 +295,8 @@ reload(struct daemon *d)
 	 * discovered ones; the providers log what failed */
 	if ((r = discover_configure(d->discover, ncfg)) < 0)
 		log_err("reload: cannot set up polling: %s", strerror(-r));
+	selfcred_configure(d->selfcred, ncfg);
+	exporter_configure(d->exporter, ncfg);   /* logs; keeps a listener it cannot replace */
 	cfg_free(old);
 	log_msg(LOG_NOTICE, MSGID_CONFIG_RELOADED, "configuration reloaded from %s: %zu project%s, %zu sink%s",
 		rt_of(d)->config_path, ncfg->n_projects, ncfg->n_projects == 1 ? "" : "s", ncfg->n_sinks,
@@ -308,8 +327,13 @@ stop(struct daemon *d)
 	uv_timer_stop(&rt_of(d)->persist_timer);
 	uv_timer_stop(&rt_of(d)->turn_timer);
 	persist(d);
+	http_client_set_observer(d->http, NULL, NULL);
+	exporter_free(d->exporter);
+	d->exporter = NULL;
 	providers_free(d->providers);
 	d->providers = NULL;
+	selfcred_free(d->selfcred);
+	d->selfcred = NULL;
 	poller_free(d->poller);
 	d->poller = NULL;
 	/* after them: they point into its list of projects */
@@ -380,6 +404,15 @@ load_state(struct daemon *d)
 	else if (r < 0 && r != -ENOENT)
 		log_err("cannot read %s/%s: %s", store_dir(d->store), PROJECTS_DOC, util_file_error(r));
 	free(json);
+	json = NULL;
+	r = store_read(d->store, SELFCRED_DOC, &json, &len);
+	if (r == 0 && selfcred_load(d->selfcred, json, len) < 0)
+		log_err("state file %s/%s is damaged; kmswatch's own secret is read afresh",
+			store_dir(d->store), SELFCRED_DOC);
+	else if (r < 0 && r != -ENOENT)
+		log_err("cannot read %s/%s: %s", store_dir(d->store), SELFCRED_DOC,
+			util_file_error(r));
+	free(json);
 	providers_load(d->providers, d->store);
 	json = NULL;
 	r = store_read(d->store, DISCOVER_DOC, &json, &len);
@@ -435,7 +468,9 @@ daemon_run(const char *config_path)
 	    (r = deliver_new(d, &d->deliver)) < 0 ||
 	    (r = poller_new(d, &hooks, &d->poller)) < 0 ||
 	    (r = providers_new(d, &hooks, &d->providers)) < 0 ||
-	    (r = discover_new(d, &hooks, &d->discover)) < 0) {
+	    (r = discover_new(d, &hooks, &d->discover)) < 0 ||
+	    (r = selfcred_new(d, NULL, NULL, &d->selfcred)) < 0 ||
+	    (r = exporter_new(d, &d->exporter)) < 0) {
 		log_err("cannot start: %s", strerror(-r));
 		goto out_modules;
 	}
@@ -444,6 +479,11 @@ daemon_run(const char *config_path)
 	if ((r = deliver_configure(d->deliver, d->cfg)) < 0 ||
 	    (r = discover_configure(d->discover, d->cfg)) < 0) {
 		log_err("cannot start: %s", strerror(-r));
+		goto out_modules;
+	}
+	http_client_set_observer(d->http, exporter_observe_http, d->exporter);
+	if ((r = exporter_configure(d->exporter, d->cfg)) < 0) {
+		log_err("cannot start: metrics.listen cannot be served (see above)");
 		goto out_modules;
 	}
 	if ((r = deliver_check_dirs(d->deliver, why, sizeof(why))) < 0) {
@@ -455,6 +495,8 @@ daemon_run(const char *config_path)
 	rt.persist_timer.data = d;
 	uv_timer_init(&loop, &rt.turn_timer);
 	rt.turn_timer.data = d;
+	/* after the timers it may start through daemon_observed */
+	selfcred_configure(d->selfcred, d->cfg);
 	uv_signal_init(&loop, &rt.sighup);
 	uv_signal_init(&loop, &rt.sigterm);
 	uv_signal_init(&loop, &rt.sigint);
@@ -480,6 +522,9 @@ daemon_run(const char *config_path)
 	goto out_loop;
 
 out_modules:
+	selfcred_free(d->selfcred);
+	exporter_free(d->exporter);
+	d->exporter = NULL;
 	providers_free(d->providers);
 	poller_free(d->poller);
 	discover_free(d->discover);

@@ -27,6 +27,7 @@
 #include "poller.h"
 #include "tokens.h"
 #include "provider.h"
+#include "selfcred.h"
 #include "strpool.h"
 #include "util.h"
 
@@ -34,7 +35,7 @@
  * these until it prints. Their strings are interned (strpool.h): most
  * subjects and summaries are the same few sentences in every project. */
 struct row {
-	const struct cfg_project *p;
+	const struct cfg_project *p; /* NULL: kmswatch's own credential */
 	const char *subject, *summary, *missing; /* in once.strings */
 	uint32_t seq;   /* arrival order, for a stable sort */
 	uint8_t check;  /* enum check_id */
@@ -52,15 +53,24 @@ struct once {
 	bool timed_out;
 	int64_t timeout;
 	char waiting[512]; /* what was still open when the timeout struck */
+	struct selfcred *selfcred; /* NULL with --project */
+	char self_org[32];         /* the organization of its rows, "" unknown */
 };
 
 static_assert(CHK__COUNT <= UINT8_MAX, "struct row keeps a check id in 8 bits");
 
+/* Every reader is done: the poller, the providers, the own credential. */
 static void
-on_result(void *ctx, const struct cfg_project *p, const struct findings *f)
+maybe_stop(struct once *o)
 {
-	struct once *o = ctx;
+	if (poller_all_done(o->d->poller) && providers_idle(o->d->providers) &&
+	    selfcred_idle(o->selfcred) && discover_idle(o->d->discover))
+		uv_stop(o->d->loop);
+}
 
+static void
+add_rows(struct once *o, const struct cfg_project *p, const struct findings *f)
+{
 	for (size_t i = 0; i < f->n && !o->failed; i++) {
 		const struct finding *fi = &f->v[i];
 		const char *subject, *summary, *missing = NULL;
@@ -100,9 +110,31 @@ on_result(void *ctx, const struct cfg_project *p, const struct findings *f)
 		};
 		o->n++;
 	}
-	if (poller_all_done(o->d->poller) && providers_idle(o->d->providers) &&
-	    discover_idle(o->d->discover))
-		uv_stop(o->d->loop);
+}
+
+static void
+on_result(void *ctx, const struct cfg_project *p, const struct findings *f)
+{
+	struct once *o = ctx;
+
+	add_rows(o, p, f);
+	maybe_stop(o);
+}
+
+static void
+on_self(void *ctx, const char *org_id, const struct findings *f)
+{
+	struct once *o = ctx;
+
+	snprintf(o->self_org, sizeof(o->self_org), "%s", org_id ? org_id : "");
+	add_rows(o, NULL, f);
+	maybe_stop(o);
+}
+
+static const char *
+row_name(const struct row *r)
+{
+	return r->p ? r->p->name : ALERTS_SELF_NAME;
 }
 
 static enum severity
@@ -123,8 +155,11 @@ row_cmp(const void *x, const void *y)
 {
 	const struct row *a = x, *b = y;
 
-	if (a->p != b->p)
+	if (a->p != b->p) {
+		if (!a->p || !b->p) /* kmswatch's own credential last */
+			return !a->p ? 1 : -1;
 		return a->p < b->p ? -1 : 1;
+	}
 	if (a->check != b->check)
 		return a->check < b->check ? -1 : 1;
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
@@ -137,7 +172,7 @@ print_text(const struct once *o)
 	for (size_t i = 0; i < o->n; i++) {
 		const struct row *r = &o->rows[i];
 
-		printf("%-24s %-24s %-9s %s\n", r->p->name, check_name(r->check),
+		printf("%-24s %-24s %-9s %s\n", row_name(r), check_name(r->check),
 		       severity_name(r->severity), r->summary);
 	}
 }
@@ -151,8 +186,8 @@ print_json(const struct once *o)
 	fputs(o->n ? "[\n" : "[]\n", stdout);
 	for (size_t i = 0; i < o->n; i++) {
 		const struct row *r = &o->rows[i];
-		json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "project_id", r->p->id,
-				      "project_name", r->p->name, "check",
+		json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "project_id",
+				      r->p ? r->p->id : "", "project_name", row_name(r), "check",
 				      check_name((enum check_id)r->check), "severity",
 				      severity_name((enum severity)r->severity), "provider",
 				      provider_name((enum provider)r->provider), "subject",
@@ -167,6 +202,8 @@ print_json(const struct once *o)
 			json_object_set_new(j, "age_days", json_integer(r->age_days));
 		if (r->missing)
 			json_object_set_new(j, "missing", json_string(r->missing));
+		if (!r->p && o->self_org[0])
+			json_object_set_new(j, "org_id", json_string(o->self_org));
 		s = json_dumps(j, JSON_INDENT(2));
 		json_decref(j);
 		if (!s)
@@ -201,7 +238,7 @@ print_nagios(const struct once *o, enum severity w)
 	if (o->timed_out)
 		printf("%s", o->waiting);
 	else if (first)
-		printf("%s %s: %s", first->p->name, check_name(first->check),
+		printf("%s %s: %s", row_name(first), check_name(first->check),
 		       first->summary);
 	else
 		printf("%zu check results, no problems", o->n);
@@ -213,7 +250,7 @@ print_nagios(const struct once *o, enum severity w)
 		const struct row *r = &o->rows[i];
 
 		if (r->severity > SEV_INFO)
-			printf("%s: %s %s: %s\n", severity_name(r->severity), r->p->name,
+			printf("%s: %s %s: %s\n", severity_name(r->severity), row_name(r),
 			       check_name(r->check), r->summary);
 	}
 }
@@ -252,9 +289,14 @@ on_timeout(uv_timer_t *t)
 		size_t nb = providers_busy(o->d->providers, busy, sizeof(busy));
 
 		if (nb > 0 && off < sizeof(o->waiting))
-			snprintf(o->waiting + off, sizeof(o->waiting) - off, "%s the %s reads",
-				 n ? ", and for" : " waiting for", busy);
+			off += (size_t)snprintf(o->waiting + off, sizeof(o->waiting) - off,
+						"%s the %s reads", n ? ", and for" : " waiting for",
+						busy);
 	}
+	if (!selfcred_idle(o->selfcred) && off < sizeof(o->waiting))
+		snprintf(o->waiting + off, sizeof(o->waiting) - off, "%s",
+			 off > 0 && strstr(o->waiting, "waiting") ? ", and for kmswatch's own service account"
+							     : " waiting for kmswatch's own service account");
 	uv_stop(o->d->loop);
 }
 
@@ -322,7 +364,9 @@ once_run(const char *config_path, const struct once_opts *opts)
 	    (r = tokens_new(d, &d->tokens)) < 0 || (r = auth_new(d, &d->auth)) < 0 ||
 	    (r = poller_new(d, &hooks, &d->poller)) < 0 ||
 	    (r = providers_new(d, &hooks, &d->providers)) < 0 ||
-	    (r = discover_new(d, &hooks, &d->discover)) < 0) {
+	    (r = discover_new(d, &hooks, &d->discover)) < 0 ||
+	    /* the own credential is no project: --project leaves it out */
+	    (opts->n_projects == 0 && (r = selfcred_new(d, on_self, &o, &o.selfcred)) < 0)) {
 		rc = unknown("cannot start: %s", strerror(-r));
 		goto out;
 	}
@@ -334,9 +378,11 @@ once_run(const char *config_path, const struct once_opts *opts)
 		rc = unknown("cannot start: %s", strerror(-r));
 		goto out;
 	}
+	if (o.selfcred)
+		selfcred_configure(o.selfcred, d->cfg);
 	uv_timer_start(&timer, on_timeout, (uint64_t)opts->timeout * 1000, 0);
 	if (!poller_all_done(d->poller) || !providers_idle(d->providers) ||
-	    !discover_idle(d->discover))
+	    !selfcred_idle(o.selfcred) || !discover_idle(d->discover))
 		uv_run(&loop, UV_RUN_DEFAULT);
 	if (o.failed) {
 		rc = unknown("out of memory collecting results");
@@ -364,6 +410,7 @@ once_run(const char *config_path, const struct once_opts *opts)
 	rc = o.timed_out ? 3 : severity_nagios(w);
 out:
 	uv_close((uv_handle_t *)&timer, NULL);
+	selfcred_free(o.selfcred);
 	providers_free(d->providers);
 	poller_free(d->poller);
 	discover_free(d->discover);

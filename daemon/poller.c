@@ -20,11 +20,12 @@
 #include "checks.h"
 #include "config.h"
 #include "daemon.h"
+#include "exporter.h"
 #include "http.h"
 #include "log.h"
 #include "poller.h"
 #include "projset.h"
-#include "sched.h"
+#include "schedule.h"
 #include "provider.h"
 #include "store.h"
 #include "util.h"
@@ -76,6 +77,10 @@ struct project {
 	int64_t round_started_ms;
 	int64_t events_due_ms;   /* monotonic: when atlas.events reads again */
 	struct ear_memory mem;
+	/* for the metrics: the last EAR read that worked */
+	time_t ear_read_at;
+	enum provider ear_provider;
+	enum tri ear_valid;
 };
 
 struct poller {
@@ -308,6 +313,9 @@ report(struct project *p, const struct atlas_fetch *fetch, const struct atlas_ea
 	admit_waiting(pl);
 	chk_atlas_access(fetch, &f);
 	if (ear) {
+		p->ear_read_at = util_now();
+		p->ear_provider = atlas_ear_enabled_provider(ear);
+		p->ear_valid = atlas_ear_provider_valid(ear, p->ear_provider);
 		r = chk_ear(ear, p->e.cfg->expect_provider, &p->e.cfg->checks, &p->mem, util_now(), &f,
 			    &next);
 		if (r == 0) {
@@ -751,6 +759,23 @@ poller_unfinished(const struct poller *pl, const struct cfg_project **out, size_
 		n++;
 	}
 	return n;
+}
+
+void
+poller_metrics(const struct poller *pl, struct metrics *w)
+{
+	const struct projset_entry *e;
+
+	projset_foreach(&pl->projects, e) {
+		const struct project *p = (const struct project *)e;
+
+		if (!p->ear_read_at)
+			continue;
+		mx_last_success(w, p->e.cfg, "atlas", p->ear_read_at);
+		if (p->ear_provider != PROV_NONE && p->ear_valid != TRI_ABSENT)
+			mx_ear_valid(w, p->e.cfg, provider_name(p->ear_provider),
+				     p->ear_valid == TRI_TRUE);
+	}
 }
 
 bool

@@ -45,6 +45,10 @@ int poller_load_memory(struct poller *p, const char *json, size_t len);
 
 /* For STATUS=: projects, rounds in progress, ms until the next round. */
 void poller_stats(const struct poller *p, size_t *projects, size_t *busy, int64_t *next_ms);
+/* Its samples for a scrape: ear_valid and the Atlas last_success of each
+ * project read at least once (daemon/exporter.h). */
+struct metrics;
+void poller_metrics(const struct poller *p, struct metrics *w);
 /* In once mode: true when every project has reported. */
 bool poller_all_done(const struct poller *p);
 /* Once mode: the projects that have not reported yet, in config order, at

@@ -29,6 +29,7 @@ struct ear_memory;
 struct poller_hooks;
 struct store;
 struct provider_state; /* one provider's running state, its own type */
+struct metrics;
 
 struct provider_ops {
 	const char *name;   /* "azure": log prefix */
@@ -52,6 +53,9 @@ struct provider_ops {
 	int (*load)(struct provider_state *s, const char *json, size_t len);
 	/* Once mode: no round of it is pending or running. */
 	bool (*idle)(const struct provider_state *s);
+	/* Its samples for a scrape (daemon/exporter.h: mx_*): expiries, key
+	 * dates, last complete read, per project. O(its projects). */
+	void (*metrics)(const struct provider_state *s, struct metrics *w);
 };
 
 /* ---- the running set, for the core ------------------------------------ */
@@ -67,6 +71,7 @@ bool providers_idle(const struct providers *ps);
 /* How many providers have rounds pending or running; their names
  * ("Azure, AWS") in buf, for the --once timeout message. */
 size_t providers_busy(const struct providers *ps, char *buf, size_t len);
+void providers_metrics(const struct providers *ps, struct metrics *w);
 /* Write each provider's document to the store / read it back (damage and
  * read errors are logged here, once, with the file name). */
 void providers_save(const struct providers *ps, struct store *st);

@@ -112,6 +112,14 @@ providers_busy(const struct providers *ps, char *buf, size_t len)
 }
 
 void
+providers_metrics(const struct providers *ps, struct metrics *w)
+{
+	for (size_t i = 0; i < N_PROVIDERS; i++)
+		if (provider_table[i]->metrics)
+			provider_table[i]->metrics(ps->s[i], w);
+}
+
+void
 providers_save(const struct providers *ps, struct store *st)
 {
 	for (size_t i = 0; i < N_PROVIDERS; i++) {

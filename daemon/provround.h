@@ -2,7 +2,7 @@
 /*
  * provround — the schedule of a provider's per-project rounds, the same
  * for every provider (azpoll.c, awspoll.c, gcppoll.c): when each project's
- * next round is due (one timer for all, sched.c), whether a
+ * next round is due (one timer for all, schedule.c), whether a
  * round runs and whether another is wanted after it, whether Atlas names
  * the provider for the project ("active") and a round has ended since,
  * and the counters that make the provider's idle() a comparison instead
@@ -17,7 +17,7 @@
 
 #include <uv.h>
 
-#include "sched.h"
+#include "schedule.h"
 
 /* One per provider. */
 struct provround_set {

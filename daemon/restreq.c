@@ -32,6 +32,7 @@ struct restreq {
 	bool (*also_transient)(const struct http_response *resp);
 	restreq_token_fn get_token;
 	void *token_arg;
+	const char *service;
 	char *token;
 	bool retried_401;
 	struct token_waiter *waiter;
@@ -135,6 +136,7 @@ submit(struct restreq *q)
 		.max_response_bytes = cfg->http.max_response_bytes,
 		.digest_user = q->digest_user,
 		.digest_password = q->digest_user ? q->digest_password : NULL,
+		.service = q->service,
 	};
 	char why[128], *creds = NULL, *session = NULL;
 	size_t n = 1;
@@ -228,6 +230,7 @@ restreq_get(struct daemon *d, const struct restreq_spec *spec, restreq_fn fn, vo
 	q->token_arg = spec->token_arg;
 	q->token_refused = spec->token_refused;
 	q->also_transient = spec->also_transient;
+	q->service = spec->service;
 	for (size_t i = 0; spec->headers && spec->headers[i]; i++)
 		if (i == RESTREQ_MAX_HEADERS || !(q->headers[i] = strdup(spec->headers[i]))) {
 			req_free(q);

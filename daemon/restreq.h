@@ -60,6 +60,8 @@ struct restreq_spec {
 	bool (*token_refused)(const struct http_response *resp);
 	/* Answers to retry with backoff beside fetch's own (NULL: none). */
 	bool (*also_transient)(const struct http_response *resp);
+	/* For the metrics: the service read ("atlas", "azure"), a literal */
+	const char *service;
 };
 
 /* Everything in spec is copied except token_arg. fn may run before this

@@ -195,7 +195,12 @@ fetch_request(struct token_entry *e, const struct http_request *req, struct toke
 	      int r, char *why, size_t whylen)
 {
 	if (r == 0) {
-		r = fetch_start_ex(e->owner->d, req, FETCH_RETRIES, e->src->also_transient,
+		struct http_request named = *req;
+
+		/* token requests count for the service they are for */
+		if (!named.service)
+			named.service = e->src->name;
+		r = fetch_start_ex(e->owner->d, &named, FETCH_RETRIES, e->src->also_transient,
 				   on_fetched, e, &e->fetch);
 		if (r < 0)
 			snprintf(why, whylen, "cannot start the request for the %s: %s", e->label,

@@ -62,7 +62,8 @@ struct token_scratch {
 };
 
 struct token_source {
-	const char *name; /* "Atlas", "Azure": for debug lines */
+	const char *name; /* "atlas", "azure": for debug lines and the metrics'
+			     service label of its token requests */
 	/* Build the request for arg (the caller's identity, used only during
 	 * the call); strings it allocates go in sc. 0, or a negative errno
 	 * with why set. */

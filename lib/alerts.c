@@ -86,6 +86,7 @@ event_clear(struct alert_event *ev)
 	free(ev->subject);
 	free(ev->summary);
 	free(ev->missing);
+	free(ev->org_id);
 	free(ev->note);
 	strv_free(ev->sinks, ev->n_sinks);
 	memset(ev, 0, sizeof(*ev));
@@ -108,6 +109,7 @@ alert_clear(struct alert *a)
 	free(a->subject);
 	free(a->summary);
 	free(a->missing);
+	free(a->org_id);
 	strv_free(a->sinks, a->n_sinks);
 	memset(a, 0, sizeof(*a));
 }
@@ -304,6 +306,7 @@ event_from_alert(struct alert_events *out, enum event_kind kind, const struct al
 	ev->subject = util_strdup(a->subject);
 	ev->summary = util_strdup(a->summary);
 	ev->missing = util_strdup(a->missing);
+	ev->org_id = util_strdup(a->org_id);
 	ev->note = util_strdup(note);
 	ev->held = note != NULL;
 	ev->check = a->check;
@@ -317,7 +320,8 @@ event_from_alert(struct alert_events *out, enum event_kind kind, const struct al
 	ev->has_age_days = a->has_age_days;
 	ev->age_days = a->age_days;
 	nomem = !ev->project_id || !ev->project_name || !ev->subject || !ev->summary ||
-		(a->missing && !ev->missing) || (note && !ev->note);
+		(a->missing && !ev->missing) || (a->org_id && !ev->org_id) ||
+		(note && !ev->note);
 	if (!nomem && kind == EV_RESOLVED && a->n_sinks) {
 		ev->sinks = calloc(a->n_sinks, sizeof(*ev->sinks));
 		nomem = !ev->sinks;
@@ -365,7 +369,7 @@ alert_update(struct alert *a, const struct finding *f, const char *project_name)
 
 static struct alert *
 alert_create(struct alert_engine *e, const char *id, const char *project_id,
-	     const struct finding *f, time_t now)
+	     const char *org_id, const struct finding *f, time_t now)
 {
 	struct alert_node *n = calloc(1, sizeof(*n));
 	struct project_alerts *pa = project_find(e, project_id);
@@ -377,7 +381,8 @@ alert_create(struct alert_engine *e, const char *id, const char *project_id,
 	memcpy(a->id, id, sizeof(a->id));
 	a->project_id = util_strdup(project_id);
 	a->subject = util_strdup(f->subject ? f->subject : "");
-	if (!a->project_id || !a->subject)
+	a->org_id = util_strdup(org_id);
+	if (!a->project_id || !a->subject || (org_id && !a->org_id))
 		goto nomem;
 	if (!pa) {
 		/* a project's list exists while it has alerts */
@@ -603,18 +608,23 @@ same_missing(const char *a, const char *b, bool *same)
 /* One non-OK finding for an alert. */
 static int
 observe_one(struct alert_engine *e, const char *project_id, const char *project_name,
-	    const struct finding *fi, const struct alert_policy *pol, time_t now,
-	    struct alert_events *out)
+	    const char *org_id, const struct finding *fi, const struct alert_policy *pol,
+	    time_t now, struct alert_events *out)
 {
-	char id[ALERT_ID_LEN + 1];
+	char id[ALERT_ID_LEN + 1], key[64];
 	struct alert *a;
 	bool same_set = true;
 	int r;
 
-	alerts_make_id(project_id, fi->check, fi->subject, id);
+	if (*project_id == '\0') { /* the self scope: keyed by the organization */
+		snprintf(key, sizeof(key), "org:%s", org_id ? org_id : "");
+		alerts_make_id(key, fi->check, fi->subject, id);
+	} else {
+		alerts_make_id(project_id, fi->check, fi->subject, id);
+	}
 	a = find_mut(e, id);
 	if (!a) {
-		a = alert_create(e, id, project_id, fi, now);
+		a = alert_create(e, id, project_id, org_id, fi, now);
 		if (!a)
 			return -ENOMEM;
 		a->pending = fi->severity;
@@ -670,10 +680,10 @@ release_hold(struct alert_engine *e, struct alert *a, const struct alert_policy 
 	return announce(e, out, EV_FIRING, a, a->severity, SEV_OK, pol, now);
 }
 
-int
-alerts_observe(struct alert_engine *e, const char *project_id, const char *project_name,
-	       const struct findings *f, const struct alert_policy *pol, time_t now,
-	       struct alert_events *out)
+static int
+observe_scope(struct alert_engine *e, const char *project_id, const char *project_name,
+	      const char *org_id, const struct findings *f, const struct alert_policy *pol,
+	      time_t now, struct alert_events *out)
 {
 	struct project_alerts *pa;
 	struct alert_node *n, *next;
@@ -698,7 +708,7 @@ alerts_observe(struct alert_engine *e, const char *project_id, const char *proje
 					      held ? note : NULL);
 				continue;
 			}
-			r = observe_one(e, project_id, project_name, fi, pol, now, out);
+			r = observe_one(e, project_id, project_name, org_id, fi, pol, now, out);
 		}
 	}
 	/* Resolve what an evaluated check no longer reports, once the clear
@@ -732,6 +742,24 @@ alerts_observe(struct alert_engine *e, const char *project_id, const char *proje
 }
 
 int
+alerts_observe(struct alert_engine *e, const char *project_id, const char *project_name,
+	       const struct findings *f, const struct alert_policy *pol, time_t now,
+	       struct alert_events *out)
+{
+	/* "" is the self scope's; a project id is never empty (config.c) */
+	if (project_id == NULL || *project_id == '\0')
+		return -EINVAL;
+	return observe_scope(e, project_id, project_name, NULL, f, pol, now, out);
+}
+
+int
+alerts_observe_self(struct alert_engine *e, const char *org_id, const struct findings *f,
+		    const struct alert_policy *pol, time_t now, struct alert_events *out)
+{
+	return observe_scope(e, "", ALERTS_SELF_NAME, org_id, f, pol, now, out);
+}
+
+int
 alerts_tick(struct alert_engine *e, const struct alert_policy *pol, time_t now,
 	    struct alert_events *out)
 {
@@ -749,9 +777,9 @@ alerts_tick(struct alert_engine *e, const struct alert_policy *pol, time_t now,
 	return 0;
 }
 
-int
-alerts_drop_project(struct alert_engine *e, const char *project_id, time_t now,
-		    struct alert_events *out)
+static int
+drop_scope(struct alert_engine *e, const char *project_id, const char *reason, time_t now,
+	   struct alert_events *out)
 {
 	/* Holds do not apply: the project is gone, so are its silences. */
 	static const struct alert_policy nopol = {0};
@@ -764,7 +792,7 @@ alerts_drop_project(struct alert_engine *e, const char *project_id, time_t now,
 		int r;
 
 		next = n->pnext;
-		why = util_asprintf("project removed from the configuration; was: %s", a->summary);
+		why = util_asprintf("%s; was: %s", reason, a->summary);
 		if (!why)
 			return -ENOMEM;
 		r = resolve(e, a, why, &nopol, now, out);
@@ -773,6 +801,21 @@ alerts_drop_project(struct alert_engine *e, const char *project_id, time_t now,
 			return r;
 	}
 	return 0;
+}
+
+int
+alerts_drop_project(struct alert_engine *e, const char *project_id, time_t now,
+		    struct alert_events *out)
+{
+	if (project_id == NULL || *project_id == '\0')
+		return -EINVAL;
+	return drop_scope(e, project_id, "project removed from the configuration", now, out);
+}
+
+int
+alerts_drop_self(struct alert_engine *e, const char *why, time_t now, struct alert_events *out)
+{
+	return drop_scope(e, "", why ? why : "no longer checked", now, out);
 }
 
 /* ---- persistence ------------------------------------------------------- */
@@ -791,7 +834,8 @@ alerts_save(const struct alert_engine *e, char **json, size_t *len)
 		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}",
 				      "id", a->id, "project_id", a->project_id, "project_name",
 				      a->project_name, "check", check_name(a->check), "provider",
-				      provider_name(a->provider), "subject", a->subject,
+				      a->provider == PROV_NONE ? "none" : provider_name(a->provider),
+				      "subject", a->subject,
 				      "severity", severity_name(a->severity), "summary",
 				      a->summary, "started_at", (json_int_t)a->started_at,
 				      "last_notified", (json_int_t)a->last_notified,
@@ -800,6 +844,8 @@ alerts_save(const struct alert_engine *e, char **json, size_t *len)
 			goto out;
 		if (a->missing)
 			json_object_set_new(o, "missing", json_string(a->missing));
+		if (a->org_id)
+			json_object_set_new(o, "org_id", json_string(a->org_id));
 		if (a->has_days_left)
 			json_object_set_new(o, "days_left", json_integer(a->days_left));
 		if (a->has_age_days)
@@ -877,6 +923,7 @@ static int
 load_one(struct alert_engine *e, json_t *o)
 {
 	const char *id, *pid, *pname, *check, *prov, *subject, *sev, *summary, *missing = NULL;
+	const char *org = NULL;
 	json_int_t started, notified, observed, days = 0, age = 0;
 	int has_days = 0, has_age = 0, c, s, p;
 	struct finding f = {0};
@@ -890,13 +937,15 @@ load_one(struct alert_engine *e, json_t *o)
 			   &notified, "last_observed", &observed) < 0)
 		return -EBADMSG;
 	json_unpack(o, "{s?s}", "missing", &missing);
+	json_unpack(o, "{s?s}", "org_id", &org);
 	if (json_object_get(o, "days_left"))
 		has_days = json_unpack(o, "{s:I}", "days_left", &days) == 0;
 	if (json_object_get(o, "age_days"))
 		has_age = json_unpack(o, "{s:I}", "age_days", &age) == 0;
 	c = check_from_name(check);
 	s = severity_from_name(sev);
-	p = provider_from_name(prov);
+	/* "" is how PROV_NONE was once written: such alerts are not damaged */
+	p = *prov == '\0' ? PROV_NONE : provider_from_name(prov);
 	if (c < 0 || s <= SEV_INFO || p < 0 || strlen(id) != ALERT_ID_LEN || find_mut(e, id))
 		return -EBADMSG;
 	f.check = c;
@@ -909,7 +958,7 @@ load_one(struct alert_engine *e, json_t *o)
 	f.days_left = days;
 	f.has_age_days = has_age;
 	f.age_days = age;
-	a = alert_create(e, id, pid, &f, started);
+	a = alert_create(e, id, pid, org, &f, started);
 	if (!a)
 		return -ENOMEM;
 	if (alert_update(a, &f, pname) < 0) {

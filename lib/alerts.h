@@ -36,6 +36,7 @@ const char *event_kind_name(enum event_kind k);
 struct alert {
 	char id[ALERT_ID_LEN + 1];
 	char *project_id, *project_name, *subject, *summary, *missing;
+	char *org_id;           /* alerts about kmswatch itself (see alerts_observe_self) */
 	enum check_id check;
 	enum provider provider;
 	enum severity severity; /* announced severity; never SEV_OK */
@@ -55,6 +56,10 @@ struct alert_event {
 	enum event_kind kind;
 	char alert_id[ALERT_ID_LEN + 1];
 	char *project_id, *project_name, *subject, *summary, *missing;
+	/* NULL for a project's event; an event about kmswatch's own Atlas
+	 * credential (alert_event_is_self) has project_id "", project_name
+	 * ALERTS_SELF_NAME and the organization here when it is known */
+	char *org_id;
 	enum check_id check;
 	enum provider provider;
 	enum severity severity;          /* SEV_OK for resolved */
@@ -76,6 +81,12 @@ struct alert_events {
 	size_t n, cap;
 };
 void alert_events_free(struct alert_events *e);
+/* Whether the event is about kmswatch's own credential, not a project. */
+static inline bool
+alert_event_is_self(const struct alert_event *ev)
+{
+	return ev->project_id != NULL && ev->project_id[0] == '\0';
+}
 
 struct alert_engine;
 
@@ -113,6 +124,26 @@ int alerts_tick(struct alert_engine *e, const struct alert_policy *pol, time_t n
 /* The deliverer queued this alert's firing/repeat for `sink`; remembered
  * (and persisted) so that the resolution reaches the same sinks. */
 int alerts_note_sink(struct alert_engine *e, const char *alert_id, const char *sink);
+
+/*
+ * Alerts about no project: kmswatch's own Atlas credential
+ * (atlas.credential_expiry). They form one scope of their own, beside the
+ * projects': project_id "" (no project id is empty), project_name
+ * ALERTS_SELF_NAME, and org_id, the organization of the service account
+ * (NULL: not known). The alert id is that of (project "org:ORG_ID" or
+ * "org:" when unknown, check, subject), so it never equals a project's.
+ * Observing the scope resolves what an evaluated check no longer reports
+ * in it, whatever organization it was about (an organization changed in
+ * the config resolves the old one's alerts). Silences without a project
+ * match them (by check); one naming a project id does not.
+ */
+#define ALERTS_SELF_NAME "kmswatch's Atlas credential"
+int alerts_observe_self(struct alert_engine *e, const char *org_id, const struct findings *f,
+			const struct alert_policy *pol, time_t now, struct alert_events *out);
+/* Resolve every alert of that scope once, saying why (the check no longer
+ * applies: API-key auth, or switched off). */
+int alerts_drop_self(struct alert_engine *e, const char *why, time_t now,
+		     struct alert_events *out);
 
 /* A project left the config: resolve its alerts once. */
 int alerts_drop_project(struct alert_engine *e, const char *project_id, time_t now,

@@ -1559,3 +1559,167 @@ atlas_ear_role_id(const struct atlas_ear *ear)
 	}
 	return r != NULL && r[0] != '\0' ? r : NULL;
 }
+
+/* ---- kmswatch's own service account ---------------------------------- */
+
+bool
+atlas_org_id_valid(const char *id)
+{
+	return atlas_group_id_valid(id);
+}
+
+bool
+atlas_client_id_valid(const char *id)
+{
+	size_t n;
+
+	if (id == NULL)
+		return false;
+	n = strlen(id);
+	return n > 0 && n <= 128 &&
+	       strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+char *
+atlas_group_url(const char *base_url, const char *group_id)
+{
+	char path[64];
+
+	if (!atlas_group_id_valid(group_id)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "/api/atlas/v2/groups/%s", group_id);
+	return join_url(base_url, path);
+}
+
+char *
+atlas_service_account_url(const char *base_url, const char *org_id, const char *client_id)
+{
+	char *path, *url;
+
+	if (!atlas_org_id_valid(org_id) || !atlas_client_id_valid(client_id)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	path = util_asprintf("/api/atlas/v2/orgs/%s/serviceAccounts/%s", org_id, client_id);
+	if (path == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	url = join_url(base_url, path);
+	free(path);
+	return url;
+}
+
+static int
+read_group_org(json_t *root, const char *where, void *dst, char *err, size_t errlen)
+{
+	char **org = dst;
+	int r = kj_get_str(root, "orgId", where, org, err, errlen);
+
+	if (r < 0)
+		return r;
+	if (*org == NULL) {
+		kj_seterr(err, errlen, "orgId is missing");
+		return -EBADMSG;
+	}
+	if (!atlas_org_id_valid(*org)) {
+		kj_seterr(err, errlen, "orgId is not 24 hex digits");
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int
+atlas_parse_group_org(const char *body, size_t len, char **org_id, char *err, size_t errlen)
+{
+	int r;
+
+	if (org_id == NULL)
+		return -EINVAL;
+	r = kj_parse(body, len, JSON_REJECT_DUPLICATES, org_id, sizeof(*org_id), read_group_org,
+		     err, errlen);
+	if (r < 0) {
+		free(*org_id);
+		*org_id = NULL;
+	}
+	return r;
+}
+
+static void
+sa_secret_free(struct atlas_sa_secret *x)
+{
+	free(x->id);
+	free(x->masked);
+	memset(x, 0, sizeof(*x));
+}
+
+void
+atlas_sa_free(struct atlas_sa *sa)
+{
+	if (sa == NULL)
+		return;
+	for (size_t i = 0; i < sa->n_secrets; i++)
+		sa_secret_free(&sa->secrets[i]);
+	free(sa->secrets);
+	free(sa->client_id);
+	free(sa->name);
+	memset(sa, 0, sizeof(*sa));
+}
+
+static int
+sa_secret_entry(json_t *c, const char *where, void *dst, char *err, size_t errlen)
+{
+	struct atlas_sa_secret *x = dst;
+	bool has_expiry = false;
+	int r;
+
+	if ((r = kj_get_str(c, "id", where, &x->id, err, errlen)) < 0 ||
+	    (r = kj_get_str(c, "maskedSecretValue", where, &x->masked, err, errlen)) < 0 ||
+	    (r = kj_get_iso(c, "expiresAt", where, &has_expiry, &x->expires_at, err, errlen)) < 0 ||
+	    (r = kj_get_iso(c, "createdAt", where, &x->has_created, &x->created_at, err,
+			    errlen)) < 0 ||
+	    (r = kj_get_iso(c, "lastUsedAt", where, &x->has_last_used, &x->last_used_at, err,
+			    errlen)) < 0)
+		return r;
+	if (x->id == NULL || *x->id == '\0') {
+		kj_seterr(err, errlen, "%sid is missing", where);
+		return -EBADMSG;
+	}
+	if (!has_expiry) {
+		kj_seterr(err, errlen, "%sexpiresAt is missing", where);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static int
+read_sa(json_t *root, const char *where, void *dst, char *err, size_t errlen)
+{
+	struct atlas_sa *out = dst;
+	json_t *arr;
+	void *v = NULL;
+	int r;
+
+	if ((r = kj_get_str(root, "clientId", where, &out->client_id, err, errlen)) < 0 ||
+	    (r = kj_get_str(root, "name", where, &out->name, err, errlen)) < 0 ||
+	    (r = kj_get_array(root, "secrets", where, &arr, err, errlen)) < 0)
+		return r;
+	r = kj_get_objects(arr, "secrets", sizeof(*out->secrets), &v, &out->n_secrets,
+			   sa_secret_entry, err, errlen);
+	out->secrets = v;
+	return r;
+}
+
+int
+atlas_parse_service_account(const char *body, size_t len, struct atlas_sa *out, char *err,
+			    size_t errlen)
+{
+	int r = kj_parse(body, len, JSON_REJECT_DUPLICATES, out, sizeof(*out), read_sa, err,
+			 errlen);
+
+	if (r < 0 && out != NULL)
+		atlas_sa_free(out);
+	return r;
+}

@@ -399,4 +399,49 @@ const char *atlas_cpa_azure_principal(const struct atlas_cpa *cpa, const char *r
  * NULL the daemon reads cloudProviderAccess for ear.role. Not a copy. */
 const char *atlas_ear_role_id(const struct atlas_ear *ear);
 
+/* ---- kmswatch's own service account (for atlas.credential_expiry) ------
+ * The organization comes from GET /api/atlas/v2/groups/{groupId}
+ * (ATLAS_MEDIA_2023_01_01, Project Read Only): the project's "orgId". The
+ * secrets from GET /api/atlas/v2/orgs/{orgId}/serviceAccounts/{clientId}
+ * (ATLAS_MEDIA_2024_08_05, Organization Read Only or more). */
+
+/* An organization id: 24 hex digits, as a project id. */
+bool atlas_org_id_valid(const char *id);
+/* A service-account client id fit for a URL path: 1..128 characters of
+ * [A-Za-z0-9_-] (Atlas's are mdb_sa_id_ and 24 hex digits). */
+bool atlas_client_id_valid(const char *id);
+char *atlas_group_url(const char *base_url, const char *group_id);
+/* NULL with errno EINVAL for an invalid org or client id. */
+char *atlas_service_account_url(const char *base_url, const char *org_id,
+				const char *client_id);
+
+/* The group's orgId (a new string, validated as atlas_org_id_valid), or
+ * -EBADMSG with the reason in err: not an object, orgId missing, not a
+ * string or not 24 hex digits. */
+int atlas_parse_group_org(const char *body, size_t len, char **org_id, char *err,
+			  size_t errlen);
+
+struct atlas_sa_secret {
+	char *id;      /* required */
+	char *masked;  /* maskedSecretValue, e.g. "mdb_sa_sk_...abcd"; NULL if absent */
+	time_t expires_at;              /* expiresAt: required */
+	bool has_created, has_last_used;
+	time_t created_at, last_used_at; /* createdAt, lastUsedAt: optional */
+};
+
+struct atlas_sa {
+	char *client_id, *name;         /* as sent; NULL when absent */
+	struct atlas_sa_secret *secrets; /* secrets[] (absent or null: none) */
+	size_t n_secrets;
+};
+
+/* The policy of atlas_parse_ear, plus: a secret without its id or a
+ * readable expiresAt (both required by the API) makes the whole answer
+ * -EBADMSG ("secrets[1].expiresAt is missing"): kmswatch must not judge
+ * a list it could only half read. Nothing of the answer is secret (Atlas
+ * returns the secret value only once, when it is created). */
+int atlas_parse_service_account(const char *body, size_t len, struct atlas_sa *out, char *err,
+				size_t errlen);
+void atlas_sa_free(struct atlas_sa *sa);
+
 #endif

@@ -10,6 +10,7 @@
 #include "atlas.h"
 #include "atlas_checks.h"
 #include "cidr.h"
+#include "crypto.h"
 #include "config.h"
 #include "json.h"
 #include "util.h"
@@ -497,5 +498,308 @@ chk_atlas_events(const struct atlas_events *events, enum provider enabled, time_
 				     "project (each of its %zu recent events is taken back)",
 				     events->n)))
 		return -ENOMEM;
+	return 0;
+}
+
+/* ---- atlas.credential_expiry ------------------------------------------ */
+
+const char *
+cred_rule_name(enum cred_rule r)
+{
+	return r == CRED_RULE_MATCHED ? "matched" : r == CRED_RULE_LATEST ? "latest" : "";
+}
+
+static bool
+mask_char_at(const char *s, size_t i, size_t *width)
+{
+	const unsigned char *u = (const unsigned char *)s + i;
+
+	if (u[0] == '*' || u[0] == '.') {
+		*width = 1;
+		return true;
+	}
+	/* U+2026 HORIZONTAL ELLIPSIS, U+2022 BULLET */
+	if (u[0] == 0xe2 && u[1] == 0x80 && (u[2] == 0xa6 || u[2] == 0xa2)) {
+		*width = 3;
+		return true;
+	}
+	return false;
+}
+
+const char *
+cred_mask_suffix(const char *masked)
+{
+	const char *after = NULL;
+	size_t n, w;
+
+	if (masked == NULL)
+		return NULL;
+	for (size_t i = 0; masked[i] != '\0'; i++)
+		if (mask_char_at(masked, i, &w)) {
+			after = masked + i + w;
+			i += w - 1;
+		}
+	if (after == NULL)
+		return NULL;
+	n = strlen(after);
+	if (n < 3 || n > 16 ||
+	    strspn(after, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != n)
+		return NULL;
+	return after;
+}
+
+static bool
+secret_ends_with(const char *secret, size_t slen, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	return n < slen && crypto_equal(secret + slen - n, suffix, n);
+}
+
+int
+cred_pick(const struct atlas_sa *sa, const char *secret, enum cred_rule *rule)
+{
+	size_t slen = secret ? strlen(secret) : 0, n_match = 0;
+	int match = -1, best = -1, best_match = -1;
+
+	*rule = CRED_RULE_NONE;
+	if (sa == NULL || sa->n_secrets == 0)
+		return -ENOENT;
+	for (size_t i = 0; i < sa->n_secrets; i++) {
+		const struct atlas_sa_secret *x = &sa->secrets[i];
+		const char *suffix = cred_mask_suffix(x->masked);
+		bool m = slen > 0 && suffix != NULL && secret_ends_with(secret, slen, suffix);
+
+		if (best < 0 || x->expires_at > sa->secrets[best].expires_at)
+			best = (int)i;
+		if (m) {
+			n_match++;
+			match = (int)i;
+			if (best_match < 0 || x->expires_at > sa->secrets[best_match].expires_at)
+				best_match = (int)i;
+		}
+	}
+	if (n_match == 1) {
+		*rule = CRED_RULE_MATCHED;
+		return match;
+	}
+	*rule = CRED_RULE_LATEST;
+	/* several secrets end alike: the one in use is among them */
+	return n_match > 1 ? best_match : best;
+}
+
+void
+cred_memory_free(struct cred_memory *m)
+{
+	if (m == NULL)
+		return;
+	free(m->client_id);
+	free(m->org_id);
+	free(m->secret_id);
+	free(m->masked);
+	memset(m, 0, sizeof(*m));
+}
+
+json_t *
+cred_memory_to_json(const struct cred_memory *m)
+{
+	json_t *o;
+
+	if (m == NULL || m->secret_id == NULL)
+		return NULL;
+	o = json_pack("{s:s?, s:s?, s:s, s:s?, s:I, s:I, s:s, s:I}", "client_id", m->client_id,
+		      "org_id", m->org_id, "secret_id", m->secret_id, "masked", m->masked,
+		      "expires_at", (json_int_t)m->expires_at, "read_at", (json_int_t)m->read_at,
+		      "rule", cred_rule_name(m->rule), "n_secrets", (json_int_t)m->n_secrets);
+	return o;
+}
+
+int
+cred_memory_from_json(json_t *o, struct cred_memory *m)
+{
+	const char *cid = NULL, *org = NULL, *sid = NULL, *masked = NULL, *rule = NULL;
+	json_int_t exp = 0, read = 0, n = 0;
+
+	memset(m, 0, sizeof(*m));
+	if (o == NULL)
+		return 0;
+	if (json_unpack(o, "{s?s, s?s, s:s, s?s, s:I, s:I, s:s, s:I}", "client_id", &cid,
+			"org_id", &org, "secret_id", &sid, "masked", &masked, "expires_at", &exp,
+			"read_at", &read, "rule", &rule, "n_secrets", &n) < 0 ||
+	    read < 0 || n < 1 || n > 1000000 ||
+	    (strcmp(rule, "matched") != 0 && strcmp(rule, "latest") != 0))
+		return -EBADMSG;
+	m->client_id = util_strdup(cid);
+	m->org_id = util_strdup(org);
+	m->secret_id = util_strdup(sid);
+	m->masked = util_strdup(masked);
+	if ((cid && !m->client_id) || (org && !m->org_id) || !m->secret_id ||
+	    (masked && !m->masked)) {
+		cred_memory_free(m);
+		return -ENOMEM;
+	}
+	m->expires_at = (time_t)exp;
+	m->read_at = (time_t)read;
+	m->rule = strcmp(rule, "matched") == 0 ? CRED_RULE_MATCHED : CRED_RULE_LATEST;
+	m->n_secrets = (size_t)n;
+	return 0;
+}
+
+static const char cred_todo[] =
+	"create a new secret for the service account in Atlas (Organization Access Manager, "
+	"Service Accounts), put it in atlas.service_account.client_secret and reload kmswatch";
+
+static void
+rule_text(enum cred_rule rule, size_t n, char *buf, size_t len)
+{
+	if (rule == CRED_RULE_MATCHED)
+		snprintf(buf, len, "the secret whose visible end matches the configured client "
+				   "secret");
+	else if (n <= 1)
+		snprintf(buf, len, "the account's only secret");
+	else
+		snprintf(buf, len, "the secret that expires last of the %zu the account has: no "
+				   "maskedSecretValue identifies the configured one", n);
+}
+
+/* The verdict on one secret, `when` "" for a fresh read, else how old the
+ * knowledge is. */
+static struct finding *
+cred_verdict(struct findings *out, const char *client_id, const char *id, const char *masked,
+	     time_t expires_at, enum cred_rule rule, size_t n, const struct cfg_threshold *t,
+	     time_t now, const char *when)
+{
+	char w[96], why[200], what[200];
+	const char *subject = masked && *masked ? masked : id;
+	int64_t left = (int64_t)expires_at - (int64_t)now;
+	enum severity sev = chk_expiry_severity(left, t, true);
+	struct finding *x;
+
+	chk_when(left, expires_at, w, sizeof(w));
+	rule_text(rule, n, why, sizeof(why));
+	if (masked && *masked)
+		snprintf(what, sizeof(what), "secret %s (id %s) of service account %s", masked, id,
+			 client_id);
+	else
+		snprintf(what, sizeof(what), "secret %s of service account %s", id, client_id);
+	if (left <= 0)
+		x = findings_add(out, CHK_ATLAS_CREDENTIAL_EXPIRY, sev, PROV_NONE, subject,
+				 "%s expired %s: kmswatch cannot get "
+				 "Atlas tokens with it and goes blind; %s (judged: %s%s)",
+				 what, w, cred_todo, why, when);
+	else if (sev >= SEV_WARNING)
+		x = findings_add(out, CHK_ATLAS_CREDENTIAL_EXPIRY, sev, PROV_NONE, subject,
+				 "%s expires %s, then kmswatch goes "
+				 "blind: %s before then (judged: %s%s)",
+				 what, w, cred_todo, why, when);
+	else
+		x = findings_add(out, CHK_ATLAS_CREDENTIAL_EXPIRY, sev, PROV_NONE, subject,
+				 "%s expires %s (judged: %s%s)", what,
+				 w, why, when);
+	if (x != NULL)
+		chk_set_days_left(x, left);
+	return x;
+}
+
+static int
+memory_set(struct cred_memory *next, const struct cred_input *in, const struct atlas_sa_secret *x,
+	   enum cred_rule rule, size_t n, time_t now)
+{
+	struct cred_memory m = {
+		.client_id = util_strdup(in->client_id),
+		.org_id = util_strdup(in->org_id),
+		.secret_id = x ? util_strdup(x->id) : NULL,
+		.masked = x ? util_strdup(x->masked) : NULL,
+		.expires_at = x ? x->expires_at : 0,
+		.read_at = now,
+		.rule = rule,
+		.n_secrets = n,
+	};
+
+	if (!m.client_id || (in->org_id && !m.org_id) || (x && !m.secret_id) ||
+	    (x && x->masked && !m.masked)) {
+		cred_memory_free(&m);
+		return -ENOMEM;
+	}
+	cred_memory_free(next);
+	*next = m;
+	return 0;
+}
+
+int
+chk_atlas_credential_expiry(const struct cred_input *in, const struct cred_memory *prev,
+			    const struct cfg_checks *checks, time_t now, struct findings *out,
+			    struct cred_memory *next)
+{
+	const struct cfg_threshold *t = checks != NULL ? &checks->secret_expiry
+						       : &cfg_default_checks.secret_expiry;
+	const char *org;
+	struct finding *x = NULL;
+	enum cred_rule rule;
+	int i;
+
+	if (in == NULL || in->client_id == NULL || out == NULL ||
+	    (in->failure == CRED_READ_OK && (in->sa == NULL || next == NULL)))
+		return -EINVAL;
+	if (!check_on(checks, CHK_ATLAS_CREDENTIAL_EXPIRY) || in->failure == CRED_READ_TRANSIENT)
+		return 0;
+	out->evaluated[CHK_ATLAS_CREDENTIAL_EXPIRY] = true;
+	org = in->org_id ? in->org_id : "(unknown)";
+	if (in->failure == CRED_READ_OK) {
+		i = cred_pick(in->sa, in->secret, &rule);
+		if (i < 0) {
+			if (!findings_add(out, CHK_ATLAS_CREDENTIAL_EXPIRY, SEV_CRITICAL, PROV_NONE,
+					  in->client_id,
+					  "service account %s in "
+					  "organization %s lists no secret: the one kmswatch uses was "
+					  "deleted and kmswatch goes blind when its current token "
+					  "expires; %s",
+					  in->client_id, org, cred_todo))
+				return -ENOMEM;
+			return memory_set(next, in, NULL, CRED_RULE_NONE, 0, now);
+		}
+		x = cred_verdict(out, in->client_id, in->sa->secrets[i].id,
+				 in->sa->secrets[i].masked, in->sa->secrets[i].expires_at, rule,
+				 in->sa->n_secrets, t, now, "");
+		if (x == NULL)
+			return -ENOMEM;
+		return memory_set(next, in, &in->sa->secrets[i], rule, in->sa->n_secrets, now);
+	}
+	switch (in->failure) {
+	case CRED_READ_DENIED:
+		x = findings_add(out, CHK_ATLAS_CREDENTIAL_EXPIRY, SEV_WARNING, PROV_NONE,
+				 in->client_id,
+				 "kmswatch cannot read its own service account %s in organization "
+				 "%s (%s): grant it Organization Read Only on organization %s, so "
+				 "that kmswatch sees its secret expire before it goes blind",
+				 in->client_id, org, in->error ? in->error : "access denied", org);
+		break;
+	case CRED_READ_NOT_FOUND:
+		x = findings_add(out, CHK_ATLAS_CREDENTIAL_EXPIRY, SEV_CRITICAL, PROV_NONE,
+				 in->client_id,
+				 "kmswatch cannot find service account %s in organization %s (%s): "
+				 "check atlas.org_id and that the service account still exists",
+				 in->client_id, org, in->error ? in->error : "not found");
+		break;
+	default: /* CRED_READ_NO_ORG */
+		x = findings_add(out, CHK_ATLAS_CREDENTIAL_EXPIRY, SEV_WARNING, PROV_NONE,
+				 in->client_id,
+				 "kmswatch cannot learn the organization of its service account %s "
+				 "(%s): set atlas.org_id to the organization's id so that kmswatch "
+				 "sees its secret expire before it goes blind",
+				 in->client_id, in->error ? in->error : "no project answered");
+		break;
+	}
+	if (x == NULL)
+		return -ENOMEM;
+	if (prev != NULL && prev->secret_id != NULL && util_streq(prev->client_id, in->client_id)) {
+		char when[UTIL_TIME_LEN], note[80];
+
+		util_format_time(prev->read_at, when, sizeof(when));
+		snprintf(note, sizeof(note), "; as last read at %s", when);
+		if (!cred_verdict(out, in->client_id, prev->secret_id, prev->masked,
+				  prev->expires_at, prev->rule, prev->n_secrets, t, now, note))
+			return -ENOMEM;
+	}
 	return 0;
 }

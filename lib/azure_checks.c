@@ -138,8 +138,11 @@ secret_verdict(struct findings *out, const char *subject, const char *app,
 		x = findings_add(out, CHK_AZURE_SECRET_EXPIRY, chk_max_sev(floor, e), PROV_AZURE,
 				 subject, "%s of application %s %s expires %s%s", label, app, what,
 				 w, extra);
-	if (x != NULL)
+	if (x != NULL) {
 		chk_set_days_left(x, left);
+		x->has_at = true;
+		x->at = r->c->end;
+	}
 	return x;
 }
 
@@ -233,6 +236,8 @@ chk_azure_secret_expiry(const struct azure_secret_input *in, const struct cfg_ch
 		if (x == NULL)
 			return -ENOMEM;
 		chk_set_days_left(x, left);
+		x->has_at = true;
+		x->at = in->configured_expiry;
 		return 0;
 	}
 

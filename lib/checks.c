@@ -116,6 +116,7 @@ static const struct {
 	[CHK_AZURE_PERMISSIONS] = {.name = "azure.permissions", .msgid = MSGID_AZURE_PERMISSIONS},
 	[CHK_AZURE_ACCESS] = {.name = "azure.access", .msgid = MSGID_AZURE_ACCESS},
 	[CHK_ATLAS_CONTROL_PLANE_IPS] = {.name = "atlas.control_plane_ips", .msgid = MSGID_ATLAS_CONTROL_PLANE_IPS},
+	[CHK_ATLAS_CREDENTIAL_EXPIRY] = {.name = "atlas.credential_expiry", .msgid = MSGID_ATLAS_CREDENTIAL_EXPIRY},
 	[CHK_AWS_KEY_STATE] = {.name = "aws.key_state", .msgid = MSGID_AWS_KEY_STATE},
 	[CHK_AWS_KEY_AGE] = {.name = "aws.key_age", .msgid = MSGID_AWS_KEY_AGE, .held_while_ear_invalid = true},
 	[CHK_AWS_ACCESS] = {.name = "aws.access", .msgid = MSGID_AWS_ACCESS},

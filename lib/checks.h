@@ -47,6 +47,10 @@ struct finding {
 	bool has_days_left, has_age_days;
 	int64_t days_left, age_days;
 	char *missing;             /* comma-separated CIDRs, or NULL */
+	/* the instant the verdict is about (a secret's end date), for the
+	 * metrics; set by the checks that know one */
+	bool has_at;
+	time_t at;
 };
 
 struct findings {

@@ -22,6 +22,7 @@
  *   frees itself without wiping; those we cannot reach, which is one more
  *   reason to prefer {credential:} or {file:} over plain-text secrets.
  */
+#include <arpa/inet.h>
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
@@ -889,7 +890,7 @@ is_role_arn(const char *s)
 	return n > 0 && n <= 512 && p[strspn(p, role_chars)] == '\0' && p[n - 1] != '/';
 }
 
-enum format { FMT_GUID, FMT_TENANT, FMT_DNS_SUFFIX, FMT_PROJECT_ID, FMT_ROLE_ARN };
+enum format { FMT_GUID, FMT_TENANT, FMT_DNS_SUFFIX, FMT_PROJECT_ID, FMT_ROLE_ARN, FMT_ORG_ID };
 
 static const struct {
 	bool (*ok)(const char *s);
@@ -903,6 +904,8 @@ static const struct {
 			    "24 hex digits, as in the Atlas project URL"},
 	[FMT_ROLE_ARN] = {is_role_arn, "an IAM role ARN",
 			  "e.g. arn:aws:iam::123456789012:role/kmswatch-reader"},
+	[FMT_ORG_ID] = {is_project_id, "an organization id",
+			"24 hex digits, as in the Atlas organization URL"},
 };
 
 /* A string of the format k->aux. */
@@ -1613,6 +1616,9 @@ static const struct keydef atlas_keys[] = {
 	KEY("service_account", h_block, 0, .sub = service_account_keys),
 	KEY("api_key", h_block, 0, .sub = api_key_keys),
 	KEY("ca_file", h_file, CFG(atlas.ca_file)),
+	/* extensions of docs/INTERFACE.md: atlas.credential_expiry */
+	KEY("org_id", h_format, CFG(atlas.org_id), .aux = FMT_ORG_ID),
+	KEY("credential_interval", h_duration, CFG(atlas.credential_interval)),
 	{0},
 };
 
@@ -1669,6 +1675,110 @@ h_http(struct ctx *c, const struct node *v, void *obj, const struct keydef *k UN
 	}
 	return 0;
 }
+
+/* ---- metrics ------------------------------------------------------------ */
+
+int
+cfg_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port, bool *v6,
+		 char *why, size_t whylen)
+{
+	const char *h = NULL, *p = s, *colon;
+	size_t hl = 0;
+	unsigned char addr[sizeof(struct in6_addr)];
+	char buf[INET6_ADDRSTRLEN + 1];
+	unsigned long n;
+	char *end;
+
+	*v6 = false;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':') {
+			snprintf(why, whylen, "an IPv6 address is written [ADDRESS]:PORT");
+			return -EINVAL;
+		}
+		h = s + 1;
+		hl = (size_t)(close - h);
+		p = close + 2;
+		*v6 = true;
+	} else if ((colon = strrchr(s, ':')) != NULL) {
+		if (strchr(s, ':') != colon) {
+			snprintf(why, whylen, "an IPv6 address is written [ADDRESS]:PORT");
+			return -EINVAL;
+		}
+		h = colon == s ? NULL : s;
+		hl = (size_t)(colon - s);
+		p = colon + 1;
+	}
+	errno = 0;
+	n = *p >= '0' && *p <= '9' ? strtoul(p, &end, 10) : 0;
+	if (*p < '0' || *p > '9' || *end != '\0' || errno || n == 0 || n > 65535) {
+		snprintf(why, whylen, "the port must be a number from 1 to 65535");
+		return -EINVAL;
+	}
+	*port = (unsigned)n;
+	if (!h) {
+		snprintf(host, hostlen, "127.0.0.1");
+		return 0;
+	}
+	if (hl == 0 || hl >= sizeof(buf)) {
+		snprintf(why, whylen, "expected a numeric IPv4 address or [IPv6] address before the port");
+		return -EINVAL;
+	}
+	memcpy(buf, h, hl);
+	buf[hl] = '\0';
+	if (inet_pton(*v6 ? AF_INET6 : AF_INET, buf, addr) != 1) {
+		snprintf(why, whylen, "%s is not a numeric %s address (host names are not "
+			 "resolved: write 127.0.0.1, 0.0.0.0, [::1] or [::])",
+			 *v6 ? "the bracketed part" : "the host", *v6 ? "IPv6" : "IPv4");
+		return -EINVAL;
+	}
+	if (hl >= hostlen)
+		return -EINVAL;
+	memcpy(host, buf, hl + 1);
+	return 0;
+}
+
+static int
+h_listen(struct ctx *c, const struct node *v, void *obj, const struct keydef *k UNUSED)
+{
+	struct config *cfg = obj;
+	const char *s = want_str(c, v, "HOST:PORT");
+	char why[200];
+	struct qbuf q;
+
+	if (s == NULL)
+		return -EINVAL;
+	if (cfg_parse_listen(s, cfg->metrics.listen_host, sizeof(cfg->metrics.listen_host),
+			     &cfg->metrics.listen_port, &cfg->metrics.listen_v6, why,
+			     sizeof(why)) < 0) {
+		problem(c, v, "cannot listen on %s: %s", quote(&q, s), why);
+		return -EINVAL;
+	}
+	return set_str(c, &cfg->metrics.listen, s, v->len);
+}
+
+static int
+h_textfile(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	const char *slash;
+	struct qbuf q;
+
+	if (h_path(c, v, obj, k) < 0)
+		return -EINVAL;
+	slash = strrchr(v->s, '/');
+	if (slash[1] == '\0' || strcmp(slash + 1, ".") == 0 || strcmp(slash + 1, "..") == 0) {
+		problem(c, v, "not a file name: %s", quote(&q, v->s));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const struct keydef metrics_keys[] = {
+	KEY("listen", h_listen, 0),
+	KEY("textfile", h_textfile, CFG(metrics.textfile)),
+	{0},
+};
 
 static const struct keydef alerts_keys[] = {
 	KEY("repeat_interval", h_duration, CFG(alerts.repeat_interval)),
@@ -2355,6 +2465,7 @@ static const struct keydef top_keys[] = {
 	KEY("alerts", h_block, 0, .sub = alerts_keys),
 	KEY("notify", h_notify, 0),
 	KEY("silences", NULL, 0),
+	KEY("metrics", h_block, 0, .sub = metrics_keys),
 	{0},
 };
 
@@ -2700,6 +2811,7 @@ cfg_free(struct config *cfg)
 	free(cfg->atlas.public_key);
 	secret_free(&cfg->atlas.private_key);
 	free(cfg->atlas.ca_file);
+	free(cfg->atlas.org_id);
 	identity_free(&cfg->azure.identity);
 	free(cfg->azure.endpoints.login);
 	free(cfg->azure.endpoints.management);
@@ -2739,6 +2851,8 @@ cfg_free(struct config *cfg)
 	}
 	free(cfg->silences);
 	discover_free(&cfg->discover);
+	free(cfg->metrics.listen);
+	free(cfg->metrics.textfile);
 	free(cfg);
 }
 
@@ -2772,6 +2886,7 @@ cfg_new(const char *path)
 	cfg->gcp_interval = 3600;
 	cfg->aws_interval = 3600;
 	cfg->atlas.base_url = strdup("https://cloud.mongodb.com");
+	cfg->atlas.credential_interval = 3600;
 	cfg->path = util_strdup(path);
 	cfg->http.connect_timeout_ms = 10 * 1000;
 	cfg->http.timeout_ms = 30 * 1000;

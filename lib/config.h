@@ -191,6 +191,11 @@ struct config {
 		char *public_key;             /* API key */
 		struct cfg_secret private_key;
 		char *ca_file;
+		/* extensions of docs/INTERFACE.md for atlas.credential_expiry:
+		 * the service account's organization (NULL: learnt from the
+		 * projects) and how often its secrets are read (default 1h) */
+		char *org_id;
+		int64_t credential_interval;
 	} atlas;
 
 	struct {
@@ -242,6 +247,15 @@ struct config {
 	size_t n_sinks;
 	struct cfg_silence *silences;
 	size_t n_silences;
+
+	/* metrics: the Prometheus exposition (both optional) */
+	struct {
+		char *listen;       /* as written; NULL: no listener */
+		char listen_host[48]; /* numeric IPv4 or IPv6 address */
+		unsigned listen_port;
+		bool listen_v6;
+		char *textfile;     /* absolute path; NULL: none */
+	} metrics;
 };
 
 /* Problems found while loading: each line is "FILE:LINE:COLUMN: message".
@@ -291,6 +305,12 @@ const struct cfg_azure_identity *cfg_project_identity(const struct config *cfg,
 /* State directory: $STATE_DIRECTORY (first entry), else state_dir:, else
  * the built-in default. */
 const char *cfg_state_dir(const struct config *cfg);
+
+/* metrics.listen: "HOST:PORT" with a numeric IPv4 HOST, "[IPv6]:PORT",
+ * or a bare "PORT" / ":PORT" (loopback, 127.0.0.1). 0, or -EINVAL with
+ * why set. host holds at least 48 bytes. */
+int cfg_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port, bool *v6,
+		     char *why, size_t whylen);
 
 /* Wipes the {env:} secrets taken out of the environment (config.c keeps
  * them for reloads); at exit. */

@@ -185,8 +185,14 @@ log_event(const struct alert_event *ev, const char *note)
 	f[n++] = util_asprintf("KMSWATCH_SEVERITY=%s", severity_name(ev->severity));
 	f[n++] = util_asprintf("KMSWATCH_PREVIOUS_SEVERITY=%s",
 			       severity_name(ev->previous_severity));
-	f[n++] = field("KMSWATCH_PROJECT_ID", ev->project_id);
-	f[n++] = field("KMSWATCH_PROJECT_NAME", ev->project_name);
+	if (alert_event_is_self(ev)) {
+		/* about no project: kmswatch's own Atlas credential */
+		if (ev->org_id && *ev->org_id)
+			f[n++] = field("KMSWATCH_ORG_ID", ev->org_id);
+	} else {
+		f[n++] = field("KMSWATCH_PROJECT_ID", ev->project_id);
+		f[n++] = field("KMSWATCH_PROJECT_NAME", ev->project_name);
+	}
 	f[n++] = util_asprintf("KMSWATCH_PROVIDER=%s", provider_name(ev->provider));
 	f[n++] = field("KMSWATCH_SUBJECT", ev->subject);
 	f[n++] = util_asprintf("KMSWATCH_ALERT_ID=%s", ev->alert_id);

@@ -29,6 +29,7 @@ outbox_event_clear(struct alert_event *ev)
 	free(ev->subject);
 	free(ev->summary);
 	free(ev->missing);
+	free(ev->org_id);
 	memset(ev, 0, sizeof(*ev));
 }
 
@@ -72,7 +73,7 @@ outbox_event_copy(struct alert_event *dst, const struct alert_event *src)
 	    dup_opt(&dst->project_name, src->project_name ? src->project_name : "") < 0 ||
 	    dup_opt(&dst->subject, src->subject ? src->subject : "") < 0 ||
 	    dup_opt(&dst->summary, src->summary ? src->summary : "") < 0 ||
-	    dup_opt(&dst->missing, src->missing) < 0) {
+	    dup_opt(&dst->missing, src->missing) < 0 || dup_opt(&dst->org_id, src->org_id) < 0) {
 		outbox_event_clear(dst);
 		return -ENOMEM;
 	}
@@ -156,6 +157,8 @@ event_to_json(const struct alert_event *ev, bool *oom)
 		put(o, "age_days", json_integer((json_int_t)ev->age_days), oom);
 	if (ev->missing)
 		put(o, "missing", json_string(ev->missing), oom);
+	if (ev->org_id) /* kmswatch's own credential (alert_event_is_self) */
+		put(o, "org_id", json_string(ev->org_id), oom);
 	return o;
 }
 
@@ -297,6 +300,7 @@ event_from_json(json_t *o, struct alert_event *ev, char *err, size_t errlen)
 		"kind",	   "alert_id",	   "check",	 "severity",	"previous_severity",
 		"provider", "project_id", "project_name", "subject",	"summary",
 		"started_at", "observed_at", "days_left", "age_days",	"missing",
+		"org_id",
 	};
 	json_t *v;
 	const char *s;
@@ -338,7 +342,8 @@ event_from_json(json_t *o, struct alert_event *ev, char *err, size_t errlen)
 	    (r = get_string(o, "project_name", true, &ev->project_name, err, errlen)) < 0 ||
 	    (r = get_string(o, "subject", true, &ev->subject, err, errlen)) < 0 ||
 	    (r = get_string(o, "summary", true, &ev->summary, err, errlen)) < 0 ||
-	    (r = get_string(o, "missing", false, &ev->missing, err, errlen)) < 0)
+	    (r = get_string(o, "missing", false, &ev->missing, err, errlen)) < 0 ||
+	    (r = get_string(o, "org_id", false, &ev->org_id, err, errlen)) < 0)
 		return r;
 	if ((r = get_time(o, "started_at", MAX_TIME_S, &t, err, errlen)) < 0)
 		return r;

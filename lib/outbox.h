@@ -16,7 +16,8 @@
  *             "provider":"azure","project_id":"…","project_name":"…",
  *             "subject":"azure","summary":"…","started_at":1795000000,
  *             "observed_at":1795000000,"days_left":5,"age_days":80,
- *             "missing":"…"}}
+ *             "missing":"…","org_id":"…"}}   (org_id: kmswatch's own
+ *             credential only, alert_event_is_self)
  *
  * It holds the event, never the payload: every sink renders at send time
  * from the event alone (render_for_sink is deterministic), so a retry is

@@ -67,6 +67,13 @@ render_webhook(const struct alert_event *ev, const char *host, char **out, size_
 	if (ev->previous_severity != SEV_OK || ev->kind == EV_RESOLVED)
 		json_object_set_new(root, "previous_severity",
 				    json_string(severity_name(ev->previous_severity)));
+	/* kmswatch's own credential: "project" keeps its shape (id "", the
+	 * name says what it is about) and "org" names the organization */
+	if (alert_event_is_self(ev) &&
+	    json_object_set_new(root, "org", json_pack("{s:s}", "id", ev->org_id ? ev->org_id : "")) < 0) {
+		json_decref(root);
+		return -ENOMEM;
+	}
 	*out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	if (!*out)
@@ -554,7 +561,11 @@ build_facts(const struct alert_event *ev, struct facts *f)
 	char t[UTIL_TIME_LEN];
 	const char *prov = provider_name(ev->provider);
 
-	fact_add(f, "Project ID", util_strdup(nz(ev->project_id)), false);
+	if (alert_event_is_self(ev))
+		fact_add(f, "Organization ID",
+			 util_strdup(ev->org_id && *ev->org_id ? ev->org_id : "(unknown)"), false);
+	else
+		fact_add(f, "Project ID", util_strdup(nz(ev->project_id)), false);
 	if (*prov)
 		fact_add(f, "Provider", util_strdup(prov), false);
 	if (ev->subject && *ev->subject)
@@ -909,7 +920,10 @@ render_pagerduty(const struct alert_event *ev, const char *routing_key, const ch
 	jset(&c, d, "severity", jstr(&c, severity_name(ev->severity)));
 	if (is_change(ev))
 		jset(&c, d, "previous_severity", jstr(&c, severity_name(ev->previous_severity)));
-	jset(&c, d, "project_id", jstr(&c, nz(ev->project_id)));
+	if (alert_event_is_self(ev))
+		jset(&c, d, "org_id", jstr(&c, nz(ev->org_id)));
+	else
+		jset(&c, d, "project_id", jstr(&c, nz(ev->project_id)));
 	jset(&c, d, "project_name", jstr(&c, nz(ev->project_name)));
 	if (*prov)
 		jset(&c, d, "provider", jstr(&c, prov));
@@ -969,7 +983,12 @@ am_alert(struct jctx *c, const struct alert_event *ev, enum severity label_sev,
 	jset(c, l, "alertname", jstr(c, name));
 	jset(c, l, "severity", jstr(c, severity_name(label_sev)));
 	jset(c, l, "project", jstr(c, nz(ev->project_name)));
-	jset(c, l, "project_id", jstr(c, nz(ev->project_id)));
+	if (alert_event_is_self(ev)) {
+		if (ev->org_id && *ev->org_id)
+			jset(c, l, "org_id", jstr(c, ev->org_id));
+	} else {
+		jset(c, l, "project_id", jstr(c, nz(ev->project_id)));
+	}
 	jset(c, l, "check", jstr(c, check_name(ev->check)));
 	if (ev->subject && *ev->subject)
 		jset(c, l, "subject", jstr(c, ev->subject));
@@ -990,11 +1009,17 @@ am_alert(struct jctx *c, const struct alert_event *ev, enum severity label_sev,
 				      severity_name(ev->severity), t2);
 	else
 		state = util_asprintf("%s since %s", severity_name(label_sev), t);
-	desc = state ? util_asprintf("%s on project %s (%s)%s%s%s%s: %s.", check_name(ev->check),
+	desc = !state ? NULL
+	       : alert_event_is_self(ev)
+		       ? util_asprintf("%s on %s (organization %s)%s%s: %s.", check_name(ev->check),
+				       nz(ev->project_name),
+				       ev->org_id && *ev->org_id ? ev->org_id : "unknown",
+				       ev->subject && *ev->subject ? ", subject " : "",
+				       nz(ev->subject), state)
+		       : util_asprintf("%s on project %s (%s)%s%s%s%s: %s.", check_name(ev->check),
 				     nz(ev->project_name), nz(ev->project_id),
 				     ev->subject && *ev->subject ? ", subject " : "",
-				     nz(ev->subject), *prov ? ", provider " : "", prov, state)
-		     : NULL;
+				     nz(ev->subject), *prov ? ", provider " : "", prov, state);
 	free(state);
 	if (desc == NULL)
 		c->err = -ENOMEM;

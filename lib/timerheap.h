@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * timerheap — a binary min-heap of deadlines, ordered by (due, arrival):
- * what one libuv timer needs to stand in for thousands (daemon/sched.c).
+ * what one libuv timer needs to stand in for thousands (daemon/schedule.c).
  * Equal deadlines leave in the order they were pushed, as libuv's own
  * timers do, so projects that fall due together start in config order.
  *

@@ -27,6 +27,8 @@ enum check_id {
 	CHK_AZURE_PERMISSIONS,
 	CHK_AZURE_ACCESS,
 	CHK_ATLAS_CONTROL_PLANE_IPS,
+	/* kmswatch's own Atlas credential: an alert about no project */
+	CHK_ATLAS_CREDENTIAL_EXPIRY,
 	CHK_AWS_KEY_STATE,
 	CHK_AWS_KEY_AGE,
 	CHK_AWS_ACCESS,

@@ -6,6 +6,7 @@ set -euo pipefail
 [ "${KMSWATCH_SKIP_APT:-0}" = 1 ] && exit 0
 PKGS=(build-essential autoconf automake autoconf-archive pkg-config
       libuv1-dev libcurl4-openssl-dev libsystemd-dev libyaml-dev libjansson-dev libssl-dev
+      libmicrohttpd-dev prometheus
       libcmocka-dev python3 python3-pytest python3-jsonschema openssl curl systemd util-linux
       iproute2 procps prometheus-alertmanager nghttp2-proxy uthash-dev
       clang libclang-rt-14-dev mandoc debhelper lintian)

@@ -5,7 +5,8 @@
 # 1. installs the Debian packages it needs (tests/deps.sh);
 # 2. builds with -Werror and runs the cmocka unit tests (make check);
 # 3. gates: systemd-analyze verify / security, the journald catalog,
-#    man pages, release hygiene, make distcheck, and the Debian package built
+#    man pages, release hygiene, the Prometheus rules (promtool check and
+#    test rules) and the Grafana dashboard, make distcheck, and the Debian package built
 #    from the release tarball (lintian clean);
 # 4. runs the integration tests (pytest, real journald, real systemd as PID 1,
 #    the fake cloud over HTTPS) against that build, and the package's
@@ -102,6 +103,12 @@ mandoc -T lint -W warning man/kmswatchd.8 man/kmswatch.yaml.5
 count "mandoc -T lint (man pages)" $?
 bash tests/release/check-release.sh build
 count "release hygiene (SPDX, LICENSE, NEWS, versions)" $?
+(cd contrib/prometheus && promtool check rules kmswatch.rules.yml)
+count "promtool check rules (contrib/prometheus)" $?
+(cd contrib/prometheus && promtool test rules kmswatch.rules.test.yml)
+count "promtool test rules (contrib/prometheus)" $?
+$PY tests/contrib/check_dashboard.py contrib/grafana/kmswatch.json
+count "Grafana dashboard (JSON, datasource variable, PromQL)" $?
 
 note "make distcheck"
 (cd build && make -j"$jobs" distcheck >distcheck.out 2>&1); rc=$?

@@ -369,6 +369,20 @@ class FakeCloud:
             accounts = {accounts: client_secret}
         return self._call("PUT", "/atlas/service_accounts", accounts or {})
 
+    def set_sa_secrets(self, client_id, secrets):
+        """What GET /orgs/{org}/serviceAccounts/{client_id} lists: a list of
+        {"expiresAt", "id"?, "createdAt"?, "lastUsedAt"?, "maskedSecretValue"?
+        | "secret"?} (times: unix seconds or ISO 8601)."""
+        return self._call("PUT", "/atlas/service_accounts/%s/secrets" % self._q(client_id),
+                          secrets)
+
+    def set_sa_meta(self, client_id, **meta):
+        """orgId, org_read (false: 403), listed (false: 404)."""
+        return self._call("PUT", "/atlas/service_accounts/%s/meta" % self._q(client_id), meta)
+
+    def sa_meta(self, client_id):
+        return self._call("GET", "/atlas/service_accounts/%s/meta" % self._q(client_id))
+
     def set_token_ttl(self, seconds):
         return self._call("PUT", "/atlas/token_ttl", {"seconds": seconds})
 

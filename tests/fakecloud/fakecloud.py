@@ -49,6 +49,22 @@ Atlas endpoints (HTTPS port), facts from docs/reference/atlas-api.md
                               (errorCode USER_UNAUTHORIZED: UNVERIFIED, the
                               reference gives the status only); another
                               cloudProvider: 400 INVALID_ENUM_VALUE
+  GET  /api/atlas/v2/groups/{id}                            2023-01-01: the group
+                              {id, name, orgId, clusterCount, created, links}
+  GET  /api/atlas/v2/orgs/{orgId}/serviceAccounts/{clientId}  2024-08-05:
+                              {clientId, name, description, createdAt, roles,
+                              secrets: [{id, createdAt, expiresAt, lastUsedAt,
+                              maskedSecretValue}]} (docs/reference/providers.md).
+                              401 without a token; 406 version; 403
+                              USER_UNAUTHORIZED when the caller's service
+                              account is in another organization or lacks
+                              Organization Read Only ("org_read": false); 404
+                              RESOURCE_NOT_FOUND when clientId is not a listed
+                              account of that organization.  Every service
+                              account is in DEFAULT_ORG_ID (as every group)
+                              with one secret expiring 365 days after the
+                              fake started, masked as "mdb_sa_sk_...LAST4"
+                              from its real secret, until told otherwise.
 Group endpoints check, in this order: auth (Bearer token or HTTP Digest,
 RFC 7616, qop=auth, MD5 or SHA-256) -> 401; the versioned Accept media type ->
 406 INVALID_VERSION_DATE; a forbidden group -> 403; an unknown group -> 404
@@ -289,6 +305,13 @@ Control API (plain HTTP JSON on the control port)
   PUT    /atlas/controlPlaneIPAddresses
   PUT    /atlas/apikeys                  {"public_key":P,"private_key":K} or {P:K,..}
   PUT    /atlas/service_accounts         {"client_id":I,"client_secret":S} or {I:S,..}
+  PUT    /atlas/service_accounts/{id}/secrets   list of {"expiresAt" (required),
+                                         "id"?, "createdAt"?, "lastUsedAt"?,
+                                         "maskedSecretValue"? | "secret"? (masked
+                                         as Atlas does)}: what the org API lists
+  PUT    /atlas/service_accounts/{id}/meta  {"orgId"?, "org_read"? (true),
+                                         "listed"? (true; false: 404)}
+  GET    /atlas/service_accounts/{id}/meta  the account's org view
   PUT    /atlas/token_ttl                {"seconds": N}
   POST   /atlas/revoke_tokens            every issued token stops working
   PUT    /atlas/digest_algorithm         {"algorithm": "MD5" | "SHA-256"}
@@ -434,6 +457,8 @@ CLIENT_GONE = (ConnectionError, TimeoutError, socket.timeout, ssl.SSLError, Brok
 # --- default documents (synthetic, shaped after docs/reference/atlas-api.md) -----------------
 
 DEFAULT_ROLE_ID = "65a1b2c3d4e5f60718293a4b"
+DEFAULT_ORG_ID = "5f1a2b3c4d5e6f7081920a1b"
+FAKE_STARTED = time.time()
 
 
 def default_ear():
@@ -1610,16 +1635,53 @@ def new_group(ear=None):
     return {"ear": default_ear() if ear is None else ear,
             "ipAddresses": None, "clusters": None, "cloudProviderAccess": None,
             "privateEndpoints": {"AZURE": [], "AWS": []}, "project_owner": True,
-            "events": [], "name": None, "orgId": None, "hidden": False}
-
-
-DEFAULT_ORG_ID = "5f1a2b3c4d5e6f7081920a1b"
+            "events": [], "name": None, "orgId": DEFAULT_ORG_ID, "hidden": False}
 
 
 def group_listing_entry(gid, group):
-    return {"id": gid, "name": group.get("name") or "group-%s" % gid,
+    return {"id": gid, "name": group.get("name") or ("project-" + gid[-6:]),
             "orgId": group.get("orgId") or DEFAULT_ORG_ID, "clusterCount": 0,
             "created": "2026-01-15T10:00:00Z"}
+
+
+def mask_secret(secret):
+    """How Atlas shows a secret after its creation: a prefix and the last 4."""
+    return "mdb_sa_sk_..." + secret[-4:]
+
+
+def default_sa_meta(client_id, secret):
+    start = int(FAKE_STARTED)
+    return {"orgId": DEFAULT_ORG_ID, "org_read": True, "listed": True,
+            "createdAt": iso_seconds(start - 30 * 86400),
+            "secrets": [{"id": hashlib.sha256(client_id.encode()).hexdigest()[:24],
+                         "createdAt": iso_seconds(start - 30 * 86400),
+                         "expiresAt": iso_seconds(start + 365 * 86400),
+                         "lastUsedAt": iso_seconds(start),
+                         "maskedSecretValue": mask_secret(secret or "????")}]}
+
+
+def parse_sa_secrets(obj):
+    if not isinstance(obj, list):
+        raise BadInput("secrets must be a list")
+    out = []
+    for i, x in enumerate(obj):
+        if not isinstance(x, dict) or set(x) - {"id", "createdAt", "expiresAt", "lastUsedAt",
+                                                 "maskedSecretValue", "secret"}:
+            raise BadInput("secrets[%d]: id, createdAt, expiresAt, lastUsedAt, "
+                           "maskedSecretValue or secret" % i)
+        if "expiresAt" not in x:
+            raise BadInput("secrets[%d] needs expiresAt" % i)
+        y = {"id": str(x.get("id", "%024x" % (0x5ec000000000000000000000 + i)))}
+        for k in ("createdAt", "expiresAt", "lastUsedAt"):
+            if x.get(k) is not None:
+                y[k] = iso_seconds(parse_when(x[k], "secrets[%d].%s" % (i, k)) // TICKS)
+        y.setdefault("createdAt", iso_seconds(int(time.time())))
+        if "maskedSecretValue" in x:
+            y["maskedSecretValue"] = x["maskedSecretValue"]
+        elif "secret" in x:
+            y["maskedSecretValue"] = mask_secret(str(x["secret"]))
+        out.append(y)
+    return out
 
 
 class State:
@@ -1643,6 +1705,7 @@ class State:
             self.groups = {gid: new_group(ear) for gid, ear in ini["groups"].items()}
             self.forbidden = {}         # gid -> ApiError body (403)
             self.listing_max = 500      # GET /groups: results per page at most
+            self.sa_meta = {}           # client_id -> org view (default_sa_meta)
             self.tokens = {}            # access_token -> {"client_id", "expires"}
             self.token_key = secrets.token_bytes(32)
             self.nonces = collections.OrderedDict()  # nonce -> {"time", "ncs"}
@@ -3231,6 +3294,8 @@ GROUP_RE = re.compile(r"/api/atlas/v2/groups/([^/]+)/"
                       r"(encryptionAtRest|ipAddresses|clusters|cloudProviderAccess|events)")
 PE_RE = re.compile(r"/api/atlas/v2/groups/([^/]+)/encryptionAtRest/([^/]+)/privateEndpoints")
 HOOK_RE = re.compile(r"/hooks/([^/]+)")
+GROUP_ONE_RE = re.compile(r"/api/atlas/v2/groups/([^/]+)")
+ORG_SA_RE = re.compile(r"/api/atlas/v2/orgs/([^/]+)/serviceAccounts/([^/]+)")
 
 GROUP_MEDIA = {"encryptionAtRest": MT_2023_01_01, "ipAddresses": MT_2023_01_01,
                "clusters": MT_2024_08_05, "cloudProviderAccess": MT_2023_01_01,
@@ -3257,12 +3322,21 @@ class AtlasHandler(fakeaws.AwsMixin, AzureMixin, GcpMixin, Handler):
         m = GROUP_RE.fullmatch(p)
         pe = PE_RE.fullmatch(p)
         og = ORG_GROUPS_RE.fullmatch(p)
+        one = GROUP_ONE_RE.fullmatch(p)
+        sa = ORG_SA_RE.fullmatch(p)
         if p == "/api/atlas/v2/groups":
             if self._method_ok("GET"):
                 self.atlas_list_groups(None)
         elif og:
             if self._method_ok("GET"):
                 self.atlas_list_groups(urllib.parse.unquote(og.group(1)))
+        elif one:
+            if self._method_ok("GET"):
+                self.atlas_group_doc(urllib.parse.unquote(one.group(1)))
+        elif sa:
+            if self._method_ok("GET"):
+                self.atlas_service_account(urllib.parse.unquote(sa.group(1)),
+                                           urllib.parse.unquote(sa.group(2)))
         elif m:
             if self._method_ok("GET"):
                 self.atlas_group(urllib.parse.unquote(m.group(1)), m.group(2))
@@ -3453,6 +3527,52 @@ class AtlasHandler(fakeaws.AwsMixin, AzureMixin, GcpMixin, Handler):
         path = "/api/atlas/v2/groups" if org is None else \
             "/api/atlas/v2/orgs/%s/groups" % urllib.parse.quote(org)
         self.atlas_page(None, None, items, MT_2023_01_01, path=path, cap=cap)
+
+    def atlas_group_doc(self, gid):
+        group = self._group_for(gid, MT_2023_01_01)
+        if group is None:
+            return
+        self.atlas_ok({"id": gid, "name": group.get("name") or ("project-" + gid[-6:]),
+                       "orgId": group.get("orgId", DEFAULT_ORG_ID),
+                       "clusterCount": len(group.get("clusters") or []),
+                       "created": iso_seconds(int(FAKE_STARTED)),
+                       "links": [{"href": "https://%s/api/atlas/v2/groups/%s" % (
+                           self.headers.get("Host") or "127.0.0.1:%d" % self.server.server_port,
+                           urllib.parse.quote(gid)), "rel": "self"}]}, MT_2023_01_01)
+
+    def sa_meta(self, client_id):
+        """The org view of a service account (created on first use); call
+        with the lock held."""
+        st = self.state
+        if client_id not in st.sa_meta:
+            st.sa_meta[client_id] = default_sa_meta(client_id,
+                                                    st.service_accounts.get(client_id))
+        return st.sa_meta[client_id]
+
+    def atlas_service_account(self, org_id, client_id):
+        if not self.authenticate() or not self.negotiate(MT_2024_08_05):
+            return
+        token = (self.headers.get("Authorization") or "").partition(" ")[2].strip()
+        with self.state.lock:
+            rec = self.state.tokens.get(token)
+            caller = copy.deepcopy(self.sa_meta(rec["client_id"])) if rec else None
+            known = client_id in self.state.service_accounts
+            meta = copy.deepcopy(self.sa_meta(client_id)) if known else None
+        if caller is None or caller["orgId"] != org_id or not caller["org_read"]:
+            self.reply_json(403, api_error(403, "USER_UNAUTHORIZED",
+                                           "Current user is not authorized to perform this "
+                                           "action."))
+            return
+        if meta is None or not meta["listed"] or meta["orgId"] != org_id:
+            self.reply_json(404, api_error(404, "RESOURCE_NOT_FOUND",
+                                           "Cannot find resource /api/atlas/v2/orgs/%s/"
+                                           "serviceAccounts/%s." % (org_id, client_id),
+                                           [org_id, client_id]))
+            return
+        self.atlas_ok({"clientId": client_id, "name": "kmswatch",
+                       "description": "kmswatch monitor", "createdAt": meta["createdAt"],
+                       "roles": ["ORG_READ_ONLY"] if meta["org_read"] else ["ORG_MEMBER"],
+                       "secrets": meta["secrets"]}, MT_2024_08_05)
 
     def atlas_events(self, gid, events, media_type):
         """Newest first, filtered by eventType (any of) and minDate/maxDate."""
@@ -3804,6 +3924,30 @@ class ControlHandler(fakeaws.AwsMixin, AzureMixin, GcpMixin, GcpControlMixin, Ha
             self.state.service_accounts = accounts
         self.ok(count=len(accounts))
 
+    def c_put_sa_secrets(self, client_id):
+        secrets_ = parse_sa_secrets(self.json_body())
+        with self.state.lock:
+            AtlasHandler.sa_meta(self, client_id)["secrets"] = secrets_
+        self.ok(secrets=secrets_)
+
+    def c_put_sa_meta(self, client_id):
+        doc = self.json_body()
+        if not isinstance(doc, dict) or set(doc) - {"orgId", "org_read", "listed"}:
+            raise BadInput("meta may hold orgId, org_read, listed")
+        for k in ("org_read", "listed"):
+            if k in doc and not isinstance(doc[k], bool):
+                raise BadInput("%s must be a boolean" % k)
+        if "orgId" in doc and not re.fullmatch(r"[0-9a-f]{24}", str(doc["orgId"])):
+            raise BadInput("orgId must be 24 hex digits")
+        with self.state.lock:
+            AtlasHandler.sa_meta(self, client_id).update(doc)
+        self.ok()
+
+    def c_get_sa_meta(self, client_id):
+        with self.state.lock:
+            meta = copy.deepcopy(AtlasHandler.sa_meta(self, client_id))
+        self.reply_json(200, meta)
+
     def c_put_token_ttl(self):
         ttl = parse_ttl(self.json_body())
         with self.state.lock:
@@ -4145,6 +4289,9 @@ for _m, _p, _f in [
         ("PUT", r"/atlas/controlPlaneIPAddresses", "c_put_control_plane"),
         ("PUT", r"/atlas/apikeys", "c_put_apikeys"),
         ("PUT", r"/atlas/service_accounts", "c_put_service_accounts"),
+        ("PUT", r"/atlas/service_accounts/([^/]+)/secrets", "c_put_sa_secrets"),
+        ("PUT", r"/atlas/service_accounts/([^/]+)/meta", "c_put_sa_meta"),
+        ("GET", r"/atlas/service_accounts/([^/]+)/meta", "c_get_sa_meta"),
         ("PUT", r"/atlas/token_ttl", "c_put_token_ttl"),
         ("POST", r"/atlas/revoke_tokens", "c_revoke_tokens"),
         ("PUT", r"/atlas/digest_algorithm", "c_put_digest_algorithm"),

@@ -1675,11 +1675,52 @@ def t_aws_imds(fc):
 
 
 
+def t_own_service_account(fc):
+    """GET /groups/{id} names the org; GET /orgs/{org}/serviceAccounts/{id}
+    lists the secrets; org read, listing and the version are enforced."""
+    tok = get_token(fc)["access_token"]
+    st, h, b = bearer_get(fc, tok, "/api/atlas/v2/groups/%s" % GID)
+    doc = json.loads(b)
+    assert st == 200 and doc["orgId"] == "5f1a2b3c4d5e6f7081920a1b" and doc["id"] == GID, doc
+    sa = "/api/atlas/v2/orgs/5f1a2b3c4d5e6f7081920a1b/serviceAccounts/" + CID
+    st, h, b = bearer_get(fc, tok, sa, accept=MT_CLUSTERS)
+    doc = json.loads(b)
+    assert st == 200 and h["content-type"] == MT_CLUSTERS, (st, h)
+    assert doc["clientId"] == CID and len(doc["secrets"]) == 1, doc
+    x = doc["secrets"][0]
+    assert x["maskedSecretValue"] == "mdb_sa_sk_..." + CSECRET[-4:] and CSECRET.encode() not in b
+    assert set(x) == {"id", "createdAt", "expiresAt", "lastUsedAt", "maskedSecretValue"}, x
+    st, _, _ = bearer_get(fc, tok, sa, accept=MT_EAR)
+    assert st == 406, st
+    fc.set_sa_secrets(CID, [{"expiresAt": 1900000000, "secret": "mdb_sa_sk_abcdWXYZ"},
+                            {"expiresAt": "2027-01-01T00:00:00Z", "maskedSecretValue": "m"}])
+    doc = json.loads(bearer_get(fc, tok, sa, accept=MT_CLUSTERS)[2])
+    assert [s["maskedSecretValue"] for s in doc["secrets"]] == ["mdb_sa_sk_...WXYZ", "m"], doc
+    assert doc["secrets"][1]["expiresAt"] == "2027-01-01T00:00:00Z"
+    fc.set_sa_meta(CID, org_read=False)
+    st, _, b = bearer_get(fc, tok, sa, accept=MT_CLUSTERS)
+    assert st == 403 and json.loads(b)["errorCode"] == "USER_UNAUTHORIZED", (st, b)
+    fc.set_sa_meta(CID, org_read=True, listed=False)
+    st, _, b = bearer_get(fc, tok, sa, accept=MT_CLUSTERS)
+    assert st == 404, st
+    fc.set_sa_meta(CID, listed=True)
+    st, _, _ = bearer_get(fc, tok, sa.replace("5f1a2b3c4d5e6f7081920a1b",
+                                              "0123456789abcdef01234567"), accept=MT_CLUSTERS)
+    assert st == 403, st   # not the caller's organization
+    st, _, _ = bearer_get(fc, "not-a-token", sa, accept=MT_CLUSTERS)
+    assert st == 401, st
+    try:
+        fc.set_sa_secrets(CID, [{"id": "x"}])
+        raise AssertionError("a secret without expiresAt was accepted")
+    except FakeCloudError:
+        pass
+
+
 CHECKS = [t_aws_kms_sigv4, t_aws_kms_states_and_errors, t_aws_sts, t_aws_imds,
           t_health_and_ready, t_client_helpers, t_digest_md5_curl, t_digest_sha256_curl,
           t_digest_wrong_password, t_digest_python_nonce_rules, t_oauth_flow,
           t_bearer_ear_and_revoke, t_token_ttl, t_group_not_found, t_forbidden,
-          t_ear_private_endpoints, t_atlas_events, t_group_listing,
+          t_ear_private_endpoints, t_atlas_events, t_group_listing, t_own_service_account,
           t_accept_required, t_other_endpoints, t_fault_retry_after,
           t_fault_garbage_and_huge, t_fault_hang, t_fault_close_and_forever, t_webhook,
           t_keepalive, t_malformed_requests, t_concurrency, t_tls_modes,

@@ -9,6 +9,8 @@
  * set, the effective project list against a fixed config, the diff of two
  * lists, the saved document read back), ApiError bodies and OAuth token
  * answers. Every input is untrusted network data; the only
+ * atlas.control_plane_ips), kmswatch's own service account (the group's orgId,
+ * the secrets, atlas.credential_expiry), ApiError bodies and OAuth token answers. Every input is untrusted network data; the only
  * acceptable outcomes are a result or an error code.
  *
  * Built by `make fuzzers` (./configure CC=clang --enable-fuzzers); see
@@ -187,6 +189,33 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		atlas_groups_free(&page);
 		disc_source_free(&src);
+		/* kmswatch's own service account: the group's orgId, the
+		 * secrets, the pick (with a configured secret) and the check */
+		struct atlas_sa sa = {0};
+		struct cred_memory mem = {0};
+		struct findings out = {0};
+		char *org = NULL;
+
+		if (atlas_parse_group_org(body, size, &org, err, sizeof(err)) == 0)
+			free(org);
+		if (atlas_parse_service_account(body, size, &sa, err, sizeof(err)) == 0) {
+			struct cred_input in = {.client_id = "mdb_sa_id_0123456789abcdef01234567",
+						.org_id = "5f1a2b3c4d5e6f7081920a1b",
+						.sa = &sa,
+						.secret = "mdb_sa_sk_S3cr3t-7f1e2d"};
+			enum cred_rule rule;
+
+			(void)cred_pick(&sa, NULL, &rule);
+			if (chk_atlas_credential_expiry(&in, NULL, NULL, 1800000000, &out, &mem) == 0) {
+				in.sa = NULL;
+				in.failure = CRED_READ_DENIED;
+				in.error = "HTTP 403";
+				chk_atlas_credential_expiry(&in, &mem, NULL, 1800000000, &out, &mem);
+			}
+			cred_memory_free(&mem);
+			findings_free(&out);
+		}
+		atlas_sa_free(&sa);
 	}
 	{
 		struct atlas_cpa cpa = {0};

@@ -4,7 +4,7 @@
  * (config), ISO 8601 dates and times (config, Graph, Key Vault, Atlas),
  * Retry-After (HTTP answers), CIDRs and addresses (firewall rules, Atlas
  * IP lists) with the range arithmetic on what parses, and base64 (webhook
- * secrets). The input is NUL-terminated as the callers' strings are.
+ * secrets), metrics.listen addresses. The input is NUL-terminated as the callers' strings are.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 
 #include "backoff.h"
 #include "cidr.h"
+#include "config.h"
 #include "crypto.h"
 #include "util.h"
 
@@ -52,6 +53,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	(void)crypto_base64_decode(text, dec, sizeof(dec));
+	{
+		char host[48], why[200];
+		unsigned port;
+		bool v6;
+
+		if (cfg_parse_listen(text, host, sizeof(host), &port, &v6, why, sizeof(why)) == 0 &&
+		    (port == 0 || port > 65535))
+			abort();
+	}
 	free(text);
 	return 0;
 }

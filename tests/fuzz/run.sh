@@ -12,7 +12,7 @@ build=$(cd "$1" && pwd)
 secs=${2:-30}
 make -s -C "$build" fuzzers >"$build/fuzzers.make.out" 2>&1 || { tail -30 "$build/fuzzers.make.out"; exit 1; }
 status=0
-for h in atlas azure aws gcp config state scalars; do
+for h in atlas azure aws gcp config state scalars metrics; do
 	bin=$build/tests/fuzz/fuzz_$h
 	work=$(mktemp -d /tmp/kmswatch-fuzz-$h.XXXXXX)
 	cp -r "$top/tests/fuzz/corpus/$h/." "$work/"

@@ -3,7 +3,9 @@
 cloud, and a factory for kmswatchd processes that are always cleaned up."""
 
 import os
+import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -55,3 +57,19 @@ def daemons():
     yield make
     for d in made:
         d.kill()
+
+
+@pytest.fixture
+def small_tmpfs():
+    """A 64 KiB tmpfs, to fill up (root only)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mnt = tempfile.mkdtemp(prefix="kmswatchd-full-")
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", mnt],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        os.rmdir(mnt)
+        pytest.skip("cannot mount a tmpfs here: %s" % r.stderr.strip())
+    yield mnt
+    subprocess.run(["umount", "-l", mnt], capture_output=True)
+    os.rmdir(mnt)

@@ -69,6 +69,15 @@ def kmswatchd_path():
     return path
 
 
+def free_port():
+    """A loopback TCP port nothing listens on (now)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def new_group_id():
     return uuid.uuid4().hex[:24]
 
@@ -343,3 +352,19 @@ def project(fc, name=None, doc=None, **kw):
     p = {"id": gid, "name": name or ("p-" + gid[-8:])}
     p.update(kw)
     return p
+
+
+def fill(path):
+    """Fill the filesystem of path; returns the filler file."""
+    filler = os.path.join(path, "filler")
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for size in (4096, 512, 1):
+            while True:
+                try:
+                    os.write(fd, b"x" * size)
+                except OSError:
+                    break
+    finally:
+        os.close(fd)
+    return filler

@@ -38,20 +38,12 @@ def test_cycle_is_concurrent_and_reuses_connections(fc, daemons):
     assert d.stop() == 0
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 @pytest.fixture
 def h2_front(fc, tmp_path):
     """nghttpx (Debian's nghttp2-proxy) in front of the fake cloud: it offers
     h2 by ALPN, as Atlas's front ends do, and logs each request's protocol
     and client port (one port = one connection)."""
-    port = _free_port()
+    port = kmsw.free_port()
     log = tmp_path / "access.log"
     proc = subprocess.Popen(
         ["nghttpx", "--conf=/dev/null", "--workers=1", "--no-ocsp",

@@ -110,14 +110,6 @@ def wait_polled(d, projects, n=1, timeout=20):
     wait_for(ok, timeout=timeout, interval=0.1)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 # ---- (a) a sink down for a while ------------------------------------------------
 
 def test_sink_down_then_back_in_order_once(fc, daemons):
@@ -274,37 +266,6 @@ def test_permanent_400_and_410_are_journaled_and_dropped(fc, daemons):
 
 # ---- (e) state directory full ----------------------------------------------------------
 
-@pytest.fixture
-def small_tmpfs():
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mnt = tempfile.mkdtemp(prefix="kmswatchd-full-")
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", mnt],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        os.rmdir(mnt)
-        pytest.skip("cannot mount a tmpfs here: %s" % r.stderr.strip())
-    yield mnt
-    subprocess.run(["umount", "-l", mnt], capture_output=True)
-    os.rmdir(mnt)
-
-
-def fill(path):
-    """Fill the filesystem of path; returns the filler file."""
-    filler = os.path.join(path, "filler")
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        for size in (4096, 512, 1):
-            while True:
-                try:
-                    os.write(fd, b"x" * size)
-                except OSError:
-                    break
-    finally:
-        os.close(fd)
-    return filler
-
-
 def test_state_dir_full(fc, daemons, small_tmpfs):
     ps = [project(fc), project(fc)]
     hook = uniq("full")
@@ -314,7 +275,7 @@ def test_state_dir_full(fc, daemons, small_tmpfs):
     d = start(daemons, fc, ps, [{"name": "full", "url": fc.hook_url(hook, https=False)}],
               state_dir=state_dir, env={"NOTIFY_SOCKET": notify.path})
     wait_polled(d, ps)
-    filler = fill(small_tmpfs)
+    filler = kmsw.fill(small_tmpfs)
     for p in ps:
         fc.set_ear(p["id"], azure_ear(valid=False))
     # a clear error, naming the disk's answer
@@ -513,7 +474,7 @@ def alertmanager():
     cfg = os.path.join(work, "alertmanager.yml")
     with open(cfg, "w") as f:
         f.write('route:\n  receiver: "null"\n  group_wait: 1s\nreceivers:\n  - name: "null"\n')
-    port = free_port()
+    port = kmsw.free_port()
     log = open(os.path.join(work, "am.log"), "wb")
     proc = subprocess.Popen([exe, "--config.file=" + cfg, "--storage.path=" + work + "/data",
                              "--web.listen-address=127.0.0.1:%d" % port,

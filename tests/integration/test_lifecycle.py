@@ -209,7 +209,9 @@ def test_once_modes(fc, daemons):
     d.write_config(projects=order)
     r = run(["--once", "-c", d.config, "--format", "json"])
     rows = json.loads(r.stdout)
-    ids = [x["project_id"] for x in rows]
+    # kmswatch's own credential (no project) comes last
+    assert rows[-1]["check"] == "atlas.credential_expiry" and rows[-1]["project_id"] == ""
+    ids = [x["project_id"] for x in rows if x["project_id"]]
     assert [k for i, k in enumerate(ids) if i == 0 or ids[i - 1] != k] == \
         [p["id"] for p in order], ids
     catalog = kmsw.CHECK_ORDER

@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data", "render")
 MAN = os.path.join(HERE, "..", "..", "man", "kmswatchd.8")
 TYPES = ("webhook", "slack", "mattermost", "teams", "pagerduty", "alertmanager")
-NESTED = ("project", "details", "payload", "labels", "annotations")
+NESTED = ("project", "org", "details", "payload", "labels", "annotations")
 
 
 def section(text):

@@ -291,6 +291,117 @@ test_stable_ids(void **state)
 	assert_string_not_equal(a, c);
 }
 
+/* kmswatch's own credential: a scope of no project, keyed by the
+ * organization, separate from every project's, persisted with its org_id;
+ * alerts of no provider survive a save and load too. */
+static void
+test_self_scope(void **state)
+{
+	struct alert_engine *e, *e2;
+	struct alert_events ev = {0};
+	struct findings f = {0};
+	const struct alert *a;
+	char id[ALERT_ID_LEN + 1], *json = NULL;
+	size_t len = 0;
+
+	(void)state;
+	assert_int_equal(alerts_new(&e), 0);
+	f.evaluated[CHK_ATLAS_CREDENTIAL_EXPIRY] = true;
+	findings_add(&f, CHK_ATLAS_CREDENTIAL_EXPIRY, SEV_WARNING, PROV_NONE, "mdb_sa_sk_...1e2d",
+		     "expires in 20 days");
+	assert_int_equal(alerts_observe_self(e, "5f1a2b3c4d5e6f7081920a1b", &f, &pol, 100, &ev), 0);
+	assert_int_equal(ev.n, 1);
+	assert_true(alert_event_is_self(&ev.v[0]));
+	assert_string_equal(ev.v[0].project_id, "");
+	assert_string_equal(ev.v[0].project_name, ALERTS_SELF_NAME);
+	assert_string_equal(ev.v[0].org_id, "5f1a2b3c4d5e6f7081920a1b");
+	alerts_make_id("org:5f1a2b3c4d5e6f7081920a1b", CHK_ATLAS_CREDENTIAL_EXPIRY,
+		       "mdb_sa_sk_...1e2d", id);
+	assert_string_equal(ev.v[0].alert_id, id);
+	alert_events_free(&ev);
+	/* a project's round leaves the self scope alone, and the reverse */
+	observe(e, P1, CHK_EAR_VALID, SEV_CRITICAL, "azure", 110, &ev);
+	assert_int_equal(ev.n, 1);
+	assert_false(alert_event_is_self(&ev.v[0]));
+	assert_null(ev.v[0].org_id);
+	alert_events_free(&ev);
+	{
+		struct findings g = {0};
+
+		g.evaluated[CHK_ATLAS_CREDENTIAL_EXPIRY] = true;
+		g.evaluated[CHK_EAR_VALID] = true;
+		assert_int_equal(alerts_observe(e, P1, "proj", &g, &pol, 120, &ev), 0);
+		assert_int_equal(ev.n, 1); /* ear.valid resolves, the credential stays */
+		assert_int_equal(ev.v[0].check, CHK_EAR_VALID);
+		alert_events_free(&ev);
+		observe(e, P1, CHK_EAR_VALID, SEV_CRITICAL, "azure", 125, &ev);
+		alert_events_free(&ev);
+	}
+	/* an empty project id is refused: it is the self scope's */
+	assert_int_equal(alerts_observe(e, "", "x", &f, &pol, 120, &ev), -EINVAL);
+	assert_int_equal(alerts_drop_project(e, "", 120, &ev), -EINVAL);
+	assert_int_equal(alerts_count(e), 2);
+
+	/* persisted: org_id, and provider "none" (which loads back) */
+	assert_int_equal(alerts_save(e, &json, &len), 0);
+	assert_non_null(strstr(json, "\"org_id\": \"5f1a2b3c4d5e6f7081920a1b\""));
+	assert_non_null(strstr(json, "\"provider\": \"none\""));
+	assert_int_equal(alerts_new(&e2), 0);
+	assert_int_equal(alerts_load(e2, json, len), 0);
+	free(json);
+	assert_int_equal(alerts_count(e2), 2);
+	a = alerts_find(e2, id);
+	assert_non_null(a);
+	assert_string_equal(a->org_id, "5f1a2b3c4d5e6f7081920a1b");
+	assert_int_equal(a->provider, PROV_NONE);
+	/* the same finding after the restart: no news */
+	assert_int_equal(alerts_observe_self(e2, "5f1a2b3c4d5e6f7081920a1b", &f, &pol, 200, &ev), 0);
+	assert_int_equal(ev.n, 0);
+	/* another organization: the old one's alert resolves (twice seen
+	 * clear, the default flapping guard being 1 here) */
+	assert_int_equal(alerts_observe_self(e2, "0123456789abcdef01234567", &f, &pol, 300, &ev), 0);
+	assert_int_equal(ev.n, 2);
+	assert_int_equal(ev.v[0].kind, EV_FIRING);
+	assert_string_equal(ev.v[0].org_id, "0123456789abcdef01234567");
+	assert_int_equal(ev.v[1].kind, EV_RESOLVED);
+	assert_string_equal(ev.v[1].alert_id, id);
+	alert_events_free(&ev);
+	/* no longer applies: resolved once, saying why; projects untouched */
+	assert_int_equal(alerts_drop_self(e2, "kmswatch no longer uses an Atlas service account", 400,
+					  &ev),
+			 0);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.v[0].kind, EV_RESOLVED);
+	assert_non_null(strstr(ev.v[0].summary, "no longer uses an Atlas service account; was: "));
+	alert_events_free(&ev);
+	assert_int_equal(alerts_count(e2), 1);
+	assert_int_equal(alerts_drop_self(e2, NULL, 500, &ev), 0);
+	assert_int_equal(ev.n, 0);
+	findings_free(&f);
+	alerts_free(e2);
+	alerts_free(e);
+}
+
+/* State written before PROV_NONE was saved as "none" still loads. */
+static void
+test_load_empty_provider(void **state)
+{
+	static const char old[] =
+		"{\"version\":1,\"alerts\":[{\"id\":\"0123456789abcdef0123456789abcdef\","
+		"\"project_id\":\"65a1b2c3d4e5f60718293a00\",\"project_name\":\"p\","
+		"\"check\":\"atlas.access\",\"provider\":\"\",\"subject\":\"atlas-api\","
+		"\"severity\":\"unknown\",\"summary\":\"s\",\"started_at\":1,\"last_notified\":1,"
+		"\"last_observed\":1}]}";
+	struct alert_engine *e;
+
+	(void)state;
+	assert_int_equal(alerts_new(&e), 0);
+	assert_int_equal(alerts_load(e, old, sizeof(old) - 1), 0);
+	assert_int_equal(alerts_count(e), 1);
+	assert_int_equal(alerts_first(e)->provider, PROV_NONE);
+	alerts_free(e);
+}
+
 static void
 test_save_load_roundtrip(void **state)
 {
@@ -573,6 +684,8 @@ main(void)
 		cmocka_unit_test(test_drop_project),
 		cmocka_unit_test(test_stable_ids),
 		cmocka_unit_test(test_save_load_roundtrip),
+		cmocka_unit_test(test_self_scope),
+		cmocka_unit_test(test_load_empty_provider),
 		cmocka_unit_test(test_load_damaged),
 		cmocka_unit_test(test_flapping_guard),
 		cmocka_unit_test(test_silence_holds_then_releases),

@@ -1456,6 +1456,106 @@ test_cpa_url_and_role_id(void **state)
 	assert_null(atlas_ear_role_id(NULL));
 }
 
+/* kmswatch's own service account: the group's orgId, the account's
+ * secrets (id and expiresAt required, the rest optional), and the URLs
+ * (ids validated: they land in a URL path). */
+static void
+test_service_account(void **state)
+{
+	static const char group[] =
+		"{\"id\":\"65a1b2c3d4e5f60718293a00\",\"name\":\"payments-prod\","
+		"\"orgId\":\"5f1a2b3c4d5e6f7081920a1b\",\"clusterCount\":2,"
+		"\"created\":\"2025-11-03T09:12:44Z\",\"links\":[]}";
+	static const char *const bad_groups[] = {
+		"{}", "[]", "{\"orgId\":5}", "{\"orgId\":\"5f1a\"}", "{\"orgId\":\"../../x/y/z/aaaaaaaaaaaa\"}",
+		"{\"orgId\":\"5f1a2b3c4d5e6f7081920a1b\",\"orgId\":\"5f1a2b3c4d5e6f7081920a1c\"}", "",
+		"{\"orgId\":null}",
+	};
+	static const char sa[] =
+		"{\"clientId\":\"mdb_sa_id_0123456789abcdef01234567\",\"name\":\"kmswatch\","
+		"\"description\":\"monitor\",\"createdAt\":\"2026-01-01T00:00:00Z\","
+		"\"roles\":[\"ORG_READ_ONLY\"],\"secrets\":["
+		"{\"id\":\"5ec000000000000000000001\",\"createdAt\":\"2026-01-01T00:00:00Z\","
+		"\"expiresAt\":\"2026-12-01T00:00:00Z\",\"lastUsedAt\":\"2026-11-20T10:00:00Z\","
+		"\"maskedSecretValue\":\"mdb_sa_sk_...abcd\"},"
+		"{\"id\":\"5ec000000000000000000002\",\"expiresAt\":\"2027-06-01T00:00:00Z\"}]}";
+	static const char *const bad_sas[] = {
+		"[]", "{\"secrets\":{}}", "{\"secrets\":[1]}",
+		"{\"secrets\":[{\"expiresAt\":\"2026-12-01T00:00:00Z\"}]}",
+		"{\"secrets\":[{\"id\":\"x\"}]}",
+		"{\"secrets\":[{\"id\":\"x\",\"expiresAt\":\"tomorrow\"}]}",
+		"{\"secrets\":[{\"id\":\"x\",\"expiresAt\":\"2026-12-01T00:00:00Z\",\"maskedSecretValue\":7}]}",
+		"{\"secrets\":[{\"id\":\"\",\"expiresAt\":\"2026-12-01T00:00:00Z\"}]}",
+		"{\"clientId\":[],\"secrets\":[]}",
+		"{\"secrets\":[],\"secrets\":[]}",
+	};
+	struct atlas_sa out = {0};
+	char err[200], *org = NULL, *url;
+	time_t t;
+
+	(void)state;
+	assert_int_equal(atlas_parse_group_org(group, sizeof(group) - 1, &org, err, sizeof(err)), 0);
+	assert_string_equal(org, "5f1a2b3c4d5e6f7081920a1b");
+	free(org);
+	for (size_t i = 0; i < sizeof(bad_groups) / sizeof(bad_groups[0]); i++) {
+		org = NULL;
+		assert_int_equal(atlas_parse_group_org(bad_groups[i], strlen(bad_groups[i]), &org, err,
+						       sizeof(err)),
+				 -EBADMSG);
+		assert_null(org);
+		assert_true(strlen(err) > 0);
+	}
+	assert_int_equal(atlas_parse_group_org("{}", 2, NULL, err, sizeof(err)), -EINVAL);
+
+	assert_int_equal(atlas_parse_service_account(sa, sizeof(sa) - 1, &out, err, sizeof(err)), 0);
+	assert_string_equal(out.client_id, "mdb_sa_id_0123456789abcdef01234567");
+	assert_int_equal(out.n_secrets, 2);
+	assert_string_equal(out.secrets[0].id, "5ec000000000000000000001");
+	assert_string_equal(out.secrets[0].masked, "mdb_sa_sk_...abcd");
+	assert_int_equal(util_parse_time("2026-12-01T00:00:00Z", &t), 0);
+	assert_int_equal(out.secrets[0].expires_at, t);
+	assert_true(out.secrets[0].has_created && out.secrets[0].has_last_used);
+	assert_null(out.secrets[1].masked);
+	assert_false(out.secrets[1].has_created || out.secrets[1].has_last_used);
+	atlas_sa_free(&out);
+	assert_int_equal(atlas_parse_service_account("{}", 2, &out, err, sizeof(err)), 0);
+	assert_int_equal(out.n_secrets, 0);
+	atlas_sa_free(&out);
+	assert_int_equal(atlas_parse_service_account("{\"secrets\":null}", 16, &out, err, sizeof(err)),
+			 0);
+	assert_int_equal(out.n_secrets, 0);
+	atlas_sa_free(&out);
+	for (size_t i = 0; i < sizeof(bad_sas) / sizeof(bad_sas[0]); i++) {
+		assert_int_equal(atlas_parse_service_account(bad_sas[i], strlen(bad_sas[i]), &out,
+							     err, sizeof(err)),
+				 -EBADMSG);
+		assert_int_equal(out.n_secrets, 0);
+		assert_null(out.secrets);
+		assert_null(out.client_id);
+	}
+	assert_int_equal(atlas_parse_service_account(bad_sas[4], strlen(bad_sas[4]), &out, err,
+						     sizeof(err)),
+			 -EBADMSG);
+	assert_string_equal(err, "secrets[0].expiresAt is missing");
+
+	url = atlas_group_url("https://cloud.mongodb.com/", "65a1b2c3d4e5f60718293a00");
+	assert_string_equal(url, "https://cloud.mongodb.com/api/atlas/v2/groups/65a1b2c3d4e5f60718293a00");
+	free(url);
+	assert_null(atlas_group_url("https://cloud.mongodb.com", "65a1b2c3d4e5f60718293a0"));
+	url = atlas_service_account_url("https://cloud.mongodbgov.com", "5f1a2b3c4d5e6f7081920a1b",
+					"mdb_sa_id_0123456789abcdef01234567");
+	assert_string_equal(url, "https://cloud.mongodbgov.com/api/atlas/v2/orgs/"
+				 "5f1a2b3c4d5e6f7081920a1b/serviceAccounts/"
+				 "mdb_sa_id_0123456789abcdef01234567");
+	free(url);
+	assert_null(atlas_service_account_url("https://x", "5f1a2b3c4d5e6f7081920a1b", "a/../b"));
+	assert_null(atlas_service_account_url("https://x", "5f1a2b3c4d5e6f7081920a1b", ""));
+	assert_null(atlas_service_account_url("https://x", "5f1a2b3c4d5e6f7081920a1", "mdb_sa_id_x"));
+	assert_null(atlas_service_account_url("https://x", NULL, "mdb_sa_id_x"));
+	assert_false(atlas_client_id_valid("a?b"));
+	assert_true(atlas_client_id_valid("mdb_sa_id_0123456789abcdef01234567"));
+}
+
 /* EAR private endpoints: the reference's sample, the envelope rules of the
  * clusters, and the URL (AZURE and AWS only). */
 static void
@@ -1580,6 +1680,7 @@ main(void)
 		cmocka_unit_test(test_cpa_malformed),
 		cmocka_unit_test(test_cpa_url_and_role_id),
 		cmocka_unit_test(test_ear_private_endpoints),
+		cmocka_unit_test(test_service_account),
 		cmocka_unit_test(test_events),
 	};
 

@@ -89,6 +89,7 @@ test_catalogue_names(void **state)
 		"azure.secret_expiry", "azure.key_state",     "azure.key_age",
 		"azure.key_version",   "azure.key_identifier", "azure.allowlist",
 		"azure.permissions",   "azure.access",        "atlas.control_plane_ips",
+		"atlas.credential_expiry",
 		"aws.key_state",       "aws.key_age",         "aws.access",
 		/* Google Cloud KMS */
 		"gcp.key_state",       "gcp.key_age",         "gcp.access",
@@ -117,6 +118,7 @@ test_catalogue_msgids(void **state)
 		MSGID_AZURE_SECRET_EXPIRY, MSGID_AZURE_KEY_STATE,  MSGID_AZURE_KEY_AGE,
 		MSGID_AZURE_KEY_VERSION,  MSGID_AZURE_KEY_IDENTIFIER, MSGID_AZURE_ALLOWLIST,
 		MSGID_AZURE_PERMISSIONS,  MSGID_AZURE_ACCESS,      MSGID_ATLAS_CONTROL_PLANE_IPS,
+		MSGID_ATLAS_CREDENTIAL_EXPIRY,
 		MSGID_AWS_KEY_STATE,      MSGID_AWS_KEY_AGE,       MSGID_AWS_ACCESS,
 		/* Google Cloud KMS */
 		MSGID_GCP_KEY_STATE,      MSGID_GCP_KEY_AGE,       MSGID_GCP_ACCESS,
@@ -1480,6 +1482,229 @@ test_role_hostile_values(void **state)
 	role_free(&r);
 }
 
+/* ---- atlas.credential_expiry ------------------------------------------- */
+
+#define DAY 86400
+#define CRED_SECRET "mdb_sa_sk_S3cr3t-do-not-leak-7f1e2d"
+#define CRED_CLIENT "mdb_sa_id_0123456789abcdef01234567"
+#define CRED_ORG "5f1a2b3c4d5e6f7081920a1b"
+
+static void
+sa_secret(struct atlas_sa_secret *x, const char *id, const char *masked, time_t exp)
+{
+	memset(x, 0, sizeof(*x));
+	x->id = (char *)id;
+	x->masked = (char *)masked;
+	x->expires_at = exp;
+}
+
+static void
+test_cred_mask_and_pick(void **state)
+{
+	struct atlas_sa_secret v[3];
+	struct atlas_sa sa = {.secrets = v, .n_secrets = 2};
+	enum cred_rule rule;
+
+	(void)state;
+	assert_string_equal(cred_mask_suffix("mdb_sa_sk_...1e2d"), "1e2d");
+	assert_string_equal(cred_mask_suffix("mdb_sa_sk_********abc"), "abc");
+	assert_string_equal(cred_mask_suffix("mdb_sa_sk_\xe2\x80\xa6" "7f1e2d"), "7f1e2d");
+	assert_string_equal(cred_mask_suffix("\xe2\x80\xa2\xe2\x80\xa2xyz9"), "xyz9");
+	assert_null(cred_mask_suffix("mdb_sa_sk_1e2d"));     /* no mask: nothing hidden */
+	assert_null(cred_mask_suffix("mdb_sa_sk_...ab"));    /* too short to tell */
+	assert_null(cred_mask_suffix("...0123456789abcdefg")); /* too long for a mask */
+	assert_null(cred_mask_suffix("mdb_sa_sk_..."));
+	assert_null(cred_mask_suffix("...ab cd"));
+	assert_null(cred_mask_suffix(NULL));
+
+	/* the configured one is recognised, though the other lasts longer */
+	sa_secret(&v[0], "s1", "mdb_sa_sk_...zzzz", 2000);
+	sa_secret(&v[1], "s2", "mdb_sa_sk_...1e2d", 1000);
+	assert_int_equal(cred_pick(&sa, CRED_SECRET, &rule), 1);
+	assert_int_equal(rule, CRED_RULE_MATCHED);
+	assert_string_equal(cred_rule_name(rule), "matched");
+	/* without the secret (or a mask that fits): the one that expires last */
+	assert_int_equal(cred_pick(&sa, NULL, &rule), 0);
+	assert_int_equal(rule, CRED_RULE_LATEST);
+	assert_int_equal(cred_pick(&sa, "mdb_sa_sk_other-secret-0000", &rule), 0);
+	assert_int_equal(rule, CRED_RULE_LATEST);
+	/* a "suffix" as long as the secret is no mask of it */
+	sa_secret(&v[1], "s2", "...1e2d", 1000);
+	assert_int_equal(cred_pick(&sa, "1e2d", &rule), 0);
+	assert_int_equal(rule, CRED_RULE_LATEST);
+	/* two alike: the later of those two, not of all */
+	sa_secret(&v[0], "s1", "mdb_sa_sk_...1e2d", 1500);
+	sa_secret(&v[1], "s2", "mdb_sa_sk_...1e2d", 1000);
+	sa_secret(&v[2], "s3", "mdb_sa_sk_...zzzz", 9000);
+	sa.n_secrets = 3;
+	assert_int_equal(cred_pick(&sa, CRED_SECRET, &rule), 0);
+	assert_int_equal(rule, CRED_RULE_LATEST);
+	sa.n_secrets = 0;
+	assert_int_equal(cred_pick(&sa, CRED_SECRET, &rule), -ENOENT);
+	assert_int_equal(cred_pick(NULL, CRED_SECRET, &rule), -ENOENT);
+}
+
+static void
+test_credential_expiry(void **state)
+{
+	const time_t now = 1795341600; /* 2026-11-22T10:00:00Z */
+	struct atlas_sa_secret v[2];
+	struct atlas_sa sa = {.secrets = v, .n_secrets = 1};
+	struct cred_input in = {.client_id = CRED_CLIENT, .org_id = CRED_ORG, .sa = &sa,
+				.secret = CRED_SECRET};
+	struct cred_memory mem = {0}, back = {0};
+	struct findings f = {0};
+	const struct finding *x;
+	struct cfg_checks ck;
+	json_t *j;
+
+	(void)state;
+	/* thresholds: 30 d / 7 d by default */
+	sa_secret(&v[0], "5ec000000000000000000001", "mdb_sa_sk_...1e2d", now + 31 * DAY);
+	assert_int_equal(chk_atlas_credential_expiry(&in, NULL, NULL, now, &f, &mem), 0);
+	assert_true(f.evaluated[CHK_ATLAS_CREDENTIAL_EXPIRY]);
+	x = find(&f, CHK_ATLAS_CREDENTIAL_EXPIRY, "mdb_sa_sk_...1e2d");
+	assert_non_null(x);
+	assert_int_equal(x->severity, SEV_OK);
+	assert_int_equal(x->days_left, 31);
+	assert_contains(x->summary, "matches the configured client secret");
+	assert_null(strstr(x->summary, CRED_SECRET));
+	assert_string_equal(mem.secret_id, "5ec000000000000000000001");
+	assert_int_equal(mem.rule, CRED_RULE_MATCHED);
+	findings_free(&f);
+	v[0].expires_at = now + 30 * DAY;
+	assert_int_equal(chk_atlas_credential_expiry(&in, &mem, NULL, now, &f, &mem), 0);
+	x = find(&f, CHK_ATLAS_CREDENTIAL_EXPIRY, "mdb_sa_sk_...1e2d");
+	assert_int_equal(x->severity, SEV_WARNING);
+	assert_contains(x->summary, "then kmswatch goes blind");
+	assert_contains(x->summary, "atlas.service_account.client_secret");
+	findings_free(&f);
+	v[0].expires_at = now + 7 * DAY;
+	assert_int_equal(chk_atlas_credential_expiry(&in, &mem, NULL, now, &f, &mem), 0);
+	assert_int_equal(find(&f, CHK_ATLAS_CREDENTIAL_EXPIRY, "mdb_sa_sk_...1e2d")->severity,
+			 SEV_CRITICAL);
+	findings_free(&f);
+	v[0].expires_at = now - 3600;
+	assert_int_equal(chk_atlas_credential_expiry(&in, &mem, NULL, now, &f, &mem), 0);
+	x = find(&f, CHK_ATLAS_CREDENTIAL_EXPIRY, "mdb_sa_sk_...1e2d");
+	assert_int_equal(x->severity, SEV_CRITICAL);
+	assert_int_equal(x->days_left, -1);
+	assert_contains(x->summary, "expired");
+	findings_free(&f);
+	/* the configured thresholds */
+	all_on(&ck);
+	ck.secret_expiry.warning = 60 * DAY;
+	ck.secret_expiry.critical = 40 * DAY;
+	v[0].expires_at = now + 50 * DAY;
+	assert_int_equal(chk_atlas_credential_expiry(&in, &mem, &ck, now, &f, &mem), 0);
+	assert_int_equal(find(&f, CHK_ATLAS_CREDENTIAL_EXPIRY, "mdb_sa_sk_...1e2d")->severity,
+			 SEV_WARNING);
+	findings_free(&f);
+
+	/* 403: what to grant, and the remembered secret judged as of now */
+	in.sa = NULL;
+	in.failure = CRED_READ_DENIED;
+	in.error = "HTTP 403 USER_UNAUTHORIZED: Current user is not authorized";
+	assert_int_equal(chk_atlas_credential_expiry(&in, &mem, &ck, now + 20 * DAY, &f, &mem), 0);
+	assert_int_equal(f.n, 2);
+	x = find(&f, CHK_ATLAS_CREDENTIAL_EXPIRY, CRED_CLIENT);
+	assert_int_equal(x->severity, SEV_WARNING);
+	assert_contains(x->summary, "grant it Organization Read Only on organization " CRED_ORG);
+	assert_contains(x->summary, "USER_UNAUTHORIZED");
+	x = find(&f, CHK_ATLAS_CREDENTIAL_EXPIRY, "mdb_sa_sk_...1e2d");
+	assert_int_equal(x->severity, SEV_CRITICAL); /* 30 days left now, critical from 40 */
+	assert_contains(x->summary, "as last read at");
+	findings_free(&f);
+	/* 404 */
+	in.failure = CRED_READ_NOT_FOUND;
+	in.error = "HTTP 404 RESOURCE_NOT_FOUND";
+	assert_int_equal(chk_atlas_credential_expiry(&in, &mem, NULL, now, &f, &mem), 0);
+	x = find(&f, CHK_ATLAS_CREDENTIAL_EXPIRY, CRED_CLIENT);
+	assert_int_equal(x->severity, SEV_CRITICAL);
+	assert_contains(x->summary, "cannot find service account " CRED_CLIENT
+				    " in organization " CRED_ORG);
+	findings_free(&f);
+	/* no organization to ask */
+	in.failure = CRED_READ_NO_ORG;
+	in.org_id = NULL;
+	in.error = "no project is configured to learn it from";
+	assert_int_equal(chk_atlas_credential_expiry(&in, NULL, NULL, now, &f, &mem), 0);
+	assert_int_equal(f.n, 1);
+	x = find(&f, CHK_ATLAS_CREDENTIAL_EXPIRY, CRED_CLIENT);
+	assert_int_equal(x->severity, SEV_WARNING);
+	assert_contains(x->summary, "set atlas.org_id");
+	findings_free(&f);
+	/* a remembered secret of another client id is not this one's */
+	in.client_id = "mdb_sa_id_ffffffffffffffffffffffff";
+	assert_int_equal(chk_atlas_credential_expiry(&in, &mem, NULL, now, &f, &mem), 0);
+	assert_int_equal(f.n, 1);
+	findings_free(&f);
+	in.client_id = CRED_CLIENT;
+	in.org_id = CRED_ORG;
+	/* transient: no verdict, the memory stays */
+	in.failure = CRED_READ_TRANSIENT;
+	assert_int_equal(chk_atlas_credential_expiry(&in, &mem, NULL, now, &f, &mem), 0);
+	assert_false(f.evaluated[CHK_ATLAS_CREDENTIAL_EXPIRY]);
+	assert_int_equal(f.n, 0);
+	assert_non_null(mem.secret_id);
+
+	/* the memory survives a restart */
+	j = cred_memory_to_json(&mem);
+	assert_non_null(j);
+	assert_int_equal(cred_memory_from_json(j, &back), 0);
+	assert_string_equal(back.secret_id, mem.secret_id);
+	assert_string_equal(back.masked, "mdb_sa_sk_...1e2d");
+	assert_string_equal(back.org_id, CRED_ORG);
+	assert_int_equal(back.expires_at, mem.expires_at);
+	assert_int_equal(back.rule, CRED_RULE_MATCHED);
+	cred_memory_free(&back);
+	json_object_set_new(j, "rule", json_string("guess"));
+	assert_int_equal(cred_memory_from_json(j, &back), -EBADMSG);
+	json_object_set_new(j, "rule", json_string("latest"));
+	json_object_set_new(j, "expires_at", json_string("soon"));
+	assert_int_equal(cred_memory_from_json(j, &back), -EBADMSG);
+	assert_null(back.secret_id);
+	json_decref(j);
+	assert_int_equal(cred_memory_from_json(NULL, &back), 0);
+	assert_null(back.secret_id);
+
+	/* several secrets, none recognisable: the one that expires last, said so */
+	in.failure = CRED_READ_OK;
+	in.sa = &sa;
+	sa.n_secrets = 2;
+	sa_secret(&v[0], "s1", "mdb_sa_sk_...yyyy", now + 5 * DAY);
+	sa_secret(&v[1], "s2", NULL, now + 20 * DAY);
+	assert_int_equal(chk_atlas_credential_expiry(&in, &mem, NULL, now, &f, &mem), 0);
+	assert_int_equal(f.n, 1);
+	x = find(&f, CHK_ATLAS_CREDENTIAL_EXPIRY, "s2"); /* no mask: its id */
+	assert_int_equal(x->severity, SEV_WARNING);
+	assert_contains(x->summary, "expires last of the 2");
+	assert_int_equal(mem.rule, CRED_RULE_LATEST);
+	findings_free(&f);
+	/* an account without secrets */
+	sa.n_secrets = 0;
+	assert_int_equal(chk_atlas_credential_expiry(&in, &mem, NULL, now, &f, &mem), 0);
+	x = find(&f, CHK_ATLAS_CREDENTIAL_EXPIRY, CRED_CLIENT);
+	assert_int_equal(x->severity, SEV_CRITICAL);
+	assert_contains(x->summary, "lists no secret");
+	assert_null(mem.secret_id);
+	assert_null(cred_memory_to_json(&mem));
+	findings_free(&f);
+	assert_one_line(&f);
+	/* switched off: nothing */
+	sa.n_secrets = 1;
+	all_on(&ck);
+	ck.enabled[CHK_ATLAS_CREDENTIAL_EXPIRY] = false;
+	assert_int_equal(chk_atlas_credential_expiry(&in, &mem, &ck, now, &f, &mem), 0);
+	assert_false(f.evaluated[CHK_ATLAS_CREDENTIAL_EXPIRY]);
+	assert_int_equal(f.n, 0);
+	/* bad arguments */
+	in.sa = NULL;
+	assert_int_equal(chk_atlas_credential_expiry(&in, &mem, NULL, now, &f, &mem), -EINVAL);
+	assert_int_equal(chk_atlas_credential_expiry(NULL, &mem, NULL, now, &f, &mem), -EINVAL);
+	cred_memory_free(&mem);
+}
+
 /* ---- ear.private_endpoint ---------------------------------------------- */
 
 static void
@@ -1752,6 +1977,8 @@ main(void)
 		cmocka_unit_test(test_role_hostile_values),
 		cmocka_unit_test(test_memory_json),
 		cmocka_unit_test(test_private_endpoint),
+		cmocka_unit_test(test_cred_mask_and_pick),
+		cmocka_unit_test(test_credential_expiry),
 		cmocka_unit_test(test_atlas_events),
 	};
 

@@ -413,6 +413,35 @@ test_invalid_project_id(void **state UNUSED)
 		    "project URL)");
 }
 
+/* atlas.org_id and atlas.credential_interval (extensions for
+ * atlas.credential_expiry): defaults, values, and what is refused. */
+static void
+test_atlas_credential_keys(void **state UNUSED)
+{
+	struct config *cfg = load_ok(BASE);
+
+	assert_null(cfg->atlas.org_id);
+	assert_int_equal(cfg->atlas.credential_interval, 3600);
+	cfg_free(cfg);
+	cfg = load_ok("atlas:\n  org_id: 5f1a2b3c4d5e6f7081920a1b\n  credential_interval: 30m\n"
+		      "  service_account:\n    client_id: mdb_sa_id_x\n"
+		      "    client_secret: plain-s3cr3t-value\n" PROJECT);
+	assert_string_equal(cfg->atlas.org_id, "5f1a2b3c4d5e6f7081920a1b");
+	assert_int_equal(cfg->atlas.credential_interval, 1800);
+	cfg_free(cfg);
+	expect_only("atlas:\n  org_id: 5f1a2b3c\n  service_account:\n    client_id: x\n"
+		    "    client_secret: y\n" PROJECT,
+		    "<config>:2:11: atlas.org_id: not an organization id: \"5f1a2b3c\" (expected "
+		    "24 hex digits, as in the Atlas organization URL)");
+	expect_only("atlas:\n  org_id: [1]\n  service_account:\n    client_id: x\n"
+		    "    client_secret: y\n" PROJECT,
+		    "<config>:2:11: atlas.org_id: expected an organization id, got a list");
+	expect_only("atlas:\n  credential_interval: soon\n  service_account:\n    client_id: x\n"
+		    "    client_secret: y\n" PROJECT,
+		    "<config>:2:24: atlas.credential_interval: not a duration: \"soon\" (expected "
+		    "e.g. 30s, 5m, 4h, 30d)");
+}
+
 static void
 test_unknown_check(void **state UNUSED)
 {
@@ -1789,6 +1818,77 @@ test_discover(void **state UNUSED)
 	expect_sub(ATLAS "discover: [1]\n", "discover: expected a mapping");
 }
 
+/* metrics: listen address forms, loopback by default, refusals naming
+ * file:line:column and the key; textfile must be an absolute file path. */
+static void
+test_metrics(void **state UNUSED)
+{
+	static const struct {
+		const char *in, *host;
+		unsigned port;
+		bool v6;
+	} ok[] = {
+		{"9464", "127.0.0.1", 9464, false},
+		{":9100", "127.0.0.1", 9100, false},
+		{"0.0.0.0:1", "0.0.0.0", 1, false},
+		{"192.0.2.7:65535", "192.0.2.7", 65535, false},
+		{"[::1]:9464", "::1", 9464, true},
+		{"[::]:9464", "::", 9464, true},
+	};
+	static const char *const bad[] = {
+		"", "0", "65536", "127.0.0.1", "127.0.0.1:", "127.0.0.1:x", "localhost:9464",
+		"::1:9464", "[::1]9464", "[::1", "[127.0.0.1]:9", "1.2.3:9", ":-1", "9464 ",
+		"[]:9",
+	};
+	struct config *cfg;
+	char host[48], why[200];
+	unsigned port;
+	bool v6;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(cfg_parse_listen(ok[i].in, host, sizeof(host), &port, &v6, why,
+						  sizeof(why)),
+				 0);
+		assert_string_equal(host, ok[i].host);
+		assert_int_equal(port, ok[i].port);
+		assert_int_equal(v6, ok[i].v6);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = '\0';
+		if (cfg_parse_listen(bad[i], host, sizeof(host), &port, &v6, why, sizeof(why)) !=
+		    -EINVAL)
+			print_message("accepted: %s\n", bad[i]);
+		assert_int_equal(cfg_parse_listen(bad[i], host, sizeof(host), &port, &v6, why,
+						  sizeof(why)),
+				 -EINVAL);
+		assert_true(why[0] != '\0');
+	}
+
+	cfg = load_ok(BASE "metrics:\n  listen: 9464\n  textfile: /var/lib/node/kmswatch.prom\n");
+	assert_string_equal(cfg->metrics.listen, "9464");
+	assert_string_equal(cfg->metrics.listen_host, "127.0.0.1");
+	assert_int_equal(cfg->metrics.listen_port, 9464);
+	assert_string_equal(cfg->metrics.textfile, "/var/lib/node/kmswatch.prom");
+	cfg_free(cfg);
+	cfg = load_ok(BASE);
+	assert_null(cfg->metrics.listen);
+	assert_null(cfg->metrics.textfile);
+	cfg_free(cfg);
+
+	expect_only(BASE "metrics:\n  listen: localhost:9464\n",
+		    "<config>:8:11: metrics.listen: cannot listen on \"localhost:9464\": the host "
+		    "is not a numeric IPv4 address (host names are not resolved: write "
+		    "127.0.0.1, 0.0.0.0, [::1] or [::])");
+	expect_sub(BASE "metrics:\n  listen: 127.0.0.1:99999\n",
+		   "<config>:8:11: metrics.listen: cannot listen on \"127.0.0.1:99999\": the port "
+		   "must be a number from 1 to 65535");
+	expect_sub(BASE "metrics:\n  textfile: kmswatch.prom\n",
+		   "<config>:8:13: metrics.textfile: not an absolute path");
+	expect_sub(BASE "metrics:\n  textfile: /var/lib/\n",
+		   "<config>:8:13: metrics.textfile: not a file name");
+	expect_sub(BASE "metrics:\n  port: 9464\n", "<config>:8:3: metrics");
+}
+
 int
 main(void)
 {
@@ -1803,6 +1903,7 @@ main(void)
 		cmocka_unit_test(test_duplicate_sink_names),
 		cmocka_unit_test(test_duplicate_keys),
 		cmocka_unit_test(test_invalid_project_id),
+		cmocka_unit_test(test_atlas_credential_keys),
 		cmocka_unit_test(test_unknown_check),
 		cmocka_unit_test(test_invalid_enums),
 		cmocka_unit_test(test_threshold_order),
@@ -1832,6 +1933,7 @@ main(void)
 		cmocka_unit_test(test_no_sink_secrets),
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_discover),
+		cmocka_unit_test(test_metrics),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -163,6 +163,7 @@ static const enum sink_type all_sinks[] = {
 /* The events of the golden files: one per kind of payload difference. */
 static const char *const cases[] = {
 	"firing_critical", "warning_missing", "repeat", "resolved", "info", "unknown",
+	"credential",
 };
 
 static struct alert_event
@@ -228,6 +229,22 @@ fixture(const char *name)
 			     "https://kv-payments.vault.azure.net/keys/atlas-ear/aaaa -> "
 			     "https://kv-payments.vault.azure.net/keys/atlas-ear/bbbb";
 		ev.started_at = ev.observed_at;
+	} else if (strcmp(name, "credential") == 0) {
+		/* kmswatch's own Atlas credential: about no project */
+		strcpy(ev.alert_id, "77917529aa83ea7931148b3be39bb2b1");
+		ev.check = CHK_ATLAS_CREDENTIAL_EXPIRY;
+		ev.severity = SEV_WARNING;
+		ev.provider = PROV_NONE;
+		ev.project_id = "";
+		ev.project_name = ALERTS_SELF_NAME;
+		ev.org_id = "5f1a2b3c4d5e6f7081920a1b";
+		ev.subject = "mdb_sa_sk_...1e2d";
+		ev.summary = "secret mdb_sa_sk_...1e2d (id 5ec000000000000000000001) of service "
+			     "account mdb_sa_id_0123456789abcdef01234567 expires in 20 days "
+			     "(2026-12-12T10:00:00Z), then kmswatch goes blind: create a new secret "
+			     "and reload kmswatch before then";
+		ev.has_days_left = true;
+		ev.days_left = 20;
 	} else { /* unknown: kmswatch is blind; no provider; Slack's & < > */
 		strcpy(ev.alert_id, "ffeeddccbbaa99887766554433221100");
 		ev.check = CHK_ATLAS_ACCESS;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * sched — see sched.h.
+ * schedule — see schedule.h.
  */
 #include "autoconfig.h"
 
@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#include "sched.h"
+#include "schedule.h"
 
 static struct sched_entry *
 entry_of(struct timerheap_node *n)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * sched — one libuv timer for all the per-project schedules of a module
+ * schedule — one libuv timer for all the per-project schedules of a module
  * (the poller, each provider's rounds). A uv_timer_t per project cost
  * 152 bytes and a handle to close for each of 10,000 projects; an entry
  * here is 24 bytes in a heap (lib/timerheap.c), freed with its owner at
@@ -11,8 +11,8 @@
  * delay 0) from a callback waits for the next turn of the loop, so a
  * callback cannot keep one pass running forever.
  */
-#ifndef KMSWATCH_SCHED_H
-#define KMSWATCH_SCHED_H
+#ifndef KMSWATCH_SCHEDULE_H
+#define KMSWATCH_SCHEDULE_H
 
 #include <stdbool.h>
 #include <stdint.h>
