@@ -4,7 +4,12 @@
  */
 #include "autoconfig.h"
 
+#include <stdio.h>
+
+#include "atlas.h"
 #include "atlasreq.h"
+#include "checks.h"
+#include "http.h"
 #include "auth.h"
 #include "config.h"
 #include "daemon.h"
@@ -38,4 +43,33 @@ atlasreq_get(struct daemon *d, const char *url, const char *accept, unsigned fla
 		spec.token_arg = d;
 	}
 	return restreq_get(d, &spec, fn, ctx, out);
+}
+
+bool
+atlasreq_outcome(const struct restreq_result *res, struct atlas_fetch *fetch,
+		 struct atlas_error *apierr)
+{
+	const struct http_response *resp = res->resp;
+
+	*fetch = (struct atlas_fetch){.retries = res->retries};
+	if (!resp) {
+		fetch->outcome = res->token_failed ? ATLAS_FETCH_AUTH : ATLAS_FETCH_TRANSPORT;
+		fetch->http_status = (int)res->token_status;
+		snprintf(fetch->detail, sizeof(fetch->detail), "%s", res->error);
+		return false;
+	}
+	fetch->http_status = (int)resp->status;
+	if (resp->curl_code != 0) {
+		fetch->outcome = ATLAS_FETCH_TRANSPORT;
+		snprintf(fetch->detail, sizeof(fetch->detail), "%s", resp->error);
+		return false;
+	}
+	if (resp->status != 200) {
+		fetch->outcome = ATLAS_FETCH_HTTP;
+		if (atlas_parse_error(resp->body, resp->body_len, apierr) == 0)
+			fetch->error = apierr;
+		return false;
+	}
+	fetch->outcome = ATLAS_FETCH_OK;
+	return true;
 }

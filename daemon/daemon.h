@@ -21,6 +21,7 @@ struct deliverer;
 struct poller;
 struct store;
 struct providers;
+struct discover;
 struct selfcred;
 struct exporter;
 
@@ -37,6 +38,7 @@ struct daemon {
 	struct store *store;
 	struct poller *poller;
 	struct providers *providers; /* the key services beside Atlas */
+	struct discover *discover;   /* discover: and the effective project list */
 	struct selfcred *selfcred;   /* atlas.credential_expiry (daemon only) */
 	struct alert_engine *alerts;
 	struct exporter *exporter; /* metrics: listener and textfile */

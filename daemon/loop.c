@@ -23,6 +23,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "deliver.h"
+#include "discover.h"
 #include "exporter.h"
 #include "http.h"
 #include "log.h"
@@ -111,6 +112,10 @@ persist(struct daemon *d)
 		store_write(d->store, SELFCRED_DOC, json, len);
 	free(json);
 	providers_save(d->providers, d->store);
+	json = NULL;
+	if (discover_save(d->discover, &json, &len) == 0)
+		store_write(d->store, DISCOVER_DOC, json, len);
+	free(json);
 	/* after the results of a poll burst, like the state */
 	exporter_after_cycle(d->exporter);
 }
@@ -273,6 +278,7 @@ reload(struct daemon *d)
 		snprintf(rt_of(d)->rejected, sizeof(rt_of(d)->rejected), "%s",
 			 diag.n ? diag.lines[0] : strerror(-r));
 		cfg_diag_free(&diag);
+		discover_refresh(d->discover); /* SIGHUP also asks for a listing */
 		sd_notify(0, "READY=1");
 		update_status(d);
 		return;
@@ -285,9 +291,10 @@ reload(struct daemon *d)
 	auth_configure(d->auth, ncfg);
 	if ((r = deliver_configure(d->deliver, ncfg)) < 0)
 		log_err("reload: cannot set up the notification sinks: %s", strerror(-r));
-	if ((r = poller_configure(d->poller, ncfg)) < 0)
+	/* the poller and the providers get ncfg's projects and the
+	 * discovered ones; the providers log what failed */
+	if ((r = discover_configure(d->discover, ncfg)) < 0)
 		log_err("reload: cannot set up polling: %s", strerror(-r));
-	providers_configure(d->providers, ncfg); /* logs what failed */
 	selfcred_configure(d->selfcred, ncfg);
 	exporter_configure(d->exporter, ncfg);   /* logs; keeps a listener it cannot replace */
 	cfg_free(old);
@@ -329,6 +336,9 @@ stop(struct daemon *d)
 	d->selfcred = NULL;
 	poller_free(d->poller);
 	d->poller = NULL;
+	/* after them: they point into its list of projects */
+	discover_free(d->discover);
+	d->discover = NULL;
 	deliver_free(d->deliver);
 	d->deliver = NULL;
 	auth_free(d->auth);
@@ -404,6 +414,15 @@ load_state(struct daemon *d)
 			util_file_error(r));
 	free(json);
 	providers_load(d->providers, d->store);
+	json = NULL;
+	r = store_read(d->store, DISCOVER_DOC, &json, &len);
+	if (r == 0 && discover_load(d->discover, json, len) < 0)
+		log_err("state file %s/%s is damaged; the discovered projects are listed afresh",
+			store_dir(d->store), DISCOVER_DOC);
+	else if (r < 0 && r != -ENOENT)
+		log_err("cannot read %s/%s: %s", store_dir(d->store), DISCOVER_DOC,
+			util_file_error(r));
+	free(json);
 	return 0;
 }
 
@@ -449,6 +468,7 @@ daemon_run(const char *config_path)
 	    (r = deliver_new(d, &d->deliver)) < 0 ||
 	    (r = poller_new(d, &hooks, &d->poller)) < 0 ||
 	    (r = providers_new(d, &hooks, &d->providers)) < 0 ||
+	    (r = discover_new(d, &hooks, &d->discover)) < 0 ||
 	    (r = selfcred_new(d, NULL, NULL, &d->selfcred)) < 0 ||
 	    (r = exporter_new(d, &d->exporter)) < 0) {
 		log_err("cannot start: %s", strerror(-r));
@@ -457,8 +477,7 @@ daemon_run(const char *config_path)
 	load_state(d);
 	auth_configure(d->auth, d->cfg);
 	if ((r = deliver_configure(d->deliver, d->cfg)) < 0 ||
-	    (r = providers_configure(d->providers, d->cfg)) < 0 ||
-	    (r = poller_configure(d->poller, d->cfg)) < 0) {
+	    (r = discover_configure(d->discover, d->cfg)) < 0) {
 		log_err("cannot start: %s", strerror(-r));
 		goto out_modules;
 	}
@@ -508,6 +527,7 @@ out_modules:
 	d->exporter = NULL;
 	providers_free(d->providers);
 	poller_free(d->poller);
+	discover_free(d->discover);
 	deliver_free(d->deliver);
 	auth_free(d->auth);
 	tokens_free(d->tokens);

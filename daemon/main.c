@@ -64,8 +64,9 @@ test_config(const char *path)
 		return 1;
 	}
 	cfg_diag_free(&diag);
-	printf("%s: configuration valid: %zu project%s, %zu sink%s, state in %s\n", path,
-	       cfg->n_projects, cfg->n_projects == 1 ? "" : "s", cfg->n_sinks,
+	printf("%s: configuration valid: %zu project%s%s, %zu sink%s, state in %s\n", path,
+	       cfg->n_projects, cfg->n_projects == 1 ? "" : "s",
+	       cfg->discover.enabled ? " and those discover: finds" : "", cfg->n_sinks,
 	       cfg->n_sinks == 1 ? "" : "s", cfg_state_dir(cfg));
 	for (size_t i = 0; i < cfg->n_sinks; i++)
 		if (cfg->sinks[i].insecure)

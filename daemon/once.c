@@ -20,6 +20,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "deliver.h"
+#include "discover.h"
 #include "http.h"
 #include "log.h"
 #include "once.h"
@@ -63,7 +64,7 @@ static void
 maybe_stop(struct once *o)
 {
 	if (poller_all_done(o->d->poller) && providers_idle(o->d->providers) &&
-	    selfcred_idle(o->selfcred))
+	    selfcred_idle(o->selfcred) && discover_idle(o->d->discover))
 		uv_stop(o->d->loop);
 }
 
@@ -280,6 +281,9 @@ on_timeout(uv_timer_t *t)
 						" and %zu more project%s", n - 5,
 						n - 5 == 1 ? "" : "s");
 	}
+	if (!discover_idle(o->d->discover) && off < sizeof(o->waiting))
+		off += (size_t)snprintf(o->waiting + off, sizeof(o->waiting) - off, "%s",
+					" waiting for the Atlas project listing (discover:)");
 	{
 		char busy[64];
 		size_t nb = providers_busy(o->d->providers, busy, sizeof(busy));
@@ -340,7 +344,9 @@ once_run(const char *config_path, const struct once_opts *opts)
 		cfg_diag_free(&diag);
 		return rc;
 	}
-	if (opts->n_projects > 0 &&
+	/* with discover: a --project may name a project not listed yet: the
+	 * listing decides (discover_keep) */
+	if (opts->n_projects > 0 && !d->cfg->discover.enabled &&
 	    cfg_keep_projects(d->cfg, opts->projects, opts->n_projects, &missing) < 0) {
 		rc = unknown("no project %s in %s (--project takes a name or an id)", missing,
 			     config_path);
@@ -358,14 +364,17 @@ once_run(const char *config_path, const struct once_opts *opts)
 	    (r = tokens_new(d, &d->tokens)) < 0 || (r = auth_new(d, &d->auth)) < 0 ||
 	    (r = poller_new(d, &hooks, &d->poller)) < 0 ||
 	    (r = providers_new(d, &hooks, &d->providers)) < 0 ||
+	    (r = discover_new(d, &hooks, &d->discover)) < 0 ||
 	    /* the own credential is no project: --project leaves it out */
 	    (opts->n_projects == 0 && (r = selfcred_new(d, on_self, &o, &o.selfcred)) < 0)) {
 		rc = unknown("cannot start: %s", strerror(-r));
 		goto out;
 	}
 	auth_configure(d->auth, d->cfg);
-	if ((r = providers_configure(d->providers, d->cfg)) < 0 ||
-	    (r = poller_configure(d->poller, d->cfg)) < 0) {
+	if (d->cfg->discover.enabled)
+		discover_keep(d->discover, opts->projects, opts->n_projects);
+	/* discover: first, then every project once */
+	if ((r = discover_configure(d->discover, d->cfg)) < 0) {
 		rc = unknown("cannot start: %s", strerror(-r));
 		goto out;
 	}
@@ -373,10 +382,16 @@ once_run(const char *config_path, const struct once_opts *opts)
 		selfcred_configure(o.selfcred, d->cfg);
 	uv_timer_start(&timer, on_timeout, (uint64_t)opts->timeout * 1000, 0);
 	if (!poller_all_done(d->poller) || !providers_idle(d->providers) ||
-	    !selfcred_idle(o.selfcred))
+	    !selfcred_idle(o.selfcred) || !discover_idle(d->discover))
 		uv_run(&loop, UV_RUN_DEFAULT);
 	if (o.failed) {
 		rc = unknown("out of memory collecting results");
+		goto out;
+	}
+	if ((missing = discover_missing(d->discover)) != NULL) {
+		rc = unknown("no project %s in %s or among the discovered projects (--project "
+			     "takes a name or an id)",
+			     missing, config_path);
 		goto out;
 	}
 	w = worst(&o);
@@ -398,6 +413,7 @@ out:
 	selfcred_free(o.selfcred);
 	providers_free(d->providers);
 	poller_free(d->poller);
+	discover_free(d->discover);
 	auth_free(d->auth);
 	tokens_free(d->tokens);
 	if (d->http)

@@ -650,30 +650,13 @@ on_ear(void *ctx, const struct restreq_result *res)
 {
 	const struct http_response *resp = res->resp;
 	struct project *p = ctx;
-	struct atlas_fetch fetch = {.retries = res->retries};
+	struct atlas_fetch fetch;
 	struct atlas_error apierr;
 	struct atlas_ear ear = {0};
 	char err[200] = "";
 
 	p->round->ear_req = NULL;
-	if (!resp) {
-		fetch.outcome = res->token_failed ? ATLAS_FETCH_AUTH : ATLAS_FETCH_TRANSPORT;
-		fetch.http_status = (int)res->token_status;
-		snprintf(fetch.detail, sizeof(fetch.detail), "%s", res->error);
-		report(p, &fetch, NULL);
-		return;
-	}
-	fetch.http_status = (int)resp->status;
-	if (resp->curl_code != 0) {
-		fetch.outcome = ATLAS_FETCH_TRANSPORT;
-		snprintf(fetch.detail, sizeof(fetch.detail), "%s", resp->error);
-		report(p, &fetch, NULL);
-		return;
-	}
-	if (resp->status != 200) {
-		fetch.outcome = ATLAS_FETCH_HTTP;
-		if (atlas_parse_error(resp->body, resp->body_len, &apierr) == 0)
-			fetch.error = &apierr;
+	if (!atlasreq_outcome(res, &fetch, &apierr)) {
 		report(p, &fetch, NULL);
 		return;
 	}

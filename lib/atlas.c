@@ -21,6 +21,7 @@
  * fields skipped), since we are already reporting a failure and any detail
  * helps the operator.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1220,6 +1221,105 @@ atlas_events_url(const char *base_url, const char *group_id, time_t min_date, un
 	url = group_url(base_url, group_id, b.s);
 	strbuf_free(&b);
 	return url;
+}
+
+/* ---- projects (discover:) ---------------------------------------------- */
+
+#define GR(n, t, m) {n, t, offsetof(struct atlas_group, m)}
+static const struct field group_fields[] = {
+	GR("id", F_STR, id),
+	GR("name", F_STR, name),
+	GR("orgId", F_STR, org_id),
+};
+#undef GR
+
+static void
+group_free(struct atlas_group *g)
+{
+	fields_free(group_fields, ARRAY_SIZE(group_fields), g);
+	memset(g, 0, sizeof(*g));
+}
+
+void
+atlas_groups_free(struct atlas_groups *g)
+{
+	if (g == NULL)
+		return;
+	for (size_t i = 0; i < g->n; i++)
+		group_free(&g->v[i]);
+	free(g->v);
+	memset(g, 0, sizeof(*g));
+}
+
+static int
+group_entry(json_t *c, const char *where, void *dst, char *err, size_t errlen)
+{
+	struct atlas_group *g = dst;
+	int r = get_fields(c, where, group_fields, ARRAY_SIZE(group_fields), dst, err, errlen);
+
+	if (r < 0)
+		return r;
+	if (!atlas_group_id_valid(g->id)) {
+		kj_seterr(err, errlen, "%sid is %s", where,
+			  g->id ? "not a project id (24 hex digits)" : "missing");
+		return -EBADMSG;
+	}
+	for (char *p = g->id; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	/* names go into log lines and alerts: one line each; an empty one
+	 * is as good as none (the id stands in) */
+	if (g->name)
+		util_sanitize(g->name);
+	if (g->name && g->name[0] == '\0') {
+		free(g->name);
+		g->name = NULL;
+	}
+	return 0;
+}
+
+static int
+read_groups(json_t *root, const char *where, void *dst, char *err, size_t errlen)
+{
+	struct atlas_groups *out = dst;
+	void *v = NULL;
+	int r = read_page(root, where, sizeof(*out->v), group_entry, &v, &out->n,
+			  &out->has_total_count, &out->total_count, &out->has_next_link, err,
+			  errlen);
+
+	out->v = v;
+	return r;
+}
+
+int
+atlas_parse_groups(const char *body, size_t len, struct atlas_groups *out, char *err,
+		   size_t errlen)
+{
+	int r = kj_parse(body, len, JSON_REJECT_DUPLICATES, out, sizeof(*out), read_groups, err,
+			 errlen);
+
+	if (r < 0)
+		atlas_groups_free(out);
+	return r;
+}
+
+char *
+atlas_groups_url(const char *base_url, const char *org_id, unsigned page_num,
+		 unsigned items_per_page)
+{
+	char path[128];
+
+	if (page_num < 1 || page_num > INT32_MAX || items_per_page < 1 ||
+	    items_per_page > ATLAS_GROUPS_PER_PAGE || (org_id && !atlas_group_id_valid(org_id))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (org_id)
+		snprintf(path, sizeof(path), "/api/atlas/v2/orgs/%s/groups?pageNum=%u&itemsPerPage=%u",
+			 org_id, page_num, items_per_page);
+	else
+		snprintf(path, sizeof(path), "/api/atlas/v2/groups?pageNum=%u&itemsPerPage=%u",
+			 page_num, items_per_page);
+	return join_url(base_url, path);
 }
 
 /* ---- Cloud Provider Access ------------------------------------------- */

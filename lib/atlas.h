@@ -303,6 +303,45 @@ int atlas_events_merge(struct atlas_events *all, struct atlas_events *page);
 char *atlas_events_url(const char *base_url, const char *group_id, time_t min_date,
 		       unsigned page_num);
 
+/* ---- projects (for discover:) ------------------------------------------
+ * GET /api/atlas/v2/groups (every project the identity can read) or
+ * GET /api/atlas/v2/orgs/{orgId}/groups, ?pageNum=N&itemsPerPage=M
+ * (ATLAS_MEDIA_2023_01_01), the paged envelope of the clusters and the same
+ * atlas_page_more rule. */
+#define ATLAS_GROUPS_PER_PAGE 500  /* Atlas's itemsPerPage limit */
+/* 100,000 projects: a server that keeps announcing pages stops there */
+#define ATLAS_GROUPS_MAX_PAGES 200
+
+struct atlas_group {
+	char *id;     /* "id": 24 hex digits, lower-cased */
+	char *name;   /* "name"; NULL when Atlas sent none */
+	char *org_id; /* "orgId"; NULL when absent */
+};
+
+struct atlas_groups {
+	struct atlas_group *v; /* results[], document order */
+	size_t n;
+	bool has_total_count;
+	int64_t total_count;
+	bool has_next_link;
+};
+
+/* One page; the policy of atlas_parse_clusters (results required, wrong
+ * types and duplicate keys -EBADMSG). Every result needs an id that is a
+ * project id (24 hex digits): a page with one that is missing or is not is
+ * malformed as a whole ("results[3].id is not a project id"), since
+ * skipping it would stop watching a project that is still there. Control
+ * characters in a name become spaces (names go into log lines); an empty
+ * name is kept as NULL. */
+int atlas_parse_groups(const char *body, size_t len, struct atlas_groups *out, char *err,
+		       size_t errlen);
+void atlas_groups_free(struct atlas_groups *g);
+/* org_id NULL: GET /groups; else GET /orgs/{org_id}/groups (24 hex).
+ * page_num >= 1, items_per_page 1..ATLAS_GROUPS_PER_PAGE; else NULL with
+ * errno EINVAL (ENOMEM otherwise). */
+char *atlas_groups_url(const char *base_url, const char *org_id, unsigned page_num,
+		       unsigned items_per_page);
+
 /* ---- Cloud Provider Access (for ear.role) ------------------------------ */
 
 /* GET /api/atlas/v2/groups/{groupId}/cloudProviderAccess

@@ -487,6 +487,80 @@ chk_atlas_access(const struct atlas_fetch *f, struct findings *out)
 	return x != NULL ? 0 : -ENOMEM;
 }
 
+int
+chk_discovery_access(const struct atlas_fetch *f, const char *org_id, size_t kept,
+		     struct findings *out)
+{
+	char what[768], after[48] = "", subject[48], scope[64], keep[96];
+	struct finding *x = NULL;
+	const int st = f != NULL ? f->http_status : 0;
+
+	if (f == NULL || out == NULL)
+		return -EINVAL;
+	out->evaluated[CHK_ATLAS_ACCESS] = true;
+	snprintf(subject, sizeof(subject), org_id ? "org:%s" : "groups", org_id);
+	if (org_id)
+		snprintf(scope, sizeof(scope), "the projects of organization %s", org_id);
+	else
+		snprintf(scope, sizeof(scope), "the projects it can read");
+	snprintf(keep, sizeof(keep), "it keeps watching the %zu project%s it listed last", kept,
+		 kept == 1 ? "" : "s");
+	describe_answer(f, what, sizeof(what));
+	if (f->retries > 0)
+		snprintf(after, sizeof(after), " after %u %s", f->retries,
+			 f->retries == 1 ? "retry" : "retries");
+#define ADD(...) findings_add(out, CHK_ATLAS_ACCESS, SEV_UNKNOWN, PROV_NONE, subject, __VA_ARGS__)
+	switch (f->outcome) {
+	case ATLAS_FETCH_OK:
+		x = findings_add(out, CHK_ATLAS_ACCESS, SEV_OK, PROV_NONE, subject,
+				 "kmswatch lists %s from Atlas", scope);
+		break;
+	case ATLAS_FETCH_TRANSPORT:
+		x = ADD("kmswatch could not reach Atlas to list %s%s (%s); %s: check DNS, the "
+			"firewall or proxy towards atlas.base_url, and TLS trust (atlas.ca_file)",
+			scope, after, what, keep);
+		break;
+	case ATLAS_FETCH_BAD_BODY:
+		x = ADD("Atlas answered the listing of %s with a malformed page (%s); %s: check "
+			"that atlas.base_url reaches Atlas itself, not a proxy",
+			scope, what, keep);
+		break;
+	case ATLAS_FETCH_AUTH:
+		x = ADD("kmswatch could not get an Atlas token to list %s%s (%s); %s: check "
+			"atlas.service_account and the token endpoint",
+			scope, after, what, keep);
+		break;
+	case ATLAS_FETCH_HTTP:
+		if (st == 401 || code_has(f, "ACCESS_LIST"))
+			x = ADD("Atlas rejected kmswatch's credentials listing %s (%s); %s: check "
+				"atlas.service_account/api_key and the API access list",
+				scope, what, keep);
+		else if (st == 403)
+			x = ADD("Atlas denied kmswatch the list of %s (%s); %s: grant the service "
+				"account Organization Read Only, or list the projects in "
+				"projects: instead",
+				scope, what, keep);
+		else if (st == 404)
+			x = ADD("Atlas answered not found listing %s (%s); %s: check "
+				"discover.org_ids and atlas.base_url",
+				scope, what, keep);
+		else if (st == 429)
+			x = ADD("Atlas kept rate-limiting the listing of %s%s (%s); %s: raise "
+				"discover.interval",
+				scope, after, what, keep);
+		else
+			x = ADD("Atlas failed the listing of %s%s (%s); %s: usually transient; if "
+				"it persists check https://status.mongodb.com",
+				scope, after, what, keep);
+		break;
+	default:
+		x = ADD("kmswatch could not list %s (%s); %s", scope, what, keep);
+		break;
+	}
+#undef ADD
+	return x != NULL ? 0 : -ENOMEM;
+}
+
 /* ---- ear.valid ------------------------------------------------------- */
 
 static const enum provider all_providers[] = {PROV_AWS, PROV_AZURE, PROV_GCP};

@@ -128,6 +128,13 @@ struct atlas_fetch {
  * detail included) and what to do. Always marks atlas.access evaluated
  * (the caller skips the call when the check is switched off). */
 int chk_atlas_access(const struct atlas_fetch *f, struct findings *out);
+/* The atlas.access finding of one project listing of discover: (subject
+ * "groups" for GET /groups, "org:ID" for an organization's): SEV_OK when
+ * the listing was read to the end, else SEV_UNKNOWN saying what failed and
+ * that the `kept` projects listed last time are still watched. Marks
+ * atlas.access evaluated. org_id NULL: GET /groups. */
+int chk_discovery_access(const struct atlas_fetch *f, const char *org_id, size_t kept,
+			 struct findings *out);
 
 /* ---- ear.valid, ear.enabled, ear.config ---- */
 

@@ -1915,6 +1915,212 @@ h_check_name(struct ctx *c, const struct node *v, void *obj, const struct keydef
 	return -EINVAL;
 }
 
+/* ---- discover ------------------------------------------------------------ */
+
+/* A list of strings (NULL: empty), each checked by ok (NULL: any); the
+ * problem names the item. Returns the count or -1. */
+static long
+load_strv(struct ctx *c, const struct node *v, const char *what, bool (*ok)(const char *s),
+	  const char *expected, char ***out)
+{
+	long n = list_len(c, v);
+	char **sv;
+	struct qbuf q;
+
+	if (n <= 0)
+		return n;
+	if ((sv = list_alloc(c, (size_t)n, sizeof(*sv))) == NULL)
+		return -1;
+	*out = sv;
+	for (long i = 0; i < n; i++) {
+		const struct node *it = v->v[i];
+		size_t mark = push(c, "[%ld]", i);
+		const char *s = want_str(c, it, what);
+
+		if (s != NULL && ok != NULL && !ok(s))
+			problem(c, it, "not %s: %s (expected %s)", what, quote(&q, s), expected);
+		else if (s != NULL)
+			set_str(c, &sv[i], s, it->len);
+		pop(c, mark);
+	}
+	return n;
+}
+
+static int
+h_org_ids(struct ctx *c, const struct node *v, void *obj, const struct keydef *k UNUSED)
+{
+	struct cfg_discover *d = obj;
+	long n = load_strv(c, v, "an organization id", is_project_id,
+			   "24 hex digits, as in the Atlas organization URL", &d->org_ids);
+	struct qbuf q;
+
+	if (n < 0)
+		return -EINVAL;
+	d->n_org_ids = (size_t)n;
+	for (size_t i = 0; i < d->n_org_ids; i++) {
+		if (d->org_ids[i] == NULL)
+			continue;
+		for (char *p = d->org_ids[i]; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		/* a handful of orgs: the pairwise look costs nothing */
+		for (size_t j = 0; j < i; j++)
+			if (util_streq(d->org_ids[j], d->org_ids[i])) {
+				problem(c, v->v[i], "duplicate organization id %s (org_ids[%zu])",
+					quote(&q, d->org_ids[i]), j);
+				break;
+			}
+	}
+	return 0;
+}
+
+/* glibc expands a bounded repetition into copies of its operand, so
+ * "((a{100}){100}){100}" compiles to a million nodes and takes seconds:
+ * the upper bounds of every {m,n} (outside bracket expressions), multiplied
+ * together, may be at most this, and a pattern at most REGEX_MAX_LEN long.
+ * Names of Atlas projects never need more. */
+#define REGEX_MAX_REPEAT 1000
+#define REGEX_MAX_LEN 512
+
+static bool
+regex_too_costly(const char *re)
+{
+	uint64_t product = 1;
+	bool in_bracket = false;
+
+	if (strlen(re) > REGEX_MAX_LEN)
+		return true;
+	for (const char *p = re; *p; p++) {
+		if (*p == '\\' && p[1] != '\0') {
+			p++;
+			continue;
+		}
+		if (in_bracket) {
+			/* "[]x]" and "[^]x]": a ']' first is a member */
+			if (*p == ']' && p[-1] != '[' && !(p[-1] == '^' && p[-2] == '['))
+				in_bracket = false;
+			continue;
+		}
+		if (*p == '[') {
+			in_bracket = true;
+			continue;
+		}
+		if (*p == '{') {
+			unsigned long lo = 0, hi = 0;
+			char *end;
+
+			lo = strtoul(p + 1, &end, 10);
+			hi = lo;
+			if (*end == ',')
+				hi = isdigit((unsigned char)end[1]) ? strtoul(end + 1, &end, 10) : lo;
+			if (hi > REGEX_MAX_REPEAT || lo > REGEX_MAX_REPEAT)
+				return true;
+			product *= hi > 1 ? hi : 1;
+			if (product > REGEX_MAX_REPEAT)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* include:/exclude: compiled here, so that a bad pattern is a config
+ * error at its own line, never a surprise at the first listing. */
+static int
+h_regexes(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	struct cfg_discover *d = obj;
+	bool inc = k->aux == 0;
+	char ***texts = inc ? &d->include : &d->exclude;
+	regex_t **res = inc ? &d->include_re : &d->exclude_re;
+	size_t *count = inc ? &d->n_include : &d->n_exclude;
+	long n = load_strv(c, v, "a regular expression", NULL, NULL, texts);
+	struct qbuf q;
+
+	if (n <= 0)
+		return n < 0 ? -EINVAL : 0;
+	if ((*res = list_alloc(c, (size_t)n, sizeof(**res))) == NULL) {
+		for (long i = 0; i < n; i++)
+			free((*texts)[i]);
+		free(*texts);
+		*texts = NULL;
+		return -ENOMEM;
+	}
+	for (long i = 0; i < n; i++) {
+		char msg[160];
+		int e;
+
+		if ((*texts)[i] == NULL)
+			continue; /* reported */
+		if (regex_too_costly((*texts)[i])) {
+			size_t mark = push(c, "[%ld]", i);
+
+			problem(c, v->v[i], "regular expression too costly to compile: %s (at "
+					    "most %d characters, and repetition counts {m,n} "
+					    "multiplying to at most %d)",
+				quote(&q, (*texts)[i]), REGEX_MAX_LEN, REGEX_MAX_REPEAT);
+			pop(c, mark);
+			free((*texts)[i]);
+			(*texts)[i] = NULL;
+			continue;
+		}
+		e = regcomp(&(*res)[i], (*texts)[i], REG_EXTENDED | REG_NOSUB);
+		if (e != 0) {
+			size_t mark = push(c, "[%ld]", i);
+
+			regerror(e, NULL, msg, sizeof(msg));
+			problem(c, v->v[i], "not a POSIX extended regular expression: %s (%s)",
+				quote(&q, (*texts)[i]), msg);
+			pop(c, mark);
+			/* not compiled: cfg_free must not regfree it */
+			free((*texts)[i]);
+			(*texts)[i] = NULL;
+		}
+	}
+	/* the arrays run in step: entry i is compiled when its text is set */
+	*count = (size_t)n;
+	return 0;
+}
+
+static const struct keydef discover_keys[] = {
+	KEY("org_ids", h_org_ids, 0),
+	KEY("interval", h_duration, offsetof(struct cfg_discover, interval)),
+	KEY("include", h_regexes, 0, .aux = 0),
+	KEY("exclude", h_regexes, 0, .aux = 1),
+	{0},
+};
+
+static int
+h_discover(struct ctx *c, const struct node *v, void *obj, const struct keydef *k UNUSED)
+{
+	struct config *cfg = obj;
+
+	cfg->discover.enabled = true;
+	cfg->discover.line = v->line;
+	cfg->discover.column = v->col;
+	return walk_map(c, v, discover_keys, &cfg->discover, NULL);
+}
+
+static void
+discover_free(struct cfg_discover *d)
+{
+	for (size_t i = 0; i < d->n_org_ids; i++)
+		free(d->org_ids[i]);
+	free(d->org_ids);
+	for (size_t i = 0; i < d->n_include; i++)
+		if (d->include[i] != NULL) {
+			regfree(&d->include_re[i]);
+			free(d->include[i]);
+		}
+	for (size_t i = 0; i < d->n_exclude; i++)
+		if (d->exclude[i] != NULL) {
+			regfree(&d->exclude_re[i]);
+			free(d->exclude[i]);
+		}
+	free(d->include);
+	free(d->exclude);
+	free(d->include_re);
+	free(d->exclude_re);
+}
+
 /* ---- projects, sinks, silences ------------------------------------------ */
 
 /* Atlas prints ids in lower case; they are compared that way. */
@@ -2024,8 +2230,9 @@ load_projects(struct ctx *c, const struct node *v)
 	struct config *cfg = c->cfg;
 	long n = list_len(c, v);
 
-	if (n == 0)
-		problem(c, v, "at least one project is needed");
+	if (n == 0 && !cfg->discover.enabled)
+		problem(c, v, "at least one project is needed (or \"discover\", to watch every "
+			      "project the Atlas identity can read)");
 	if (n <= 0)
 		return;
 	cfg->projects = list_alloc(c, (size_t)n, sizeof(*cfg->projects));
@@ -2206,6 +2413,10 @@ load_silence(struct ctx *c, const struct node *item, struct cfg_silence *s)
 		    (p->id != NULL && strcasecmp(p->id, s->project) == 0))
 			return;
 	}
+	/* a discovered project (or discovery's own alert, project "discovery")
+	 * is named only at run time */
+	if (cfg->discover.enabled)
+		return;
 	/* a silence that matches nothing is a typo that would let alerts through */
 	v = seen_key(silence_keys, seen, "project")->val;
 	problem_key(c, "project", v->line, v->col, "no project named %s", quote(&q, s->project));
@@ -2248,7 +2459,8 @@ static const struct keydef top_keys[] = {
 	KEY("aws_interval", h_duration, CFG(aws_interval)),
 	KEY("aws", h_aws, 0),
 	KEY("http", h_http, 0),
-	KEY("projects", NULL, 0, .flags = K_REQUIRED),
+	KEY("projects", NULL, 0),
+	KEY("discover", h_discover, 0),
 	KEY("checks", h_checks, CFG(checks)),
 	KEY("alerts", h_block, 0, .sub = alerts_keys),
 	KEY("notify", h_notify, 0),
@@ -2278,6 +2490,9 @@ load_root(struct ctx *c, const struct node *root)
 		mark = push_key(c, "projects");
 		load_projects(c, s->val);
 		pop(c, mark);
+	} else if (!c->cfg->discover.enabled) {
+		problem(c, root, "missing required key \"projects\" (or \"discover\", to watch "
+				 "every project the Atlas identity can read)");
 	}
 	if ((s = seen_key(top_keys, seen, "silences")) != NULL) {
 		mark = push_key(c, "silences");
@@ -2635,6 +2850,7 @@ cfg_free(struct config *cfg)
 		free(cfg->silences[i].comment);
 	}
 	free(cfg->silences);
+	discover_free(&cfg->discover);
 	free(cfg->metrics.listen);
 	free(cfg->metrics.textfile);
 	free(cfg);
@@ -2681,6 +2897,7 @@ cfg_new(const char *path)
 	cfg->alerts.send_resolved = true;
 	cfg->alerts.confirm_firing = 1;
 	cfg->alerts.confirm_resolved = 2;
+	cfg->discover.interval = 3600;
 	if (cfg->atlas.base_url == NULL || (path != NULL && cfg->path == NULL)) {
 		cfg_free(cfg);
 		return NULL;

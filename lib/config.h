@@ -8,6 +8,7 @@
 #ifndef KMSWATCH_CONFIG_H
 #define KMSWATCH_CONFIG_H
 
+#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -158,6 +159,20 @@ struct cfg_silence {
 	char *comment;
 };
 
+/* discover: watch every project the Atlas identity can read (docs/INTERFACE.md) */
+struct cfg_discover {
+	bool enabled;          /* the key is present */
+	char **org_ids;        /* 24 hex, lower case; none: GET /groups */
+	size_t n_org_ids;
+	int64_t interval;      /* seconds, default 3600 */
+	/* POSIX extended regexes on the project name, compiled with
+	 * REG_EXTENDED|REG_NOSUB; no include: every name */
+	char **include, **exclude;
+	regex_t *include_re, *exclude_re;
+	size_t n_include, n_exclude;
+	int line, column;
+};
+
 enum atlas_auth { ATLAS_AUTH_SERVICE_ACCOUNT = 1, ATLAS_AUTH_API_KEY };
 
 struct config {
@@ -214,9 +229,10 @@ struct config {
 		size_t max_response_bytes;  /* default 4 MiB */
 	} http;
 
-	struct cfg_project *projects;
+	struct cfg_project *projects; /* may be empty when discover is set */
 	size_t n_projects;
 	struct cfg_checks checks;
+	struct cfg_discover discover;
 
 	struct {
 		int64_t repeat_interval; /* default 4h */

@@ -96,6 +96,48 @@ log_msg(int priority, const char *msgid, const char *fmt, ...)
 	errno = saved;
 }
 
+static char *field(const char *name, const char *value);
+
+void
+log_project(int priority, const char *msgid, const char *project_id, const char *project_name,
+	    const char *fmt, ...)
+{
+	char buf[2048], *f[6] = {0};
+	struct iovec iov[6];
+	size_t n = 0;
+	va_list ap;
+	int saved = errno;
+	bool ok = true;
+
+	if (priority > log_max_priority && !log_debug_on)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (log_to_journal) {
+		f[n++] = field("MESSAGE", buf);
+		f[n++] = util_asprintf("PRIORITY=%d", priority);
+		f[n++] = util_asprintf("MESSAGE_ID=%s", msgid);
+		f[n++] = util_strdup("SYSLOG_IDENTIFIER=" LOG_IDENT);
+		f[n++] = field("KMSWATCH_PROJECT_ID", project_id);
+		f[n++] = field("KMSWATCH_PROJECT_NAME", project_name);
+		for (size_t i = 0; i < n; i++) {
+			ok = ok && f[i] != NULL;
+			if (f[i]) {
+				iov[i].iov_base = f[i];
+				iov[i].iov_len = strlen(f[i]);
+			}
+		}
+		if (ok)
+			sd_journal_sendv(iov, (int)n);
+		for (size_t i = 0; i < n; i++)
+			free(f[i]);
+	}
+	if (log_to_stderr)
+		fprintf(stderr, LOG_IDENT ": %s: %s\n", prio_name(priority), buf);
+	errno = saved;
+}
+
 static int
 event_priority(const struct alert_event *ev)
 {

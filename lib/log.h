@@ -26,6 +26,12 @@ void log_set_journal(bool on);
 
 void log_msg(int priority, const char *msgid, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* A message about one project, with its MESSAGE_ID and the
+ * KMSWATCH_PROJECT_ID and KMSWATCH_PROJECT_NAME fields (discover's
+ * "project discovered" and "no longer visible"). */
+void log_project(int priority, const char *msgid, const char *project_id,
+		 const char *project_name, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 #define log_err(...) log_msg(LOG_ERR, NULL, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARNING, NULL, __VA_ARGS__)
 #define log_notice(...) log_msg(LOG_NOTICE, NULL, __VA_ARGS__)

@@ -41,5 +41,8 @@
 #define MSGID_CONFIG_REJECTED        "c555c669f52246df8574edb4d16872c0"
 #define MSGID_DELIVERY_FAILED        "7e7a03cf49914917b5db0044670a1722"
 #define MSGID_STATE_WRITE_FAILED     "be6811491f7b4af79f25000f96188a83"
+/* discover: a project came into view, or left it */
+#define MSGID_PROJECT_DISCOVERED     "bd77ad71519047cda2ef15e0aaa428c8"
+#define MSGID_PROJECT_GONE           "5a3d72c748a44097b677d66913bd76ac"
 
 #endif

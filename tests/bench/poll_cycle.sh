@@ -4,6 +4,7 @@
 # server, in one run.
 #
 #   bash tests/bench/poll_cycle.sh [-n 1000,10000,30000] [--binary PATH] [--runs 3]
+#                                  [--discover]
 #
 # nginx (HTTP/2 + TLS on loopback, a throwaway CA) serves canned Atlas
 # answers shaped after docs/reference/atlas-api.md: the OAuth token, each
@@ -22,6 +23,10 @@
 # and prints all three, kmswatchd's ratio to each, its peak RSS and the
 # requests nginx counted (exactly 3N + 1 are expected; anything else fails
 # the run).
+# With --discover the projects are not listed in the config: kmswatchd
+# finds them with discover: (GET /api/atlas/v2/groups, pages of 500 that
+# nginx serves from files, with totalCount and a next link), so its run
+# also lists N/500 pages first; the requests expected are 3N + 1 + N/500.
 # Timings are the best of --runs runs; RSS is the highest. nginx and h2load
 # set the limit because they are the fastest HTTP/2 server and client on
 # the machine: what kmswatchd costs beyond them is its own.
@@ -30,11 +35,13 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 sizes=10000
 binary=$top/build/daemon/kmswatchd
 runs=3
+discover=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) sizes=$2; shift 2 ;;
 	--binary) binary=$2; shift 2 ;;
 	--runs) runs=$2; shift 2 ;;
+	--discover) discover=1; shift ;;
 	-h | --help) sed -n 2,20p "$0"; exit 0 ;;
 	*) echo "poll_cycle.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -109,6 +116,11 @@ http {
 			default_type application/vnd.atlas.2024-08-05+json;
 			return 200 '$clusters';
 		}
+		location = /api/atlas/v2/groups {
+			default_type application/vnd.atlas.2023-01-01+json;
+			root $work/groups;
+			try_files /\$arg_pageNum.json =404;
+		}
 		location = /stub { stub_status; }
 	}
 }
@@ -142,6 +154,25 @@ for n in ${sizes//,/ }; do
 	/usr/bin/python3 -c "import sys,hashlib
 for i in range(int(sys.argv[1])): print(hashlib.sha1(b'%d' % i).hexdigest()[:24])" "$n" >"$ids"
 	base="https://127.0.0.1:$port"
+	pages=0
+	if [ "$discover" = 1 ]; then
+		rm -rf "$work/groups" && mkdir -p "$work/groups"
+		pages=$(/usr/bin/python3 -c "import json,sys,math
+ids=open(sys.argv[1]).read().split(); base=sys.argv[2]; out=sys.argv[3]; per=500
+n=max(1, math.ceil(len(ids)/per))
+for p in range(1, n+1):
+    page=ids[(p-1)*per:p*per]
+    links=[{'href':'%s/api/atlas/v2/groups?pageNum=%d&itemsPerPage=%d' % (base,p,per),'rel':'self'}]
+    if p < n:
+        links.append({'href':'%s/api/atlas/v2/groups?pageNum=%d&itemsPerPage=%d' % (base,p+1,per),'rel':'next'})
+    doc={'links':links,'results':[{'id':i,'name':'bench-'+i,'orgId':'5f1a2b3c4d5e6f7081920a1b'} for i in page],'totalCount':len(ids)}
+    open('%s/%d.json' % (out,p),'w').write(json.dumps(doc))
+print(n)" "$ids" "$base" "$work/groups")
+		# nginx's workers run as another user: they may pass through
+		# $work (nothing else there is theirs to read) and read the pages
+		chmod 711 "$work"
+		chmod -R a+rX "$work/groups"
+	fi
 	awk -v b="$base" '{ print b "/api/atlas/v2/groups/" $1 "/encryptionAtRest"; print b "/api/atlas/v2/groups/" $1 "/clusters"; print b "/api/atlas/v2/groups/" $1 ev }' ev="$events_query" "$ids" >"$work/urls.$n"
 	{
 		echo "poll_interval: 1h"
@@ -154,8 +185,13 @@ for i in range(int(sys.argv[1])): print(hashlib.sha1(b'%d' % i).hexdigest()[:24]
 		echo "    client_secret: {file: $work/sa-secret}"
 		echo "http:"
 		echo "  max_concurrent: $streams"
-		echo "projects:"
-		sed 's/^/  - id: /' "$ids"
+		if [ "$discover" = 1 ]; then
+			echo "discover:"
+			echo "  interval: 1h"
+		else
+			echo "projects:"
+			sed 's/^/  - id: /' "$ids"
+		fi
 	} >"$work/kmswatch.$n.yaml"
 	printf 'bench-secret\n' >"$work/sa-secret"
 	chmod 600 "$work/sa-secret" "$work/kmswatch.$n.yaml"
@@ -178,10 +214,10 @@ for i in range(int(sys.argv[1])): print(hashlib.sha1(b'%d' % i).hexdigest()[:24]
 		after=$(served)
 		reqs=$((after - before - 1)) # less the stub_status read itself
 		if [ "$rc" != 0 ]; then
-			echo "kmswatchd --once exited $rc:"; tail -5 "$work/once.err" "$work/once.out"; status=1
+			echo "kmswatchd --once exited $rc:"; tail -n 5 "$work/once.err" "$work/once.out"; status=1
 		fi
-		if [ "$reqs" != $((3 * n + 1)) ]; then
-			echo "kmswatchd made $reqs requests, expected $((3 * n + 1))"; status=1
+		if [ "$reqs" != $((3 * n + 1 + pages)) ]; then
+			echo "kmswatchd made $reqs requests, expected $((3 * n + 1 + pages))"; status=1
 		fi
 		read -r secs kb <"$work/time"
 		kt+=("$secs")

@@ -310,6 +310,16 @@ class FakeCloud:
     def delete_group(self, group):
         return self._call("DELETE", "/atlas/groups/%s" % self._q(group))
 
+    def set_project(self, group, name=None, org_id=None, hidden=None):
+        """What GET /groups lists for the group (creates it)."""
+        body = {k: v for k, v in (("name", name), ("orgId", org_id), ("hidden", hidden))
+                if v is not None}
+        return self._call("PUT", "/atlas/groups/%s/project" % self._q(group), body)
+
+    def set_listing(self, max_items_per_page):
+        return self._call("PUT", "/atlas/listing",
+                          {"max_items_per_page": max_items_per_page})
+
     def forbid(self, group, errorCode=None, detail=None, parameters=None):
         body = {k: v for k, v in (("errorCode", errorCode), ("detail", detail),
                                   ("parameters", parameters)) if v is not None}
@@ -389,7 +399,8 @@ class FakeCloud:
     # Faults
     def add_fault(self, path, **fault):
         """add_fault(prefix, status=, body=, body_b64=, headers=, hang=,
-        close=True|"reset", content_length=, count=, method=)."""
+        close=True|"reset", content_length=, count=, method=, exact=True,
+        query={"pageNum": "2"})."""
         return self._call("POST", "/faults", dict(fault, path=path))
 
     def faults(self):

@@ -28,6 +28,14 @@ Atlas endpoints (HTTPS port), facts from docs/reference/atlas-api.md
                               form body grant_type=client_credentials
   POST /api/oauth/revoke      form body token=...; Basic auth
   GET  /api/atlas/v2/unauth/controlPlaneIPAddresses        no auth, 2023-11-15
+  GET  /api/atlas/v2/groups                                 2023-01-01, paged
+  GET  /api/atlas/v2/orgs/{orgId}/groups                   (itemsPerPage 1..500,
+                              capped lower by PUT /atlas/listing); every
+                              group not hidden, by name then id: results[]
+                              {id, name, orgId, clusterCount, created},
+                              totalCount, links self/previous/next
+                              (absolute hrefs); an org no group belongs to:
+                              404 ORG_NOT_FOUND (UNVERIFIED code)
   GET  /api/atlas/v2/groups/{id}/encryptionAtRest           2023-01-01
   GET  /api/atlas/v2/groups/{id}/ipAddresses                2023-01-01
   GET  /api/atlas/v2/groups/{id}/clusters                   2024-08-05, paged
@@ -279,6 +287,12 @@ Control API (plain HTTP JSON on the control port)
   PUT    /atlas/groups/{id}/ear          body: EAR doc (any JSON); creates group
   GET    /atlas/groups/{id}              the group's stored state
   DELETE /atlas/groups/{id}              group gone -> 404 GROUP_NOT_FOUND
+  PUT    /atlas/groups/{id}/project      {"name"?, "orgId"?, "hidden"?}: what the
+                                         project listing shows (creates the
+                                         group; defaults: name group-<id>, the
+                                         org 5f1a2b3c4d5e6f7081920a1b, listed)
+  PUT    /atlas/listing                  {"max_items_per_page": N}: a page of
+                                         GET /groups holds at most N results
   POST   /atlas/groups/{id}/forbid       optional body {"errorCode","detail",
                                          "parameters"} -> 403 ApiError
   DELETE /atlas/groups/{id}/forbid       allowed again
@@ -301,7 +315,9 @@ Control API (plain HTTP JSON on the control port)
   PUT    /atlas/token_ttl                {"seconds": N}
   POST   /atlas/revoke_tokens            every issued token stops working
   PUT    /atlas/digest_algorithm         {"algorithm": "MD5" | "SHA-256"}
-  POST   /faults                         {"path": prefix, ...fault}
+  POST   /faults                         {"path": prefix, ...fault, "exact"?: true
+                                         (path must equal), "query"?: {name:
+                                         value} (each must be in the query)}
   GET    /faults                         pending faults
   DELETE /faults
   POST   /hooks/{name}/responses         a fault object or a list of them
@@ -1619,7 +1635,13 @@ def new_group(ear=None):
     return {"ear": default_ear() if ear is None else ear,
             "ipAddresses": None, "clusters": None, "cloudProviderAccess": None,
             "privateEndpoints": {"AZURE": [], "AWS": []}, "project_owner": True,
-            "events": [], "orgId": DEFAULT_ORG_ID}
+            "events": [], "name": None, "orgId": DEFAULT_ORG_ID, "hidden": False}
+
+
+def group_listing_entry(gid, group):
+    return {"id": gid, "name": group.get("name") or ("project-" + gid[-6:]),
+            "orgId": group.get("orgId") or DEFAULT_ORG_ID, "clusterCount": 0,
+            "created": "2026-01-15T10:00:00Z"}
 
 
 def mask_secret(secret):
@@ -1682,6 +1704,7 @@ class State:
             self.control_plane_ips = ini["controlPlaneIPAddresses"]
             self.groups = {gid: new_group(ear) for gid, ear in ini["groups"].items()}
             self.forbidden = {}         # gid -> ApiError body (403)
+            self.listing_max = 500      # GET /groups: results per page at most
             self.sa_meta = {}           # client_id -> org view (default_sa_meta)
             self.tokens = {}            # access_token -> {"client_id", "expires"}
             self.token_key = secrets.token_bytes(32)
@@ -1723,10 +1746,19 @@ class State:
                 return f
         return None
 
-    def take_fault(self, method, path):
+    def take_fault(self, method, path, query=None):
+        query = query or {}
+
+        def match(f):
+            if f.get("exact") and path != f["path"]:
+                return False
+            for k, v in f.get("query", {}).items():
+                if v not in query.get(k, []):
+                    return False
+            return path.startswith(f["path"]) and \
+                f.get("method", method).upper() == method.upper()
         with self.lock:
-            return self._take(self.faults, lambda f: path.startswith(f["path"]) and
-                              f.get("method", method).upper() == method.upper())
+            return self._take(self.faults, match)
 
     def take_hook_script(self, name):
         with self.lock:
@@ -2088,7 +2120,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             if self.served():
                 self._log_request(len(self.body))
-                fault = self.state.take_fault(self.command, self.req_path)
+                fault = self.state.take_fault(self.command, self.req_path, self.query)
                 if fault is not None:
                     self._set_logged(fault=True)
                     if self.apply_scripted(fault):
@@ -3257,6 +3289,7 @@ def gcp_register_routes(handler):
 
 # --- Atlas (HTTPS) ---------------------------------------------------------------
 
+ORG_GROUPS_RE = re.compile(r"/api/atlas/v2/orgs/([^/]+)/groups")
 GROUP_RE = re.compile(r"/api/atlas/v2/groups/([^/]+)/"
                       r"(encryptionAtRest|ipAddresses|clusters|cloudProviderAccess|events)")
 PE_RE = re.compile(r"/api/atlas/v2/groups/([^/]+)/encryptionAtRest/([^/]+)/privateEndpoints")
@@ -3288,9 +3321,16 @@ class AtlasHandler(fakeaws.AwsMixin, AzureMixin, GcpMixin, Handler):
             return
         m = GROUP_RE.fullmatch(p)
         pe = PE_RE.fullmatch(p)
+        og = ORG_GROUPS_RE.fullmatch(p)
         one = GROUP_ONE_RE.fullmatch(p)
         sa = ORG_SA_RE.fullmatch(p)
-        if one:
+        if p == "/api/atlas/v2/groups":
+            if self._method_ok("GET"):
+                self.atlas_list_groups(None)
+        elif og:
+            if self._method_ok("GET"):
+                self.atlas_list_groups(urllib.parse.unquote(og.group(1)))
+        elif one:
             if self._method_ok("GET"):
                 self.atlas_group_doc(urllib.parse.unquote(one.group(1)))
         elif sa:
@@ -3467,6 +3507,27 @@ class AtlasHandler(fakeaws.AwsMixin, AzureMixin, GcpMixin, Handler):
                 clusters = default_clusters(gid, group["ear"])
             self.clusters_page(gid, clusters, media_type)
 
+    def atlas_list_groups(self, org):
+        """GET /groups (org None) or /orgs/{org}/groups."""
+        if not self.authenticate() or not self.negotiate(MT_2023_01_01):
+            return
+        with self.state.lock:
+            items = [group_listing_entry(gid, g) for gid, g in self.state.groups.items()
+                     if not g.get("hidden")]
+            cap = self.state.listing_max
+        if org is not None:
+            orgs = {i["orgId"] for i in items} | {DEFAULT_ORG_ID}
+            if org not in orgs:
+                self.reply_json(404, api_error(404, "ORG_NOT_FOUND",
+                                               "No organization with ID %s exists." % org,
+                                               [org]))
+                return
+            items = [i for i in items if i["orgId"] == org]
+        items.sort(key=lambda i: (i["name"], i["id"]))
+        path = "/api/atlas/v2/groups" if org is None else \
+            "/api/atlas/v2/orgs/%s/groups" % urllib.parse.quote(org)
+        self.atlas_page(None, None, items, MT_2023_01_01, path=path, cap=cap)
+
     def atlas_group_doc(self, gid):
         group = self._group_for(gid, MT_2023_01_01)
         if group is None:
@@ -3563,8 +3624,10 @@ class AtlasHandler(fakeaws.AwsMixin, AzureMixin, GcpMixin, Handler):
     def clusters_page(self, gid, clusters, media_type):
         self.atlas_page("clusters", gid, clusters, media_type)
 
-    def atlas_page(self, resource, gid, items, media_type):
-        """The paginated envelope: results, totalCount, links."""
+    def atlas_page(self, resource, gid, items, media_type, path=None, cap=500):
+        """The paginated envelope: results, totalCount, links. path: the
+        resource's path when it is not /groups/{gid}/{resource}; cap: fewer
+        results per page than asked for (the listing's test control)."""
         try:
             per_page = self._int_param("itemsPerPage", 100, 1, 500)
             page = self._int_param("pageNum", 1, 1, 2 ** 31 - 1)
@@ -3575,9 +3638,12 @@ class AtlasHandler(fakeaws.AwsMixin, AzureMixin, GcpMixin, Handler):
             body = api_error(400, "INVALID_QUERY_PARAMETER", str(e))
             self.reply_json(400, body)
             return
+        per_page = min(per_page, cap)
         start = (page - 1) * per_page
         host = self.headers.get("Host") or "127.0.0.1:%d" % self.server.server_port
-        base = "https://%s/api/atlas/v2/groups/%s/%s" % (host, urllib.parse.quote(gid), resource)
+        if path is None:
+            path = "/api/atlas/v2/groups/%s/%s" % (urllib.parse.quote(gid), resource)
+        base = "https://%s%s" % (host, path)
 
         def link(n, rel):
             return {"href": "%s?pageNum=%d&itemsPerPage=%d" % (base, n, per_page), "rel": rel}
@@ -3751,6 +3817,28 @@ class ControlHandler(fakeaws.AwsMixin, AzureMixin, GcpMixin, GcpControlMixin, Ha
             self.state.forbidden.pop(gid, None)
         self.ok(existed=existed)
 
+    def c_put_project(self, gid):
+        body = self.json_body()
+        if not isinstance(body, dict) or set(body) - {"name", "orgId", "hidden"}:
+            raise BadInput("body may hold name, orgId, hidden")
+        for k in ("name", "orgId"):
+            if k in body and body[k] is not None and not isinstance(body[k], str):
+                raise BadInput("%s must be a string" % k)
+        if "hidden" in body and not isinstance(body["hidden"], bool):
+            raise BadInput("hidden must be true or false")
+        with self.state.lock:
+            self.state.groups.setdefault(gid, new_group()).update(body)
+        self.ok()
+
+    def c_put_listing(self):
+        body = self.json_body()
+        n = body.get("max_items_per_page") if isinstance(body, dict) else None
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 500:
+            raise BadInput("max_items_per_page must be an integer 1..500")
+        with self.state.lock:
+            self.state.listing_max = n
+        self.ok()
+
     def c_forbid(self, gid):
         body = self.json_body() if self.body.strip() else {}
         if not isinstance(body, dict) or set(body) - {"errorCode", "detail", "parameters"}:
@@ -3887,8 +3975,15 @@ class ControlHandler(fakeaws.AwsMixin, AzureMixin, GcpMixin, GcpControlMixin, Ha
         method = body.get("method")
         if method is not None and (not isinstance(method, str) or not method.isalpha()):
             raise BadInput("method must be an HTTP method name")
-        fault = parse_fault(body, allow=("path", "method"))
+        fault = parse_fault(body, allow=("path", "method", "exact", "query"))
         fault["path"] = body["path"]
+        if body.get("exact") not in (None, True, False):
+            raise BadInput("exact must be true or false")
+        fault["exact"] = bool(body.get("exact"))
+        q = body.get("query", {})
+        if not isinstance(q, dict) or not all(isinstance(v, str) for v in q.values()):
+            raise BadInput("query must be an object of parameter name to string value")
+        fault["query"] = dict(q)
         if method:
             fault["method"] = method.upper()
         with self.state.lock:
@@ -4183,6 +4278,8 @@ for _m, _p, _f in [
         ("PUT", _G + r"/ear", "c_put_ear"),
         ("GET", _G, "c_get_group"),
         ("DELETE", _G, "c_delete_group"),
+        ("PUT", _G + r"/project", "c_put_project"),
+        ("PUT", r"/atlas/listing", "c_put_listing"),
         ("POST", _G + r"/forbid", "c_forbid"),
         ("DELETE", _G + r"/forbid", "c_unforbid"),
         ("PUT", _G + r"/(ipAddresses|clusters|cloudProviderAccess)", "c_put_group_part"),

@@ -384,6 +384,50 @@ def t_atlas_events(fc):
     assert st == 400, st
 
 
+def t_group_listing(fc):
+    """GET /groups and /orgs/{id}/groups: the paged envelope with absolute
+    links, the page cap of the test control, hidden projects, an unknown
+    org; faults that match an exact path and a query parameter."""
+    tok = get_token(fc)["access_token"]
+    org_b = "6a7b8c9d0e1f2a3b4c5d6e7f"
+    ids = ["65a1b2c3d4e5f607182930%02d" % i for i in range(5)]
+    for i, gid in enumerate(ids):
+        fc.set_ear(gid, azure_ear())
+        fc.set_project(gid, name="lst-%d" % i, org_id=org_b if i == 4 else None)
+    st, h, b = bearer_get(fc, tok, "/api/atlas/v2/groups?itemsPerPage=500", accept=MT_EAR)
+    doc = json.loads(b)
+    mine = [g for g in doc["results"] if g["name"].startswith("lst-")]
+    assert st == 200 and [g["id"] for g in mine] == ids, doc
+    assert mine[0]["orgId"] == "5f1a2b3c4d5e6f7081920a1b" and mine[4]["orgId"] == org_b
+    assert doc["totalCount"] == len(doc["results"])
+    fc.set_listing(2)
+    st, h, b = bearer_get(fc, tok, "/api/atlas/v2/orgs/%s/groups?itemsPerPage=500&pageNum=1"
+                          % "5f1a2b3c4d5e6f7081920a1b", accept=MT_EAR)
+    doc = json.loads(b)
+    assert st == 200 and len(doc["results"]) == 2, doc
+    nxt = [l["href"] for l in doc["links"] if l["rel"] == "next"][0]
+    assert nxt.startswith("https://") and "/orgs/5f1a2b3c4d5e6f7081920a1b/groups?pageNum=2" in nxt
+    st, h, b = bearer_get(fc, tok, "/api/atlas/v2/orgs/%s/groups" % org_b, accept=MT_EAR)
+    assert [g["id"] for g in json.loads(b)["results"]] == [ids[4]]
+    expect_api_error(*bearer_get(fc, tok, "/api/atlas/v2/orgs/%s/groups" % ("0" * 24),
+                                 accept=MT_EAR), "ORG_NOT_FOUND", 404)
+    fc.set_project(ids[0], hidden=True)
+    fc.set_listing(500)
+    st, h, b = bearer_get(fc, tok, "/api/atlas/v2/groups", accept=MT_EAR)
+    assert ids[0] not in [g["id"] for g in json.loads(b)["results"]]
+    assert bearer_get(fc, tok, EAR_PATH.replace(GID, ids[0]))[0] == 200  # still readable
+    # listing needs a token and the 2023-01-01 version
+    assert http(fc, "GET", "/api/atlas/v2/groups", {"Accept": MT_EAR})[0] == 401
+    expect_api_error(*bearer_get(fc, tok, "/api/atlas/v2/groups", accept=MT_CLUSTERS),
+                     "INVALID_VERSION_DATE", 406)
+    # a fault for page 2 of the listing only
+    fc.add_fault("/api/atlas/v2/groups", exact=True, query={"pageNum": "2"}, status=500)
+    assert bearer_get(fc, tok, "/api/atlas/v2/groups?pageNum=1", accept=MT_EAR)[0] == 200
+    assert bearer_get(fc, tok, EAR_PATH.replace(GID, ids[1]) + "?pageNum=2")[0] == 200
+    assert bearer_get(fc, tok, "/api/atlas/v2/groups?pageNum=2", accept=MT_EAR)[0] == 500
+    assert bearer_get(fc, tok, "/api/atlas/v2/groups?pageNum=2", accept=MT_EAR)[0] == 200
+
+
 def t_fault_retry_after(fc):
     tok = get_token(fc)["access_token"]
     fc.add_fault(EAR_PATH, status=429, headers={"Retry-After": "2"})
@@ -1676,7 +1720,7 @@ CHECKS = [t_aws_kms_sigv4, t_aws_kms_states_and_errors, t_aws_sts, t_aws_imds,
           t_health_and_ready, t_client_helpers, t_digest_md5_curl, t_digest_sha256_curl,
           t_digest_wrong_password, t_digest_python_nonce_rules, t_oauth_flow,
           t_bearer_ear_and_revoke, t_token_ttl, t_group_not_found, t_forbidden,
-          t_ear_private_endpoints, t_atlas_events, t_own_service_account,
+          t_ear_private_endpoints, t_atlas_events, t_group_listing, t_own_service_account,
           t_accept_required, t_other_endpoints, t_fault_retry_after,
           t_fault_garbage_and_huge, t_fault_hang, t_fault_close_and_forever, t_webhook,
           t_keepalive, t_malformed_requests, t_concurrency, t_tls_modes,

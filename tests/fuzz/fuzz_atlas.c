@@ -5,6 +5,10 @@
  * and the ear.* checks with their fingerprint diff), clusters pages (merged
  * and judged by ear.clusters), Cloud Provider Access (with ear.role against
  * the parsed EAR), the control-plane address list (its outbound CIDRs and
+ * atlas.control_plane_ips), project listing pages of discover: (into a
+ * set, the effective project list against a fixed config, the diff of two
+ * lists, the saved document read back), ApiError bodies and OAuth token
+ * answers. Every input is untrusted network data; the only
  * atlas.control_plane_ips), kmswatch's own service account (the group's orgId,
  * the secrets, atlas.credential_expiry), ApiError bodies and OAuth token answers. Every input is untrusted network data; the only
  * acceptable outcomes are a result or an error code.
@@ -19,6 +23,8 @@
 #include "atlas.h"
 #include "atlas_checks.h"
 #include "checks.h"
+#include "config.h"
+#include "discovery.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -32,6 +38,47 @@ static const char prev_fp[] = "provider=azure\n"
 			      "roleId=65a1b2c3d4e5f60718293a4b\n"
 			      "junk line without equals\n"
 			      "=\n";
+
+/* The effective list of a listed set against a config with one listed
+ * project and filters, its diff with the empty list, and the saved
+ * document, which must load again. */
+static void
+fuzz_discovery(const struct disc_source *src)
+{
+	static const char yaml[] = "atlas:\n  service_account:\n    client_id: x\n"
+				   "    client_secret: s\n"
+				   "discover:\n  include: [\"^[a-m]\", \"^p\"]\n"
+				   "  exclude: [\"-sandbox$\"]\n"
+				   "projects:\n  - id: 65a1b2c3d4e5f60718293a00\n";
+	static struct config *cfg;
+	struct disc_view v = {0}, none = {0};
+	struct disc_change *ch = NULL;
+	struct disc_source *back = NULL;
+	char *json = NULL, err[160];
+	size_t n = 0, len = 0;
+
+	if (!cfg) {
+		struct cfg_diag d = {0};
+
+		if (cfg_load_buffer(NULL, yaml, sizeof(yaml) - 1, &cfg, &d) < 0)
+			abort();
+		cfg_diag_free(&d);
+	}
+	if (disc_view_build(&none, cfg, NULL, 0) == 0 && disc_view_build(&v, cfg, src, 1) == 0 &&
+	    disc_view_diff(&none, &v, &ch, &n) == 0)
+		free(ch);
+	disc_view_free(&v);
+	disc_view_free(&none);
+	if (disc_save(src, 1, &json, &len) == 0) {
+		/* what we wrote ourselves always loads */
+		if (disc_load(json, len, &back, &n, err, sizeof(err)) != 0)
+			abort();
+		for (size_t i = 0; i < n; i++)
+			disc_source_free(&back[i]);
+		free(back);
+		free(json);
+	}
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -130,6 +177,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	{
+		/* a page of GET /groups, as discover: merges it */
+		struct atlas_groups page = {0};
+		struct disc_source src = {.known = true};
+
+		if (atlas_parse_groups(body, size, &page, err, sizeof(err)) == 0) {
+			(void)atlas_page_more(page.n, page.has_next_link, page.has_total_count,
+					      page.total_count, 1, ATLAS_GROUPS_PER_PAGE);
+			if (disc_set_add_page(&src.set, &page) == 0)
+				fuzz_discovery(&src);
+		}
+		atlas_groups_free(&page);
+		disc_source_free(&src);
 		/* kmswatch's own service account: the group's orgId, the
 		 * secrets, the pick (with a configured secret) and the check */
 		struct atlas_sa sa = {0};

@@ -5,7 +5,8 @@
  * that must succeed), outbox records (outbox_decode, then encode/decode
  * again), outbox file names and sink directory names, and the per-project
  * documents projects.json / azure.json (store_projects_parse, then each
- * project's EAR and control-plane memory, round-tripped). A state
+ * project's EAR and control-plane memory, round-tripped), and discover.json
+ * (disc_load, then a save/load round trip that must succeed). A state
  * file may be damaged by a crash, a full disk or a person: the only
  * acceptable outcomes are a result or an error code.
  */
@@ -18,6 +19,7 @@
 #include "alerts.h"
 #include "atlas_checks.h"
 #include "checks.h"
+#include "discovery.h"
 #include "outbox.h"
 #include "store.h"
 #include "util.h"
@@ -117,6 +119,28 @@ fuzz_memories(json_t *projects)
 	}
 }
 
+static void
+fuzz_discover_doc(const char *body, size_t size)
+{
+	struct disc_source *v = NULL, *again = NULL;
+	size_t n = 0, m = 0, len = 0;
+	char *json = NULL, err[160];
+
+	if (disc_load(body, size, &v, &n, err, sizeof(err)) != 0)
+		return;
+	if (disc_save(v, n, &json, &len) == 0) {
+		if (disc_load(json, len, &again, &m, err, sizeof(err)) != 0 || m != n)
+			abort();
+		for (size_t i = 0; i < m; i++)
+			disc_source_free(&again[i]);
+		free(again);
+		free(json);
+	}
+	for (size_t i = 0; i < n; i++)
+		disc_source_free(&v[i]);
+	free(v);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -136,6 +160,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_alerts(body, size);
 	fuzz_outbox(body, size);
 	fuzz_names(text);
+	fuzz_discover_doc(body, size);
 	if ((projects = store_projects_parse(body, size)) != NULL) {
 		fuzz_memories(projects);
 		json_decref(projects);

@@ -332,10 +332,12 @@ test_bad_date(void **state UNUSED)
 static void
 test_missing_required(void **state UNUSED)
 {
-	expect_only(ATLAS, "<config>:1:1: missing required key \"projects\"");
+	expect_only(ATLAS, "<config>:1:1: missing required key \"projects\" (or \"discover\", "
+			   "to watch every project the Atlas identity can read)");
 	expect_only(PROJECT, "<config>:1:1: missing required key \"atlas\"");
 	expect_only(ATLAS "projects: []\n",
-		    "<config>:5:11: projects: at least one project is needed");
+		    "<config>:5:11: projects: at least one project is needed (or \"discover\", "
+		    "to watch every project the Atlas identity can read)");
 	expect_only(ATLAS "projects:\n  - name: x\n",
 		    "<config>:6:5: projects[0]: missing required key \"id\"");
 	expect_only("atlas:\n  base_url: https://cloud.mongodb.com\n" PROJECT,
@@ -1576,7 +1578,8 @@ test_full_example(void **state UNUSED)
 	free(cred);
 }
 
-/* The example's commented-out blocks ("# notify:", "# silences:" and the
+/* The example's commented-out blocks ("# notify:", "# silences:",
+ * "# discover:" and the
  * lines under them that start with '#'), uncommented. */
 static char *
 uncomment_examples(const char *text)
@@ -1588,7 +1591,8 @@ uncomment_examples(const char *text)
 		const char *end = strchr(l, '\n');
 		size_t len = end ? (size_t)(end - l) + 1 : strlen(l);
 
-		if (strncmp(l, "# notify:", 9) == 0 || strncmp(l, "# silences:", 11) == 0)
+		if (strncmp(l, "# notify:", 9) == 0 || strncmp(l, "# silences:", 11) == 0 ||
+		    strncmp(l, "# discover:", 11) == 0)
 			in_block = true;
 		else if (l[0] != '#')
 			in_block = false;
@@ -1627,6 +1631,7 @@ test_shipped_example(void **state UNUSED)
 	assert_int_equal(cfg->n_projects, 1);
 	assert_int_equal(cfg->n_sinks, 0);
 	assert_int_equal(cfg->n_silences, 0);
+	assert_false(cfg->discover.enabled);
 	cfg_free(cfg);
 	cfg = NULL;
 
@@ -1638,6 +1643,10 @@ test_shipped_example(void **state UNUSED)
 	assert_int_equal(d.n, 0);
 	assert_int_equal(cfg->n_sinks, 4);
 	assert_int_equal(cfg->n_silences, 1);
+	assert_true(cfg->discover.enabled);
+	assert_int_equal(cfg->discover.n_org_ids, 1);
+	assert_int_equal(cfg->discover.n_include, 1);
+	assert_int_equal(cfg->discover.n_exclude, 1);
 	cfg_free(cfg);
 	free(all);
 	free(text);
@@ -1732,6 +1741,81 @@ test_bad_arguments(void **state UNUSED)
 	cfg_diag_free(NULL);
 	assert_null(cfg_find_project(NULL, "x"));
 	assert_null(cfg_project_identity(NULL, NULL));
+}
+
+/* discover: its keys, the regexes compiled at load, and projects: becoming
+ * optional with it (but not without it). */
+static void
+test_discover(void **state UNUSED)
+{
+	struct config *cfg;
+
+	cfg = load_ok(ATLAS "discover:\n"
+			    "  org_ids: [5F1A2B3C4D5E6F7081920A1B, 6a7b8c9d0e1f2a3b4c5d6e7f]\n"
+			    "  interval: 30m\n"
+			    "  include: [\"^prod-\", \"^stage-\"]\n"
+			    "  exclude: [\"-sandbox$\"]\n");
+	assert_true(cfg->discover.enabled);
+	assert_int_equal(cfg->discover.n_org_ids, 2);
+	assert_string_equal(cfg->discover.org_ids[0], "5f1a2b3c4d5e6f7081920a1b");
+	assert_int_equal(cfg->discover.interval, 1800);
+	assert_int_equal(cfg->discover.n_include, 2);
+	assert_int_equal(cfg->discover.n_exclude, 1);
+	assert_int_equal(cfg->n_projects, 0);
+	assert_int_equal(cfg->discover.line, 6);
+	cfg_free(cfg);
+
+	/* defaults; an empty projects: list is fine with discover */
+	cfg = load_ok(ATLAS "projects: []\ndiscover: {}\n");
+	assert_true(cfg->discover.enabled);
+	assert_int_equal(cfg->discover.interval, 3600);
+	assert_int_equal(cfg->discover.n_org_ids, 0);
+	cfg_free(cfg);
+	cfg = load_ok(BASE);
+	assert_false(cfg->discover.enabled);
+	cfg_free(cfg);
+
+	/* a silence may name a project only discovery will know */
+	cfg = load_ok(ATLAS "discover:\n  interval: 1h\nsilences:\n"
+			    "  - project: not-listed-anywhere\n    until: 2030-01-01T00:00:00Z\n");
+	cfg_free(cfg);
+	expect_sub(BASE "silences:\n  - project: not-listed-anywhere\n"
+			"    until: 2030-01-01T00:00:00Z\n",
+		   "no project named \"not-listed-anywhere\"");
+
+	/* neither projects nor discover (a missing projects: is in
+	 * test_missing_required) */
+	expect_only(ATLAS "projects: []\n",
+		    "<config>:5:11: projects: at least one project is needed (or \"discover\", "
+		    "to watch every project the Atlas identity can read)");
+
+	/* a bad regex names file:line:column, the key and the pattern */
+	expect_sub(ATLAS "discover:\n  include:\n    - ok\n    - \"(unclosed\"\n",
+		   "<config>:8:7: discover.include[1]: not a POSIX extended regular "
+		   "expression: \"(unclosed\" (");
+	expect_sub(ATLAS "discover:\n  exclude: [\"a{1\"]\n",
+		   "<config>:6:13: discover.exclude[0]: not a POSIX extended regular expression");
+	expect_sub(ATLAS "discover:\n  exclude: \"-sandbox$\"\n",
+		   "<config>:6:12: discover.exclude: expected a list, got a string");
+	expect_sub(ATLAS "discover:\n  include: [[\"x\"]]\n", "discover.include[0]: expected a "
+							      "regular expression");
+	expect_sub(ATLAS "discover:\n  org_ids: [not-an-org]\n",
+		   "<config>:6:13: discover.org_ids[0]: not an organization id: \"not-an-org\"");
+	expect_sub(ATLAS "discover:\n  org_ids: [5f1a2b3c4d5e6f7081920a1b, "
+			 "5F1A2B3C4D5E6F7081920A1B]\n",
+		   "duplicate organization id \"5f1a2b3c4d5e6f7081920a1b\" (org_ids[0])");
+	expect_sub(ATLAS "discover:\n  interval: soon\n", "discover.interval: not a duration");
+	/* glibc would expand these into millions of nodes */
+	expect_sub(ATLAS "discover:\n  include: [\"((a{100}){100}){100}\"]\n",
+		   "<config>:6:13: discover.include[0]: regular expression too costly to compile");
+	expect_sub(ATLAS "discover:\n  exclude: [\"a{1001}\"]\n", "too costly");
+	expect_sub(ATLAS "discover:\n  exclude: [\"a{2,5000}\"]\n", "too costly");
+	cfg = load_ok(ATLAS "discover:\n  include: [\"^p-[0-9]{2,4}-[a-z]{1,20}$\", "
+			    "\"x\\\\{9999\", \"[{]9999\"]\n");
+	assert_int_equal(cfg->discover.n_include, 3);
+	cfg_free(cfg);
+	expect_sub(ATLAS "discover:\n  orgs: []\n", "unknown key \"orgs\"");
+	expect_sub(ATLAS "discover: [1]\n", "discover: expected a mapping");
 }
 
 /* metrics: listen address forms, loopback by default, refusals naming
@@ -1848,6 +1932,7 @@ main(void)
 		cmocka_unit_test(test_check_only_credentials),
 		cmocka_unit_test(test_no_sink_secrets),
 		cmocka_unit_test(test_bad_arguments),
+		cmocka_unit_test(test_discover),
 		cmocka_unit_test(test_metrics),
 	};
 
