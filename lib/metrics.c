@@ -149,38 +149,6 @@ metrics_begin(struct metrics *m)
 	m->error = 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t k;
-	unsigned cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		k = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		k = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		k = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (n < k)
-		return 0;
-	for (size_t i = 1; i < k; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates, beyond U+10FFFF */
-	if ((k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return k;
-}
-
 /* s, escaped as the format wants (quote: inside a label value), invalid
  * UTF-8 bytes as U+FFFD. */
 static int
@@ -194,7 +162,7 @@ put_escaped(struct strbuf *b, const char *s, bool quote)
 		size_t run = 0, k;
 
 		/* copy plain runs whole */
-		while (run < n && (k = utf8_len(p + run, n - run)) > 0 && p[run] != '\\' &&
+		while (run < n && (k = util_utf8_len(p + run, n - run)) > 0 && p[run] != '\\' &&
 		       p[run] != '\n' && !(quote && p[run] == '"'))
 			run += k;
 		if (run > 0) {

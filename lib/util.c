@@ -398,10 +398,8 @@ util_streq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-/* Length of the valid UTF-8 sequence starting at s (at most max bytes), or
- * 0 when the bytes there are not one. */
-static size_t
-utf8_seq_len(const unsigned char *s, size_t max)
+size_t
+util_utf8_len(const unsigned char *s, size_t max)
 {
 	size_t n;
 	unsigned cp;
@@ -444,7 +442,7 @@ util_copy_sanitized(char *dst, size_t dstlen, const char *src)
 	}
 	slen = strlen(src);
 	while (i < slen) {
-		size_t n = utf8_seq_len(s + i, slen - i);
+		size_t n = util_utf8_len(s + i, slen - i);
 
 		if (n == 0) {
 			/* invalid byte: one replacement char, keeps output valid */

@@ -57,6 +57,10 @@ bool util_streq(const char *a, const char *b); /* NULL-safe */
  * alerts: control characters become spaces, invalid UTF-8 bytes '?', and
  * truncation never splits a character. Returns the length written. */
 size_t util_copy_sanitized(char *dst, size_t dstlen, const char *src);
+/* Length of the valid UTF-8 sequence starting at s (at most max bytes, max
+ * >= 1), or 0 when the bytes there are not one: shortest forms only, no
+ * surrogates, nothing beyond U+10FFFF. */
+size_t util_utf8_len(const unsigned char *s, size_t max);
 /* In place: control characters become spaces (one-line messages). */
 void util_sanitize(char *s);
 
