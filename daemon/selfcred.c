@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * selfcred — see selfcred.h. A round is: learn the organization when it is
- * not known (GET /groups/{id} of the configured projects, in config order,
- * until one answers), then read the service account, then judge
+ * not known (GET /groups/{id} of up to SELFCRED_GROUP_TRIES configured
+ * projects, each round going on where the last stopped, until one
+ * answers), then read the service account, then judge
  * (chk_atlas_credential_expiry) and hand the findings to the alert engine.
  * A transient failure (network, 5xx, 429, no token, a malformed answer)
  * keeps the last verdict and is logged once until a read works again.
@@ -40,12 +41,19 @@ struct selfcred {
 	char *org_id;       /* configured or learnt; NULL: not known yet */
 	bool org_learnt;
 	size_t next_group;  /* the next project to ask for the organization */
+	size_t groups_asked; /* this round */
 	selfcred_once_fn once_fn; /* --once: where verdicts go */
 	void *once_ctx;
 	bool once_done;
 	char group_error[512];
 	struct cred_memory mem;
 };
+
+/* Projects asked for the organization in one round. Projects the
+ * account cannot read answer one after another, so asking all of them
+ * would put thousands of requests in series (and hold --once) to learn
+ * one id; atlas.org_id saves even these. */
+enum { SELFCRED_GROUP_TRIES = 3 };
 
 static void start_round(struct selfcred *s);
 
@@ -251,6 +259,7 @@ on_group(void *ctx, const struct restreq_result *res)
 		snprintf(s->group_error, sizeof(s->group_error), "project %s: %s", gid, err);
 	}
 	s->next_group++;
+	s->groups_asked++;
 	start_group(s);
 }
 
@@ -260,7 +269,10 @@ start_group(struct selfcred *s)
 	const struct config *cfg = s->cfg;
 	char *url;
 
-	if (s->next_group >= cfg->n_projects) {
+	if (s->next_group >= cfg->n_projects)
+		s->next_group = 0; /* the round began past the first project */
+	if (cfg->n_projects == 0 || s->groups_asked >= SELFCRED_GROUP_TRIES ||
+	    s->groups_asked >= cfg->n_projects) {
 		char why[600];
 
 		/* No project answered: each of them has its atlas.access alert
@@ -290,7 +302,9 @@ start_round(struct selfcred *s)
 		start_sa(s);
 		return;
 	}
-	s->next_group = 0;
+	/* next_group stays where the last round stopped: a round asks a
+	 * few projects, the next round the following few */
+	s->groups_asked = 0;
 	s->group_error[0] = '\0';
 	start_group(s);
 }

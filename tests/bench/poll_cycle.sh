@@ -14,19 +14,22 @@
 #            the events URL as kmswatchd builds it) over one
 #            connection with 100 streams in flight: the limit;
 #   kmswatchd --once on N projects (service account, http.max_concurrent
-#            100, as many as h2load's streams): one token request, then
-#            per project the EAR read and the clusters read, the
-#            atlas.events read, the checks, and the --once report;
+#            100, as many as h2load's streams): one token request,
+#            the group and service account reads of
+#            atlas.credential_expiry, then per project the EAR read and
+#            the clusters read, the atlas.events read, the checks, and
+#            the --once report;
 #   curl_floor the same 3N GETs with bare libcurl (tests/bench/curl_floor.c:
 #            one multi handle, the same multiplexing, bodies discarded):
 #            what the HTTP library alone costs;
 # and prints all three, kmswatchd's ratio to each, its peak RSS and the
-# requests nginx counted (exactly 3N + 1 are expected; anything else fails
-# the run).
+# requests nginx counted (exactly 3N + 3 are expected: the token, and for
+# atlas.credential_expiry one project's group, for its orgId, and the
+# service account; anything else fails the run).
 # With --discover the projects are not listed in the config: kmswatchd
 # finds them with discover: (GET /api/atlas/v2/groups, pages of 500 that
 # nginx serves from files, with totalCount and a next link), so its run
-# also lists N/500 pages first; the requests expected are 3N + 1 + N/500.
+# also lists N/500 pages first; the requests expected are 3N + 3 + N/500.
 # Timings are the best of --runs runs; RSS is the highest. nginx and h2load
 # set the limit because they are the fastest HTTP/2 server and client on
 # the machine: what kmswatchd costs beyond them is its own.
@@ -85,6 +88,9 @@ streams=100
 ear='{"awsKms":{"enabled":false,"requirePrivateNetworking":false,"valid":false},"azureKeyVault":{"azureEnvironment":"AZURE","clientID":"b0c1d2e3-f405-4617-8829-3a4b5c6d7e8f","enabled":true,"keyIdentifier":"https://contoso-kv.vault.azure.net/keys/atlas-cmk/0f1e2d3c4b5a69788796a5b4c3d2e1f0","keyVaultName":"contoso-kv","requirePrivateNetworking":false,"resourceGroupName":"rg-atlas-cmk","subscriptionID":"11111111-2222-4333-8444-555555555555","tenantID":"99999999-8888-4777-8666-555555555555","valid":true},"enabledForSearchNodes":false,"googleCloudKms":{"enabled":false,"valid":false}}'
 clusters='{"links":[],"results":[{"id":"$1c0ffee","groupId":"$1","name":"Cluster0","clusterType":"REPLICASET","encryptionAtRestProvider":"AZURE","stateName":"IDLE","paused":false,"mongoDBVersion":"8.0.4","createDate":"2025-11-03T09:12:44Z"}],"totalCount":1}'
 token='{"access_token":"bench-token-not-a-secret","token_type":"Bearer","expires_in":3600}'
+org=5f1a2b3c4d5e6f7081920a1b
+group='{"id":"$1","name":"bench-$1","orgId":"'$org'","clusterCount":1,"created":"2025-11-03T09:00:00Z","links":[]}'
+sa='{"clientId":"mdb_sa_id_bench","name":"kmswatch-bench","description":"","createdAt":"2025-11-03T09:00:00Z","roles":["ORG_READ_ONLY"],"secrets":[{"id":"6a1b2c3d4e5f60718293a4b5","createdAt":"2025-11-03T09:00:00Z","expiresAt":"2027-11-03T09:00:00Z","maskedSecretValue":"mdb_sa_sk_...cret"}]}'
 cat >"$work/nginx.conf" <<EOF
 worker_processes 1;
 pid $work/nginx.pid;
@@ -115,6 +121,14 @@ http {
 		location ~ "^/api/atlas/v2/groups/([0-9a-f]{24})/clusters$" {
 			default_type application/vnd.atlas.2024-08-05+json;
 			return 200 '$clusters';
+		}
+		location ~ "^/api/atlas/v2/groups/([0-9a-f]{24})$" {
+			default_type application/vnd.atlas.2023-01-01+json;
+			return 200 '$group';
+		}
+		location = /api/atlas/v2/orgs/$org/serviceAccounts/mdb_sa_id_bench {
+			default_type application/vnd.atlas.2024-08-05+json;
+			return 200 '$sa';
 		}
 		location = /api/atlas/v2/groups {
 			default_type application/vnd.atlas.2023-01-01+json;
@@ -216,8 +230,8 @@ print(n)" "$ids" "$base" "$work/groups")
 		if [ "$rc" != 0 ]; then
 			echo "kmswatchd --once exited $rc:"; tail -n 5 "$work/once.err" "$work/once.out"; status=1
 		fi
-		if [ "$reqs" != $((3 * n + 1 + pages)) ]; then
-			echo "kmswatchd made $reqs requests, expected $((3 * n + 1 + pages))"; status=1
+		if [ "$reqs" != $((3 * n + 3 + pages)) ]; then
+			echo "kmswatchd made $reqs requests, expected $((3 * n + 3 + pages))"; status=1
 		fi
 		read -r secs kb <"$work/time"
 		kt+=("$secs")

@@ -267,6 +267,30 @@ def test_no_project_answers_is_only_logged(fc, daemons):
     assert d.stop() == 0
 
 
+
+def test_unreadable_projects_are_asked_a_few_at_a_time(fc, daemons):
+    """The organization is learnt from at most three projects a round (six
+    unreadable ones: three, then the next three, never all in series), so
+    thousands of projects the account cannot read do not put thousands of
+    requests in a row before every check."""
+    ps = [project(fc) for _ in range(6)]
+    for p in ps:
+        fc.forbid(p["id"])
+    d = start(fc, daemons, projects=ps)
+
+    def asked():
+        paths = ["/api/atlas/v2/groups/%s" % p["id"] for p in ps]
+        return [r["path"] for r in fc.requests(path="/api/atlas/v2/groups/")
+                if r["path"] in paths]
+    wait_for(lambda: len(asked()) >= 6, timeout=20)
+    first = asked()[:6]
+    ids = ["/api/atlas/v2/groups/%s" % p["id"] for p in ps]
+    assert first == ids, first  # config order, going on where the last round stopped
+    # the first round gave up after the third project
+    assert "no project told its organization (the last: project %s:" % ps[2]["id"] \
+        in d.stderr_text(), d.stderr_text()
+    assert d.stop() == 0
+
 def test_once_includes_the_own_credential(fc, daemons):
     import json
     import subprocess
