@@ -188,13 +188,46 @@ any_known(const struct discover *ds)
  * every project).
  */
 static int
-apply(struct discover *ds, bool force, bool announce_each)
+apply_config_only(struct discover *ds, bool announce_each)
 {
-	struct disc_view *nv = calloc(1, sizeof(*nv));
+	struct disc_view nv;
 	struct disc_change *ch = NULL;
 	size_t n_ch = 0;
 	int r;
 
+	/* Discovery was on: say which of its projects stop being watched. */
+	if (ds->view && announce_each) {
+		if (disc_view_build(&nv, ds->cfg, NULL, 0) == 0 &&
+		    disc_view_diff(ds->view, &nv, &ch, &n_ch) == 0)
+			announce(ch, n_ch);
+		else
+			log_err("discovery: out of memory comparing the lists of projects; the "
+				"discovered ones stop being watched unannounced");
+		free(ch);
+		disc_view_free(&nv);
+	}
+	r = providers_configure(ds->d->providers, ds->cfg);
+	if (r == 0)
+		r = poller_configure(ds->d->poller, ds->cfg);
+	disc_view_free(ds->view);
+	free(ds->view);
+	ds->view = NULL;
+	return r;
+}
+
+static int
+apply(struct discover *ds, bool force, bool announce_each)
+{
+	struct disc_view *nv;
+	struct disc_change *ch = NULL;
+	size_t n_ch = 0;
+	int r;
+
+	/* Nothing to discover: the configured list is the view, as it is;
+	 * a copy with its index would cost some 230 bytes a project. */
+	if (!ds->cfg->discover.enabled && !ds->keep)
+		return apply_config_only(ds, announce_each);
+	nv = calloc(1, sizeof(*nv));
 	if (!nv || disc_view_build(nv, ds->cfg, ds->src, ds->n_src) < 0) {
 		free(nv);
 		log_err("discovery: out of memory building the list of projects; the last one "
