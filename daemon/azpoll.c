@@ -901,6 +901,14 @@ round_finish(struct azround *r)
 	set_round(p, NULL);
 	round_free(r);
 	provround_ended(&p->s, a->b.hooks.once, a->b.cfg->azure_interval);
+	/* once mode: no next round, no saved state, nothing to keep */
+	if (a->b.hooks.once) {
+		kv_clear(&p->kv);
+		free(p->key_id);
+		p->key_id = NULL;
+		cp_memory_free(&p->cp);
+		mx_facts_clear(&p->mx);
+	}
 	a->b.hooks.on_result(a->b.hooks.ctx, p->e.cfg, &f);
 	findings_free(&f);
 }

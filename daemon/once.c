@@ -38,10 +38,10 @@ struct row {
 	const struct cfg_project *p; /* NULL: kmswatch's own credential */
 	const char *subject, *summary, *missing; /* in once.strings */
 	uint32_t seq;   /* arrival order, for a stable sort */
+	int32_t days_left, age_days; /* days: 32 bits hold 5 million years */
 	uint8_t check;  /* enum check_id */
 	uint8_t severity, provider;
 	bool has_days_left, has_age_days;
-	int64_t days_left, age_days;
 };
 
 struct once {
@@ -58,6 +58,7 @@ struct once {
 };
 
 static_assert(CHK__COUNT <= UINT8_MAX, "struct row keeps a check id in 8 bits");
+static_assert(sizeof(struct row) <= 56, "a row stays compact");
 
 /* Every reader is done: the poller, the providers, the own credential. */
 static void
@@ -66,6 +67,12 @@ maybe_stop(struct once *o)
 	if (poller_all_done(o->d->poller) && providers_idle(o->d->providers) &&
 	    selfcred_idle(o->selfcred) && discover_idle(o->d->discover))
 		uv_stop(o->d->loop);
+}
+
+static int32_t
+clamp_days(int64_t d)
+{
+	return d > INT32_MAX ? INT32_MAX : d < INT32_MIN ? INT32_MIN : (int32_t)d;
 }
 
 static void
@@ -105,8 +112,8 @@ add_rows(struct once *o, const struct cfg_project *p, const struct findings *f)
 			.provider = (uint8_t)fi->provider,
 			.has_days_left = fi->has_days_left,
 			.has_age_days = fi->has_age_days,
-			.days_left = fi->days_left,
-			.age_days = fi->age_days,
+			.days_left = clamp_days(fi->days_left),
+			.age_days = clamp_days(fi->age_days),
 		};
 		o->n++;
 	}

@@ -347,6 +347,10 @@ report(struct project *p, const struct atlas_fetch *fetch, const struct atlas_ea
 	}
 	set_done(p);
 	schedule_next(p);
+	/* Once mode has no next round and saves no state: the memory is for
+	 * a next round only (10,000 projects keep some 4 MB of it). */
+	if (pl->hooks.once)
+		ear_memory_free(&p->mem);
 	pl->hooks.on_result(pl->hooks.ctx, p->e.cfg, &f);
 	findings_free(&f);
 	round_end(p);
