@@ -71,6 +71,8 @@ struct discover {
 	const char *const *keep;    /* once mode --project */
 	size_t n_keep;
 	const char *missing;
+	void (*on_listed)(void *ctx);
+	void *on_listed_ctx;
 };
 
 static void start_page(struct discover *ds);
@@ -288,6 +290,8 @@ finish(struct discover *ds)
 		findings_free(&ds->f);
 	ds->hooks.on_result(ds->hooks.ctx, &ds->pseudo, &ds->f);
 	findings_free(&ds->f);
+	if (ds->on_listed)
+		ds->on_listed(ds->on_listed_ctx);
 	if (ds->hooks.once)
 		return;
 	/* the cadence follows the start of each listing, as the poller's */
@@ -543,6 +547,41 @@ bool
 discover_idle(const struct discover *ds)
 {
 	return !ds || (!ds->listing && !ds->due);
+}
+
+const char *
+discover_org_id(const struct discover *ds)
+{
+	if (!ds || !ds->cfg || !ds->cfg->discover.enabled)
+		return NULL;
+	for (size_t i = 0; i < ds->n_src; i++) {
+		const struct disc_project *dp, *tmp;
+
+		if (!ds->src[i].known)
+			continue;
+		HASH_ITER(hh, ds->src[i].set.by_id, dp, tmp) {
+			if (dp->org_id && dp->org_id[0])
+				return dp->org_id;
+		}
+	}
+	for (size_t i = 0; i < ds->n_src; i++)
+		if (ds->src[i].known && ds->src[i].org_id)
+			return ds->src[i].org_id;
+	return NULL;
+}
+
+bool
+discover_pending(const struct discover *ds)
+{
+	return ds && ds->cfg && ds->cfg->discover.enabled && !any_known(ds) &&
+	       !discover_idle(ds);
+}
+
+void
+discover_on_listed(struct discover *ds, void (*fn)(void *ctx), void *ctx)
+{
+	ds->on_listed = fn;
+	ds->on_listed_ctx = ctx;
 }
 
 void

@@ -52,6 +52,16 @@ bool discover_idle(const struct discover *ds);
  * run, the first one that matched nothing, or NULL. */
 void discover_keep(struct discover *ds, const char *const *wanted, size_t n);
 const char *discover_missing(const struct discover *ds);
+/* The organization of the discovered projects: the orgId of the first
+ * one listed that has one, else the org id of a listed source; NULL when
+ * nothing is known (discover: off, or never listed). A service account
+ * belongs to one organization, so this is kmswatch's own. */
+const char *discover_org_id(const struct discover *ds);
+/* discover: is on, nothing is known yet and a listing is under way or
+ * due: discover_org_id() may soon know. */
+bool discover_pending(const struct discover *ds);
+/* fn(ctx) after every listing, succeeded or not (one listener). */
+void discover_on_listed(struct discover *ds, void (*fn)(void *ctx), void *ctx);
 
 /* The last known sets (DISCOVER_DOC): save gives 1 (nothing to write)
  * when they have not changed since the last save; load them before the

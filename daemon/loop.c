@@ -474,6 +474,7 @@ daemon_run(const char *config_path)
 		log_err("cannot start: %s", strerror(-r));
 		goto out_modules;
 	}
+	discover_on_listed(d->discover, selfcred_listed, d->selfcred);
 	load_state(d);
 	auth_configure(d->auth, d->cfg);
 	if ((r = deliver_configure(d->deliver, d->cfg)) < 0 ||

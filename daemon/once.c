@@ -378,6 +378,8 @@ once_run(const char *config_path, const struct once_opts *opts)
 		goto out;
 	}
 	auth_configure(d->auth, d->cfg);
+	if (o.selfcred)
+		discover_on_listed(d->discover, selfcred_listed, o.selfcred);
 	if (d->cfg->discover.enabled)
 		discover_keep(d->discover, opts->projects, opts->n_projects);
 	/* discover: first, then every project once */

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * selfcred — see selfcred.h. A round is: learn the organization when it is
- * not known (GET /groups/{id} of up to SELFCRED_GROUP_TRIES configured
- * projects, each round going on where the last stopped, until one
- * answers), then read the service account, then judge
+ * not known (the orgId of the projects discover: lists, else GET
+ * /groups/{id} of up to SELFCRED_GROUP_TRIES configured projects, each
+ * round going on where the last stopped, until one answers), then read the service account, then judge
  * (chk_atlas_credential_expiry) and hand the findings to the alert engine.
  * A transient failure (network, 5xx, 429, no token, a malformed answer)
  * keeps the last verdict and is logged once until a read works again.
@@ -24,6 +24,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "daemon.h"
+#include "discover.h"
 #include "http.h"
 #include "log.h"
 #include "selfcred.h"
@@ -46,6 +47,8 @@ struct selfcred {
 	void *once_ctx;
 	bool once_done;
 	char group_error[512];
+	bool awaiting_listing; /* nothing to ask yet: discover: lists first */
+	bool no_org;           /* the last round knew of no project to ask */
 	struct cred_memory mem;
 };
 
@@ -146,6 +149,7 @@ finish(struct selfcred *s, enum cred_failure failure, const struct atlas_sa *sa,
 	int r;
 
 	util_format_duration(cfg->atlas.credential_interval, dur, sizeof(dur));
+	s->no_org = failure == CRED_READ_NO_ORG;
 	if (failure == CRED_READ_TRANSIENT) {
 		if (!s->failing)
 			log_warn("atlas.credential_expiry: cannot read service account %s%s%s: %s; "
@@ -278,7 +282,8 @@ start_group(struct selfcred *s)
 		/* No project answered: each of them has its atlas.access alert
 		 * already, which says kmswatch is blind; this is only logged. */
 		if (cfg->n_projects == 0) {
-			finish(s, CRED_READ_NO_ORG, NULL, "no project is configured to learn it from");
+			finish(s, CRED_READ_NO_ORG, NULL,
+			       "no project is configured or discovered to learn it from");
 			return;
 		}
 		snprintf(why, sizeof(why),
@@ -296,10 +301,28 @@ start_group(struct selfcred *s)
 static void
 start_round(struct selfcred *s)
 {
-	if (s->req || !s->applies)
+	const char *listed;
+
+	if (s->req || !s->applies || (s->once_fn && s->once_done))
 		return;
+	s->awaiting_listing = false;
+	/* the projects discover: lists carry their orgId: no request */
+	if (!s->org_id && (listed = discover_org_id(s->d->discover))) {
+		if (!(s->org_id = strdup(listed))) {
+			finish(s, CRED_READ_TRANSIENT, NULL, "out of memory");
+			return;
+		}
+		s->org_learnt = true;
+		log_info("atlas.credential_expiry: service account %s is in organization %s (of "
+			 "the projects discover: lists)",
+			 s->cfg->atlas.client_id, s->org_id);
+	}
 	if (s->org_id) {
 		start_sa(s);
+		return;
+	}
+	if (s->cfg->n_projects == 0 && discover_pending(s->d->discover)) {
+		s->awaiting_listing = true; /* selfcred_listed() goes on */
 		return;
 	}
 	/* next_group stays where the last round stopped: a round asks a
@@ -441,6 +464,17 @@ selfcred_load(struct selfcred *s, const char *json, size_t len)
 		r = cred_memory_from_json(json_is_null(mem) ? NULL : mem, &s->mem);
 	json_decref(root);
 	return r;
+}
+
+void
+selfcred_listed(void *ctx)
+{
+	struct selfcred *s = ctx;
+
+	/* a round waiting for the listing, or one that found no project to
+	 * ask: the listing may have named the organization now */
+	if (s && !s->org_id && (s->awaiting_listing || s->no_org))
+		start_round(s);
 }
 
 bool

@@ -35,6 +35,9 @@ int selfcred_new(struct daemon *d, selfcred_once_fn once_fn, void *ctx, struct s
 void selfcred_free(struct selfcred *s);
 /* Adopt a (new) config; the config must outlive the next configure/free. */
 void selfcred_configure(struct selfcred *s, const struct config *cfg);
+/* A discover: listing ended (discover_on_listed's fn; ctx the selfcred):
+ * a round that had no project to learn the organization from goes on. */
+void selfcred_listed(void *ctx);
 
 /* --once: whether the read is over (or the check does not apply). */
 bool selfcred_idle(const struct selfcred *s);

@@ -345,3 +345,31 @@ def test_once_times_out_on_a_hanging_listing(fc, daemons):
                         "--timeout", "3s"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 3, r.stdout + r.stderr
     assert "waiting for the Atlas project listing" in r.stdout, r.stdout
+
+
+def test_own_credential_learns_its_organization_from_the_listing(fc, daemons):
+    """With discover: alone (no project configured) the listing's orgId
+    is the service account's organization: atlas.credential_expiry reads
+    the account there, without a GET /groups/{id} of its own, in --once
+    (which waits for the listing) and in the daemon."""
+    now = int(time.time())
+    fc.set_sa_secrets(kmsw.SA_ID, [{"secret": kmsw.SA_SECRET, "expiresAt": now + 400 * 86400}])
+    a = listed_project(fc)
+    sa_url = "/api/atlas/v2/orgs/%s/serviceAccounts/%s" % (ORG_A, kmsw.SA_ID)
+    d = daemons(fc, [], extra=discover_block(interval="1h"), start=False)
+    r = subprocess.run([kmsw.kmswatchd_path(), "--once", "-c", d.config, "--format", "json"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    own = [x for x in json.loads(r.stdout) if x["check"] == "atlas.credential_expiry"]
+    assert len(own) == 1 and own[0]["severity"] == "ok", own
+    assert own[0]["org_id"] == ORG_A
+    assert [x for x in fc.requests(path=sa_url) if x["path"] == sa_url]
+    group = "/api/atlas/v2/groups/%s" % a["id"]
+    assert [x for x in fc.requests(path=group) if x["path"] == group] == []
+
+    fc.clear_requests()
+    d.start()
+    wait_for(lambda: [x for x in fc.requests(path=sa_url) if x["path"] == sa_url], timeout=20)
+    assert "of the projects discover: lists" in d.stderr_text()
+    assert "set atlas.org_id" not in d.stderr_text()
+    assert d.stop() == 0
