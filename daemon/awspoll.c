@@ -558,20 +558,19 @@ awspoll_ear(struct awspoll *a, const struct cfg_project *cp, const struct atlas_
 static int
 awspoll_save(const struct awspoll *a, char **json, size_t *len)
 {
-	json_t *projects = json_object();
+	struct store_projects_out out;
 	const struct projset_entry *e;
 
-	if (!projects)
-		return -ENOMEM;
+	store_projects_begin(&out);
 	projset_foreach(&a->b.projects, e) {
 		const struct awsproject *p = (const struct awsproject *)e;
 
 		if (p->key_id && p->key_first_seen)
-			json_object_set_new(projects, p->e.id,
-					    json_pack("{s:s, s:I}", "key", p->key_id, "first_seen",
-						      (json_int_t)p->key_first_seen));
+			store_projects_add(&out, p->e.id,
+					   json_pack("{s:s, s:I}", "key", p->key_id, "first_seen",
+						     (json_int_t)p->key_first_seen));
 	}
-	return store_projects_dump(projects, json, len);
+	return store_projects_end(&out, json, len);
 }
 
 /* ---- the provider ------------------------------------------------------ */

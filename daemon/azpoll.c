@@ -1248,20 +1248,18 @@ azpoll_free(struct azpoll *a)
 static int
 azpoll_save_memory(const struct azpoll *a, char **json, size_t *len)
 {
-	json_t *projects = json_object();
-
-	if (!projects)
-		return -ENOMEM;
+	struct store_projects_out out;
 	const struct projset_entry *e;
 
+	store_projects_begin(&out);
 	projset_foreach(&a->b.projects, e) {
 		const struct azproject *p = (const struct azproject *)e;
 		json_t *cp = cp_memory_to_json(&p->cp);
 
 		if (cp)
-			json_object_set_new(projects, p->e.id, json_pack("{s:o}", "cp", cp));
+			store_projects_add(&out, p->e.id, json_pack("{s:o}", "cp", cp));
 	}
-	return store_projects_dump(projects, json, len);
+	return store_projects_end(&out, json, len);
 }
 
 /* ---- the provider ------------------------------------------------------ */

@@ -559,20 +559,19 @@ gcppoll_ear(struct gcppoll *g, const struct cfg_project *cp, const struct atlas_
 static int
 gcppoll_save(const struct gcppoll *g, char **json, size_t *len)
 {
-	json_t *projects = json_object();
+	struct store_projects_out out;
 	const struct projset_entry *e;
 
-	if (!projects)
-		return -ENOMEM;
+	store_projects_begin(&out);
 	projset_foreach(&g->b.projects, e) {
 		const struct gcpproject *p = (const struct gcpproject *)e;
 
 		if (p->seen_id && p->seen_id[0])
-			json_object_set_new(projects, p->e.id,
-					    json_pack("{s:s, s:I}", "version", p->seen_id,
-						      "first_seen", (json_int_t)p->seen_since));
+			store_projects_add(&out, p->e.id,
+					   json_pack("{s:s, s:I}", "version", p->seen_id,
+						     "first_seen", (json_int_t)p->seen_since));
 	}
-	return store_projects_dump(projects, json, len);
+	return store_projects_end(&out, json, len);
 }
 
 /* ---- the provider ------------------------------------------------------ */

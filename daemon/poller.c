@@ -710,20 +710,18 @@ round_start(struct sched_entry *e)
 int
 poller_save_memory(const struct poller *pl, char **json, size_t *len)
 {
-	json_t *projects = json_object();
-
-	if (!projects)
-		return -ENOMEM;
+	struct store_projects_out out;
 	const struct projset_entry *e;
 
+	store_projects_begin(&out);
 	projset_foreach(&pl->projects, e) {
 		const struct project *p = (const struct project *)e;
 		json_t *o = ear_memory_to_json(&p->mem);
 
 		if (o)
-			json_object_set_new(projects, p->e.id, o);
+			store_projects_add(&out, p->e.id, o);
 	}
-	return store_projects_dump(projects, json, len);
+	return store_projects_end(&out, json, len);
 }
 
 int

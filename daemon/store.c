@@ -9,17 +9,23 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "crypto.h"
 #include "log.h"
 #include "msgid.h"
 #include "store.h"
 #include "util.h"
 
-#define STORE_MAX_DOC (16 * 1024 * 1024)
+/* projects.json takes some 470 bytes a project (the ear.config
+ * fingerprint, memory of the providers): 64 MiB holds 100,000 of them. */
+#define STORE_MAX_DOC (64 * 1024 * 1024)
 
 struct doc {
 	struct doc *next;
 	char *name;
-	char *last; /* last content written successfully */
+	/* SHA-256 of the last content written or read, to skip writing the
+	 * same again: a copy would double the largest document in memory */
+	unsigned char last[CRYPTO_SHA256_LEN];
+	bool have_last;
 	bool failing;
 };
 
@@ -57,7 +63,6 @@ store_free(struct store *s)
 
 		s->docs = d->next;
 		free(d->name);
-		free(d->last);
 		free(d);
 	}
 	free(s->dir);
@@ -101,10 +106,8 @@ store_read(struct store *s, const char *name, char **data, size_t *len)
 	}
 	r = util_read_file(path, STORE_MAX_DOC, UTIL_READ_NOFOLLOW, data, len);
 	free(path);
-	if (r == 0) {
-		free(d->last);
-		d->last = strdup(*data);
-	}
+	if (r == 0)
+		d->have_last = crypto_sha256(*data, *len, d->last) == 0;
 	return r;
 }
 
@@ -112,11 +115,14 @@ int
 store_write(struct store *s, const char *name, const char *data, size_t len)
 {
 	struct doc *d = doc_get(s, name);
+	unsigned char digest[CRYPTO_SHA256_LEN];
+	bool hashed;
 	int r;
 
 	if (!d)
 		return -ENOMEM;
-	if (d->last && strlen(d->last) == len && memcmp(d->last, data, len) == 0)
+	hashed = crypto_sha256(data, len, digest) == 0;
+	if (hashed && d->have_last && memcmp(d->last, digest, sizeof(digest)) == 0)
 		return 0;
 	r = util_write_file_atomic(s->dir, name, data, len, 0600);
 	if (r < 0) {
@@ -131,8 +137,8 @@ store_write(struct store *s, const char *name, const char *data, size_t len)
 	if (d->failing)
 		log_notice("state file %s/%s written again after earlier failures", s->dir, name);
 	d->failing = false;
-	free(d->last);
-	d->last = strndup(data, len);
+	memcpy(d->last, digest, sizeof(digest));
+	d->have_last = hashed;
 	return 0;
 }
 
@@ -153,16 +159,41 @@ store_projects_parse(const char *json, size_t len)
 	return projects;
 }
 
-int
-store_projects_dump(json_t *projects, char **json, size_t *len)
+void
+store_projects_begin(struct store_projects_out *o)
 {
-	json_t *root = projects ? json_pack("{s:i, s:o}", "version", 1, "projects", projects)
-				: NULL;
+	memset(o, 0, sizeof(*o));
+	o->failed = strbuf_puts(&o->b, "{\"version\": 1, \"projects\": {") < 0;
+}
 
-	*json = root ? json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
-	json_decref(root);
-	if (!*json)
+void
+store_projects_add(struct store_projects_out *o, const char *id, json_t *obj)
+{
+	json_t *key = json_string(id);
+	char *k = key ? json_dumps(key, JSON_ENCODE_ANY) : NULL;
+	char *v = obj ? json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+	if (!k || !v ||
+	    strbuf_printf(&o->b, "%s\n %s: %s", o->n ? "," : "", k, v) < 0)
+		o->failed = true;
+	else
+		o->n++;
+	free(k);
+	free(v);
+	json_decref(key);
+	json_decref(obj);
+}
+
+int
+store_projects_end(struct store_projects_out *o, char **json, size_t *len)
+{
+	if (!o->failed && strbuf_puts(&o->b, o->n ? "\n}}\n" : "}}\n") < 0)
+		o->failed = true;
+	if (o->failed) {
+		strbuf_free(&o->b);
 		return -ENOMEM;
-	*len = strlen(*json);
-	return 0;
+	}
+	*len = o->b.len;
+	*json = strbuf_detach(&o->b);
+	return *json ? 0 : -ENOMEM;
 }

@@ -13,6 +13,8 @@
 
 #include <jansson.h>
 
+#include "util.h"
+
 struct store;
 
 /* Creates the directory (0700) when missing; refuses one others could
@@ -28,8 +30,20 @@ int store_write(struct store *s, const char *name, const char *data, size_t len)
 
 /* Per-project memory documents, {"version":1,"projects":{ID:{...}}}:
  * parse returns the "projects" object (a new reference) or NULL when the
- * document is damaged; dump takes (steals) such an object. */
+ * document is damaged. */
 json_t *store_projects_parse(const char *json, size_t len);
-int store_projects_dump(json_t *projects, char **json, size_t *len);
+
+/* Such a document written one project at a time: all of them as one
+ * jansson tree would cost some 2 KB a project at the moment of saving
+ * (20 MB at 10,000), four times the text. add steals obj (NULL: out of
+ * memory, remembered); end returns 0 or -ENOMEM and the text. */
+struct store_projects_out {
+	struct strbuf b;
+	size_t n;
+	bool failed;
+};
+void store_projects_begin(struct store_projects_out *o);
+void store_projects_add(struct store_projects_out *o, const char *id, json_t *obj);
+int store_projects_end(struct store_projects_out *o, char **json, size_t *len);
 
 #endif

@@ -5,7 +5,8 @@
  * that must succeed), outbox records (outbox_decode, then encode/decode
  * again), outbox file names and sink directory names, and the per-project
  * documents projects.json / azure.json (store_projects_parse, then each
- * project's EAR and control-plane memory, round-tripped), and discover.json
+ * project's EAR and control-plane memory, round-tripped, and the whole
+ * document through the streamed writer and back), and discover.json
  * (disc_load, then a save/load round trip that must succeed). A state
  * file may be damaged by a crash, a full disk or a person: the only
  * acceptable outcomes are a result or an error code.
@@ -25,6 +26,29 @@
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* What the streamed writer makes of a parsed document parses back to
+ * the same projects. */
+static void
+fuzz_projects_round_trip(json_t *projects)
+{
+	struct store_projects_out out;
+	const char *id;
+	json_t *v, *back;
+	char *json = NULL;
+	size_t len = 0;
+
+	store_projects_begin(&out);
+	json_object_foreach(projects, id, v)
+		store_projects_add(&out, id, json_incref(v));
+	if (store_projects_end(&out, &json, &len) < 0)
+		return;
+	back = store_projects_parse(json, len);
+	if (!back || !json_equal(back, projects))
+		abort();
+	json_decref(back);
+	free(json);
+}
 
 static void
 fuzz_alerts(const char *body, size_t size)
@@ -163,6 +187,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_discover_doc(body, size);
 	if ((projects = store_projects_parse(body, size)) != NULL) {
 		fuzz_memories(projects);
+		fuzz_projects_round_trip(projects);
 		json_decref(projects);
 	}
 
