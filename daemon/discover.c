@@ -182,13 +182,8 @@ any_known(const struct discover *ds)
 	return false;
 }
 
-/*
- * Rebuild the view from the config and the known sets and hand it over.
- * force: the config itself changed (configure), so the poller and the
- * providers must adopt it even when no discovered project did. announce:
- * journal each change (not for the very first listing, which would name
- * every project).
- */
+/* apply() without discover: the poller and the providers get the loaded
+ * config itself. */
 static int
 apply_config_only(struct discover *ds, bool announce_each)
 {
@@ -217,6 +212,13 @@ apply_config_only(struct discover *ds, bool announce_each)
 	return r;
 }
 
+/*
+ * Rebuild the view from the config and the known sets and hand it over.
+ * force: the config itself changed (configure), so the poller and the
+ * providers must adopt it even when no discovered project did. announce:
+ * journal each change (not for the very first listing, which would name
+ * every project).
+ */
 static int
 apply(struct discover *ds, bool force, bool announce_each)
 {

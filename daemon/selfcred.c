@@ -3,8 +3,9 @@
  * selfcred — see selfcred.h. A round is: learn the organization when it is
  * not known (the orgId of the projects discover: lists, else GET
  * /groups/{id} of up to SELFCRED_GROUP_TRIES configured projects, each
- * round going on where the last stopped, until one answers), then read the service account, then judge
- * (chk_atlas_credential_expiry) and hand the findings to the alert engine.
+ * round going on where the last stopped, until one answers), then read
+ * the service account, then judge (chk_atlas_credential_expiry) and hand
+ * the findings to the alert engine.
  * A transient failure (network, 5xx, 429, no token, a malformed answer)
  * keeps the last verdict and is logged once until a read works again.
  */
