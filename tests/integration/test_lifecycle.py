@@ -130,7 +130,9 @@ def test_notify_protocol(fc, daemons):
         usec = [l for l in rel.split("\n") if l.startswith("MONOTONIC_USEC=")]
         assert usec and int(usec[0].split("=")[1]) > 0
         assert d.stop() == 0
-        assert "STOPPING=1" in ns.lines()
+        # sent before exit, but the reader thread may not have taken it off
+        # the socket yet when stop() returns
+        wait_for(lambda: "STOPPING=1" in ns.lines(), timeout=2)
         status = [l for l in ns.lines() if l.startswith("STATUS=")]
         assert all("\n" not in s for s in status)
     finally:
