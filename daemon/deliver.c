@@ -390,13 +390,8 @@ expect_take(struct sink *s, const struct alert_event *ev, char id[OUTBOX_ID_LEN 
 static int64_t
 expect_window_ms(const struct config *cfg)
 {
-	int64_t every = cfg->poll_interval > cfg->azure_interval ? cfg->poll_interval
-								 : cfg->azure_interval;
+	int64_t every = cfg_longest_round(cfg);
 
-	if (cfg->aws_interval > every) /* the AWS and Google Cloud rounds, likewise */
-		every = cfg->aws_interval;
-	if (cfg->gcp_interval > every)
-		every = cfg->gcp_interval;
 	return (int64_t)(cfg->alerts.confirm_firing + cfg->alerts.confirm_resolved + 2) * every *
 		       1000 +
 	       60000;

@@ -22,6 +22,7 @@
 #include "daemon.h"
 #include "exporter.h"
 #include "http.h"
+#include "kms.h"
 #include "log.h"
 #include "poller.h"
 #include "projset.h"
@@ -594,11 +595,7 @@ wants_events(struct project *p)
 static bool
 wants_pes(const struct atlas_ear *ear, const struct cfg_checks *ck)
 {
-	enum provider prov = atlas_ear_enabled_provider(ear);
-
-	return ck->enabled[CHK_EAR_PRIVATE_ENDPOINT] &&
-	       ((prov == PROV_AZURE && ear->azure.require_private_networking == TRI_TRUE) ||
-		(prov == PROV_AWS && ear->aws.require_private_networking == TRI_TRUE));
+	return ck->enabled[CHK_EAR_PRIVATE_ENDPOINT] && kms_ear_private_networking(ear);
 }
 
 static void

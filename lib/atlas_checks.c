@@ -13,6 +13,7 @@
 #include "crypto.h"
 #include "config.h"
 #include "json.h"
+#include "kms.h"
 #include "util.h"
 
 /* ---- atlas.control_plane_ips ----------------------------------------- */
@@ -291,10 +292,11 @@ chk_atlas_control_plane_ips(const char *const *cidrs, size_t n, const struct cp_
 static const char *
 approve_hint(enum provider p)
 {
-	return p == PROV_AZURE ? "approve the private endpoint connection on the Key Vault "
-				 "(Networking, Private endpoint connections) or with az network "
-				 "private-endpoint-connection approve"
-			       : "accept the endpoint connection on the AWS side";
+	const struct kms_desc *k = kms_find(p);
+
+	return k != NULL && k->pe_approve_hint != NULL
+		       ? k->pe_approve_hint
+		       : "accept the endpoint connection on the key service's side";
 }
 
 int
@@ -303,7 +305,6 @@ chk_ear_private_endpoint(const struct atlas_ear *ear, const struct atlas_ear_pes
 			 const struct cfg_checks *checks, struct findings *out)
 {
 	enum provider prov;
-	enum tri required;
 	const char *pname;
 	size_t active = 0;
 	char why[200];
@@ -314,10 +315,7 @@ chk_ear_private_endpoint(const struct atlas_ear *ear, const struct atlas_ear_pes
 		return 0;
 	out->evaluated[CHK_EAR_PRIVATE_ENDPOINT] = true;
 	prov = atlas_ear_enabled_provider(ear);
-	required = prov == PROV_AZURE ? ear->azure.require_private_networking
-		   : prov == PROV_AWS ? ear->aws.require_private_networking
-				      : TRI_ABSENT;
-	if (required != TRI_TRUE)
+	if (!kms_ear_private_networking(ear))
 		return 0;
 	pname = provider_name(prov);
 	if (pes == NULL) {
@@ -423,20 +421,20 @@ static const struct {
 static bool
 event_is(const char *type, const char *name, bool per_provider, enum provider enabled)
 {
-	const char *prefix = enabled == PROV_AWS	? "AWS_"
-			     : enabled == PROV_AZURE ? "AZURE_"
-			     : enabled == PROV_GCP   ? "GCP_"
-						     : NULL;
+	/* per-provider types are "AZURE_ENCRYPTION_KEY_INVALID" and the like:
+	 * Atlas's provider name, an underscore, the name */
+	const struct kms_desc *k = kms_find(enabled);
 	size_t n;
 
 	if (type == NULL)
 		return false;
 	if (!per_provider)
 		return strcmp(type, name) == 0;
-	if (prefix == NULL)
+	if (k == NULL)
 		return false;
-	n = strlen(prefix);
-	return strncmp(type, prefix, n) == 0 && strcmp(type + n, name) == 0;
+	n = strlen(k->atlas_name);
+	return strncmp(type, k->atlas_name, n) == 0 && type[n] == '_' &&
+	       strcmp(type + n + 1, name) == 0;
 }
 
 int

@@ -15,8 +15,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "atlas.h"
 #include "aws.h"
 #include "config.h"
+#include "kms.h"
+#include "msgid.h"
 #include "util.h"
 
 static bool
@@ -388,3 +391,80 @@ chk_aws_access(const struct aws_read *reads, size_t n, const struct cfg_checks *
 	strbuf_free(&missing);
 	return x != NULL ? 0 : -ENOMEM;
 }
+
+/* ---- the AWS descriptor (kms.h) ------------------------------------------ */
+
+static const struct check_row aws_rows[] = {
+	{CHK_AWS_KEY_STATE, "aws.key_state", MSGID_AWS_KEY_STATE, false},
+	{CHK_AWS_KEY_AGE, "aws.key_age", MSGID_AWS_KEY_AGE, true},
+	{CHK_AWS_ACCESS, "aws.access", MSGID_AWS_ACCESS, false},
+};
+
+static void
+aws_ear_view(const struct atlas_ear *ear, struct kms_ear_view *v)
+{
+	v->present = ear->aws.present;
+	v->enabled = ear->aws.enabled;
+	v->require_private_networking = ear->aws.require_private_networking;
+	v->role_id = ear->aws.role_id;
+}
+
+static struct finding *
+aws_ear_invalid(struct findings *out, const struct atlas_ear *ear, const char *consequence)
+{
+	return findings_add(out, CHK_EAR_VALID, SEV_CRITICAL, PROV_AWS, "aws",
+			    "Atlas reports the AWS KMS key as not valid (valid: false): %s. Check "
+			    "that KMS key %s is enabled and not pending deletion, that the IAM role "
+			    "or access key Atlas uses may still use it (key policy, role trust), and "
+			    "any network restriction on KMS",
+			    consequence, kms_or_unknown(ear->aws.customer_master_key_id));
+}
+
+static bool
+aws_role_listed(const struct atlas_cpa *cpa, const char *role)
+{
+	return atlas_cpa_aws_find(cpa, role) != NULL;
+}
+
+static struct finding *
+aws_judge_role(struct findings *out, const struct atlas_ear *ear,
+	       const struct atlas_cpa *cpa, const char *role, const char *elsewhere,
+	       const char *consequence)
+{
+	const struct atlas_cpa_aws *a = atlas_cpa_aws_find(cpa, role);
+
+	(void)ear; /* the message needs nothing of it */
+	if (a == NULL)
+		return findings_add(
+			out, CHK_EAR_ROLE, SEV_CRITICAL, PROV_AWS, role,
+			"the AWS KMS configuration names roleId %s, but the project's Cloud "
+			"Provider Access has no AWS IAM role with that id%s (%zu listed): Atlas "
+			"cannot assume a role to reach KMS: %s. Authorise the IAM role again in "
+			"Atlas (Project Settings, Integrations, Cloud Provider Access) and set the "
+			"Encryption at Rest roleId to its id, or switch to a role that exists",
+			role, elsewhere, cpa->n_aws, consequence);
+	if (a->iam_assumed_role_arn == NULL || a->iam_assumed_role_arn[0] == '\0')
+		return findings_add(out, CHK_EAR_ROLE, SEV_OK, PROV_AWS, role,
+				    "roleId %s is listed in the project's Cloud Provider Access; "
+				    "note: it has no iamAssumedRoleArn (not authorised in AWS "
+				    "yet?), ear.valid tells whether the key works",
+				    role);
+	return findings_add(out, CHK_EAR_ROLE, SEV_OK, PROV_AWS, role,
+			    "roleId %s is AWS IAM role %s in the project's Cloud Provider Access",
+			    role, a->iam_assumed_role_arn);
+}
+
+const struct kms_desc aws_kms = {
+	.id = PROV_AWS,
+	.name = "aws",
+	.atlas_name = "AWS",
+	.title = "AWS KMS",
+	.role_kind = "an AWS IAM role",
+	.pe_approve_hint = "accept the endpoint connection on the AWS side",
+	.checks = aws_rows,
+	.n_checks = ARRAY_SIZE(aws_rows),
+	.ear_view = aws_ear_view,
+	.ear_invalid = aws_ear_invalid,
+	.role_listed = aws_role_listed,
+	.judge_role = aws_judge_role,
+};

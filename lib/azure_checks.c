@@ -19,10 +19,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "atlas.h"
 #include "azure.h"
 #include "cidr.h"
 #include "config.h"
 #include "json.h"
+#include "kms.h"
+#include "msgid.h"
 #include "util.h"
 
 #define DAY 86400
@@ -1470,3 +1473,117 @@ chk_azure_access(const struct azure_read *reads, size_t n, const struct cfg_chec
 	}
 	return 0;
 }
+
+/* ---- the Azure descriptor (kms.h) ---------------------------------------- */
+
+static const struct check_row azure_rows[] = {
+	{CHK_AZURE_SECRET_EXPIRY, "azure.secret_expiry", MSGID_AZURE_SECRET_EXPIRY, false},
+	{CHK_AZURE_KEY_STATE, "azure.key_state", MSGID_AZURE_KEY_STATE, false},
+	{CHK_AZURE_KEY_AGE, "azure.key_age", MSGID_AZURE_KEY_AGE, true},
+	{CHK_AZURE_KEY_VERSION, "azure.key_version", MSGID_AZURE_KEY_VERSION, true},
+	{CHK_AZURE_KEY_IDENTIFIER, "azure.key_identifier", MSGID_AZURE_KEY_IDENTIFIER, false},
+	{CHK_AZURE_ALLOWLIST, "azure.allowlist", MSGID_AZURE_ALLOWLIST, false},
+	{CHK_AZURE_PERMISSIONS, "azure.permissions", MSGID_AZURE_PERMISSIONS, false},
+	{CHK_AZURE_ACCESS, "azure.access", MSGID_AZURE_ACCESS, false},
+};
+
+static void
+azure_ear_view(const struct atlas_ear *ear, struct kms_ear_view *v)
+{
+	v->present = ear->azure.present;
+	v->enabled = ear->azure.enabled;
+	v->require_private_networking = ear->azure.require_private_networking;
+	v->role_id = ear->azure.role_id;
+}
+
+static struct finding *
+azure_ear_invalid(struct findings *out, const struct atlas_ear *ear, const char *consequence)
+{
+	return findings_add(out, CHK_EAR_VALID, SEV_CRITICAL, PROV_AZURE, "azure",
+			    "Atlas reports the Azure Key Vault key as not valid (valid: false): %s. "
+			    "Check that key %s is enabled and not expired, that the credentials "
+			    "Atlas uses (client secret of application %s, or role %s) are still "
+			    "valid, and that the firewall of Key Vault %s admits Atlas",
+			    consequence, kms_or_unknown(ear->azure.key_identifier),
+			    kms_or_unknown(ear->azure.client_id), kms_or_unknown(ear->azure.role_id),
+			    kms_or_unknown(ear->azure.key_vault_name));
+}
+
+static bool
+azure_role_listed(const struct atlas_cpa *cpa, const char *role)
+{
+	return atlas_cpa_azure_find(cpa, role) != NULL;
+}
+
+/* "; note: Atlas does not list ENCRYPTION_AT_REST among ..." or "" */
+static int
+azure_usage_note(const struct atlas_cpa_azure *a, struct strbuf *note)
+{
+	int r;
+
+	if (!a->has_feature_usages)
+		return 0;
+	for (size_t i = 0; i < a->n_feature_types; i++)
+		if (util_streq(a->feature_types[i], "ENCRYPTION_AT_REST"))
+			return 0;
+	r = strbuf_puts(note, "; note: Atlas does not list ENCRYPTION_AT_REST among this "
+			      "principal's feature usages (");
+	for (size_t i = 0; r == 0 && i < a->n_feature_types; i++)
+		r = strbuf_printf(note, "%s%s", i ? ", " : "", a->feature_types[i]);
+	if (r == 0)
+		r = strbuf_puts(note, a->n_feature_types ? ")" : "none listed)");
+	if (r == 0)
+		r = strbuf_puts(note, ", which is bookkeeping only: ear.valid tells whether "
+				      "the key works");
+	return r;
+}
+
+static struct finding *
+azure_judge_role(struct findings *out, const struct atlas_ear *ear, const struct atlas_cpa *cpa,
+		 const char *role, const char *elsewhere, const char *consequence)
+{
+	const struct atlas_cpa_azure *a = atlas_cpa_azure_find(cpa, role);
+	struct strbuf note = {0};
+	struct finding *x;
+
+	if (a == NULL)
+		return findings_add(
+			out, CHK_EAR_ROLE, SEV_CRITICAL, PROV_AZURE, role,
+			"the Azure Key Vault configuration names roleId %s, but the project's "
+			"Cloud Provider Access has no Azure service principal with that id%s (%zu "
+			"listed): Atlas cannot authenticate to Key Vault %s: %s. Authorise the "
+			"service principal again in Atlas (Project Settings, Integrations, Cloud "
+			"Provider Access) and set the Encryption at Rest roleId to its id, or "
+			"switch to a role that exists; then grant that principal access to the key",
+			role, elsewhere, cpa->n_azure, kms_or_unknown(ear->azure.key_vault_name),
+			consequence);
+	if (azure_usage_note(a, &note) < 0) {
+		strbuf_free(&note);
+		return NULL;
+	}
+	x = findings_add(out, CHK_EAR_ROLE, SEV_OK, PROV_AZURE, role,
+			 "roleId %s is Azure service principal %s (Atlas application %s, tenant "
+			 "%s) in the project's Cloud Provider Access%s",
+			 role, kms_or_unknown(a->service_principal_id),
+			 kms_or_unknown(a->atlas_azure_app_id), kms_or_unknown(a->tenant_id),
+			 note.len ? note.s : "");
+	strbuf_free(&note);
+	return x;
+}
+
+const struct kms_desc azure_kms = {
+	.id = PROV_AZURE,
+	.name = "azure",
+	.atlas_name = "AZURE",
+	.title = "Azure Key Vault",
+	.role_kind = "an Azure service principal",
+	.pe_approve_hint = "approve the private endpoint connection on the Key Vault "
+			   "(Networking, Private endpoint connections) or with az network "
+			   "private-endpoint-connection approve",
+	.checks = azure_rows,
+	.n_checks = ARRAY_SIZE(azure_rows),
+	.ear_view = azure_ear_view,
+	.ear_invalid = azure_ear_invalid,
+	.role_listed = azure_role_listed,
+	.judge_role = azure_judge_role,
+};

@@ -17,6 +17,7 @@
 #include "atlas.h"
 #include "checks.h"
 #include "config.h"
+#include "kms.h"
 #include "msgid.h"
 #include "util.h"
 
@@ -92,46 +93,47 @@ chk_set_days_left(struct finding *x, int64_t left)
 
 /* ---- catalogue ------------------------------------------------------- */
 
-static const struct {
-	const char *name;
-	const char *msgid;
-	/* its alerts are held back while the project's ear.valid is
-	 * critical: a stale key is beside the point during an outage */
-	bool held_while_ear_invalid;
-} catalogue[CHK__COUNT] = {
-	[CHK_ATLAS_ACCESS] = {.name = "atlas.access", .msgid = MSGID_ATLAS_ACCESS},
-	[CHK_EAR_VALID] = {.name = "ear.valid", .msgid = MSGID_EAR_VALID},
-	[CHK_EAR_ENABLED] = {.name = "ear.enabled", .msgid = MSGID_EAR_ENABLED},
-	[CHK_EAR_CONFIG] = {.name = "ear.config", .msgid = MSGID_EAR_CONFIG},
-	[CHK_EAR_CLUSTERS] = {.name = "ear.clusters", .msgid = MSGID_EAR_CLUSTERS},
-	[CHK_EAR_ROLE] = {.name = "ear.role", .msgid = MSGID_EAR_ROLE},
-	[CHK_EAR_PRIVATE_ENDPOINT] = {.name = "ear.private_endpoint", .msgid = MSGID_EAR_PRIVATE_ENDPOINT},
-	[CHK_ATLAS_EVENTS] = {.name = "atlas.events", .msgid = MSGID_ATLAS_EVENTS},
-	[CHK_AZURE_SECRET_EXPIRY] = {.name = "azure.secret_expiry", .msgid = MSGID_AZURE_SECRET_EXPIRY},
-	[CHK_AZURE_KEY_STATE] = {.name = "azure.key_state", .msgid = MSGID_AZURE_KEY_STATE},
-	[CHK_AZURE_KEY_AGE] = {.name = "azure.key_age", .msgid = MSGID_AZURE_KEY_AGE, .held_while_ear_invalid = true},
-	[CHK_AZURE_KEY_VERSION] = {.name = "azure.key_version", .msgid = MSGID_AZURE_KEY_VERSION, .held_while_ear_invalid = true},
-	[CHK_AZURE_KEY_IDENTIFIER] = {.name = "azure.key_identifier", .msgid = MSGID_AZURE_KEY_IDENTIFIER},
-	[CHK_AZURE_ALLOWLIST] = {.name = "azure.allowlist", .msgid = MSGID_AZURE_ALLOWLIST},
-	[CHK_AZURE_PERMISSIONS] = {.name = "azure.permissions", .msgid = MSGID_AZURE_PERMISSIONS},
-	[CHK_AZURE_ACCESS] = {.name = "azure.access", .msgid = MSGID_AZURE_ACCESS},
-	[CHK_ATLAS_CONTROL_PLANE_IPS] = {.name = "atlas.control_plane_ips", .msgid = MSGID_ATLAS_CONTROL_PLANE_IPS},
-	[CHK_ATLAS_CREDENTIAL_EXPIRY] = {.name = "atlas.credential_expiry", .msgid = MSGID_ATLAS_CREDENTIAL_EXPIRY},
-	[CHK_AWS_KEY_STATE] = {.name = "aws.key_state", .msgid = MSGID_AWS_KEY_STATE},
-	[CHK_AWS_KEY_AGE] = {.name = "aws.key_age", .msgid = MSGID_AWS_KEY_AGE, .held_while_ear_invalid = true},
-	[CHK_AWS_ACCESS] = {.name = "aws.access", .msgid = MSGID_AWS_ACCESS},
-	/* Google Cloud KMS */
-	[CHK_GCP_KEY_STATE] = {.name = "gcp.key_state", .msgid = MSGID_GCP_KEY_STATE},
-	[CHK_GCP_KEY_AGE] = {.name = "gcp.key_age", .msgid = MSGID_GCP_KEY_AGE, .held_while_ear_invalid = true},
-	[CHK_GCP_ACCESS] = {.name = "gcp.access", .msgid = MSGID_GCP_ACCESS},
+/* The checks of Atlas and of kmswatch itself; each provider brings its
+ * own rows (kms.h: struct kms_desc.checks). */
+static const struct check_row core_rows[] = {
+	{CHK_ATLAS_ACCESS, "atlas.access", MSGID_ATLAS_ACCESS, false},
+	{CHK_EAR_VALID, "ear.valid", MSGID_EAR_VALID, false},
+	{CHK_EAR_ENABLED, "ear.enabled", MSGID_EAR_ENABLED, false},
+	{CHK_EAR_CONFIG, "ear.config", MSGID_EAR_CONFIG, false},
+	{CHK_EAR_CLUSTERS, "ear.clusters", MSGID_EAR_CLUSTERS, false},
+	{CHK_EAR_ROLE, "ear.role", MSGID_EAR_ROLE, false},
+	{CHK_EAR_PRIVATE_ENDPOINT, "ear.private_endpoint", MSGID_EAR_PRIVATE_ENDPOINT, false},
+	{CHK_ATLAS_EVENTS, "atlas.events", MSGID_ATLAS_EVENTS, false},
+	{CHK_ATLAS_CONTROL_PLANE_IPS, "atlas.control_plane_ips", MSGID_ATLAS_CONTROL_PLANE_IPS,
+	 false},
+	{CHK_ATLAS_CREDENTIAL_EXPIRY, "atlas.credential_expiry", MSGID_ATLAS_CREDENTIAL_EXPIRY,
+	 false},
 };
+
+/* A few dozen rows in all: looking one up costs the same at 10 or 10,000
+ * projects, and a table built at start-up would need an init call every
+ * user of this pure layer (fuzzers, tests) must remember. */
+static const struct check_row *
+catalogue_row(enum check_id c)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(core_rows); i++)
+		if (core_rows[i].id == c)
+			return &core_rows[i];
+	for (size_t k = 0; k < kms_count; k++)
+		for (size_t i = 0; i < kms_table[k]->n_checks; i++)
+			if (kms_table[k]->checks[i].id == c)
+				return &kms_table[k]->checks[i];
+	return NULL;
+}
 
 /* Out-of-range values come only from our own bugs; an empty string keeps
  * them from crashing a log call. */
 const char *
 check_name(enum check_id c)
 {
-	return (unsigned)c < CHK__COUNT ? catalogue[c].name : "";
+	const struct check_row *r = catalogue_row(c);
+
+	return r != NULL ? r->name : "";
 }
 
 int
@@ -140,7 +142,7 @@ check_from_name(const char *name)
 	if (name == NULL)
 		return -EINVAL;
 	for (int i = 0; i < CHK__COUNT; i++)
-		if (strcmp(name, catalogue[i].name) == 0)
+		if (strcmp(name, check_name((enum check_id)i)) == 0)
 			return i;
 	return -EINVAL;
 }
@@ -148,13 +150,17 @@ check_from_name(const char *name)
 const char *
 check_msgid(enum check_id c)
 {
-	return (unsigned)c < CHK__COUNT ? catalogue[c].msgid : "";
+	const struct check_row *r = catalogue_row(c);
+
+	return r != NULL ? r->msgid : "";
 }
 
 bool
 check_held_while_ear_invalid(enum check_id c)
 {
-	return (unsigned)c < CHK__COUNT && catalogue[c].held_while_ear_invalid;
+	const struct check_row *r = catalogue_row(c);
+
+	return r != NULL && r->held_while_ear_invalid;
 }
 
 static const char *const sev_names[] = {
@@ -223,49 +229,29 @@ severity_nagios(enum severity s)
 const char *
 provider_name(enum provider p)
 {
-	switch (p) {
-	case PROV_AWS:
-		return "aws";
-	case PROV_AZURE:
-		return "azure";
-	case PROV_GCP:
-		return "gcp";
-	case PROV_NONE:
-		break;
-	}
-	return "";
+	const struct kms_desc *k = kms_find(p);
+
+	return k != NULL ? k->name : "";
 }
 
 const char *
 provider_atlas_name(enum provider p)
 {
-	switch (p) {
-	case PROV_AWS:
-		return "AWS";
-	case PROV_AZURE:
-		return "AZURE";
-	case PROV_GCP:
-		return "GCP";
-	case PROV_NONE:
-		break;
-	}
-	return "NONE";
+	const struct kms_desc *k = kms_find(p);
+
+	return k != NULL ? k->atlas_name : "NONE";
 }
 
 int
 provider_from_name(const char *name)
 {
-	static const struct {
-		const char *name;
-		enum provider p;
-	} names[] = {
-		{"none", PROV_NONE}, {"aws", PROV_AWS}, {"azure", PROV_AZURE}, {"gcp", PROV_GCP}};
-
 	if (name == NULL)
 		return -EINVAL;
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (strcasecmp(name, names[i].name) == 0)
-			return (int)names[i].p;
+	if (strcasecmp(name, "none") == 0)
+		return PROV_NONE;
+	for (size_t i = 0; i < kms_count; i++)
+		if (strcasecmp(name, kms_table[i]->name) == 0)
+			return (int)kms_table[i]->id;
 	return -EINVAL;
 }
 
@@ -273,17 +259,9 @@ provider_from_name(const char *name)
 static const char *
 provider_title(enum provider p)
 {
-	switch (p) {
-	case PROV_AWS:
-		return "AWS KMS";
-	case PROV_AZURE:
-		return "Azure Key Vault";
-	case PROV_GCP:
-		return "Google Cloud KMS";
-	case PROV_NONE:
-		break;
-	}
-	return "no provider";
+	const struct kms_desc *k = kms_find(p);
+
+	return k != NULL ? k->title : "no provider";
 }
 
 /* ---- findings -------------------------------------------------------- */
@@ -563,52 +541,14 @@ chk_discovery_access(const struct atlas_fetch *f, const char *org_id, size_t kep
 
 /* ---- ear.valid ------------------------------------------------------- */
 
-static const enum provider all_providers[] = {PROV_AWS, PROV_AZURE, PROV_GCP};
-
-static const char *
-or_unknown(const char *s)
-{
-	return s != NULL && s[0] != '\0' ? s : "(not reported)";
-}
-
 static struct finding *
-ear_invalid(struct findings *out, const struct atlas_ear *ear, enum provider p)
+ear_invalid(struct findings *out, const struct atlas_ear *ear, const struct kms_desc *k)
 {
 	static const char consequence[] =
 		"Atlas will shut down every mongod/mongos of this project at its next "
 		"15-minute validation";
 
-	switch (p) {
-	case PROV_AZURE:
-		return findings_add(
-			out, CHK_EAR_VALID, SEV_CRITICAL, p, "azure",
-			"Atlas reports the Azure Key Vault key as not valid (valid: false): %s. "
-			"Check that key %s is enabled and not expired, that the credentials "
-			"Atlas uses (client secret of application %s, or role %s) are still "
-			"valid, and that the firewall of Key Vault %s admits Atlas",
-			consequence, or_unknown(ear->azure.key_identifier),
-			or_unknown(ear->azure.client_id), or_unknown(ear->azure.role_id),
-			or_unknown(ear->azure.key_vault_name));
-	case PROV_AWS:
-		return findings_add(
-			out, CHK_EAR_VALID, SEV_CRITICAL, p, "aws",
-			"Atlas reports the AWS KMS key as not valid (valid: false): %s. Check that "
-			"KMS key %s is enabled and not pending deletion, that the IAM role or "
-			"access key Atlas uses may still use it (key policy, role trust), and "
-			"any network restriction on KMS",
-			consequence, or_unknown(ear->aws.customer_master_key_id));
-	case PROV_GCP:
-		return findings_add(
-			out, CHK_EAR_VALID, SEV_CRITICAL, p, "gcp",
-			"Atlas reports the Google Cloud KMS key as not valid (valid: false): %s. "
-			"Check that key version %s is enabled, that the service account or role "
-			"Atlas uses still holds the Encrypter/Decrypter role, and any VPC Service "
-			"Controls perimeter",
-			consequence, or_unknown(ear->gcp.key_version_resource_id));
-	case PROV_NONE:
-		break;
-	}
-	return NULL;
+	return k->ear_invalid(out, ear, consequence);
 }
 
 static int
@@ -617,8 +557,8 @@ chk_ear_valid(const struct atlas_ear *ear, struct findings *out)
 	bool any = false;
 
 	out->evaluated[CHK_EAR_VALID] = true;
-	for (size_t i = 0; i < ARRAY_SIZE(all_providers); i++) {
-		enum provider p = all_providers[i];
+	for (size_t i = 0; i < kms_count; i++) {
+		enum provider p = kms_table[i]->id;
 		struct finding *x;
 
 		if (!atlas_ear_provider_enabled(ear, p))
@@ -626,7 +566,7 @@ chk_ear_valid(const struct atlas_ear *ear, struct findings *out)
 		any = true;
 		switch (atlas_ear_provider_valid(ear, p)) {
 		case TRI_FALSE:
-			x = ear_invalid(out, ear, p);
+			x = ear_invalid(out, ear, kms_table[i]);
 			break;
 		case TRI_TRUE:
 			x = findings_add(out, CHK_EAR_VALID, SEV_OK, p, provider_name(p),
@@ -653,26 +593,11 @@ chk_ear_valid(const struct atlas_ear *ear, struct findings *out)
 
 /* ---- ear.enabled ----------------------------------------------------- */
 
-static bool
-provider_present(const struct atlas_ear *ear, enum provider p)
-{
-	return p == PROV_AWS ? ear->aws.present : p == PROV_AZURE ? ear->azure.present
-				  : p == PROV_GCP ? ear->gcp.present
-						  : false;
-}
-
-static enum tri
-provider_enabled_tri(const struct atlas_ear *ear, enum provider p)
-{
-	return p == PROV_AWS ? ear->aws.enabled : p == PROV_AZURE ? ear->azure.enabled
-				  : p == PROV_GCP ? ear->gcp.enabled
-						  : TRI_ABSENT;
-}
-
 static int
 chk_ear_enabled(const struct atlas_ear *ear, enum provider expect, struct findings *out)
 {
 	char instead[96] = "";
+	struct kms_ear_view view;
 	struct finding *x;
 
 	out->evaluated[CHK_EAR_ENABLED] = true;
@@ -685,15 +610,16 @@ chk_ear_enabled(const struct atlas_ear *ear, enum provider expect, struct findin
 		return x != NULL ? 0 : -ENOMEM;
 	}
 	/* the object is there but without "enabled": do not guess either way */
-	if (provider_present(ear, expect) && provider_enabled_tri(ear, expect) == TRI_ABSENT) {
+	view = kms_ear_view_of(ear, expect);
+	if (view.present && view.enabled == TRI_ABSENT) {
 		x = findings_add(out, CHK_EAR_ENABLED, SEV_UNKNOWN, expect, provider_name(expect),
 				 "Atlas sends the %s settings without saying whether they are "
 				 "enabled: check the project's Encryption at Rest page in Atlas",
 				 provider_title(expect));
 		return x != NULL ? 0 : -ENOMEM;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(all_providers); i++) {
-		enum provider p = all_providers[i];
+	for (size_t i = 0; i < kms_count; i++) {
+		enum provider p = kms_table[i]->id;
 		size_t off = strlen(instead);
 
 		if (p == expect || !atlas_ear_provider_enabled(ear, p))
@@ -1125,10 +1051,7 @@ chk_ear_clusters(const struct atlas_clusters *cl, enum provider project_provider
 static const char *
 ear_role_of(const struct atlas_ear *ear, enum provider p)
 {
-	const char *r = p == PROV_AWS     ? ear->aws.role_id
-			: p == PROV_AZURE ? ear->azure.role_id
-			: p == PROV_GCP   ? ear->gcp.role_id
-					  : NULL;
+	const char *r = kms_ear_view_of(ear, p).role_id;
 
 	return r != NULL && r[0] != '\0' ? r : NULL;
 }
@@ -1136,128 +1059,20 @@ ear_role_of(const struct atlas_ear *ear, enum provider p)
 /* When the id is missing from the list it belongs in, it may still be in
  * another one: a configuration pointing at the wrong kind of role. */
 static const char *
-role_elsewhere(const struct atlas_cpa *cpa, const char *role, enum provider p)
+role_elsewhere(const struct atlas_cpa *cpa, const char *role, enum provider p, char *buf,
+	       size_t len)
 {
-	if (p != PROV_AZURE && atlas_cpa_azure_find(cpa, role) != NULL)
-		return " (that id is an Azure service principal)";
-	if (p != PROV_AWS && atlas_cpa_aws_find(cpa, role) != NULL)
-		return " (that id is an AWS IAM role)";
-	if (p != PROV_GCP && atlas_cpa_gcp_find(cpa, role) != NULL)
-		return " (that id is a GCP service account)";
+	for (size_t i = 0; i < kms_count; i++)
+		if (kms_table[i]->id != p && kms_table[i]->role_listed(cpa, role)) {
+			snprintf(buf, len, " (that id is %s)", kms_table[i]->role_kind);
+			return buf;
+		}
 	return "";
 }
 
 static const char role_consequence[] =
 	"it will shut down every mongod/mongos of this project at its next 15-minute "
 	"validation";
-
-/* "; note: Atlas does not list ENCRYPTION_AT_REST among ..." or "" */
-static int
-azure_usage_note(const struct atlas_cpa_azure *a, struct strbuf *note)
-{
-	int r;
-
-	if (!a->has_feature_usages)
-		return 0;
-	for (size_t i = 0; i < a->n_feature_types; i++)
-		if (util_streq(a->feature_types[i], "ENCRYPTION_AT_REST"))
-			return 0;
-	r = strbuf_puts(note, "; note: Atlas does not list ENCRYPTION_AT_REST among this "
-			      "principal's feature usages (");
-	for (size_t i = 0; r == 0 && i < a->n_feature_types; i++)
-		r = strbuf_printf(note, "%s%s", i ? ", " : "", a->feature_types[i]);
-	if (r == 0)
-		r = strbuf_puts(note, a->n_feature_types ? ")" : "none listed)");
-	if (r == 0)
-		r = strbuf_puts(note, ", which is bookkeeping only: ear.valid tells whether "
-				      "the key works");
-	return r;
-}
-
-static struct finding *
-judge_role_azure(struct findings *out, const struct atlas_ear *ear, const struct atlas_cpa *cpa,
-		 const char *role)
-{
-	const struct atlas_cpa_azure *a = atlas_cpa_azure_find(cpa, role);
-	struct strbuf note = {0};
-	struct finding *x;
-
-	if (a == NULL)
-		return findings_add(
-			out, CHK_EAR_ROLE, SEV_CRITICAL, PROV_AZURE, role,
-			"the Azure Key Vault configuration names roleId %s, but the project's "
-			"Cloud Provider Access has no Azure service principal with that id%s (%zu "
-			"listed): Atlas cannot authenticate to Key Vault %s: %s. Authorise the "
-			"service principal again in Atlas (Project Settings, Integrations, Cloud "
-			"Provider Access) and set the Encryption at Rest roleId to its id, or "
-			"switch to a role that exists; then grant that principal access to the key",
-			role, role_elsewhere(cpa, role, PROV_AZURE), cpa->n_azure,
-			or_unknown(ear->azure.key_vault_name), role_consequence);
-	if (azure_usage_note(a, &note) < 0) {
-		strbuf_free(&note);
-		return NULL;
-	}
-	x = findings_add(out, CHK_EAR_ROLE, SEV_OK, PROV_AZURE, role,
-			 "roleId %s is Azure service principal %s (Atlas application %s, tenant "
-			 "%s) in the project's Cloud Provider Access%s",
-			 role, or_unknown(a->service_principal_id),
-			 or_unknown(a->atlas_azure_app_id), or_unknown(a->tenant_id),
-			 note.len ? note.s : "");
-	strbuf_free(&note);
-	return x;
-}
-
-static struct finding *
-judge_role_aws(struct findings *out, const struct atlas_cpa *cpa, const char *role)
-{
-	const struct atlas_cpa_aws *a = atlas_cpa_aws_find(cpa, role);
-
-	if (a == NULL)
-		return findings_add(
-			out, CHK_EAR_ROLE, SEV_CRITICAL, PROV_AWS, role,
-			"the AWS KMS configuration names roleId %s, but the project's Cloud "
-			"Provider Access has no AWS IAM role with that id%s (%zu listed): Atlas "
-			"cannot assume a role to reach KMS: %s. Authorise the IAM role again in "
-			"Atlas (Project Settings, Integrations, Cloud Provider Access) and set the "
-			"Encryption at Rest roleId to its id, or switch to a role that exists",
-			role, role_elsewhere(cpa, role, PROV_AWS), cpa->n_aws, role_consequence);
-	if (a->iam_assumed_role_arn == NULL || a->iam_assumed_role_arn[0] == '\0')
-		return findings_add(out, CHK_EAR_ROLE, SEV_OK, PROV_AWS, role,
-				    "roleId %s is listed in the project's Cloud Provider Access; "
-				    "note: it has no iamAssumedRoleArn (not authorised in AWS "
-				    "yet?), ear.valid tells whether the key works",
-				    role);
-	return findings_add(out, CHK_EAR_ROLE, SEV_OK, PROV_AWS, role,
-			    "roleId %s is AWS IAM role %s in the project's Cloud Provider Access",
-			    role, a->iam_assumed_role_arn);
-}
-
-static struct finding *
-judge_role_gcp(struct findings *out, const struct atlas_cpa *cpa, const char *role)
-{
-	const struct atlas_cpa_gcp *g = atlas_cpa_gcp_find(cpa, role);
-
-	if (g == NULL)
-		return findings_add(
-			out, CHK_EAR_ROLE, SEV_CRITICAL, PROV_GCP, role,
-			"the Google Cloud KMS configuration names roleId %s, but the project's "
-			"Cloud Provider Access has no GCP service account with that id%s (%zu "
-			"listed): Atlas cannot authenticate to Cloud KMS: %s. Set up the "
-			"service account again in Atlas (Project Settings, Integrations, Cloud "
-			"Provider Access) and set the Encryption at Rest roleId to its id, or "
-			"switch to a role that exists",
-			role, role_elsewhere(cpa, role, PROV_GCP), cpa->n_gcp, role_consequence);
-	if (g->status != NULL && strcasecmp(g->status, "COMPLETE") != 0)
-		return findings_add(out, CHK_EAR_ROLE, SEV_OK, PROV_GCP, role,
-				    "roleId %s is listed in the project's Cloud Provider Access; "
-				    "note: its status is %s, not COMPLETE; ear.valid tells whether "
-				    "the key works",
-				    role, g->status);
-	return findings_add(out, CHK_EAR_ROLE, SEV_OK, PROV_GCP, role,
-			    "roleId %s is a GCP service account in the project's Cloud Provider "
-			    "Access",
-			    role);
-}
 
 int
 chk_ear_role(const struct atlas_ear *ear, const struct atlas_cpa *cpa,
@@ -1269,9 +1084,9 @@ chk_ear_role(const struct atlas_ear *ear, const struct atlas_cpa *cpa,
 		return -EINVAL;
 	if (!check_on(checks, CHK_EAR_ROLE))
 		return 0;
-	for (size_t i = 0; i < ARRAY_SIZE(all_providers); i++)
-		any |= atlas_ear_provider_enabled(ear, all_providers[i]) &&
-		       ear_role_of(ear, all_providers[i]) != NULL;
+	for (size_t i = 0; i < kms_count; i++)
+		any |= atlas_ear_provider_enabled(ear, kms_table[i]->id) &&
+		       ear_role_of(ear, kms_table[i]->id) != NULL;
 	if (!any) {
 		/* nothing role-based to judge: a verdict with no subject */
 		out->evaluated[CHK_EAR_ROLE] = true;
@@ -1280,26 +1095,17 @@ chk_ear_role(const struct atlas_ear *ear, const struct atlas_cpa *cpa,
 	if (cpa == NULL)
 		return 0; /* Cloud Provider Access unread: no verdict */
 	out->evaluated[CHK_EAR_ROLE] = true;
-	for (size_t i = 0; i < ARRAY_SIZE(all_providers); i++) {
-		enum provider p = all_providers[i];
-		const char *role = ear_role_of(ear, p);
-		struct finding *x = NULL;
+	for (size_t i = 0; i < kms_count; i++) {
+		const struct kms_desc *k = kms_table[i];
+		const char *role = ear_role_of(ear, k->id);
+		char elsewhere[80];
+		struct finding *x;
 
-		if (!atlas_ear_provider_enabled(ear, p) || role == NULL)
+		if (!atlas_ear_provider_enabled(ear, k->id) || role == NULL)
 			continue;
-		switch (p) {
-		case PROV_AZURE:
-			x = judge_role_azure(out, ear, cpa, role);
-			break;
-		case PROV_AWS:
-			x = judge_role_aws(out, cpa, role);
-			break;
-		case PROV_GCP:
-			x = judge_role_gcp(out, cpa, role);
-			break;
-		case PROV_NONE:
-			break;
-		}
+		x = k->judge_role(out, ear, cpa, role,
+				  role_elsewhere(cpa, role, k->id, elsewhere, sizeof(elsewhere)),
+				  role_consequence);
 		if (x == NULL)
 			return -ENOMEM;
 	}

@@ -3061,3 +3061,17 @@ sink_type_name(enum sink_type t)
 			return e->name;
 	return "?";
 }
+
+int64_t
+cfg_longest_round(const struct config *cfg)
+{
+	int64_t every = cfg->poll_interval;
+
+	if (cfg->azure_interval > every)
+		every = cfg->azure_interval;
+	if (cfg->aws_interval > every)
+		every = cfg->aws_interval;
+	if (cfg->gcp_interval > every)
+		every = cfg->gcp_interval;
+	return every;
+}

@@ -298,6 +298,9 @@ int cfg_keep_projects(struct config *cfg, const char *const *wanted, size_t n,
 		      const char **unknown);
 
 const struct cfg_project *cfg_find_project(const struct config *cfg, const char *id);
+/* The longest of the poll interval and every provider's round interval,
+ * in seconds: how long one pass over everything takes at most. */
+int64_t cfg_longest_round(const struct config *cfg);
 /* The identity that applies to a project (its own or the global one), or
  * NULL when none is configured. */
 const struct cfg_azure_identity *cfg_project_identity(const struct config *cfg,

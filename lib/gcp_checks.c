@@ -16,8 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atlas.h"
 #include "config.h"
 #include "gcp.h"
+#include "kms.h"
+#include "msgid.h"
 #include "util.h"
 
 #define DAY 86400
@@ -395,3 +398,80 @@ chk_gcp_access(const struct gcp_read *reads, size_t n, const struct cfg_checks *
 	strbuf_free(&b);
 	return x != NULL ? 0 : -ENOMEM;
 }
+
+/* ---- the Google Cloud descriptor (kms.h) --------------------------------- */
+
+static const struct check_row gcp_rows[] = {
+	{CHK_GCP_KEY_STATE, "gcp.key_state", MSGID_GCP_KEY_STATE, false},
+	{CHK_GCP_KEY_AGE, "gcp.key_age", MSGID_GCP_KEY_AGE, true},
+	{CHK_GCP_ACCESS, "gcp.access", MSGID_GCP_ACCESS, false},
+};
+
+static void
+gcp_ear_view(const struct atlas_ear *ear, struct kms_ear_view *v)
+{
+	v->present = ear->gcp.present;
+	v->enabled = ear->gcp.enabled;
+	v->role_id = ear->gcp.role_id;
+}
+
+static struct finding *
+gcp_ear_invalid(struct findings *out, const struct atlas_ear *ear, const char *consequence)
+{
+	return findings_add(out, CHK_EAR_VALID, SEV_CRITICAL, PROV_GCP, "gcp",
+			    "Atlas reports the Google Cloud KMS key as not valid (valid: false): "
+			    "%s. Check that key version %s is enabled, that the service account or "
+			    "role Atlas uses still holds the Encrypter/Decrypter role, and any VPC "
+			    "Service Controls perimeter",
+			    consequence, kms_or_unknown(ear->gcp.key_version_resource_id));
+}
+
+static bool
+gcp_role_listed(const struct atlas_cpa *cpa, const char *role)
+{
+	return atlas_cpa_gcp_find(cpa, role) != NULL;
+}
+
+static struct finding *
+gcp_judge_role(struct findings *out, const struct atlas_ear *ear,
+	       const struct atlas_cpa *cpa, const char *role, const char *elsewhere,
+	       const char *consequence)
+{
+	const struct atlas_cpa_gcp *g = atlas_cpa_gcp_find(cpa, role);
+
+	(void)ear; /* the message needs nothing of it */
+	if (g == NULL)
+		return findings_add(
+			out, CHK_EAR_ROLE, SEV_CRITICAL, PROV_GCP, role,
+			"the Google Cloud KMS configuration names roleId %s, but the project's "
+			"Cloud Provider Access has no GCP service account with that id%s (%zu "
+			"listed): Atlas cannot authenticate to Cloud KMS: %s. Set up the "
+			"service account again in Atlas (Project Settings, Integrations, Cloud "
+			"Provider Access) and set the Encryption at Rest roleId to its id, or "
+			"switch to a role that exists",
+			role, elsewhere, cpa->n_gcp, consequence);
+	if (g->status != NULL && strcasecmp(g->status, "COMPLETE") != 0)
+		return findings_add(out, CHK_EAR_ROLE, SEV_OK, PROV_GCP, role,
+				    "roleId %s is listed in the project's Cloud Provider Access; "
+				    "note: its status is %s, not COMPLETE; ear.valid tells whether "
+				    "the key works",
+				    role, g->status);
+	return findings_add(out, CHK_EAR_ROLE, SEV_OK, PROV_GCP, role,
+			    "roleId %s is a GCP service account in the project's Cloud Provider "
+			    "Access",
+			    role);
+}
+
+const struct kms_desc gcp_kms = {
+	.id = PROV_GCP,
+	.name = "gcp",
+	.atlas_name = "GCP",
+	.title = "Google Cloud KMS",
+	.role_kind = "a GCP service account",
+	.checks = gcp_rows,
+	.n_checks = ARRAY_SIZE(gcp_rows),
+	.ear_view = gcp_ear_view,
+	.ear_invalid = gcp_ear_invalid,
+	.role_listed = gcp_role_listed,
+	.judge_role = gcp_judge_role,
+};

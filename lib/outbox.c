@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "backoff.h"
+#include "kms.h"
 #include "outbox.h"
 #include "util.h"
 
@@ -171,7 +172,7 @@ event_encodable(const struct alert_event *ev)
 	       lower_hex(ev->alert_id, ALERT_ID_LEN) && (unsigned)ev->check < CHK__COUNT &&
 	       (unsigned)ev->severity <= SEV_CRITICAL &&
 	       (unsigned)ev->previous_severity <= SEV_CRITICAL &&
-	       (unsigned)ev->provider <= PROV_GCP && ev->started_at >= 0 &&
+	       (ev->provider == PROV_NONE || kms_find(ev->provider) != NULL) && ev->started_at >= 0 &&
 	       ev->started_at < MAX_TIME_S && ev->observed_at >= 0 && ev->observed_at < MAX_TIME_S;
 }
 

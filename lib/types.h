@@ -4,7 +4,8 @@
  * severities, key providers, tri-state booleans. It includes nothing of
  * ours, so no domain header has to reach sideways or up for an enum.
  * The catalogue behind the check ids (names, MESSAGE_IDs, which alerts
- * are held during an outage) is in checks.c.
+ * are held during an outage) is in checks.c and, for each provider, in
+ * its kms descriptor (kms.h).
  */
 #ifndef KMSWATCH_TYPES_H
 #define KMSWATCH_TYPES_H

@@ -29,12 +29,16 @@ with open(os.path.join(TOP, "lib", "msgid.h")) as f:
 
 def _check_order():
     """Check ids in catalog order: the enum of lib/types.h, named as in the
-    catalogue of lib/checks.c (so a new check needs no edit here)."""
+    catalogue rows (struct check_row, lib/kms.h) of lib/checks.c and of each
+    provider's lib/*_checks.c, so a new check needs no edit here."""
+    import glob
     import re
     with open(os.path.join(TOP, "lib", "types.h")) as f:
         enum = re.findall(r"^\s*(CHK_[A-Z0-9_]+),", f.read(), re.M)
-    with open(os.path.join(TOP, "lib", "checks.c")) as f:
-        names = dict(re.findall(r'\[(CHK_[A-Z0-9_]+)\]\s*=\s*\{\.name\s*=\s*"([^"]+)"', f.read()))
+    names = {}
+    for path in sorted(glob.glob(os.path.join(TOP, "lib", "*.c"))):
+        with open(path) as f:
+            names.update(re.findall(r'^\s*\{(CHK_[A-Z0-9_]+),\s*"([a-z0-9_.]+)"', f.read(), re.M))
     return [names[c] for c in enum if c in names]
 
 

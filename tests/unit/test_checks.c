@@ -20,6 +20,7 @@
 #include "atlas_checks.h"
 #include "checks.h"
 #include "config.h"
+#include "kms.h"
 #include "msgid.h"
 #include "util.h"
 
@@ -106,6 +107,49 @@ test_catalogue_names(void **state)
 	assert_int_equal(check_from_name(NULL), -EINVAL);
 	assert_string_equal(check_name(CHK__COUNT), "");
 	assert_string_equal(check_name((enum check_id)-1), "");
+}
+
+/* Each provider brings its own rows: every one of them must be named for
+ * it, and no check may be claimed twice (the lookup takes the first). */
+static void
+test_kms_table_owns_its_rows(void **state)
+{
+	int owners[CHK__COUNT] = {0};
+
+	(void)state;
+	assert_true(kms_count >= 3);
+	for (size_t k = 0; k < kms_count; k++) {
+		const struct kms_desc *d = kms_table[k];
+		size_t plen = strlen(d->name);
+
+		assert_ptr_equal(kms_find(d->id), d);
+		assert_int_equal(provider_from_name(d->name), (int)d->id);
+		assert_int_equal(provider_from_name(d->atlas_name), (int)d->id);
+		assert_string_equal(provider_name(d->id), d->name);
+		assert_true(d->n_checks > 0);
+		for (size_t i = 0; i < d->n_checks; i++) {
+			const struct check_row *r = &d->checks[i];
+
+			assert_true((unsigned)r->id < CHK__COUNT);
+			owners[r->id]++;
+			if (strncmp(r->name, d->name, plen) != 0 || r->name[plen] != '.')
+				fail_msg("%s claims %s", d->name, r->name);
+			assert_ptr_equal(check_name(r->id), r->name);
+		}
+		if (k > 0)
+			assert_true(kms_table[k - 1]->id < d->id); /* enum order */
+	}
+	for (int i = 0; i < CHK__COUNT; i++)
+		assert_true(owners[i] <= 1);
+	assert_null(kms_find(PROV_NONE));
+	assert_string_equal(provider_name(PROV_NONE), "");
+	assert_string_equal(provider_atlas_name(PROV_NONE), "NONE");
+	assert_int_equal(provider_from_name("None"), PROV_NONE);
+	assert_int_equal(provider_from_name("oci"), -EINVAL);
+	assert_true(check_held_while_ear_invalid(CHK_AZURE_KEY_AGE));
+	assert_true(check_held_while_ear_invalid(CHK_AWS_KEY_AGE));
+	assert_false(check_held_while_ear_invalid(CHK_EAR_VALID));
+	assert_false(check_held_while_ear_invalid(CHK__COUNT));
 }
 
 static void
@@ -1946,6 +1990,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_catalogue_names),
 		cmocka_unit_test(test_catalogue_msgids),
+		cmocka_unit_test(test_kms_table_owns_its_rows),
 		cmocka_unit_test(test_severities),
 		cmocka_unit_test(test_providers),
 		cmocka_unit_test(test_findings_list),
