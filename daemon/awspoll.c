@@ -450,7 +450,7 @@ project_new(void *ctx, const struct cfg_project *cp)
 }
 
 static int
-awspoll_configure(struct awspoll *a, const struct config *cfg)
+awspoll_configure(struct awspoll *a, const struct config *cfg, bool reloaded)
 {
 	static const struct projset_ops ops = {
 		.create = project_new, .drop = project_destroy, .wanted = provbase_remembered};
@@ -468,7 +468,8 @@ awspoll_configure(struct awspoll *a, const struct config *cfg)
 			p->s.rerun = true;
 		}
 	}
-	awscred_forget(a->b.d);
+	if (reloaded)
+		awscred_forget(a->b.d);
 	a->b.cfg = cfg;
 	if ((r = projset_reconcile(&a->b.projects, cfg, &ops, a, NULL, NULL)) < 0)
 		return r;
@@ -602,9 +603,9 @@ op_destroy(struct provider_state *s)
 }
 
 static int
-op_configure(struct provider_state *s, const struct config *cfg)
+op_configure(struct provider_state *s, const struct config *cfg, bool reloaded)
 {
-	return awspoll_configure((struct awspoll *)s, cfg);
+	return awspoll_configure((struct awspoll *)s, cfg, reloaded);
 }
 
 static void

@@ -1096,7 +1096,7 @@ memory_from_json(struct azproject *p, const struct cfg_project *cp, json_t *o)
 }
 
 static int
-azpoll_configure(struct azpoll *a, const struct config *cfg)
+azpoll_configure(struct azpoll *a, const struct config *cfg, bool reloaded)
 {
 	static const struct projset_ops ops = {
 		.create = project_new, .drop = project_destroy, .wanted = provbase_remembered};
@@ -1114,7 +1114,8 @@ azpoll_configure(struct azpoll *a, const struct config *cfg)
 			p->s.rerun = true;
 		}
 	}
-	aztokens_forget(a->b.d);
+	if (reloaded)
+		aztokens_forget(a->b.d);
 	a->b.cfg = cfg;
 	/* No round waits on it now; the Atlas base URL may have changed. */
 	sharedget_free(a->cp_read);
@@ -1277,9 +1278,9 @@ op_destroy(struct provider_state *s)
 }
 
 static int
-op_configure(struct provider_state *s, const struct config *cfg)
+op_configure(struct provider_state *s, const struct config *cfg, bool reloaded)
 {
-	return azpoll_configure((struct azpoll *)s, cfg);
+	return azpoll_configure((struct azpoll *)s, cfg, reloaded);
 }
 
 static void

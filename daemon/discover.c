@@ -185,7 +185,7 @@ any_known(const struct discover *ds)
 /* apply() without discover: the poller and the providers get the loaded
  * config itself. */
 static int
-apply_config_only(struct discover *ds, bool announce_each)
+apply_config_only(struct discover *ds, bool announce_each, bool reloaded)
 {
 	struct disc_view nv;
 	struct disc_change *ch = NULL;
@@ -203,7 +203,7 @@ apply_config_only(struct discover *ds, bool announce_each)
 		free(ch);
 		disc_view_free(&nv);
 	}
-	r = providers_configure(ds->d->providers, ds->cfg);
+	r = providers_configure(ds->d->providers, ds->cfg, reloaded);
 	if (r == 0)
 		r = poller_configure(ds->d->poller, ds->cfg);
 	disc_view_free(ds->view);
@@ -217,10 +217,11 @@ apply_config_only(struct discover *ds, bool announce_each)
  * force: the config itself changed (configure), so the poller and the
  * providers must adopt it even when no discovered project did. announce:
  * journal each change (not for the very first listing, which would name
- * every project).
+ * every project). reloaded: the config changed, not only a listing, so
+ * the providers' identities may have (see provider.h).
  */
 static int
-apply(struct discover *ds, bool force, bool announce_each)
+apply(struct discover *ds, bool force, bool announce_each, bool reloaded)
 {
 	struct disc_view *nv;
 	struct disc_change *ch = NULL;
@@ -230,7 +231,7 @@ apply(struct discover *ds, bool force, bool announce_each)
 	/* Nothing to discover: the configured list is the view, as it is;
 	 * a copy with its index would cost some 230 bytes a project. */
 	if (!ds->cfg->discover.enabled && !ds->keep)
-		return apply_config_only(ds, announce_each);
+		return apply_config_only(ds, announce_each, reloaded);
 	nv = calloc(1, sizeof(*nv));
 	if (!nv || disc_view_build(nv, ds->cfg, ds->src, ds->n_src) < 0) {
 		free(nv);
@@ -257,7 +258,7 @@ apply(struct discover *ds, bool force, bool announce_each)
 	if (announce_each)
 		announce(ch, n_ch);
 	/* The providers first: a project the poller starts may reach them. */
-	r = providers_configure(ds->d->providers, &nv->cfg);
+	r = providers_configure(ds->d->providers, &nv->cfg, reloaded);
 	if (r == 0)
 		r = poller_configure(ds->d->poller, &nv->cfg);
 	if (ds->cfg->discover.enabled && (n_ch > 0 || !ds->view) && any_known(ds))
@@ -283,7 +284,7 @@ finish(struct discover *ds)
 	if (ds->changed || ds->hooks.once) {
 		/* a source listed for the first time would announce every one
 		 * of its projects: the summary line says it instead */
-		apply(ds, ds->hooks.once, !ds->learned && !ds->hooks.once);
+		apply(ds, ds->hooks.once, !ds->learned && !ds->hooks.once, false);
 		ds->changed = ds->learned = false;
 	}
 	/* atlas.access switched off: nothing is evaluated, the hook still
@@ -536,7 +537,7 @@ discover_configure(struct discover *ds, const struct config *cfg)
 	if (ds->hooks.once && dc->enabled) {
 		r = 0; /* nothing is polled before the listing */
 	} else {
-		r = apply(ds, true, true);
+		r = apply(ds, true, true, true);
 	}
 	if (dc->enabled)
 		discover_refresh(ds);

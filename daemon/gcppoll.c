@@ -459,7 +459,7 @@ project_new(void *ctx, const struct cfg_project *cp)
 }
 
 static int
-gcppoll_configure(struct gcppoll *g, const struct config *cfg)
+gcppoll_configure(struct gcppoll *g, const struct config *cfg, bool reloaded)
 {
 	static const struct projset_ops ops = {
 		.create = project_new, .drop = project_destroy, .wanted = provbase_remembered};
@@ -476,7 +476,8 @@ gcppoll_configure(struct gcppoll *g, const struct config *cfg)
 			p->s.rerun = true;
 		}
 	}
-	gcptokens_forget(g->b.d);
+	if (reloaded)
+		gcptokens_forget(g->b.d);
 	g->b.cfg = cfg;
 	if ((r = projset_reconcile(&g->b.projects, cfg, &ops, g, NULL, NULL)) < 0)
 		return r;
@@ -603,9 +604,9 @@ op_destroy(struct provider_state *s)
 }
 
 static int
-op_configure(struct provider_state *s, const struct config *cfg)
+op_configure(struct provider_state *s, const struct config *cfg, bool reloaded)
 {
-	return gcppoll_configure((struct gcppoll *)s, cfg);
+	return gcppoll_configure((struct gcppoll *)s, cfg, reloaded);
 }
 
 static void

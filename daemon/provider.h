@@ -42,8 +42,11 @@ struct provider_ops {
 	int (*create)(struct daemon *d, const struct poller_hooks *hooks,
 		      struct provider_state **out);
 	void (*destroy)(struct provider_state *s);
-	/* Adopt a (new) config; cfg stays alive until the next call. */
-	int (*configure)(struct provider_state *s, const struct config *cfg);
+	/* Adopt a (new) config; cfg stays alive until the next call.
+	 * reloaded: the configuration itself changed (start, SIGHUP), so
+	 * identities may have; false: only the set of watched projects did
+	 * (a discovery listing), and cached tokens stay good. */
+	int (*configure)(struct provider_state *s, const struct config *cfg, bool reloaded);
 	/* The poller read a project's EAR state (whichever provider Atlas
 	 * names: when it is no longer this one, its alerts resolve). */
 	void (*ear)(struct provider_state *s, const struct cfg_project *p,
@@ -64,7 +67,7 @@ struct providers;
 
 int providers_new(struct daemon *d, const struct poller_hooks *hooks, struct providers **out);
 void providers_free(struct providers *ps);
-int providers_configure(struct providers *ps, const struct config *cfg);
+int providers_configure(struct providers *ps, const struct config *cfg, bool reloaded);
 void providers_ear(struct providers *ps, const struct cfg_project *p, const struct atlas_ear *ear,
 		   const struct ear_memory *mem);
 bool providers_idle(const struct providers *ps);

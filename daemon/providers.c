@@ -60,12 +60,12 @@ providers_free(struct providers *ps)
 }
 
 int
-providers_configure(struct providers *ps, const struct config *cfg)
+providers_configure(struct providers *ps, const struct config *cfg, bool reloaded)
 {
 	int r;
 
 	for (size_t i = 0; i < N_PROVIDERS; i++)
-		if ((r = provider_table[i]->configure(ps->s[i], cfg)) < 0) {
+		if ((r = provider_table[i]->configure(ps->s[i], cfg, reloaded)) < 0) {
 			log_err("cannot set up the %s checks: %s", provider_table[i]->name,
 				strerror(-r));
 			return r;

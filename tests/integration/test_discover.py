@@ -373,3 +373,29 @@ def test_own_credential_learns_its_organization_from_the_listing(fc, daemons):
     assert "of the projects discover: lists" in d.stderr_text()
     assert "set atlas.org_id" not in d.stderr_text()
     assert d.stop() == 0
+
+
+def test_a_discovered_project_keeps_the_tokens_in_use(fc, daemons):
+    """A listing that adds a project changes the set of watched projects,
+    not the identities: the Entra tokens already fetched stay in use
+    (a reload may change identities, a listing cannot)."""
+    token = "/%s/oauth2/v2.0/token" % kmsw.TENANT
+    a = listed_project(fc)
+    fc.azure_default_world(group=a["id"])
+    d = daemons(fc, [], azure=True, extra=discover_block(interval="2s"), poll_interval="1h")
+    graph = lambda: len(fc.requests(path="/v1.0/applications"))  # noqa: E731
+    wait_for(lambda: graph() >= 2, timeout=20)  # a's Azure rounds ran
+    n = len(fc.requests(path=token))
+    assert n >= 1
+    b = listed_project(fc)
+    fc.azure_default_world(group=b["id"])
+    wait_for(lambda: d.entries(MESSAGE_ID=with_msgid("PROJECT_DISCOVERED"),
+                               KMSWATCH_PROJECT_ID=b["id"]), timeout=15)
+    g = graph()
+    wait_for(lambda: graph() >= g + 3, timeout=20)  # rounds of a and b since
+    assert len(fc.requests(path=token)) == n, "tokens fetched again after a listing"
+    assert d.events(b["name"], KMSWATCH_CHECK="azure.access") == []
+    # a reload may change an identity: then the tokens are fetched anew
+    d.reload()
+    wait_for(lambda: len(fc.requests(path=token)) > n, timeout=20)
+    assert d.stop() == 0
