@@ -136,14 +136,19 @@ check_name(enum check_id c)
 	return r != NULL ? r->name : "";
 }
 
+/* Straight over the rows: loading state looks up every alert's check. */
 int
 check_from_name(const char *name)
 {
 	if (name == NULL)
 		return -EINVAL;
-	for (int i = 0; i < CHK__COUNT; i++)
-		if (strcmp(name, check_name((enum check_id)i)) == 0)
-			return i;
+	for (size_t i = 0; i < ARRAY_SIZE(core_rows); i++)
+		if (strcmp(name, core_rows[i].name) == 0)
+			return (int)core_rows[i].id;
+	for (size_t k = 0; k < kms_count; k++)
+		for (size_t i = 0; i < kms_table[k]->n_checks; i++)
+			if (strcmp(name, kms_table[k]->checks[i].name) == 0)
+				return (int)kms_table[k]->checks[i].id;
 	return -EINVAL;
 }
 
