@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "aws.h"
+#include "aws_config.h"
 #include "awscred.h"
 #include "config.h"
 #include "daemon.h"
@@ -36,19 +37,19 @@
 static const struct cfg_aws_identity *
 identity(const struct daemon *d)
 {
-	return &d->cfg->aws.identity;
+	return &cfg_aws(d->cfg)->identity;
 }
 
 static const char *
 sts_url(const struct config *cfg)
 {
-	return cfg->aws.endpoints.sts ? cfg->aws.endpoints.sts : STS_DEFAULT;
+	return cfg_aws(cfg)->endpoints.sts ? cfg_aws(cfg)->endpoints.sts : STS_DEFAULT;
 }
 
 static const char *
 imds_url(const struct config *cfg)
 {
-	return cfg->aws.endpoints.imds ? cfg->aws.endpoints.imds : IMDS_DEFAULT;
+	return cfg_aws(cfg)->endpoints.imds ? cfg_aws(cfg)->endpoints.imds : IMDS_DEFAULT;
 }
 
 /* The signing region of an STS endpoint: sts.REGION.amazonaws.com names
@@ -76,7 +77,7 @@ static void
 base_request(const struct config *cfg, struct http_request *req)
 {
 	*req = (struct http_request){
-		.ca_file = cfg->aws.ca_file,
+		.ca_file = cfg_aws(cfg)->ca_file,
 		.connect_timeout_ms = cfg->http.connect_timeout_ms,
 		.timeout_ms = cfg->http.timeout_ms,
 		.max_response_bytes = 64 * 1024,
@@ -118,7 +119,7 @@ assume_role(const struct config *cfg, const char *akid, const char *secret, cons
 	    struct http_request *out, struct token_scratch *sc, char *why, size_t whylen)
 {
 	static char scope[64];
-	char *role = util_urlencode(cfg->aws.identity.role_arn);
+	char *role = util_urlencode(cfg_aws(cfg)->identity.role_arn);
 	char *body = role ? util_asprintf("Action=AssumeRole&Version=2011-06-15&RoleArn=%s"
 					  "&RoleSessionName=" SESSION_NAME "&DurationSeconds=3600",
 					  role)
@@ -421,7 +422,7 @@ awscred_throttled(const struct http_response *resp)
 void
 awscred_describe(const struct config *cfg, char *buf, size_t len)
 {
-	const struct cfg_aws_identity *id = &cfg->aws.identity;
+	const struct cfg_aws_identity *id = &cfg_aws(cfg)->identity;
 	const char *as = id->role_arn && id->type != AWSID_WEB_IDENTITY ? " as role " : "";
 	const char *role = *as ? id->role_arn : "";
 

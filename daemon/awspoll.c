@@ -31,6 +31,7 @@
 
 #include "atlas.h"
 #include "aws.h"
+#include "aws_config.h"
 #include "awscred.h"
 #include "checks.h"
 #include "daemon.h"
@@ -216,7 +217,7 @@ get_creds(void *arg, token_fn fn, void *ctx, struct token_waiter **w)
 static char *
 kms_url(const struct config *cfg, const char *region)
 {
-	const char *t = cfg->aws.endpoints.kms ? cfg->aws.endpoints.kms : KMS_DEFAULT;
+	const char *t = cfg_aws(cfg)->endpoints.kms ? cfg_aws(cfg)->endpoints.kms : KMS_DEFAULT;
 	const char *at = strstr(t, "REGION");
 
 	if (!at)
@@ -254,7 +255,7 @@ req_start(struct awsround *r, enum aws_op op)
 		struct restreq_spec spec = {
 			.url = url,
 			.accept = "application/x-amz-json-1.1",
-			.ca_file = a->b.cfg->aws.ca_file,
+			.ca_file = cfg_aws(a->b.cfg)->ca_file,
 			.get_token = get_creds,
 			.token_arg = q,
 			.body = body,
@@ -338,7 +339,7 @@ round_finish(struct awsround *r)
 	}
 	set_round(p, NULL);
 	round_free(r);
-	provround_ended(&p->s, a->b.hooks.once, a->b.cfg->aws_interval);
+	provround_ended(&p->s, a->b.hooks.once, cfg_aws(a->b.cfg)->base.interval);
 	a->b.hooks.on_result(a->b.hooks.ctx, p->e.cfg, &f);
 	findings_free(&f);
 }
@@ -374,7 +375,7 @@ round_start(struct awsproject *p)
 	r->p = p;
 	set_round(p, r);
 	r->pending = 1; /* the launch reference */
-	if (!p->owner->b.cfg->aws.configured)
+	if (!cfg_aws(p->owner->b.cfg)->base.configured)
 		; /* no aws: identity, no AWS side (as for Azure without azure:) */
 	else if ((bad = aws_region_from_atlas(p->region, r->region)))
 		refuse(r, "region", bad);

@@ -35,6 +35,7 @@
 #include <jansson.h>
 
 #include "atlasreq.h"
+#include "azure_config.h"
 #include "poller.h"
 #include "provider.h"
 #include "azure.h"
@@ -678,7 +679,7 @@ get_az_token(void *arg, token_fn fn, void *ctx, struct token_waiter **w)
 	struct azround *r = q->round;
 	struct azpoll *a = r->p->owner;
 
-	return aztoken_get(a->b.d, r->id, &r->ep, resource_of(q->kind), a->b.cfg->azure.ca_file, fn,
+	return aztoken_get(a->b.d, r->id, &r->ep, resource_of(q->kind), cfg_azure(a->b.cfg)->ca_file, fn,
 			   ctx, w);
 }
 
@@ -693,7 +694,7 @@ send_with_token(struct azreq *q)
 	if (q->kind == REQ_ATLAS_CP) {
 		/* the same document for every project: fresh for half an
 		 * Azure interval, so each round still sees a recent one */
-		rc = a->cp_read ? sharedget_get(a->cp_read, a->b.cfg->azure_interval * 1000 / 2,
+		rc = a->cp_read ? sharedget_get(a->cp_read, cfg_azure(a->b.cfg)->base.interval * 1000 / 2,
 						on_read, q, &q->shared)
 				: -ENOMEM;
 	} else if (is_atlas(q->kind)) {
@@ -702,7 +703,7 @@ send_with_token(struct azreq *q)
 		struct restreq_spec spec = {
 			.url = q->url,
 			.accept = q->accept,
-			.ca_file = a->b.cfg->azure.ca_file,
+			.ca_file = cfg_azure(a->b.cfg)->ca_file,
 			.connect_to = q->connect_to,
 			.get_token = get_az_token,
 			.token_arg = q,
@@ -900,7 +901,7 @@ round_finish(struct azround *r)
 	note_facts(p, r, &f);
 	set_round(p, NULL);
 	round_free(r);
-	provround_ended(&p->s, a->b.hooks.once, a->b.cfg->azure_interval);
+	provround_ended(&p->s, a->b.hooks.once, cfg_azure(a->b.cfg)->base.interval);
 	/* once mode: no next round, no saved state, nothing to keep */
 	if (a->b.hooks.once) {
 		kv_clear(&p->kv);
@@ -950,7 +951,7 @@ round_start(struct azproject *p)
 	set_round(p, r);
 	r->pending = 1; /* the launch reference */
 	r->id = cfg_project_identity(cfg, p->e.cfg);
-	r->ep_ok = azure_endpoints_resolve(kv->azure_environment, &cfg->azure.endpoints, &r->ep,
+	r->ep_ok = azure_endpoints_resolve(kv->azure_environment, &cfg_azure(cfg)->endpoints, &r->ep,
 					   err, sizeof(err)) == 0;
 	if (!r->ep_ok)
 		log_warn("project %s: %s", p->e.cfg->name, err);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "aztoken.h"
+#include "azure_config.h"
 #include "daemon.h"
 #include "http.h"
 #include "log.h"

@@ -13,6 +13,7 @@
 #define KMSWATCH_AZTOKEN_H
 
 #include "azure.h"
+#include "azure_config.h"
 #include "config.h"
 #include "tokens.h"
 

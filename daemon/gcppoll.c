@@ -31,6 +31,7 @@
 #include "daemon.h"
 #include "exporter.h"
 #include "gcp.h"
+#include "gcp_config.h"
 #include "gcptoken.h"
 #include "http.h"
 #include "log.h"
@@ -119,7 +120,7 @@ add_read(struct gcpround *r, enum gcp_op op, enum gcp_outcome outcome, int statu
 		.resource = op == GCPOP_KEY_VERSION ? r->pin.full : r->pin.key_name,
 		.outcome = outcome,
 		.http_status = status,
-		.metadata = r->p->owner->b.cfg->gcp.type == GCPID_METADATA,
+		.metadata = cfg_gcp(r->p->owner->b.cfg)->type == GCPID_METADATA,
 		.retries = retries,
 	};
 	return rd;
@@ -252,7 +253,7 @@ req_start(struct gcpround *r, enum gcp_op op, char *url)
 	r->pending++;
 	spec = (struct restreq_spec){
 		.url = q->url,
-		.ca_file = g->b.cfg->gcp.ca_file,
+		.ca_file = cfg_gcp(g->b.cfg)->ca_file,
 		.get_token = get_gcp_token,
 		.token_arg = q,
 		.service = "gcp",
@@ -332,7 +333,7 @@ round_finish(struct gcpround *r)
 	}
 	set_round(p, NULL);
 	round_free(r);
-	provround_ended(&p->s, g->b.hooks.once, g->b.cfg->gcp_interval);
+	provround_ended(&p->s, g->b.hooks.once, cfg_gcp(g->b.cfg)->base.interval);
 	g->b.hooks.on_result(g->b.hooks.ctx, p->e.cfg, &f);
 	findings_free(&f);
 }
@@ -358,7 +359,7 @@ round_start(struct gcpproject *p)
 {
 	struct gcppoll *g = p->owner;
 	const struct config *cfg = g->b.cfg;
-	const char *kms = cfg->gcp.endpoints.kms ? cfg->gcp.endpoints.kms : GCP_DEFAULT_KMS;
+	const char *kms = cfg_gcp(cfg)->endpoints.kms ? cfg_gcp(cfg)->endpoints.kms : GCP_DEFAULT_KMS;
 	struct gcpround *r;
 
 	if (p->round) {
@@ -384,7 +385,7 @@ round_start(struct gcpproject *p)
 			rd->resource = NULL;
 			rd->detail = r->pin_err;
 		}
-	} else if (cfg->gcp.type == GCPID_NONE) {
+	} else if (cfg_gcp(cfg)->type == GCPID_NONE) {
 		log_warn("project %s: Atlas uses Google Cloud KMS, but kmswatch.yaml has no gcp: "
 			 "identity; the gcp.* checks do not run",
 			 p->e.cfg->name);

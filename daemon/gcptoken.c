@@ -14,6 +14,7 @@
 
 #include "daemon.h"
 #include "gcp.h"
+#include "gcp_config.h"
 #include "gcptoken.h"
 #include "http.h"
 #include "tokens.h"
@@ -24,7 +25,7 @@
 static const char *
 metadata_base(const struct config *cfg)
 {
-	return cfg->gcp.endpoints.metadata ? cfg->gcp.endpoints.metadata : GCP_DEFAULT_METADATA;
+	return cfg_gcp(cfg)->endpoints.metadata ? cfg_gcp(cfg)->endpoints.metadata : GCP_DEFAULT_METADATA;
 }
 
 static int
@@ -37,18 +38,18 @@ build(void *owner, const void *arg, struct http_request *out, struct token_scrat
 	static const char *const md[] = {"Metadata-Flavor: Google", "Accept: application/json",
 					 NULL};
 	struct http_request req = {
-		.ca_file = cfg->gcp.ca_file,
+		.ca_file = cfg_gcp(cfg)->ca_file,
 		.connect_timeout_ms = cfg->http.connect_timeout_ms,
 		.timeout_ms = cfg->http.timeout_ms,
 		.max_response_bytes = 64 * 1024,
 	};
 	struct gcp_sa_key sa;
 	char err[256], *jwt = NULL;
-	const char *v = cfg->gcp.key.value;
+	const char *v = cfg_gcp(cfg)->key.value;
 	int r;
 
 	(void)owner;
-	if (cfg->gcp.type == GCPID_METADATA) {
+	if (cfg_gcp(cfg)->type == GCPID_METADATA) {
 		sc->url = util_asprintf("%s" TOKEN_PATH, metadata_base(cfg));
 		req.headers = md;
 		req.no_proxy = true;
@@ -72,7 +73,7 @@ build(void *owner, const void *arg, struct http_request *out, struct token_scrat
 		sc->body = util_asprintf("grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Agrant-type"
 					 "%%3Ajwt-bearer&assertion=%s",
 					 jwt);
-		sc->url = util_strdup(cfg->gcp.endpoints.token ? cfg->gcp.endpoints.token
+		sc->url = util_strdup(cfg_gcp(cfg)->endpoints.token ? cfg_gcp(cfg)->endpoints.token
 							       : sa.token_uri);
 		util_free_secret(jwt);
 		gcp_sa_key_free(&sa);
@@ -136,12 +137,12 @@ int
 gcptoken_get(struct daemon *d, const struct config *cfg, token_fn fn, void *ctx,
 	     struct token_waiter **w)
 {
-	const char *v = cfg->gcp.key.value;
-	char *key = tokens_key("gcp\n%d\n%s\n%s\n%s", (int)cfg->gcp.type, v ? v : "",
-			       cfg->gcp.endpoints.token ? cfg->gcp.endpoints.token : "",
+	const char *v = cfg_gcp(cfg)->key.value;
+	char *key = tokens_key("gcp\n%d\n%s\n%s\n%s", (int)cfg_gcp(cfg)->type, v ? v : "",
+			       cfg_gcp(cfg)->endpoints.token ? cfg_gcp(cfg)->endpoints.token : "",
 			       metadata_base(cfg));
 	int r = key ? tokens_get(d->tokens, &gcp_source, NULL, key,
-				 cfg->gcp.type == GCPID_METADATA
+				 cfg_gcp(cfg)->type == GCPID_METADATA
 					 ? "Google token of the metadata server's service account"
 					 : "Google token of gcp.identity.key",
 				 cfg, fn, ctx, w)

@@ -17,7 +17,7 @@
 
 #include "atlas.h"
 #include "aws.h"
-#include "config.h"
+#include "aws_config.h"
 #include "kms.h"
 #include "msgid.h"
 #include "util.h"
@@ -395,9 +395,9 @@ chk_aws_access(const struct aws_read *reads, size_t n, const struct cfg_checks *
 /* ---- the AWS descriptor (kms.h) ------------------------------------------ */
 
 static const struct check_row aws_rows[] = {
-	{CHK_AWS_KEY_STATE, "aws.key_state", MSGID_AWS_KEY_STATE, false},
-	{CHK_AWS_KEY_AGE, "aws.key_age", MSGID_AWS_KEY_AGE, true},
-	{CHK_AWS_ACCESS, "aws.access", MSGID_AWS_ACCESS, false},
+	{CHK_AWS_KEY_STATE, "aws.key_state", MSGID_AWS_KEY_STATE, false, NULL},
+	{CHK_AWS_KEY_AGE, "aws.key_age", MSGID_AWS_KEY_AGE, true, "key_age"},
+	{CHK_AWS_ACCESS, "aws.access", MSGID_AWS_ACCESS, false, NULL},
 };
 
 static void
@@ -463,6 +463,7 @@ const struct kms_desc aws_kms = {
 	.pe_approve_hint = "accept the endpoint connection on the AWS side",
 	.checks = aws_rows,
 	.n_checks = ARRAY_SIZE(aws_rows),
+	.config = &aws_config,
 	.ear_view = aws_ear_view,
 	.ear_invalid = aws_ear_invalid,
 	.role_listed = aws_role_listed,

@@ -23,6 +23,7 @@
 #include <strings.h>
 
 #include "azure.h"
+#include "azure_config.h"
 #include "cidr.h"
 #include "config.h"
 #include "json.h"

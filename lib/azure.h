@@ -25,6 +25,7 @@
 
 #include "atlas.h"
 #include "atlas_checks.h"
+#include "azure_config.h"
 #include "checks.h"
 
 struct cfg_azure_endpoints;

@@ -22,7 +22,7 @@
 #include "atlas.h"
 #include "azure.h"
 #include "cidr.h"
-#include "config.h"
+#include "azure_config.h"
 #include "json.h"
 #include "kms.h"
 #include "msgid.h"
@@ -1477,14 +1477,14 @@ chk_azure_access(const struct azure_read *reads, size_t n, const struct cfg_chec
 /* ---- the Azure descriptor (kms.h) ---------------------------------------- */
 
 static const struct check_row azure_rows[] = {
-	{CHK_AZURE_SECRET_EXPIRY, "azure.secret_expiry", MSGID_AZURE_SECRET_EXPIRY, false},
-	{CHK_AZURE_KEY_STATE, "azure.key_state", MSGID_AZURE_KEY_STATE, false},
-	{CHK_AZURE_KEY_AGE, "azure.key_age", MSGID_AZURE_KEY_AGE, true},
-	{CHK_AZURE_KEY_VERSION, "azure.key_version", MSGID_AZURE_KEY_VERSION, true},
-	{CHK_AZURE_KEY_IDENTIFIER, "azure.key_identifier", MSGID_AZURE_KEY_IDENTIFIER, false},
-	{CHK_AZURE_ALLOWLIST, "azure.allowlist", MSGID_AZURE_ALLOWLIST, false},
-	{CHK_AZURE_PERMISSIONS, "azure.permissions", MSGID_AZURE_PERMISSIONS, false},
-	{CHK_AZURE_ACCESS, "azure.access", MSGID_AZURE_ACCESS, false},
+	{CHK_AZURE_SECRET_EXPIRY, "azure.secret_expiry", MSGID_AZURE_SECRET_EXPIRY, false, "secret_expiry"},
+	{CHK_AZURE_KEY_STATE, "azure.key_state", MSGID_AZURE_KEY_STATE, false, NULL},
+	{CHK_AZURE_KEY_AGE, "azure.key_age", MSGID_AZURE_KEY_AGE, true, "key_age"},
+	{CHK_AZURE_KEY_VERSION, "azure.key_version", MSGID_AZURE_KEY_VERSION, true, NULL},
+	{CHK_AZURE_KEY_IDENTIFIER, "azure.key_identifier", MSGID_AZURE_KEY_IDENTIFIER, false, NULL},
+	{CHK_AZURE_ALLOWLIST, "azure.allowlist", MSGID_AZURE_ALLOWLIST, false, "allowlist"},
+	{CHK_AZURE_PERMISSIONS, "azure.permissions", MSGID_AZURE_PERMISSIONS, false, NULL},
+	{CHK_AZURE_ACCESS, "azure.access", MSGID_AZURE_ACCESS, false, NULL},
 };
 
 static void
@@ -1582,6 +1582,7 @@ const struct kms_desc azure_kms = {
 			   "private-endpoint-connection approve",
 	.checks = azure_rows,
 	.n_checks = ARRAY_SIZE(azure_rows),
+	.config = &azure_config,
 	.ear_view = azure_ear_view,
 	.ear_invalid = azure_ear_invalid,
 	.role_listed = azure_role_listed,

@@ -96,18 +96,18 @@ chk_set_days_left(struct finding *x, int64_t left)
 /* The checks of Atlas and of kmswatch itself; each provider brings its
  * own rows (kms.h: struct kms_desc.checks). */
 static const struct check_row core_rows[] = {
-	{CHK_ATLAS_ACCESS, "atlas.access", MSGID_ATLAS_ACCESS, false},
-	{CHK_EAR_VALID, "ear.valid", MSGID_EAR_VALID, false},
-	{CHK_EAR_ENABLED, "ear.enabled", MSGID_EAR_ENABLED, false},
-	{CHK_EAR_CONFIG, "ear.config", MSGID_EAR_CONFIG, false},
-	{CHK_EAR_CLUSTERS, "ear.clusters", MSGID_EAR_CLUSTERS, false},
-	{CHK_EAR_ROLE, "ear.role", MSGID_EAR_ROLE, false},
-	{CHK_EAR_PRIVATE_ENDPOINT, "ear.private_endpoint", MSGID_EAR_PRIVATE_ENDPOINT, false},
-	{CHK_ATLAS_EVENTS, "atlas.events", MSGID_ATLAS_EVENTS, false},
+	{CHK_ATLAS_ACCESS, "atlas.access", MSGID_ATLAS_ACCESS, false, NULL},
+	{CHK_EAR_VALID, "ear.valid", MSGID_EAR_VALID, false, NULL},
+	{CHK_EAR_ENABLED, "ear.enabled", MSGID_EAR_ENABLED, false, NULL},
+	{CHK_EAR_CONFIG, "ear.config", MSGID_EAR_CONFIG, false, NULL},
+	{CHK_EAR_CLUSTERS, "ear.clusters", MSGID_EAR_CLUSTERS, false, NULL},
+	{CHK_EAR_ROLE, "ear.role", MSGID_EAR_ROLE, false, NULL},
+	{CHK_EAR_PRIVATE_ENDPOINT, "ear.private_endpoint", MSGID_EAR_PRIVATE_ENDPOINT, false, NULL},
+	{CHK_ATLAS_EVENTS, "atlas.events", MSGID_ATLAS_EVENTS, false, NULL},
 	{CHK_ATLAS_CONTROL_PLANE_IPS, "atlas.control_plane_ips", MSGID_ATLAS_CONTROL_PLANE_IPS,
-	 false},
+	 false, NULL},
 	{CHK_ATLAS_CREDENTIAL_EXPIRY, "atlas.credential_expiry", MSGID_ATLAS_CREDENTIAL_EXPIRY,
-	 false},
+	 false, NULL},
 };
 
 /* A few dozen rows in all: looking one up costs the same at 10 or 10,000

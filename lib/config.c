@@ -6,7 +6,9 @@
  * config that results. Every problem becomes one line
  * "FILE:LINE:COLUMN: PATH: message" in struct cfg_diag; all problems are
  * collected (up to CFG_MAX_PROBLEMS), and a config with any problem is
- * never returned.
+ * never returned. Each provider's sections are its own (lib/<p>_config.c,
+ * through config_keys.h): this file reaches them by kms_table and names
+ * no provider.
  *
  * Decisions worth knowing:
  * - YAML anchors and aliases are refused. They save little in a file this
@@ -39,8 +41,8 @@
 #include <yaml.h>
 
 #include "config.h"
-#include "crypto.h"
-#include "gcp.h"
+#include "config_keys.h"
+#include "kms.h"
 #include "util.h"
 
 /* room for tens of thousands of projects (about 50 bytes each) */
@@ -48,22 +50,10 @@
 #define CFG_MAX_SECRET (64 * 1024)
 #define CFG_MAX_DEPTH 64
 #define CFG_MAX_PROBLEMS 100
-#define CFG_MAX_KEYS 32			     /* entries of the largest key table */
 #define CFG_MAX_DURATION (3650 * 86400LL)    /* ten years: keeps ms math safe */
 #define QUOTE_MAX 64			     /* bytes of a value echoed in a message */
 
 /* ---- the node tree ------------------------------------------------------ */
-
-enum node_kind { N_NULL, N_SCALAR, N_SEQ, N_MAP };
-
-struct node {
-	enum node_kind kind;
-	int line, col;	 /* 1-based */
-	char *s;	 /* scalar bytes (NUL-terminated, may hold a secret) */
-	size_t len;
-	struct node **v; /* N_SEQ: items; N_MAP: key, value, key, value, ... */
-	size_t n, cap;
-};
 
 /* A problem waiting to be sorted into file order: projects and silences
  * are read after the rest, wherever they stand. */
@@ -101,6 +91,10 @@ struct ctx {
 	int mode_errno;
 	unsigned flags;  /* enum cfg_load_flag */
 	bool in_sink;    /* load_sink is walking a sink */
+	/* the top level's and a project entry's keys: the fixed ones and
+	 * every provider's (tables_build) */
+	struct keydef top_keys[CFG_MAX_KEYS + 1], project_keys[CFG_MAX_KEYS + 1];
+	struct enumdef provider_names[PROV__COUNT + 1]; /* expect_provider */
 };
 
 /* ---- diagnostics -------------------------------------------------------- */
@@ -150,10 +144,7 @@ vproblem_at(struct ctx *c, int line, int col, const char *fmt, va_list ap)
 					  c->plen > 0 ? ": " : "", msg));
 }
 
-static void problem_at(struct ctx *c, int line, int col, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void
+void
 problem_at(struct ctx *c, int line, int col, const char *fmt, ...)
 {
 	va_list ap;
@@ -163,7 +154,17 @@ problem_at(struct ctx *c, int line, int col, const char *fmt, ...)
 	va_end(ap);
 }
 
-#define problem(c, node, ...) problem_at((c), (node)->line, (node)->col, __VA_ARGS__)
+unsigned
+cfg_problems(const struct ctx *c)
+{
+	return c->problems;
+}
+
+void
+cfg_oom(struct ctx *c)
+{
+	c->oom = true;
+}
 
 static void warning(struct ctx *c, const struct node *v, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -192,11 +193,7 @@ warning(struct ctx *c, const struct node *v, const char *fmt, ...)
 
 static size_t push_key(struct ctx *c, const char *key);
 static void pop(struct ctx *c, size_t mark);
-static void problem_key(struct ctx *c, const char *key, int line, int col, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-
-/* A problem found after the walk, about one key of the current mapping. */
-static void
+void
 problem_key(struct ctx *c, const char *key, int line, int col, const char *fmt, ...)
 {
 	size_t mark = push_key(c, key);
@@ -403,40 +400,8 @@ problem_unknown(struct ctx *c, const struct node *n, const char *what, const cha
 
 /* ---- tables ------------------------------------------------------------- */
 
-struct keydef;
-typedef int handler_fn(struct ctx *c, const struct node *v, void *obj, const struct keydef *k);
-
-struct enumdef {
-	const char *name;
-	int value;
-};
-
-struct keydef {
-	const char *name;
-	handler_fn *fn; /* NULL: the caller reads the value after the walk */
-	size_t off;	/* where the handler writes, relative to obj */
-	unsigned flags;
-	int aux; /* handler-specific: a check id, a maximum, a URL rule */
-	const struct enumdef *values;
-	const struct keydef *sub;
-};
-
-#define K_REQUIRED 0x1
-#define K_MS 0x2	/* durations stored in milliseconds */
-#define K_PUBLIC 0x4	/* a secret value that may also be public: the caller decides */
-#define K_ORIGIN 0x8	/* a URL that paths are appended to: scheme, host, port only */
-
-#define UNUSED __attribute__((unused))
-#define KEY(n, f, o, ...) {.name = (n), .fn = (f), .off = (o), __VA_ARGS__}
-#define AT(obj, k, type) ((type *)(void *)((char *)(obj) + (k)->off))
 #define CFG(member) offsetof(struct config, member)
 
-struct seen {
-	const struct node *key, *val;
-};
-
-static const struct enumdef providers[] = {
-	{"azure", PROV_AZURE}, {"aws", PROV_AWS}, {"gcp", PROV_GCP}, {NULL, 0}};
 static const struct enumdef sink_types[] = {
 	{"webhook", SINK_WEBHOOK},   {"slack", SINK_SLACK},
 	{"mattermost", SINK_MATTERMOST}, {"teams", SINK_TEAMS},
@@ -444,16 +409,6 @@ static const struct enumdef sink_types[] = {
 	{NULL, 0}};
 static const struct enumdef min_severities[] = {
 	{"info", SEV_INFO}, {"warning", SEV_WARNING}, {"critical", SEV_CRITICAL}, {NULL, 0}};
-static const struct enumdef identity_types[] = {
-	{"client_secret", AZID_CLIENT_SECRET},
-	{"managed_identity", AZID_MANAGED_IDENTITY},
-	{"workload_identity", AZID_WORKLOAD_IDENTITY},
-	{NULL, 0}};
-static const struct enumdef aws_identity_types[] = {
-	{"access_key", AWSID_ACCESS_KEY},
-	{"instance_profile", AWSID_INSTANCE_PROFILE},
-	{"web_identity", AWSID_WEB_IDENTITY},
-	{NULL, 0}};
 static const struct enumdef secret_kinds[] = {
 	{"file", SECRET_FILE}, {"env", SECRET_ENV}, {"credential", SECRET_CREDENTIAL}, {NULL, 0}};
 
@@ -466,7 +421,7 @@ enum_lookup(const struct enumdef *e, const char *s)
 	return -1;
 }
 
-static const struct seen *
+const struct seen *
 seen_key(const struct keydef *tab, const struct seen *seen, const char *name)
 {
 	for (size_t i = 0; tab[i].name != NULL; i++)
@@ -475,13 +430,7 @@ seen_key(const struct keydef *tab, const struct seen *seen, const char *name)
 	return NULL;
 }
 
-/*
- * Reads a mapping against a table: unknown and duplicate keys are
- * reported, known ones dispatched in file order, missing required ones
- * reported at the mapping. `seen` (table-sized, may be NULL) tells the
- * caller which keys were present. Returns -EINVAL if v is not a mapping.
- */
-static int
+int
 walk_map(struct ctx *c, const struct node *v, const struct keydef *tab, void *obj,
 	 struct seen *seen)
 {
@@ -572,8 +521,7 @@ has_control(const char *s, size_t len)
 	return false;
 }
 
-/* The scalar's text, or NULL after reporting why it is not a usable one. */
-static const char *
+const char *
 want_str(struct ctx *c, const struct node *v, const char *what)
 {
 	if (v->kind == N_NULL || (v->kind == N_SCALAR && v->len == 0)) {
@@ -591,7 +539,7 @@ want_str(struct ctx *c, const struct node *v, const char *what)
 	return v->s;
 }
 
-static int
+int
 set_str(struct ctx *c, char **dst, const char *s, size_t len)
 {
 	char *n = strndup(s, len);
@@ -605,7 +553,7 @@ set_str(struct ctx *c, char **dst, const char *s, size_t len)
 	return 0;
 }
 
-static int
+int
 h_string(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 {
 	const char *s = want_str(c, v, "a string");
@@ -614,7 +562,7 @@ h_string(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 }
 
 /* Relative paths would depend on the daemon's working directory. */
-static int
+int
 h_path(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 {
 	const char *s = want_str(c, v, "an absolute path");
@@ -631,7 +579,7 @@ h_path(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 
 /* A file read at run time (a CA bundle): a missing one is better reported
  * by `kmswatchd -t` than by every TLS handshake. */
-static int
+int
 h_file(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 {
 	struct qbuf q;
@@ -767,7 +715,7 @@ h_size(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 	return -EINVAL;
 }
 
-static int
+int
 h_time(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 {
 	const char *s = want_str(c, v, "a date");
@@ -798,7 +746,7 @@ enum_list(const struct enumdef *e, char *buf, size_t len)
 	}
 }
 
-static int
+int
 h_enum(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 {
 	const char *s = want_str(c, v, "a name"), *hint;
@@ -823,112 +771,39 @@ h_enum(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 	return -EINVAL;
 }
 
-static bool
-all_of(const char *s, const char *set)
+bool
+cfg_chars_only(const char *s, const char *set)
 {
 	return *s != '\0' && s[strspn(s, set)] == '\0';
-}
-
-#define HEX "0123456789abcdefABCDEF"
-#define DNS_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-"
-
-static bool
-is_guid(const char *s)
-{
-	static const size_t groups[] = {8, 4, 4, 4, 12};
-
-	for (size_t i = 0; i < ARRAY_SIZE(groups); i++) {
-		if (strspn(s, HEX) != groups[i])
-			return false;
-		s += groups[i];
-		if (*s != (i + 1 < ARRAY_SIZE(groups) ? '-' : '\0'))
-			return false;
-		s++;
-	}
-	return true;
-}
-
-/* Entra ID accepts the tenant as a GUID or as one of its domain names. */
-static bool
-is_tenant(const char *s)
-{
-	return all_of(s, DNS_CHARS);
-}
-
-static bool
-is_dns_suffix(const char *s)
-{
-	return all_of(s, DNS_CHARS) && s[0] != '.' && s[strlen(s) - 1] != '.';
 }
 
 static bool
 is_project_id(const char *s)
 {
-	return strlen(s) == 24 && all_of(s, HEX);
+	return strlen(s) == 24 && cfg_chars_only(s, "0123456789abcdefABCDEF");
 }
 
-/* arn:PARTITION:iam::ACCOUNT:role/PATH/NAME */
-static bool
-is_role_arn(const char *s)
-{
-	static const char role_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-					 "0123456789+=,.@_-/";
-	const char *p;
-	size_t n;
+static const struct cfg_format project_id = {is_project_id, "a project id",
+					     "24 hex digits, as in the Atlas project URL"};
+static const struct cfg_format org_id = {is_project_id, "an organization id",
+					 "24 hex digits, as in the Atlas organization URL"};
 
-	if (strncmp(s, "arn:aws", 7) != 0)
-		return false;
-	p = s + 7;
-	p += strspn(p, "abcdefghijklmnopqrstuvwxyz-");
-	if (strncmp(p, ":iam::", 6) != 0)
-		return false;
-	p += 6;
-	if (strspn(p, "0123456789") != 12 || strncmp(p + 12, ":role/", 6) != 0)
-		return false;
-	p += 18;
-	n = strlen(p);
-	return n > 0 && n <= 512 && p[strspn(p, role_chars)] == '\0' && p[n - 1] != '/';
-}
-
-enum format { FMT_GUID, FMT_TENANT, FMT_DNS_SUFFIX, FMT_PROJECT_ID, FMT_ROLE_ARN, FMT_ORG_ID };
-
-static const struct {
-	bool (*ok)(const char *s);
-	const char *what, *expected;
-} formats[] = {
-	[FMT_GUID] = {is_guid, "a GUID", "e.g. 11111111-2222-4333-8444-555555555555"},
-	[FMT_TENANT] = {is_tenant, "a tenant id",
-			"a GUID or a domain such as contoso.onmicrosoft.com"},
-	[FMT_DNS_SUFFIX] = {is_dns_suffix, "a DNS suffix", "e.g. vault.azure.net"},
-	[FMT_PROJECT_ID] = {is_project_id, "a project id",
-			    "24 hex digits, as in the Atlas project URL"},
-	[FMT_ROLE_ARN] = {is_role_arn, "an IAM role ARN",
-			  "e.g. arn:aws:iam::123456789012:role/kmswatch-reader"},
-	[FMT_ORG_ID] = {is_project_id, "an organization id",
-			"24 hex digits, as in the Atlas organization URL"},
-};
-
-/* A string of the format k->aux. */
-static int
+/* A string of the format k->format. */
+int
 h_format(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 {
-	const char *s = want_str(c, v, formats[k->aux].what);
+	const char *s = want_str(c, v, k->format->what);
 	struct qbuf q;
 
 	if (s == NULL)
 		return -EINVAL;
-	if (!formats[k->aux].ok(s)) {
-		problem(c, v, "not %s: %s (expected %s)", formats[k->aux].what, quote(&q, s),
-			formats[k->aux].expected);
+	if (!k->format->ok(s)) {
+		problem(c, v, "not %s: %s (expected %s)", k->format->what, quote(&q, s),
+			k->format->expected);
 		return -EINVAL;
 	}
 	return set_str(c, AT(obj, k, char *), s, v->len);
 }
-
-enum url_rule {
-	URL_HTTPS,    /* https://, or http:// to the loopback host (tests) */
-	URL_HTTP_ANY, /* http:// or https:// */
-};
 
 static bool
 url_ok(const char *s, enum url_rule rule)
@@ -960,7 +835,7 @@ url_ok(const char *s, enum url_rule rule)
 }
 
 /* Base URLs are stored without trailing slashes: paths are appended. */
-static int
+int
 h_url(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 {
 	const char *s = want_str(c, v, "a URL");
@@ -1125,7 +1000,7 @@ plain_secret_allowed(struct ctx *c, int line, int col)
  * A secret is a plain string or exactly one of {file:}, {env:},
  * {credential:}. Messages name the key and the reference, never the value.
  */
-static int
+int
 h_secret(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 {
 	struct cfg_secret *sec = AT(obj, k, struct cfg_secret);
@@ -1284,15 +1159,13 @@ check:
 
 /* ---- blocks ------------------------------------------------------------- */
 
-static int
+int
 h_block(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 {
 	return walk_map(c, v, k->sub, (char *)obj + k->off, NULL);
 }
 
-/* What an identity of one type needs from tab, and what it would
- * silently ignore: a problem for each. */
-static void
+void
 check_type_keys(struct ctx *c, const struct node *v, const struct keydef *tab,
 		const struct seen *seen, const char *type, const char *const *needs,
 		const char *const *refuses)
@@ -1307,296 +1180,6 @@ check_type_keys(struct ctx *c, const struct node *v, const struct keydef *tab,
 		if (s != NULL)
 			problem(c, s->key, "key \"%s\" is not used by type %s", *refuses, type);
 	}
-}
-
-static const struct keydef identity_keys[] = {
-	KEY("type", h_enum, offsetof(struct cfg_azure_identity, type), .flags = K_REQUIRED,
-	    .values = identity_types),
-	KEY("tenant_id", h_format, offsetof(struct cfg_azure_identity, tenant_id),
-	    .aux = FMT_TENANT),
-	KEY("client_id", h_format, offsetof(struct cfg_azure_identity, client_id),
-	    .aux = FMT_GUID),
-	KEY("client_secret", h_secret, offsetof(struct cfg_azure_identity, client_secret)),
-	KEY("token_file", h_path, offsetof(struct cfg_azure_identity, token_file)),
-	{0},
-};
-
-/* Which keys each identity type needs and which it would silently ignore. */
-static void
-check_identity(struct ctx *c, const struct node *v, struct cfg_azure_identity *id,
-	       const struct seen *seen)
-{
-	static const struct {
-		enum azure_identity_type type;
-		const char *name, *needs[4], *refuses[3];
-	} rules[] = {
-		{AZID_CLIENT_SECRET,
-		 "client_secret",
-		 {"tenant_id", "client_id", "client_secret"},
-		 {"token_file"}},
-		{AZID_WORKLOAD_IDENTITY,
-		 "workload_identity",
-		 {"tenant_id", "client_id"},
-		 {"client_secret"}},
-		{AZID_MANAGED_IDENTITY,
-		 "managed_identity",
-		 {NULL},
-		 {"client_secret", "token_file"}},
-	};
-	const char *env;
-
-	for (size_t i = 0; i < ARRAY_SIZE(rules); i++)
-		if (rules[i].type == id->type)
-			check_type_keys(c, v, identity_keys, seen, rules[i].name, rules[i].needs,
-					rules[i].refuses);
-	/* the variable the Azure workload identity webhook sets in the pod */
-	if (id->type == AZID_WORKLOAD_IDENTITY && id->token_file == NULL &&
-	    seen_key(identity_keys, seen, "token_file") == NULL) {
-		env = getenv("AZURE_FEDERATED_TOKEN_FILE");
-		if (env == NULL || env[0] != '/')
-			problem(c, v, "missing required key \"token_file\" (type "
-				      "workload_identity needs it, or AZURE_FEDERATED_TOKEN_FILE)");
-		else
-			set_str(c, &id->token_file, env, strlen(env));
-	}
-}
-
-static int
-h_identity(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
-{
-	struct cfg_azure_identity *id = AT(obj, k, struct cfg_azure_identity);
-	struct seen seen[CFG_MAX_KEYS];
-	unsigned before = c->problems;
-
-	if (walk_map(c, v, identity_keys, id, seen) < 0)
-		return -EINVAL;
-	/* a bad type was reported already; its rules would only add noise */
-	if (id->type != AZID_NONE)
-		check_identity(c, v, id, seen);
-	return c->problems > before ? -EINVAL : 0;
-}
-
-static int
-h_project_identity(struct ctx *c, const struct node *v, void *obj, const struct keydef *k UNUSED)
-{
-	struct cfg_project *p = obj;
-	static const struct keydef self = KEY("identity", h_identity, 0);
-
-	p->identity = calloc(1, sizeof(*p->identity));
-	if (p->identity == NULL) {
-		c->oom = true;
-		return -ENOMEM;
-	}
-	return h_identity(c, v, p->identity, &self);
-}
-
-static const struct keydef endpoint_keys[] = {
-	KEY("login", h_url, CFG(azure.endpoints.login), .aux = URL_HTTPS),
-	KEY("management", h_url, CFG(azure.endpoints.management), .aux = URL_HTTPS),
-	KEY("graph", h_url, CFG(azure.endpoints.graph), .aux = URL_HTTPS),
-	KEY("vault_suffix", h_format, CFG(azure.endpoints.vault_suffix), .aux = FMT_DNS_SUFFIX),
-	KEY("key_vault", h_url, CFG(azure.endpoints.key_vault), .aux = URL_HTTPS),
-	/* IMDS is plain http on a link-local address by design */
-	KEY("imds", h_url, CFG(azure.endpoints.imds), .aux = URL_HTTP_ANY),
-	{0},
-};
-
-static const struct keydef azure_keys[] = {
-	KEY("identity", h_identity, CFG(azure.identity)),
-	KEY("endpoints", h_block, 0, .sub = endpoint_keys),
-	KEY("ca_file", h_file, CFG(azure.ca_file)),
-	{0},
-};
-
-static int
-h_azure(struct ctx *c, const struct node *v, void *obj, const struct keydef *k UNUSED)
-{
-	struct config *cfg = obj;
-
-	cfg->azure.configured = true;
-	return walk_map(c, v, azure_keys, cfg, NULL);
-}
-
-/* ---- gcp: ---- */
-
-static const struct enumdef gcp_identity_types[] = {
-	{"service_account_key", GCPID_SERVICE_ACCOUNT_KEY},
-	{"metadata", GCPID_METADATA},
-	{NULL, 0}};
-
-static const struct keydef gcp_identity_keys[] = {
-	KEY("type", h_enum, CFG(gcp.type), .flags = K_REQUIRED, .values = gcp_identity_types),
-	KEY("key", h_secret, CFG(gcp.key)),
-	{0},
-};
-
-static const struct keydef gcp_endpoint_keys[] = {
-	KEY("kms", h_url, CFG(gcp.endpoints.kms), .aux = URL_HTTPS, .flags = K_ORIGIN),
-	KEY("token", h_url, CFG(gcp.endpoints.token), .aux = URL_HTTPS),
-	/* the metadata server is plain http on a link-local address */
-	KEY("metadata", h_url, CFG(gcp.endpoints.metadata), .aux = URL_HTTP_ANY,
-	    .flags = K_ORIGIN),
-	{0},
-};
-
-static int
-h_gcp_identity(struct ctx *c, const struct node *v, void *obj, const struct keydef *k UNUSED)
-{
-	struct config *cfg = obj;
-	struct seen seen[CFG_MAX_KEYS];
-	const struct seen *key;
-	unsigned before = c->problems;
-
-	if (walk_map(c, v, gcp_identity_keys, cfg, seen) < 0 || c->problems > before)
-		return -EINVAL;
-	key = seen_key(gcp_identity_keys, seen, "key");
-	if (cfg->gcp.type == GCPID_SERVICE_ACCOUNT_KEY && key == NULL)
-		problem(c, v, "missing required key \"key\" (type service_account_key needs it)");
-	if (cfg->gcp.type == GCPID_METADATA && key != NULL)
-		problem(c, key->key, "key \"key\" is not used by type metadata");
-	/* what -t can check without the network: the key file itself */
-	if (key != NULL && cfg->gcp.key.value != NULL) {
-		struct gcp_sa_key sa;
-		unsigned char *sig = NULL;
-		size_t siglen = 0;
-		const char *why = "";
-		char err[256];
-
-		if (gcp_parse_sa_key(cfg->gcp.key.value, strlen(cfg->gcp.key.value), &sa, err,
-				     sizeof(err)) < 0)
-			problem(c, key->val, "not a Google service-account key (JSON): %s", err);
-		else if (crypto_rs256_sign(sa.private_key, "", 0, &sig, &siglen, &why) == -EINVAL)
-			problem(c, key->val, "unusable service-account key: %s", why);
-		free(sig);
-		gcp_sa_key_free(&sa);
-	}
-	return c->problems > before ? -EINVAL : 0;
-}
-
-static const struct keydef gcp_keys[] = {
-	KEY("identity", h_gcp_identity, 0),
-	KEY("endpoints", h_block, 0, .sub = gcp_endpoint_keys),
-	KEY("ca_file", h_file, CFG(gcp.ca_file)),
-	{0},
-};
-
-static int
-h_gcp(struct ctx *c, const struct node *v, void *obj, const struct keydef *k UNUSED)
-{
-	struct config *cfg = obj;
-
-	cfg->gcp.configured = true;
-	return walk_map(c, v, gcp_keys, cfg, NULL);
-}
-
-static const struct keydef aws_identity_keys[] = {
-	KEY("type", h_enum, offsetof(struct cfg_aws_identity, type), .flags = K_REQUIRED,
-	    .values = aws_identity_types),
-	/* an access key id is not a secret, but may come from the same place */
-	KEY("access_key_id", h_secret, offsetof(struct cfg_aws_identity, access_key_id),
-	    .flags = K_PUBLIC),
-	KEY("secret_access_key", h_secret, offsetof(struct cfg_aws_identity, secret_access_key)),
-	KEY("role_arn", h_format, offsetof(struct cfg_aws_identity, role_arn),
-	    .aux = FMT_ROLE_ARN),
-	KEY("token_file", h_path, offsetof(struct cfg_aws_identity, token_file)),
-	{0},
-};
-
-/* An AWS access key id: AKIA/ASIA and upper-case letters and digits. */
-static bool
-is_access_key_id(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 16 && n <= 128 &&
-	       s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")] == '\0';
-}
-
-/* Which keys each identity type needs and which it would silently ignore;
- * the environment variables the EKS pod identity webhook sets fill in a
- * web identity's role and token file. */
-static void
-check_aws_identity(struct ctx *c, const struct node *v, struct cfg_aws_identity *id,
-		   const struct seen *seen)
-{
-	static const struct {
-		enum aws_identity_type type;
-		const char *name, *needs[3], *refuses[4];
-	} rules[] = {
-		{AWSID_ACCESS_KEY, "access_key", {"access_key_id", "secret_access_key"},
-		 {"token_file"}},
-		{AWSID_INSTANCE_PROFILE, "instance_profile", {NULL},
-		 {"access_key_id", "secret_access_key", "token_file"}},
-		{AWSID_WEB_IDENTITY, "web_identity", {NULL}, {"access_key_id", "secret_access_key"}},
-	};
-	const struct seen *ak = seen_key(aws_identity_keys, seen, "access_key_id");
-	const char *env;
-
-	for (size_t i = 0; i < ARRAY_SIZE(rules); i++)
-		if (rules[i].type == id->type)
-			check_type_keys(c, v, aws_identity_keys, seen, rules[i].name,
-					rules[i].needs, rules[i].refuses);
-	if (ak != NULL && id->access_key_id.value != NULL &&
-	    !is_access_key_id(id->access_key_id.value))
-		problem_key(c, "access_key_id", ak->val->line, ak->val->col,
-			    "not an AWS access key id (16 to 128 upper-case letters and digits, "
-			    "e.g. AKIAIOSFODNN7EXAMPLE)");
-	if (id->type != AWSID_WEB_IDENTITY)
-		return;
-	if (id->token_file == NULL) {
-		env = getenv("AWS_WEB_IDENTITY_TOKEN_FILE");
-		if (env == NULL || env[0] != '/')
-			problem(c, v, "missing required key \"token_file\" (type web_identity needs "
-				      "it, or AWS_WEB_IDENTITY_TOKEN_FILE)");
-		else
-			set_str(c, &id->token_file, env, strlen(env));
-	}
-	if (id->role_arn == NULL && seen_key(aws_identity_keys, seen, "role_arn") == NULL) {
-		env = getenv("AWS_ROLE_ARN");
-		if (env == NULL || !is_role_arn(env))
-			problem(c, v, "missing required key \"role_arn\" (type web_identity needs "
-				      "it, or AWS_ROLE_ARN)");
-		else
-			set_str(c, &id->role_arn, env, strlen(env));
-	}
-}
-
-static int
-h_aws_identity(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
-{
-	struct cfg_aws_identity *id = AT(obj, k, struct cfg_aws_identity);
-	struct seen seen[CFG_MAX_KEYS];
-	unsigned before = c->problems;
-
-	if (walk_map(c, v, aws_identity_keys, id, seen) < 0)
-		return -EINVAL;
-	if (id->type != AWSID_NONE)
-		check_aws_identity(c, v, id, seen);
-	return c->problems > before ? -EINVAL : 0;
-}
-
-static const struct keydef aws_endpoint_keys[] = {
-	KEY("kms", h_url, CFG(aws.endpoints.kms), .aux = URL_HTTPS),
-	KEY("sts", h_url, CFG(aws.endpoints.sts), .aux = URL_HTTPS),
-	/* IMDS is plain http on a link-local address by design */
-	KEY("imds", h_url, CFG(aws.endpoints.imds), .aux = URL_HTTP_ANY),
-	{0},
-};
-
-static const struct keydef aws_keys[] = {
-	KEY("identity", h_aws_identity, CFG(aws.identity), .flags = K_REQUIRED),
-	KEY("endpoints", h_block, 0, .sub = aws_endpoint_keys),
-	KEY("ca_file", h_file, CFG(aws.ca_file)),
-	{0},
-};
-
-static int
-h_aws(struct ctx *c, const struct node *v, void *obj, const struct keydef *k UNUSED)
-{
-	struct config *cfg = obj;
-
-	cfg->aws.configured = true;
-	return walk_map(c, v, aws_keys, cfg, NULL);
 }
 
 static const struct keydef service_account_keys[] = {
@@ -1617,7 +1200,7 @@ static const struct keydef atlas_keys[] = {
 	KEY("api_key", h_block, 0, .sub = api_key_keys),
 	KEY("ca_file", h_file, CFG(atlas.ca_file)),
 	/* extensions of docs/INTERFACE.md: atlas.credential_expiry */
-	KEY("org_id", h_format, CFG(atlas.org_id), .aux = FMT_ORG_ID),
+	KEY("org_id", h_format, CFG(atlas.org_id), .format = &org_id),
 	KEY("credential_interval", h_duration, CFG(atlas.credential_interval)),
 	{0},
 };
@@ -1805,6 +1388,30 @@ static const struct keydef threshold_keys[] = {
  * younger). The check runs on merged values, so a project that overrides
  * only one side is still checked against the other.
  */
+/* The checks of every provider that the `enabled` of the `checks:` block
+ * named `block` switches along with its own (check_row.switched_by). */
+static void
+switch_rows(struct cfg_checks *ck, const char *block, bool on)
+{
+	for (size_t i = 0; i < kms_count; i++)
+		for (size_t j = 0; j < kms_table[i]->n_checks; j++)
+			if (util_streq(kms_table[i]->checks[j].switched_by, block))
+				ck->enabled[kms_table[i]->checks[j].id] = on;
+}
+
+/* Whether every check the block switches is on (true when it switches
+ * none, as key_expiry, whose `enabled` is only its own window). */
+static bool
+rows_on(const struct cfg_checks *ck, const char *block)
+{
+	for (size_t i = 0; i < kms_count; i++)
+		for (size_t j = 0; j < kms_table[i]->n_checks; j++)
+			if (util_streq(kms_table[i]->checks[j].switched_by, block) &&
+			    !ck->enabled[kms_table[i]->checks[j].id])
+				return false;
+	return true;
+}
+
 static int
 h_threshold(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 {
@@ -1818,13 +1425,9 @@ h_threshold(struct ctx *c, const struct node *v, void *obj, const struct keydef 
 	if (walk_map(c, v, threshold_keys, t, seen) < 0 || c->problems > before)
 		return -EINVAL;
 	/* secret_expiry and key_age are their checks' switches too; the
-	 * key_expiry switch is only the expiry window of azure.key_state */
-	if (k->aux >= 0 && seen_key(threshold_keys, seen, "enabled") != NULL) {
-		ck->enabled[k->aux] = t->enabled;
-		/* the key_age thresholds serve every provider's key_age */
-		if (k->aux == CHK_AZURE_KEY_AGE)
-			ck->enabled[CHK_AWS_KEY_AGE] = t->enabled;
-	}
+	 * key_expiry switch is only the expiry window of the key_state checks */
+	if (seen_key(threshold_keys, seen, "enabled") != NULL)
+		switch_rows(ck, k->name, t->enabled);
 	if (age ? t->warning < t->critical : t->warning > t->critical)
 		return 0;
 	util_format_duration(t->warning, w, sizeof(w));
@@ -1834,12 +1437,33 @@ h_threshold(struct ctx *c, const struct node *v, void *obj, const struct keydef 
 	return -EINVAL;
 }
 
+struct allowlist_block {
+	bool include_future_node_ips, enabled;
+};
+
 static const struct keydef allowlist_keys[] = {
 	KEY("include_future_node_ips", h_bool,
-	    offsetof(struct cfg_checks, include_future_node_ips)),
-	KEY("enabled", h_bool, SWITCH(CHK_AZURE_ALLOWLIST)),
+	    offsetof(struct allowlist_block, include_future_node_ips)),
+	KEY("enabled", h_bool, offsetof(struct allowlist_block, enabled)),
 	{0},
 };
+
+/* `allowlist:` is the switch of the firewall checks (switched_by) */
+static int
+h_allowlist(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	struct cfg_checks *ck = obj;
+	struct allowlist_block b = {ck->include_future_node_ips, true};
+	struct seen seen[CFG_MAX_KEYS];
+	unsigned before = c->problems;
+
+	if (walk_map(c, v, allowlist_keys, &b, seen) < 0 || c->problems > before)
+		return -EINVAL;
+	ck->include_future_node_ips = b.include_future_node_ips;
+	if (seen_key(allowlist_keys, seen, "enabled") != NULL)
+		switch_rows(ck, k->name, b.enabled);
+	return 0;
+}
 
 /* `checks: {ear.clusters: {enabled: false}}` */
 static int
@@ -1856,12 +1480,10 @@ static int
 h_checks(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 {
 	static const struct keydef fixed[] = {
-		KEY("secret_expiry", h_threshold, offsetof(struct cfg_checks, secret_expiry),
-		    .aux = CHK_AZURE_SECRET_EXPIRY),
-		KEY("key_age", h_threshold, offsetof(struct cfg_checks, key_age),
-		    .aux = CHK_AZURE_KEY_AGE),
-		KEY("key_expiry", h_threshold, offsetof(struct cfg_checks, key_expiry), .aux = -1),
-		KEY("allowlist", h_block, 0, .sub = allowlist_keys),
+		KEY("secret_expiry", h_threshold, offsetof(struct cfg_checks, secret_expiry)),
+		KEY("key_age", h_threshold, offsetof(struct cfg_checks, key_age)),
+		KEY("key_expiry", h_threshold, offsetof(struct cfg_checks, key_expiry)),
+		KEY("allowlist", h_allowlist, 0),
 	};
 	struct keydef keys[ARRAY_SIZE(fixed) + CHK__COUNT + 1];
 
@@ -1891,12 +1513,13 @@ checks_defaults(struct cfg_checks *ck)
 }
 
 /* The threshold blocks and their check ids are one switch each; whichever
- * the file set last in a `checks:` block wins. */
+ * the file set last in a `checks:` block wins. A block's own `enabled`
+ * then says whether every check it switches is on. */
 static void
 checks_sync(struct cfg_checks *ck)
 {
-	ck->secret_expiry.enabled = ck->enabled[CHK_AZURE_SECRET_EXPIRY];
-	ck->key_age.enabled = ck->enabled[CHK_AZURE_KEY_AGE];
+	ck->secret_expiry.enabled = rows_on(ck, "secret_expiry");
+	ck->key_age.enabled = rows_on(ck, "key_age");
 }
 
 static int
@@ -2136,48 +1759,21 @@ h_project_id(struct ctx *c, const struct node *v, void *obj, const struct keydef
 	return 0;
 }
 
+/* one of the providers' names */
 static int
-h_secret_expires(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+h_expect_provider(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 {
-	struct cfg_project *p = obj;
+	const struct keydef named = KEY(k->name, h_enum, k->off, .values = c->provider_names);
 
-	if (h_time(c, v, obj, k) < 0)
-		return -EINVAL;
-	p->has_client_secret_expires = true;
-	return 0;
+	return h_enum(c, v, obj, &named);
 }
 
-/* Graph's passwordCredentials hint is the first three characters. */
-static int
-h_hint(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
-{
-	const char *s = want_str(c, v, "a string");
-
-	if (s == NULL)
-		return -EINVAL;
-	if (v->len != 3) {
-		problem(c, v, "expected the first 3 characters of the client secret, as Entra "
-			      "ID shows them");
-		return -EINVAL;
-	}
-	return set_str(c, AT(obj, k, char *), s, v->len);
-}
-
-static const struct keydef project_azure_keys[] = {
-	KEY("client_secret_expires", h_secret_expires,
-	    offsetof(struct cfg_project, client_secret_expires)),
-	KEY("client_secret_hint", h_hint, offsetof(struct cfg_project, client_secret_hint)),
-	KEY("identity", h_project_identity, 0),
-	{0},
-};
-
-static const struct keydef project_keys[] = {
+/* then each provider's block (tables_build) */
+static const struct keydef project_fixed_keys[] = {
 	KEY("id", h_project_id, offsetof(struct cfg_project, id), .flags = K_REQUIRED,
-	    .aux = FMT_PROJECT_ID),
+	    .format = &project_id),
 	KEY("name", h_string, offsetof(struct cfg_project, name)),
-	KEY("expect_provider", h_enum, offsetof(struct cfg_project, expect_provider),
-	    .values = providers),
-	KEY("azure", h_block, 0, .sub = project_azure_keys),
+	KEY("expect_provider", h_expect_provider, offsetof(struct cfg_project, expect_provider)),
 	KEY("checks", h_checks, offsetof(struct cfg_project, checks)),
 	{0},
 };
@@ -2194,9 +1790,9 @@ load_project(struct ctx *c, const struct node *item, size_t i)
 	p->line = item->line;
 	p->column = item->col;
 	p->checks = c->cfg->checks; /* overrides apply field by field */
-	if (walk_map(c, item, project_keys, p, seen) < 0 || p->id == NULL)
+	if (walk_map(c, item, c->project_keys, p, seen) < 0 || p->id == NULL)
 		return;
-	s = seen_key(project_keys, seen, "id");
+	s = seen_key(c->project_keys, seen, "id");
 	HASH_FIND_STR(c->ids, p->id, dup);
 	if (dup) {
 		problem_key(c, "id", s->val->line, s->val->col,
@@ -2211,7 +1807,7 @@ load_project(struct ctx *c, const struct node *item, size_t i)
 		set_str(c, &p->name, p->id, strlen(p->id));
 		return;
 	}
-	s = seen_key(project_keys, seen, "name");
+	s = seen_key(c->project_keys, seen, "name");
 	HASH_FIND_STR(c->names, p->name, dup);
 	if (dup) {
 		problem_key(c, "name", s->val->line, s->val->col,
@@ -2447,17 +2043,11 @@ load_silences(struct ctx *c, const struct node *v)
 /* projects and silences have no handler: they are read after the walk,
  * once the global checks (merged into each project) and the projects
  * (named by silences) are known, wherever they stand in the file. */
-static const struct keydef top_keys[] = {
+static const struct keydef top_fixed_keys[] = {
 	KEY("poll_interval", h_duration, CFG(poll_interval)),
-	KEY("azure_interval", h_duration, CFG(azure_interval)),
 	KEY("events_interval", h_duration, CFG(events_interval)),
 	KEY("state_dir", h_path, CFG(state_dir)),
 	KEY("atlas", h_atlas, 0, .flags = K_REQUIRED),
-	KEY("azure", h_azure, 0),
-	KEY("gcp_interval", h_duration, CFG(gcp_interval)),
-	KEY("gcp", h_gcp, 0),
-	KEY("aws_interval", h_duration, CFG(aws_interval)),
-	KEY("aws", h_aws, 0),
 	KEY("http", h_http, 0),
 	KEY("projects", NULL, 0),
 	KEY("discover", h_discover, 0),
@@ -2468,6 +2058,67 @@ static const struct keydef top_keys[] = {
 	KEY("metrics", h_block, 0, .sub = metrics_keys),
 	{0},
 };
+
+/* `<name>_interval`: k->aux is the provider */
+static int
+h_provider_interval(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	const struct config *cfg = obj;
+	const struct keydef at = KEY(k->name, h_duration, offsetof(struct cfg_provider, interval));
+
+	return h_duration(c, v, cfg->provider[k->aux], &at);
+}
+
+/* `<name>:`, read with its section's keys (k->sub) */
+static int
+h_provider(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	const struct config *cfg = obj;
+	struct cfg_provider *p = cfg->provider[k->aux];
+
+	p->configured = true;
+	return walk_map(c, v, k->sub, p, NULL);
+}
+
+static size_t
+table_copy(struct keydef *dst, const struct keydef *src)
+{
+	size_t n = 0;
+
+	while (src[n].name != NULL) {
+		dst[n] = src[n];
+		n++;
+	}
+	return n;
+}
+
+/* The fixed keys, then each provider's: the providers are kms_table's,
+ * and their sections are theirs (lib/<name>_config.c). */
+static void
+tables_build(struct ctx *c)
+{
+	size_t nt = table_copy(c->top_keys, top_fixed_keys);
+	size_t np = table_copy(c->project_keys, project_fixed_keys);
+	size_t ne = 0;
+
+	for (size_t i = 0; i < kms_count; i++) {
+		const struct kms_desc *d = kms_table[i];
+		const struct cfg_section *sec = d->config;
+
+		c->provider_names[ne++] = (struct enumdef){d->name, (int)d->id};
+		c->top_keys[nt++] = (struct keydef)KEY(sec->interval_key, h_provider_interval, 0,
+						       .aux = (int)d->id);
+		c->top_keys[nt++] =
+			(struct keydef)KEY(d->name, h_provider, 0, .aux = (int)d->id, .sub = sec->keys);
+		if (sec->project_keys != NULL)
+			c->project_keys[np++] =
+				(struct keydef)KEY(d->name, h_block, 0, .sub = sec->project_keys);
+		assert(nt <= CFG_MAX_KEYS && np <= CFG_MAX_KEYS);
+	}
+	c->top_keys[nt] = (struct keydef){0};
+	c->project_keys[np] = (struct keydef){0};
+	c->provider_names[ne] = (struct enumdef){0};
+}
 
 static void
 load_root(struct ctx *c, const struct node *root)
@@ -2485,8 +2136,8 @@ load_root(struct ctx *c, const struct node *root)
 		problem(c, root, "expected a mapping at the top level, got %s", kind_name(root));
 		return;
 	}
-	walk_map(c, root, top_keys, c->cfg, seen);
-	if ((s = seen_key(top_keys, seen, "projects")) != NULL) {
+	walk_map(c, root, c->top_keys, c->cfg, seen);
+	if ((s = seen_key(c->top_keys, seen, "projects")) != NULL) {
 		mark = push_key(c, "projects");
 		load_projects(c, s->val);
 		pop(c, mark);
@@ -2494,7 +2145,7 @@ load_root(struct ctx *c, const struct node *root)
 		problem(c, root, "missing required key \"projects\" (or \"discover\", to watch "
 				 "every project the Atlas identity can read)");
 	}
-	if ((s = seen_key(top_keys, seen, "silences")) != NULL) {
+	if ((s = seen_key(c->top_keys, seen, "silences")) != NULL) {
 		mark = push_key(c, "silences");
 		load_silences(c, s->val);
 		pop(c, mark);
@@ -2739,20 +2390,11 @@ parse_yaml(struct ctx *c, const char *buf, size_t len, struct node **root)
 
 /* ---- the public interface ----------------------------------------------- */
 
-static void
-secret_free(struct cfg_secret *s)
+void
+cfg_secret_free(struct cfg_secret *s)
 {
 	free(s->ref);
 	util_free_secret(s->value);
-}
-
-static void
-identity_free(struct cfg_azure_identity *id)
-{
-	free(id->tenant_id);
-	free(id->client_id);
-	secret_free(&id->client_secret);
-	free(id->token_file);
 }
 
 static void
@@ -2760,10 +2402,9 @@ project_free(struct cfg_project *p)
 {
 	free(p->id);
 	free(p->name);
-	free(p->client_secret_hint);
-	if (p->identity != NULL)
-		identity_free(p->identity);
-	free(p->identity);
+	for (size_t i = 0; i < kms_count; i++)
+		if (kms_table[i]->config->project_free != NULL)
+			kms_table[i]->config->project_free(p);
 }
 
 int
@@ -2807,40 +2448,19 @@ cfg_free(struct config *cfg)
 	free(cfg->state_dir);
 	free(cfg->atlas.base_url);
 	free(cfg->atlas.client_id);
-	secret_free(&cfg->atlas.client_secret);
+	cfg_secret_free(&cfg->atlas.client_secret);
 	free(cfg->atlas.public_key);
-	secret_free(&cfg->atlas.private_key);
+	cfg_secret_free(&cfg->atlas.private_key);
 	free(cfg->atlas.ca_file);
 	free(cfg->atlas.org_id);
-	identity_free(&cfg->azure.identity);
-	free(cfg->azure.endpoints.login);
-	free(cfg->azure.endpoints.management);
-	free(cfg->azure.endpoints.graph);
-	free(cfg->azure.endpoints.vault_suffix);
-	free(cfg->azure.endpoints.key_vault);
-	free(cfg->azure.endpoints.imds);
-	free(cfg->azure.ca_file);
-	secret_free(&cfg->gcp.key);
-	free(cfg->gcp.endpoints.kms);
-	free(cfg->gcp.endpoints.token);
-	free(cfg->gcp.endpoints.metadata);
-	free(cfg->gcp.ca_file);
-	secret_free(&cfg->aws.identity.access_key_id);
-	secret_free(&cfg->aws.identity.secret_access_key);
-	free(cfg->aws.identity.role_arn);
-	free(cfg->aws.identity.token_file);
-	free(cfg->aws.endpoints.kms);
-	free(cfg->aws.endpoints.sts);
-	free(cfg->aws.endpoints.imds);
-	free(cfg->aws.ca_file);
 	for (size_t i = 0; i < cfg->n_projects; i++)
 		project_free(&cfg->projects[i]);
 	free(cfg->projects);
 	for (size_t i = 0; i < cfg->n_sinks; i++) {
 		free(cfg->sinks[i].name);
-		secret_free(&cfg->sinks[i].url);
-		secret_free(&cfg->sinks[i].secret);
-		secret_free(&cfg->sinks[i].routing_key);
+		cfg_secret_free(&cfg->sinks[i].url);
+		cfg_secret_free(&cfg->sinks[i].secret);
+		cfg_secret_free(&cfg->sinks[i].routing_key);
 		free(cfg->sinks[i].ca_file);
 	}
 	free(cfg->sinks);
@@ -2851,6 +2471,13 @@ cfg_free(struct config *cfg)
 	}
 	free(cfg->silences);
 	discover_free(&cfg->discover);
+	for (size_t i = 0; i < kms_count; i++) {
+		struct cfg_provider *p = cfg->provider[kms_table[i]->id];
+
+		if (p != NULL)
+			kms_table[i]->config->free(p);
+		free(p);
+	}
 	free(cfg->metrics.listen);
 	free(cfg->metrics.textfile);
 	free(cfg);
@@ -2881,10 +2508,7 @@ cfg_new(const char *path)
 	if (cfg == NULL)
 		return NULL;
 	cfg->poll_interval = 300;
-	cfg->azure_interval = 3600;
 	cfg->events_interval = 900; /* Atlas validates the key every 15 minutes */
-	cfg->gcp_interval = 3600;
-	cfg->aws_interval = 3600;
 	cfg->atlas.base_url = strdup("https://cloud.mongodb.com");
 	cfg->atlas.credential_interval = 3600;
 	cfg->path = util_strdup(path);
@@ -2898,6 +2522,16 @@ cfg_new(const char *path)
 	cfg->alerts.confirm_firing = 1;
 	cfg->alerts.confirm_resolved = 2;
 	cfg->discover.interval = 3600;
+	for (size_t i = 0; i < kms_count; i++) {
+		struct cfg_provider *p = calloc(1, kms_table[i]->config->size);
+
+		if (p == NULL) {
+			cfg_free(cfg);
+			return NULL;
+		}
+		p->interval = 3600;
+		cfg->provider[kms_table[i]->id] = p;
+	}
 	if (cfg->atlas.base_url == NULL || (path != NULL && cfg->path == NULL)) {
 		cfg_free(cfg);
 		return NULL;
@@ -2942,6 +2576,7 @@ cfg_load_buffer_flags(const char *path, const char *yaml, size_t len, unsigned f
 		return -ENOMEM;
 	c.input = yaml != NULL ? yaml : "";
 	c.input_len = len;
+	tables_build(&c);
 	r = parse_yaml(&c, c.input, len, &root);
 	if (r == 0 && !c.refused)
 		load_root(&c, root);
@@ -3021,16 +2656,6 @@ cfg_find_project(const struct config *cfg, const char *id)
 	return NULL;
 }
 
-const struct cfg_azure_identity *
-cfg_project_identity(const struct config *cfg, const struct cfg_project *p)
-{
-	if (p != NULL && p->identity != NULL)
-		return p->identity;
-	if (cfg != NULL && cfg->azure.identity.type != AZID_NONE)
-		return &cfg->azure.identity;
-	return NULL;
-}
-
 /*
  * systemd passes one path per StateDirectory= entry, colon-separated; ours
  * is the first. The copy lives in a per-thread buffer, valid until the next
@@ -3067,11 +2692,8 @@ cfg_longest_round(const struct config *cfg)
 {
 	int64_t every = cfg->poll_interval;
 
-	if (cfg->azure_interval > every)
-		every = cfg->azure_interval;
-	if (cfg->aws_interval > every)
-		every = cfg->aws_interval;
-	if (cfg->gcp_interval > every)
-		every = cfg->gcp_interval;
+	for (size_t i = 0; i < PROV__COUNT; i++)
+		if (cfg->provider[i] != NULL && cfg->provider[i]->interval > every)
+			every = cfg->provider[i]->interval;
 	return every;
 }

@@ -57,64 +57,24 @@ struct cfg_checks {
  * without `checks:` gets, and what a pure check given no cfg_checks uses. */
 extern const struct cfg_checks cfg_default_checks;
 
-enum azure_identity_type {
-	AZID_NONE = 0,
-	AZID_CLIENT_SECRET,
-	AZID_MANAGED_IDENTITY,
-	AZID_WORKLOAD_IDENTITY,
+/*
+ * Each provider's part of the configuration (its `<name>:` section and
+ * `<name>_interval`) is its own struct, declared in lib/<name>_config.h and
+ * read by lib/<name>_config.c; it starts with this.
+ */
+struct cfg_provider {
+	bool configured;  /* the `<name>:` section is in the file */
+	int64_t interval; /* `<name>_interval`, seconds (default 3600) */
 };
 
-struct cfg_azure_identity {
-	enum azure_identity_type type;
-	char *tenant_id;
-	char *client_id;                /* optional for managed identity */
-	struct cfg_secret client_secret; /* client_secret type only */
-	char *token_file;               /* workload identity; default
-					   $AZURE_FEDERATED_TOKEN_FILE */
-};
-
-struct cfg_azure_endpoints {
-	char *login, *management, *graph, *vault_suffix, *key_vault, *imds;
-};
-
-enum aws_identity_type {
-	AWSID_NONE = 0,
-	AWSID_ACCESS_KEY,       /* access_key_id + secret_access_key */
-	AWSID_INSTANCE_PROFILE, /* IMDSv2 on EC2 */
-	AWSID_WEB_IDENTITY,     /* OIDC token file + sts:AssumeRoleWithWebIdentity */
-};
-
-struct cfg_aws_identity {
-	enum aws_identity_type type;
-	struct cfg_secret access_key_id;     /* access_key: may be a plain string */
-	struct cfg_secret secret_access_key; /* access_key */
-	char *role_arn;   /* optional sts:AssumeRole on top; web_identity: the role
-			     (default $AWS_ROLE_ARN) */
-	char *token_file; /* web_identity; default $AWS_WEB_IDENTITY_TOKEN_FILE */
-};
-
-struct cfg_aws_endpoints {
-	/* kms: a URL template, "REGION" replaced by the key's region */
-	char *kms, *sts, *imds;
-};
-
-/* ---- Google Cloud (gcp:) ---- */
-enum gcp_identity_type {
-	GCPID_NONE = 0,
-	GCPID_SERVICE_ACCOUNT_KEY, /* a JSON key file's content, as a secret */
-	GCPID_METADATA,            /* the GCE/GKE metadata server */
-};
-
-struct cfg_gcp_endpoints {
-	char *kms;      /* NULL: https://cloudkms.googleapis.com */
-	char *token;    /* NULL: the key's token_uri */
-	char *metadata; /* NULL: http://169.254.169.254 */
-};
+struct cfg_azure_identity; /* lib/azure_config.h */
 
 struct cfg_project {
 	char *id;   /* 24 hex */
 	char *name; /* defaults to id */
 	enum provider expect_provider; /* PROV_NONE: not set */
+	/* the project's `azure:` block (lib/azure_config.c): what Atlas's
+	 * Azure app secret is known to be, and the identity to read with */
 	bool has_client_secret_expires;
 	time_t client_secret_expires;
 	char *client_secret_hint;
@@ -178,8 +138,6 @@ enum atlas_auth { ATLAS_AUTH_SERVICE_ACCOUNT = 1, ATLAS_AUTH_API_KEY };
 struct config {
 	char *path;
 	int64_t poll_interval;  /* seconds, default 300 */
-	int64_t azure_interval; /* seconds, default 3600 */
-	int64_t aws_interval;   /* seconds, default 3600 */
 	int64_t events_interval; /* atlas.events reads, seconds, default 900 */
 	char *state_dir;        /* NULL: not set in the file */
 
@@ -198,28 +156,9 @@ struct config {
 		int64_t credential_interval;
 	} atlas;
 
-	struct {
-		bool configured;
-		struct cfg_azure_identity identity;
-		struct cfg_azure_endpoints endpoints;
-		char *ca_file;
-	} azure;
-
-	struct {
-		bool configured;
-		struct cfg_aws_identity identity;
-		struct cfg_aws_endpoints endpoints;
-		char *ca_file;
-	} aws;
-	/* Google Cloud (gcp:) */
-	int64_t gcp_interval; /* seconds, default 3600 */
-	struct {
-		bool configured;
-		enum gcp_identity_type type;
-		struct cfg_secret key; /* service_account_key: the key JSON */
-		struct cfg_gcp_endpoints endpoints;
-		char *ca_file;
-	} gcp;
+	/* every provider of kms_table, indexed by enum provider (PROV_NONE:
+	 * NULL); reach one through its accessor, e.g. cfg_azure(cfg) */
+	struct cfg_provider *provider[PROV__COUNT];
 
 	/* extension of docs/INTERFACE.md: HTTP client tuning */
 	struct {
@@ -301,10 +240,6 @@ const struct cfg_project *cfg_find_project(const struct config *cfg, const char 
 /* The longest of the poll interval and every provider's round interval,
  * in seconds: how long one pass over everything takes at most. */
 int64_t cfg_longest_round(const struct config *cfg);
-/* The identity that applies to a project (its own or the global one), or
- * NULL when none is configured. */
-const struct cfg_azure_identity *cfg_project_identity(const struct config *cfg,
-						      const struct cfg_project *p);
 /* State directory: $STATE_DIRECTORY (first entry), else state_dir:, else
  * the built-in default. */
 const char *cfg_state_dir(const struct config *cfg);

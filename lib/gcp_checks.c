@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "atlas.h"
-#include "config.h"
+#include "gcp_config.h"
 #include "gcp.h"
 #include "kms.h"
 #include "msgid.h"
@@ -205,7 +205,7 @@ chk_gcp_key_age(const struct gcp_version_id *pin, const struct gcp_key_version *
 
 	if (pin == NULL || out == NULL)
 		return -EINVAL;
-	if (!check_on(checks, CHK_GCP_KEY_AGE) || !t->enabled || key == NULL ||
+	if (!check_on(checks, CHK_GCP_KEY_AGE) || key == NULL ||
 	    (!exact && first_seen == 0))
 		return 0;
 	out->evaluated[CHK_GCP_KEY_AGE] = true;
@@ -402,9 +402,9 @@ chk_gcp_access(const struct gcp_read *reads, size_t n, const struct cfg_checks *
 /* ---- the Google Cloud descriptor (kms.h) --------------------------------- */
 
 static const struct check_row gcp_rows[] = {
-	{CHK_GCP_KEY_STATE, "gcp.key_state", MSGID_GCP_KEY_STATE, false},
-	{CHK_GCP_KEY_AGE, "gcp.key_age", MSGID_GCP_KEY_AGE, true},
-	{CHK_GCP_ACCESS, "gcp.access", MSGID_GCP_ACCESS, false},
+	{CHK_GCP_KEY_STATE, "gcp.key_state", MSGID_GCP_KEY_STATE, false, NULL},
+	{CHK_GCP_KEY_AGE, "gcp.key_age", MSGID_GCP_KEY_AGE, true, "key_age"},
+	{CHK_GCP_ACCESS, "gcp.access", MSGID_GCP_ACCESS, false, NULL},
 };
 
 static void
@@ -470,6 +470,7 @@ const struct kms_desc gcp_kms = {
 	.role_kind = "a GCP service account",
 	.checks = gcp_rows,
 	.n_checks = ARRAY_SIZE(gcp_rows),
+	.config = &gcp_config,
 	.ear_view = gcp_ear_view,
 	.ear_invalid = gcp_ear_invalid,
 	.role_listed = gcp_role_listed,

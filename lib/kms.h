@@ -5,8 +5,10 @@
  * (lib/azure_checks.c, lib/aws_checks.c, lib/gcp_checks.c): its names, its
  * rows of the check catalogue, and what the Atlas-side checks (ear.valid,
  * ear.enabled, ear.role, ear.clusters) must say about it. lib/checks.c
- * walks the table and names no provider; adding one is adding its files
- * and one line to kms.c (and to daemon/providers.c for its rounds).
+ * walks the table and names no provider, and so does lib/config.c, which
+ * reads each provider's configuration sections through the descriptor.
+ * Adding one is adding its files and one line to kms.c (and to
+ * daemon/providers.c for its rounds).
  */
 #ifndef KMSWATCH_KMS_H
 #define KMSWATCH_KMS_H
@@ -20,6 +22,7 @@ struct atlas_ear;
 struct atlas_cpa;
 struct findings;
 struct finding;
+struct cfg_section;
 
 /* One row of the check catalogue (see checks.h: check_name()). */
 struct check_row {
@@ -29,6 +32,9 @@ struct check_row {
 	/* its alerts are held back while the project's ear.valid is
 	 * critical: a stale key is beside the point during an outage */
 	bool held_while_ear_invalid;
+	/* the `checks:` block ("key_age", "secret_expiry", "allowlist")
+	 * whose `enabled` switches it too; NULL: only its own id does */
+	const char *switched_by;
 };
 
 /* What the provider's section of a GET .../encryptionAtRest answer says,
@@ -53,6 +59,9 @@ struct kms_desc {
 	const char *pe_approve_hint;
 	const struct check_row *checks; /* its own rows of the catalogue */
 	size_t n_checks;
+	/* its `<name>:` and `<name>_interval` keys, and its block in a
+	 * project entry (config_keys.h; lib/<name>_config.c) */
+	const struct cfg_section *config;
 
 	void (*ear_view)(const struct atlas_ear *ear, struct kms_ear_view *v);
 	/* ear.valid when Atlas says valid: false; `consequence` ends the

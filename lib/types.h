@@ -56,6 +56,7 @@ enum provider {
 	PROV_AZURE,
 	PROV_GCP,
 };
+#define PROV__COUNT (PROV_GCP + 1) /* slots indexed by enum provider */
 
 /* tri-state for optional booleans of API answers */
 enum tri { TRI_ABSENT = 0, TRI_FALSE, TRI_TRUE };

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "aws.h"
+#include "aws_config.h"
 #include "checks.h"
 #include "config.h"
 #include "util.h"
@@ -864,20 +865,20 @@ test_config(void **state)
 
 	(void)state;
 	assert_int_equal(cfg_load_buffer(NULL, ok, strlen(ok), &cfg, &diag), 0);
-	assert_true(cfg->aws.configured);
-	assert_int_equal(cfg->aws_interval, 1800);
-	assert_int_equal(cfg->aws.identity.type, AWSID_ACCESS_KEY);
-	assert_string_equal(cfg->aws.identity.access_key_id.value, "AKIAIOSFODNN7EXAMPLE");
-	assert_string_equal(cfg->aws.identity.secret_access_key.value, "wJalrXUtnFEMI/K7MDENG");
-	assert_string_equal(cfg->aws.identity.role_arn,
+	assert_true(cfg_aws(cfg)->base.configured);
+	assert_int_equal(cfg_aws(cfg)->base.interval, 1800);
+	assert_int_equal(cfg_aws(cfg)->identity.type, AWSID_ACCESS_KEY);
+	assert_string_equal(cfg_aws(cfg)->identity.access_key_id.value, "AKIAIOSFODNN7EXAMPLE");
+	assert_string_equal(cfg_aws(cfg)->identity.secret_access_key.value, "wJalrXUtnFEMI/K7MDENG");
+	assert_string_equal(cfg_aws(cfg)->identity.role_arn,
 			    "arn:aws:iam::123456789012:role/kmswatch-reader");
-	assert_string_equal(cfg->aws.endpoints.kms, "https://127.0.0.1:8443");
-	assert_string_equal(cfg->aws.endpoints.imds, "http://127.0.0.1:9");
+	assert_string_equal(cfg_aws(cfg)->endpoints.kms, "https://127.0.0.1:8443");
+	assert_string_equal(cfg_aws(cfg)->endpoints.imds, "http://127.0.0.1:9");
 	cfg_free(cfg);
 	cfg_diag_free(&diag);
 	assert_int_equal(cfg_load_buffer(NULL, BASE, strlen(BASE), &cfg, &diag), 0);
-	assert_false(cfg->aws.configured);
-	assert_int_equal(cfg->aws_interval, 3600);
+	assert_false(cfg_aws(cfg)->base.configured);
+	assert_int_equal(cfg_aws(cfg)->base.interval, 3600);
 	cfg_free(cfg);
 
 	load_expect(BASE "aws:\n  identity:\n    type: instance_profile\n", NULL);

@@ -24,6 +24,7 @@
 
 #include "atlas.h"
 #include "azure.h"
+#include "azure_config.h"
 #include "checks.h"
 #include "cidr.h"
 #include "config.h"

@@ -20,7 +20,9 @@
 
 #include <cmocka.h>
 
+#include "azure_config.h"
 #include "config.h"
+#include "kms.h"
 #include "util.h"
 
 #ifndef TEST_DATA_DIR
@@ -462,10 +464,10 @@ test_invalid_enums(void **state UNUSED)
 {
 	expect_only(BASE "    expect_provider: azur\n",
 		    "<config>:7:22: projects[0].expect_provider: invalid value \"azur\" (expected "
-		    "azure, aws or gcp); did you mean \"azure\"?");
+		    "aws, azure or gcp); did you mean \"azure\"?");
 	expect_only(BASE "    expect_provider: AZURE\n",
 		    "<config>:7:22: projects[0].expect_provider: invalid value \"AZURE\" "
-		    "(expected azure, aws or gcp); did you mean \"azure\"?");
+		    "(expected aws, azure or gcp); did you mean \"azure\"?");
 	expect_line(BASE "notify:\n  - {name: x, type: slak, url: https://h}\n",
 		    "<config>:8:21: notify[0].type: invalid value \"slak\" (expected webhook, "
 		    "slack, mattermost, teams, pagerduty or alertmanager); did you mean "
@@ -536,10 +538,10 @@ test_urls(void **state UNUSED)
 		      "azure:\n  endpoints:\n    imds: http://169.254.169.254/\n"
 		      "    key_vault: http://[::1]:9\n    login: HTTP://LOCALHOST\n");
 	assert_string_equal(cfg->atlas.base_url, "http://127.0.0.1:8443");
-	assert_string_equal(cfg->azure.endpoints.imds, "http://169.254.169.254");
-	assert_string_equal(cfg->azure.endpoints.key_vault, "http://[::1]:9");
-	assert_string_equal(cfg->azure.endpoints.login, "HTTP://LOCALHOST");
-	assert_null(cfg->azure.endpoints.graph);
+	assert_string_equal(cfg_azure(cfg)->endpoints.imds, "http://169.254.169.254");
+	assert_string_equal(cfg_azure(cfg)->endpoints.key_vault, "http://[::1]:9");
+	assert_string_equal(cfg_azure(cfg)->endpoints.login, "HTTP://LOCALHOST");
+	assert_null(cfg_azure(cfg)->endpoints.graph);
 	cfg_free(cfg);
 }
 
@@ -688,7 +690,7 @@ test_defaults(void **state UNUSED)
 
 	assert_null(cfg->path);
 	assert_int_equal(cfg->poll_interval, 300);
-	assert_int_equal(cfg->azure_interval, 3600);
+	assert_int_equal(cfg_azure(cfg)->base.interval, 3600);
 	assert_null(cfg->state_dir);
 	assert_string_equal(cfg->atlas.base_url, "https://cloud.mongodb.com");
 	assert_int_equal(cfg->atlas.auth, ATLAS_AUTH_SERVICE_ACCOUNT);
@@ -699,8 +701,8 @@ test_defaults(void **state UNUSED)
 	assert_int_equal(cfg->atlas.client_secret.line, 4);
 	assert_int_equal(cfg->atlas.client_secret.column, 20);
 	assert_null(cfg->atlas.ca_file);
-	assert_false(cfg->azure.configured);
-	assert_int_equal(cfg->azure.identity.type, AZID_NONE);
+	assert_false(cfg_azure(cfg)->base.configured);
+	assert_int_equal(cfg_azure(cfg)->identity.type, AZID_NONE);
 	assert_int_equal(cfg->http.connect_timeout_ms, 10000);
 	assert_int_equal(cfg->http.timeout_ms, 30000);
 	assert_int_equal(cfg->http.max_concurrent, 16);
@@ -795,9 +797,9 @@ test_override_merge(void **state UNUSED)
 	/* project b: the global checks as they are */
 	assert_memory_equal(&b->checks, &cfg->checks, sizeof(cfg->checks));
 	/* identities */
-	assert_true(cfg->azure.configured);
-	assert_ptr_equal(cfg_project_identity(cfg, a), &cfg->azure.identity);
-	assert_int_equal(cfg->azure.identity.type, AZID_MANAGED_IDENTITY);
+	assert_true(cfg_azure(cfg)->base.configured);
+	assert_ptr_equal(cfg_project_identity(cfg, a), &cfg_azure(cfg)->identity);
+	assert_int_equal(cfg_azure(cfg)->identity.type, AZID_MANAGED_IDENTITY);
 	assert_non_null(b->identity);
 	assert_ptr_equal(cfg_project_identity(cfg, b), b->identity);
 	assert_int_equal(b->identity->type, AZID_WORKLOAD_IDENTITY);
@@ -813,6 +815,86 @@ test_override_merge(void **state UNUSED)
 			   "true}\n");
 	assert_true(cfg->checks.enabled[CHK_AZURE_KEY_AGE]);
 	assert_true(cfg->checks.key_age.enabled);
+	cfg_free(cfg);
+}
+
+/* The `checks:` blocks switch the checks whose rows name them, of every
+ * provider, and nothing else; a check's own id switches only itself. */
+static void
+test_switch_blocks(void **state UNUSED)
+{
+	struct config *cfg = load_ok(BASE "checks:\n  key_age: {enabled: false}\n");
+
+	assert_false(cfg->checks.enabled[CHK_AZURE_KEY_AGE]);
+	assert_false(cfg->checks.enabled[CHK_AWS_KEY_AGE]);
+	assert_false(cfg->checks.enabled[CHK_GCP_KEY_AGE]);
+	assert_true(cfg->checks.enabled[CHK_AZURE_KEY_VERSION]);
+	assert_true(cfg->checks.enabled[CHK_AZURE_SECRET_EXPIRY]);
+	assert_false(cfg->checks.key_age.enabled);
+	cfg_free(cfg);
+
+	/* one provider's id: the others keep their key_age */
+	cfg = load_ok(BASE "checks:\n  azure.key_age: {enabled: false}\n");
+	assert_false(cfg->checks.enabled[CHK_AZURE_KEY_AGE]);
+	assert_true(cfg->checks.enabled[CHK_AWS_KEY_AGE]);
+	assert_true(cfg->checks.enabled[CHK_GCP_KEY_AGE]);
+	assert_false(cfg->checks.key_age.enabled); /* not every check it switches is on */
+	cfg_free(cfg);
+
+	/* and back on for one of them, after the block */
+	cfg = load_ok(BASE "checks:\n  key_age: {enabled: false}\n  gcp.key_age: {enabled: true}\n");
+	assert_true(cfg->checks.enabled[CHK_GCP_KEY_AGE]);
+	assert_false(cfg->checks.enabled[CHK_AWS_KEY_AGE]);
+	cfg_free(cfg);
+
+	cfg = load_ok(BASE "checks:\n  allowlist: {enabled: false}\n"
+			   "  secret_expiry: {enabled: false}\n");
+	assert_false(cfg->checks.enabled[CHK_AZURE_ALLOWLIST]);
+	assert_true(cfg->checks.include_future_node_ips);
+	assert_false(cfg->checks.enabled[CHK_AZURE_SECRET_EXPIRY]);
+	assert_false(cfg->checks.secret_expiry.enabled);
+	assert_true(cfg->checks.enabled[CHK_ATLAS_CREDENTIAL_EXPIRY]); /* its own id */
+	assert_true(cfg->checks.key_age.enabled);
+	cfg_free(cfg);
+
+	/* key_expiry's switch is only its window: it turns no check off */
+	cfg = load_ok(BASE "checks:\n  key_expiry: {enabled: false}\n");
+	for (int i = 0; i < CHK__COUNT; i++)
+		assert_true(cfg->checks.enabled[i]);
+	cfg_free(cfg);
+}
+
+/* Every provider of kms_table has its `<name>:` and `<name>_interval`
+ * keys at the top level, read into its own part of the config: the loader
+ * takes them from the table, not from a list of its own. */
+static void
+test_provider_sections_from_table(void **state UNUSED)
+{
+	struct config *cfg;
+
+	for (size_t i = 0; i < kms_count; i++) {
+		const struct kms_desc *k = kms_table[i];
+		char yaml[1024], want[256];
+
+		snprintf(yaml, sizeof(yaml), BASE "%s_interval: 2h\n", k->name);
+		cfg = load_ok(yaml);
+		assert_non_null(cfg->provider[k->id]);
+		assert_int_equal(cfg->provider[k->id]->interval, 7200);
+		assert_false(cfg->provider[k->id]->configured);
+		for (size_t j = 0; j < kms_count; j++)
+			if (j != i)
+				assert_int_equal(cfg->provider[kms_table[j]->id]->interval, 3600);
+		assert_int_equal(cfg_longest_round(cfg), 7200);
+		cfg_free(cfg);
+		/* a known key, read with its section's table */
+		snprintf(yaml, sizeof(yaml), BASE "%s: {nonsense: 1}\n", k->name);
+		snprintf(want, sizeof(want), "<config>:7:%d: %s: unknown key \"nonsense\"",
+			 (int)strlen(k->name) + 4, k->name);
+		expect_line(yaml, want);
+	}
+	cfg = load_ok(BASE "gcp:\n");
+	assert_true(cfg_longest_round(cfg) == 3600 && cfg->provider[PROV_GCP]->configured);
+	assert_null(cfg->provider[PROV_NONE]);
 	cfg_free(cfg);
 }
 
@@ -849,7 +931,7 @@ test_identity_rules(void **state UNUSED)
 	setenv("AZURE_FEDERATED_TOKEN_FILE", "/var/run/secrets/azure/token", 1);
 	cfg = load_ok(BASE "azure:\n  identity: {type: workload_identity, tenant_id: t, client_id: "
 			   "11111111-2222-4333-8444-555555555555}\n");
-	assert_string_equal(cfg->azure.identity.token_file, "/var/run/secrets/azure/token");
+	assert_string_equal(cfg_azure(cfg)->identity.token_file, "/var/run/secrets/azure/token");
 	cfg_free(cfg);
 	unsetenv("AZURE_FEDERATED_TOKEN_FILE");
 }
@@ -1516,7 +1598,7 @@ test_full_example(void **state UNUSED)
 	cfg = load_ok(yaml);
 
 	assert_int_equal(cfg->poll_interval, 300);
-	assert_int_equal(cfg->azure_interval, 3600);
+	assert_int_equal(cfg_azure(cfg)->base.interval, 3600);
 	assert_string_equal(cfg->state_dir, "/var/lib/kmswatch");
 	assert_string_equal(cfg->atlas.base_url, "https://cloud.mongodb.com");
 	assert_int_equal(cfg->atlas.auth, ATLAS_AUTH_SERVICE_ACCOUNT);
@@ -1524,16 +1606,16 @@ test_full_example(void **state UNUSED)
 	assert_string_equal(cfg->atlas.client_secret.value, "atlas-sa-secret");
 	assert_string_equal(cfg->atlas.ca_file, ca);
 
-	assert_true(cfg->azure.configured);
-	assert_int_equal(cfg->azure.identity.type, AZID_CLIENT_SECRET);
-	assert_string_equal(cfg->azure.identity.tenant_id, "99999999-8888-4777-8666-555555555555");
-	assert_string_equal(cfg->azure.identity.client_id, "11111111-2222-4333-8444-555555555555");
-	assert_int_equal(cfg->azure.identity.client_secret.source, SECRET_ENV);
-	assert_string_equal(cfg->azure.identity.client_secret.ref, "KMSW_AZURE_SECRET");
-	assert_string_equal(cfg->azure.identity.client_secret.value, "azure-reader-secret");
-	assert_string_equal(cfg->azure.endpoints.vault_suffix, "vault.azure.net");
-	assert_string_equal(cfg->azure.endpoints.key_vault, "https://10.0.0.5");
-	assert_string_equal(cfg->azure.ca_file, ca);
+	assert_true(cfg_azure(cfg)->base.configured);
+	assert_int_equal(cfg_azure(cfg)->identity.type, AZID_CLIENT_SECRET);
+	assert_string_equal(cfg_azure(cfg)->identity.tenant_id, "99999999-8888-4777-8666-555555555555");
+	assert_string_equal(cfg_azure(cfg)->identity.client_id, "11111111-2222-4333-8444-555555555555");
+	assert_int_equal(cfg_azure(cfg)->identity.client_secret.source, SECRET_ENV);
+	assert_string_equal(cfg_azure(cfg)->identity.client_secret.ref, "KMSW_AZURE_SECRET");
+	assert_string_equal(cfg_azure(cfg)->identity.client_secret.value, "azure-reader-secret");
+	assert_string_equal(cfg_azure(cfg)->endpoints.vault_suffix, "vault.azure.net");
+	assert_string_equal(cfg_azure(cfg)->endpoints.key_vault, "https://10.0.0.5");
+	assert_string_equal(cfg_azure(cfg)->ca_file, ca);
 
 	assert_int_equal(cfg->n_projects, 1);
 	p = &cfg->projects[0];
@@ -1916,6 +1998,8 @@ main(void)
 		cmocka_unit_test(test_collects_all),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_override_merge),
+		cmocka_unit_test(test_switch_blocks),
+		cmocka_unit_test(test_provider_sections_from_table),
 		cmocka_unit_test(test_identity_rules),
 		cmocka_unit_test(test_http_block),
 		cmocka_unit_test(test_silences),

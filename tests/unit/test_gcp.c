@@ -29,6 +29,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "gcp.h"
+#include "gcp_config.h"
 #include "util.h"
 #include "unit_helpers.h"
 
@@ -715,7 +716,7 @@ test_key_age(void **state)
 	assert_int_equal(f.v[0].severity, SEV_WARNING);
 	assert_non_null(strstr(f.v[0].summary, "past the 10d limit"));
 	findings_free(&f);
-	ck.key_age.enabled = false;
+	ck.enabled[CHK_GCP_KEY_AGE] = false;
 	assert_int_equal(chk_gcp_key_age(&id, &v, 0, &k, &ck, NOW, &f), 0);
 	assert_int_equal(f.n, 0);
 }
@@ -883,23 +884,23 @@ test_config(void **state)
 			      "    metadata: http://169.254.169.254\n",
 			      &cfg, &d),
 			 0);
-	assert_true(cfg->gcp.configured);
-	assert_int_equal(cfg->gcp.type, GCPID_SERVICE_ACCOUNT_KEY);
-	assert_string_equal(cfg->gcp.key.value, j);
-	assert_int_equal(cfg->gcp_interval, 1800);
-	assert_string_equal(cfg->gcp.endpoints.kms, "https://127.0.0.1:8443");
-	assert_string_equal(cfg->gcp.endpoints.token, "https://127.0.0.1:8443/token");
+	assert_true(cfg_gcp(cfg)->base.configured);
+	assert_int_equal(cfg_gcp(cfg)->type, GCPID_SERVICE_ACCOUNT_KEY);
+	assert_string_equal(cfg_gcp(cfg)->key.value, j);
+	assert_int_equal(cfg_gcp(cfg)->base.interval, 1800);
+	assert_string_equal(cfg_gcp(cfg)->endpoints.kms, "https://127.0.0.1:8443");
+	assert_string_equal(cfg_gcp(cfg)->endpoints.token, "https://127.0.0.1:8443/token");
 	cfg_free(cfg);
 	cfg_diag_free(&d);
 
 	assert_int_equal(load("gcp:\n  identity: {type: metadata}\n", &cfg, &d), 0);
-	assert_int_equal(cfg->gcp.type, GCPID_METADATA);
-	assert_int_equal(cfg->gcp_interval, 3600);
+	assert_int_equal(cfg_gcp(cfg)->type, GCPID_METADATA);
+	assert_int_equal(cfg_gcp(cfg)->base.interval, 3600);
 	cfg_free(cfg);
 	cfg_diag_free(&d);
 
 	assert_int_equal(load("", &cfg, &d), 0);
-	assert_false(cfg->gcp.configured);
+	assert_false(cfg_gcp(cfg)->base.configured);
 	cfg_free(cfg);
 	cfg_diag_free(&d);
 
