@@ -22,7 +22,8 @@
 #   curl_floor the same 3N GETs with bare libcurl (tests/bench/curl_floor.c:
 #            one multi handle, the same multiplexing, bodies discarded):
 #            what the HTTP library alone costs;
-# and prints all three, kmswatchd's ratio to each, its peak RSS and the
+# and prints all three, kmswatchd's ratio to each, its peak RSS beside
+# curl_floor's (what libcurl, OpenSSL and their libraries cost alone), and the
 # requests nginx counted (exactly 3N + 3 are expected: the token, and for
 # atlas.credential_expiry one project's group, for its orgId, and the
 # service account; anything else fails the run).
@@ -151,7 +152,7 @@ done
 served() { curl -sk "https://127.0.0.1:$port/stub" | awk 'NR == 3 { print $3 }'; }
 
 best() { sort -g | head -1; }
-printf '%-8s %17s %9s %13s %11s %12s %9s %9s\n' projects "kmswatchd --once" h2load "libcurl floor" "vs h2load" "vs libcurl" "peak RSS" requests
+printf '%-8s %17s %9s %13s %11s %12s %9s %10s %9s\n' projects "kmswatchd --once" h2load "libcurl floor" "vs h2load" "vs libcurl" "peak RSS" "floor RSS" requests
 prev_n= prev_t=
 # the atlas.events read as kmswatchd builds it (lib/atlas.c atlas_events_url)
 events_query="/events?pageNum=1&itemsPerPage=100&minDate=$(date -u -d '7 days ago' +%Y-%m-%dT%H:%M:%SZ)"
@@ -211,16 +212,18 @@ print(n)" "$ids" "$base" "$work/groups")
 	printf 'bench-secret\n' >"$work/sa-secret"
 	chmod 600 "$work/sa-secret" "$work/kmswatch.$n.yaml"
 
-	h2=() kt=() cf=() rss=0
+	h2=() kt=() cf=() rss=0 frss=0
 	for _ in $(seq "$runs"); do
 		out=$(h2load -n $((3 * n)) -c 1 -m "$streams" -i "$work/urls.$n" 2>&1)
 		grep -q "succeeded, 0 failed, 0 errored" <<<"$out" && grep -q "status codes: $((3 * n)) 2xx" <<<"$out" ||
 			{ echo "h2load did not get $((3 * n)) answers:"; echo "$out" | tail -8; exit 1; }
 		h2+=("$(awk '/^finished in/ { t = $3; sub(/,$/, "", t); if (t ~ /ms$/) { sub(/ms$/, "", t); t /= 1000 } else if (t ~ /us$/) { sub(/us$/, "", t); t /= 1000000 } else sub(/s$/, "", t); print t }' <<<"$out")")
 
-		/usr/bin/time -f '%e' -o "$work/time" "$work/curl_floor" "$work/urls.$n" "$work/ca.pem" "$streams" >/dev/null ||
+		/usr/bin/time -f '%e %M' -o "$work/time" "$work/curl_floor" "$work/urls.$n" "$work/ca.pem" "$streams" >/dev/null ||
 			{ echo "curl_floor failed"; exit 1; }
-		cf+=("$(cat "$work/time")")
+		read -r secs kb <"$work/time"
+		cf+=("$secs")
+		[ "$kb" -gt "$frss" ] && frss=$kb
 
 		before=$(served)
 		rc=0
@@ -243,10 +246,11 @@ print(n)" "$ids" "$base" "$work/groups")
 	t=$(printf '%s\n' "${kt[@]}" | best)
 	l=$(printf '%s\n' "${h2[@]}" | best)
 	c=$(printf '%s\n' "${cf[@]}" | best)
-	printf '%-8s %15.2f s %7.3f s %11.2f s %11.1fx %12.1fx %6.1f MB %9s\n' "$n" "$t" "$l" "$c" \
+	printf '%-8s %15.2f s %7.3f s %11.2f s %11.1fx %12.1fx %6.1f MB %7.1f MB %9s\n' "$n" "$t" "$l" "$c" \
 		"$(awk -v a="$t" -v b="$l" 'BEGIN { print a / b }')" \
 		"$(awk -v a="$t" -v b="$c" 'BEGIN { print a / b }')" \
-		"$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$reqs"
+		"$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" \
+		"$(awk -v k="$frss" 'BEGIN { print k / 1024 }')" "$reqs"
 	if [ -n "$prev_n" ]; then
 		printf '         %s -> %s projects: kmswatchd costs %.2fx\n' "$prev_n" "$n" \
 			"$(awk -v a="$t" -v b="$prev_t" 'BEGIN { print a / b }')"
@@ -258,5 +262,5 @@ if [ "${KMSWATCH_BENCH_HOLD:-0}" = 1 ]; then
 	echo "holding: nginx on port $port, configs in $work (kill $$ to end)"
 	wait "$nginx_pid"
 fi
-echo "(best of $runs runs for times, highest peak RSS; h2load -c 1 -m $streams, curl_floor and kmswatchd with $streams in flight, over the same 3N URLs)"
+echo "(best of $runs runs for times, highest peak RSS (floor RSS: curl_floor's); h2load -c 1 -m $streams, curl_floor and kmswatchd with $streams in flight, over the same 3N URLs)"
 exit $status
