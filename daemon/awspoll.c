@@ -458,19 +458,21 @@ awspoll_configure(struct awspoll *a, const struct config *cfg, bool reloaded)
 	struct projset_entry *e;
 	int r;
 
-	/* rounds in flight hold pointers into the old config: run them
-	 * again with the new one */
-	projset_foreach(&a->b.projects, e) {
-		struct awsproject *p = (struct awsproject *)e;
+	/* after a reload, rounds in flight would finish with the old
+	 * identity: run them again with the new one (a listing keeps the
+	 * config, and its rounds go on; see azpoll_configure) */
+	if (reloaded) {
+		projset_foreach(&a->b.projects, e) {
+			struct awsproject *p = (struct awsproject *)e;
 
-		if (p->round) {
-			round_free(p->round);
-			set_round(p, NULL);
-			p->s.rerun = true;
+			if (p->round) {
+				round_free(p->round);
+				set_round(p, NULL);
+				p->s.rerun = true;
+			}
 		}
-	}
-	if (reloaded)
 		awscred_forget(a->b.d);
+	}
 	a->b.cfg = cfg;
 	if ((r = projset_reconcile(&a->b.projects, cfg, &ops, a, NULL, NULL)) < 0)
 		return r;

@@ -1104,26 +1104,31 @@ azpoll_configure(struct azpoll *a, const struct config *cfg, bool reloaded)
 	struct projset_entry *e;
 	int r;
 
-	/* Rounds in flight hold pointers into the old config: drop them and
-	 * run them again with the new one. */
-	projset_foreach(&a->b.projects, e) {
-		struct azproject *p = (struct azproject *)e;
+	/* Rounds in flight hold pointers into the old config (the identity,
+	 * the endpoints): after a reload, drop them and run them again with
+	 * the new one. A listing keeps the loaded config, and a round reaches
+	 * its project through the entry, which reconcile moves to the new
+	 * view: those rounds go on, and only a project gone drops its own. */
+	if (reloaded) {
+		projset_foreach(&a->b.projects, e) {
+			struct azproject *p = (struct azproject *)e;
 
-		if (p->round) {
-			round_free(p->round);
-			set_round(p, NULL);
-			p->s.rerun = true;
+			if (p->round) {
+				round_free(p->round);
+				set_round(p, NULL);
+				p->s.rerun = true;
+			}
 		}
-	}
-	if (reloaded)
 		aztokens_forget(a->b.d);
+	}
 	a->b.cfg = cfg;
-	/* No round waits on it now; the Atlas base URL may have changed. */
-	sharedget_free(a->cp_read);
-	a->cp_read = NULL;
-	{
+	/* After a reload no round waits on it, and the Atlas base URL may
+	 * have changed; a listing changes neither. */
+	if (reloaded || !a->cp_read) {
 		char *url = atlas_control_plane_url(cfg->atlas.base_url);
 
+		sharedget_free(a->cp_read);
+		a->cp_read = NULL;
 		if (!url || sharedget_new(a->b.d, url, ATLAS_MEDIA_2023_11_15,
 					  ATLASREQ_UNAUTHENTICATED, &a->cp_read) < 0)
 			log_err("out of memory: the Atlas control-plane list will not be read");

@@ -467,18 +467,21 @@ gcppoll_configure(struct gcppoll *g, const struct config *cfg, bool reloaded)
 	struct projset_entry *e;
 	int r;
 
-	/* rounds in flight hold pointers into the old config: run them again */
-	projset_foreach(&g->b.projects, e) {
-		struct gcpproject *p = (struct gcpproject *)e;
+	/* after a reload, rounds in flight would finish with the old
+	 * identity: run them again with the new one (a listing keeps the
+	 * config, and its rounds go on; see azpoll_configure) */
+	if (reloaded) {
+		projset_foreach(&g->b.projects, e) {
+			struct gcpproject *p = (struct gcpproject *)e;
 
-		if (p->round) {
-			round_free(p->round);
-			set_round(p, NULL);
-			p->s.rerun = true;
+			if (p->round) {
+				round_free(p->round);
+				set_round(p, NULL);
+				p->s.rerun = true;
+			}
 		}
-	}
-	if (reloaded)
 		gcptokens_forget(g->b.d);
+	}
 	g->b.cfg = cfg;
 	if ((r = projset_reconcile(&g->b.projects, cfg, &ops, g, NULL, NULL)) < 0)
 		return r;

@@ -45,7 +45,10 @@ struct provider_ops {
 	/* Adopt a (new) config; cfg stays alive until the next call.
 	 * reloaded: the configuration itself changed (start, SIGHUP), so
 	 * identities may have; false: only the set of watched projects did
-	 * (a discovery listing), and cached tokens stay good. */
+	 * (a discovery listing): cached tokens stay good, and rounds in
+	 * flight for projects still watched go on (a round reaches its
+	 * project's config entry through its projset entry, never keeps
+	 * one of its own). */
 	int (*configure)(struct provider_state *s, const struct config *cfg, bool reloaded);
 	/* The poller read a project's EAR state (whichever provider Atlas
 	 * names: when it is no longer this one, its alerts resolve). */

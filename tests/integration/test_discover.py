@@ -399,3 +399,29 @@ def test_a_discovered_project_keeps_the_tokens_in_use(fc, daemons):
     d.reload()
     wait_for(lambda: len(fc.requests(path=token)) > n, timeout=20)
     assert d.stop() == 0
+
+
+def test_a_listing_lets_the_rounds_in_flight_finish(fc, daemons):
+    """A listing that adds a project leaves the Azure round of a watched
+    project alone while it waits on an answer: the round finishes with it
+    instead of being dropped and read again."""
+    apps = "/v1.0/applications"
+    a = listed_project(fc)
+    fc.azure_default_world(group=a["id"])
+    # a's first Graph read waits 6 s: long enough for a listing to land
+    fc.add_fault(apps, hang=6, count=1)
+    d = daemons(fc, [], azure=True, azure_interval="1h", poll_interval="1h",
+                extra=discover_block(interval="1s"))
+    graph = lambda: len(fc.requests(path=apps))  # noqa: E731
+    wait_for(lambda: graph() >= 1, timeout=20)
+    hung_at = time.monotonic()
+    b = listed_project(fc)
+    fc.azure_default_world(group=b["id"])
+    wait_for(lambda: d.entries(MESSAGE_ID=with_msgid("PROJECT_DISCOVERED"),
+                               KMSWATCH_PROJECT_ID=b["id"]), timeout=5)
+    wait_for(lambda: graph() >= 2, timeout=10)  # b's round
+    # past the hang: a's round got its answer and ended, nothing read again
+    time.sleep(max(0, hung_at + 8 - time.monotonic()))
+    assert graph() == 2, "Graph read %d times for 2 projects: a round ran again" % graph()
+    assert d.events(a["name"], KMSWATCH_CHECK="azure.access") == []
+    assert d.stop() == 0
