@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <stdio.h>
@@ -222,6 +223,12 @@ main(int argc, char **argv)
 
 		rc = once_run(path, &oo);
 	} else {
+		/* Large blocks (the state documents are megabytes at 10,000
+		 * projects) go back to the kernel when freed. Left to itself,
+		 * glibc raises its mmap threshold to the largest block freed
+		 * and serves later ones from the heap, which keeps them for
+		 * good. */
+		mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 		log_init(-1, debug);
 		rc = daemon_run(path);
 	}
