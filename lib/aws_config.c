@@ -163,6 +163,7 @@ aws_free(struct cfg_provider *base)
 
 const struct cfg_section aws_config = {
 	.interval_key = "aws_interval",
+	.default_interval = 3600, /* docs/INTERFACE.md */
 	.size = sizeof(struct cfg_aws),
 	.keys = aws_keys,
 	.free = aws_free,

@@ -235,6 +235,7 @@ azure_project_free(struct cfg_project *p)
 
 const struct cfg_section azure_config = {
 	.interval_key = "azure_interval",
+	.default_interval = 3600, /* docs/INTERFACE.md */
 	.size = sizeof(struct cfg_azure),
 	.keys = azure_keys,
 	.free = azure_free,

@@ -2529,7 +2529,7 @@ cfg_new(const char *path)
 			cfg_free(cfg);
 			return NULL;
 		}
-		p->interval = 3600;
+		p->interval = kms_table[i]->config->default_interval;
 		cfg->provider[kms_table[i]->id] = p;
 	}
 	if (cfg->atlas.base_url == NULL || (path != NULL && cfg->path == NULL)) {

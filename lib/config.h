@@ -64,7 +64,7 @@ extern const struct cfg_checks cfg_default_checks;
  */
 struct cfg_provider {
 	bool configured;  /* the `<name>:` section is in the file */
-	int64_t interval; /* `<name>_interval`, seconds (default 3600) */
+	int64_t interval; /* `<name>_interval`, seconds (its section's default: 1h) */
 };
 
 struct cfg_azure_identity; /* lib/azure_config.h */

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -87,12 +88,13 @@ enum url_rule {
 
 /*
  * One provider's part of the configuration. Its struct (`size` bytes)
- * starts with struct cfg_provider; config.c allocates one per provider for
- * every config, sets the interval to its default, reads `<name>:` into it
- * with `keys`, and hands it to `free` before freeing it.
+ * starts with struct cfg_provider; config.c allocates one per provider
+ * for every config, sets its interval to default_interval, reads
+ * `<name>:` into it with `keys`, and hands it to `free` before freeing it.
  */
 struct cfg_section {
 	const char *interval_key; /* "azure_interval" */
+	int64_t default_interval; /* its seconds when the file does not say */
 	size_t size;
 	const struct keydef *keys; /* of `<name>:` */
 	void (*free)(struct cfg_provider *p); /* what it holds, not itself */

@@ -93,6 +93,7 @@ gcp_free(struct cfg_provider *base)
 
 const struct cfg_section gcp_config = {
 	.interval_key = "gcp_interval",
+	.default_interval = 3600, /* docs/INTERFACE.md */
 	.size = sizeof(struct cfg_gcp),
 	.keys = gcp_keys,
 	.free = gcp_free,
