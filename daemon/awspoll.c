@@ -293,6 +293,23 @@ round_free(struct awsround *r)
 	free(r);
 }
 
+/* provbase_ops.drop_round: the round in progress goes */
+static void
+drop_round(void *project)
+{
+	struct awsproject *p = project;
+
+	round_free(p->round);
+	set_round(p, NULL);
+}
+
+/* provbase_ops.schedule_of */
+static struct provround *
+schedule_of(struct projset_entry *e)
+{
+	return &((struct awsproject *)e)->s;
+}
+
 static void
 round_evaluate(struct awsround *r, struct findings *f)
 {
@@ -416,10 +433,8 @@ project_destroy(void *ctx, struct projset_entry *e)
 	struct awsproject *p = (struct awsproject *)e;
 
 	(void)ctx;
-	if (p->round) {
-		round_free(p->round);
-		set_round(p, NULL);
-	}
+	if (p->round)
+		drop_round(p);
 	provround_close(&p->s);
 	project_free(p);
 }
@@ -455,34 +470,12 @@ awspoll_configure(struct awspoll *a, const struct config *cfg, bool reloaded)
 {
 	static const struct projset_ops ops = {
 		.create = project_new, .drop = project_destroy, .wanted = provbase_remembered};
-	struct projset_entry *e;
-	int r;
 
-	/* after a reload, rounds in flight would finish with the old
-	 * identity: run them again with the new one (a listing keeps the
-	 * config, and its rounds go on; see azpoll_configure) */
 	if (reloaded) {
-		projset_foreach(&a->b.projects, e) {
-			struct awsproject *p = (struct awsproject *)e;
-
-			if (p->round) {
-				round_free(p->round);
-				set_round(p, NULL);
-				p->s.rerun = true;
-			}
-		}
+		provbase_drop_rounds(&a->b);
 		awscred_forget(a->b.d);
 	}
-	a->b.cfg = cfg;
-	if ((r = projset_reconcile(&a->b.projects, cfg, &ops, a, NULL, NULL)) < 0)
-		return r;
-	provbase_forget_loaded(&a->b);
-	projset_foreach(&a->b.projects, e) {
-		struct awsproject *p = (struct awsproject *)e;
-
-		provround_resume(&p->s);
-	}
-	return 0;
+	return provbase_configure(&a->b, cfg, &ops);
 }
 
 /* AWS is no longer the provider: every AWS check has nothing to report,
@@ -521,10 +514,8 @@ awspoll_ear(struct awspoll *a, const struct cfg_project *cp, const struct atlas_
 	was = p->s.active;
 	if (atlas_ear_enabled_provider(ear) != PROV_AWS) {
 		mx_facts_clear(&p->mx);
-		if (p->round) {
-			round_free(p->round);
-			set_round(p, NULL);
-		}
+		if (p->round)
+			drop_round(p);
 		if (provround_leave(&p->s, a->b.cfg->alerts.confirm_resolved))
 			report_not_aws(a, cp);
 		return;
@@ -579,6 +570,9 @@ awspoll_save(const struct awspoll *a, char **json, size_t *len)
 
 /* ---- the provider ------------------------------------------------------ */
 
+static const struct provbase_ops base_ops = {
+	.due = on_due, .schedule_of = schedule_of, .drop_round = drop_round};
+
 static int
 op_create(struct daemon *d, const struct poller_hooks *hooks, struct provider_state **out)
 {
@@ -586,7 +580,7 @@ op_create(struct daemon *d, const struct poller_hooks *hooks, struct provider_st
 
 	if (!a)
 		return -ENOMEM;
-	if (provbase_init(&a->b, d, hooks, on_due) < 0) {
+	if (provbase_init(&a->b, d, hooks, &base_ops) < 0) {
 		free(a);
 		return -ENOMEM;
 	}

@@ -796,6 +796,23 @@ round_free(struct azround *r)
 	free(r);
 }
 
+/* provbase_ops.drop_round: the round in progress goes */
+static void
+drop_round(void *project)
+{
+	struct azproject *p = project;
+
+	round_free(p->round);
+	set_round(p, NULL);
+}
+
+/* provbase_ops.schedule_of */
+static struct provround *
+schedule_of(struct projset_entry *e)
+{
+	return &((struct azproject *)e)->s;
+}
+
 static void
 round_evaluate(struct azround *r, struct findings *f)
 {
@@ -1049,10 +1066,8 @@ project_destroy(void *ctx, struct projset_entry *e)
 	struct azproject *p = (struct azproject *)e;
 
 	(void)ctx;
-	if (p->round) {
-		round_free(p->round);
-		set_round(p, NULL);
-	}
+	if (p->round)
+		drop_round(p);
 	provround_close(&p->s);
 	project_free(p);
 }
@@ -1101,27 +1116,11 @@ azpoll_configure(struct azpoll *a, const struct config *cfg, bool reloaded)
 {
 	static const struct projset_ops ops = {
 		.create = project_new, .drop = project_destroy, .wanted = provbase_remembered};
-	struct projset_entry *e;
-	int r;
 
-	/* Rounds in flight hold pointers into the old config (the identity,
-	 * the endpoints): after a reload, drop them and run them again with
-	 * the new one. A listing keeps the loaded config, and a round reaches
-	 * its project through the entry, which reconcile moves to the new
-	 * view: those rounds go on, and only a project gone drops its own. */
 	if (reloaded) {
-		projset_foreach(&a->b.projects, e) {
-			struct azproject *p = (struct azproject *)e;
-
-			if (p->round) {
-				round_free(p->round);
-				set_round(p, NULL);
-				p->s.rerun = true;
-			}
-		}
+		provbase_drop_rounds(&a->b);
 		aztokens_forget(a->b.d);
 	}
-	a->b.cfg = cfg;
 	/* After a reload no round waits on it, and the Atlas base URL may
 	 * have changed; a listing changes neither. */
 	if (reloaded || !a->cp_read) {
@@ -1134,12 +1133,7 @@ azpoll_configure(struct azpoll *a, const struct config *cfg, bool reloaded)
 			log_err("out of memory: the Atlas control-plane list will not be read");
 		free(url);
 	}
-	if ((r = projset_reconcile(&a->b.projects, cfg, &ops, a, NULL, NULL)) < 0)
-		return r;
-	provbase_forget_loaded(&a->b);
-	projset_foreach(&a->b.projects, e)
-		provround_resume(&((struct azproject *)e)->s);
-	return 0;
+	return provbase_configure(&a->b, cfg, &ops);
 }
 
 /* Azure is no longer the provider: every Azure check has nothing to
@@ -1192,10 +1186,8 @@ azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ea
 			kv_clear(&p->kv);
 			mx_facts_clear(&p->mx);
 			p->have_trigger = false;
-			if (p->round) {
-				round_free(p->round);
-				set_round(p, NULL);
-			}
+			if (p->round)
+				drop_round(p);
 		}
 		/* the alerts' clear state must hold confirm_resolved
 		 * observations: it is reported on that many EAR reads */
@@ -1226,6 +1218,9 @@ azpoll_ear(struct azpoll *a, const struct cfg_project *cp, const struct atlas_ea
 
 /* ---- lifecycle and memory ------------------------------------------------ */
 
+static const struct provbase_ops base_ops = {
+	.due = on_due, .schedule_of = schedule_of, .drop_round = drop_round};
+
 static int
 azpoll_new(struct daemon *d, const struct poller_hooks *hooks, struct azpoll **out)
 {
@@ -1233,7 +1228,7 @@ azpoll_new(struct daemon *d, const struct poller_hooks *hooks, struct azpoll **o
 
 	if (!a)
 		return -ENOMEM;
-	if (provbase_init(&a->b, d, hooks, on_due) < 0) {
+	if (provbase_init(&a->b, d, hooks, &base_ops) < 0) {
 		free(a);
 		return -ENOMEM;
 	}

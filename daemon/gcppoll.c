@@ -290,6 +290,23 @@ round_free(struct gcpround *r)
 	free(r);
 }
 
+/* provbase_ops.drop_round: the round in progress goes */
+static void
+drop_round(void *project)
+{
+	struct gcpproject *p = project;
+
+	round_free(p->round);
+	set_round(p, NULL);
+}
+
+/* provbase_ops.schedule_of */
+static struct provround *
+schedule_of(struct projset_entry *e)
+{
+	return &((struct gcpproject *)e)->s;
+}
+
 static void
 round_evaluate(struct gcpround *r, struct findings *f)
 {
@@ -425,10 +442,8 @@ project_destroy(void *ctx, struct projset_entry *e)
 	struct gcpproject *p = (struct gcpproject *)e;
 
 	(void)ctx;
-	if (p->round) {
-		round_free(p->round);
-		set_round(p, NULL);
-	}
+	if (p->round)
+		drop_round(p);
 	provround_close(&p->s);
 	project_free(p);
 }
@@ -464,31 +479,12 @@ gcppoll_configure(struct gcppoll *g, const struct config *cfg, bool reloaded)
 {
 	static const struct projset_ops ops = {
 		.create = project_new, .drop = project_destroy, .wanted = provbase_remembered};
-	struct projset_entry *e;
-	int r;
 
-	/* after a reload, rounds in flight would finish with the old
-	 * identity: run them again with the new one (a listing keeps the
-	 * config, and its rounds go on; see azpoll_configure) */
 	if (reloaded) {
-		projset_foreach(&g->b.projects, e) {
-			struct gcpproject *p = (struct gcpproject *)e;
-
-			if (p->round) {
-				round_free(p->round);
-				set_round(p, NULL);
-				p->s.rerun = true;
-			}
-		}
+		provbase_drop_rounds(&g->b);
 		gcptokens_forget(g->b.d);
 	}
-	g->b.cfg = cfg;
-	if ((r = projset_reconcile(&g->b.projects, cfg, &ops, g, NULL, NULL)) < 0)
-		return r;
-	provbase_forget_loaded(&g->b);
-	projset_foreach(&g->b.projects, e)
-		provround_resume(&((struct gcpproject *)e)->s);
-	return 0;
+	return provbase_configure(&g->b, cfg, &ops);
 }
 
 /* GCP is no longer the provider: every gcp.* check has nothing to report,
@@ -530,10 +526,8 @@ gcppoll_ear(struct gcppoll *g, const struct cfg_project *cp, const struct atlas_
 		mx_facts_clear(&p->mx);
 		free(p->version_id);
 		p->version_id = NULL;
-		if (p->round) {
-			round_free(p->round);
-			set_round(p, NULL);
-		}
+		if (p->round)
+			drop_round(p);
 		if (provround_leave(&p->s, g->b.cfg->alerts.confirm_resolved))
 			report_not_gcp(g, cp);
 		return;
@@ -581,6 +575,9 @@ gcppoll_save(const struct gcppoll *g, char **json, size_t *len)
 
 /* ---- the provider ------------------------------------------------------ */
 
+static const struct provbase_ops base_ops = {
+	.due = on_due, .schedule_of = schedule_of, .drop_round = drop_round};
+
 static int
 op_create(struct daemon *d, const struct poller_hooks *hooks, struct provider_state **out)
 {
@@ -588,7 +585,7 @@ op_create(struct daemon *d, const struct poller_hooks *hooks, struct provider_st
 
 	if (!g)
 		return -ENOMEM;
-	if (provbase_init(&g->b, d, hooks, on_due) < 0) {
+	if (provbase_init(&g->b, d, hooks, &base_ops) < 0) {
 		free(g);
 		return -ENOMEM;
 	}

@@ -121,11 +121,42 @@ provround_idle(const struct provround_set *set)
 
 int
 provbase_init(struct provbase *b, struct daemon *d, const struct poller_hooks *hooks,
-	      void (*due)(void *project))
+	      const struct provbase_ops *ops)
 {
 	b->d = d;
 	b->hooks = *hooks;
-	return provround_set_init(&b->rounds, d->loop, due);
+	b->ops = ops;
+	return provround_set_init(&b->rounds, d->loop, ops->due);
+}
+
+void
+provbase_drop_rounds(struct provbase *b)
+{
+	struct projset_entry *e;
+
+	projset_foreach(&b->projects, e) {
+		struct provround *s = b->ops->schedule_of(e);
+
+		if (s->running) {
+			b->ops->drop_round(s->project);
+			s->rerun = true;
+		}
+	}
+}
+
+int
+provbase_configure(struct provbase *b, const struct config *cfg, const struct projset_ops *ops)
+{
+	struct projset_entry *e;
+	int r;
+
+	b->cfg = cfg;
+	if ((r = projset_reconcile(&b->projects, cfg, ops, b, NULL, NULL)) < 0)
+		return r;
+	provbase_forget_loaded(b);
+	projset_foreach(&b->projects, e)
+		provround_resume(b->ops->schedule_of(e));
+	return 0;
 }
 
 void

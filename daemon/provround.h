@@ -73,6 +73,15 @@ bool provround_idle(const struct provround_set *set);
 
 /* ---- what every provider's state starts with --------------------------- */
 
+/* What the shared part asks of a provider's projects. */
+struct provbase_ops {
+	void (*due)(void *project);  /* a project's round is due */
+	/* the schedule of one of the provider's projects */
+	struct provround *(*schedule_of)(struct projset_entry *e);
+	/* free the project's round in progress (it has one) */
+	void (*drop_round)(void *project);
+};
+
 /* The core's services and hooks, the config in force, the provider's
  * projects and their schedule, and its state document as read at start
  * (until a configuration has made the entries it remembers). A provider's
@@ -81,15 +90,27 @@ bool provround_idle(const struct provround_set *set);
 struct provbase {
 	struct daemon *d;
 	struct poller_hooks hooks;
+	const struct provbase_ops *ops;
 	const struct config *cfg;
 	struct projset projects;
 	struct provround_set rounds;
 	json_t *loaded;
 };
 
-/* 0 or -ENOMEM. due: a project's round is due. */
+/* 0 or -ENOMEM. */
 int provbase_init(struct provbase *b, struct daemon *d, const struct poller_hooks *hooks,
-		  void (*due)(void *project));
+		  const struct provbase_ops *ops);
+/* Before a reload: rounds in progress hold pointers into the old config
+ * (an identity, endpoints), so each is dropped, and run again by
+ * provbase_configure. A discovery listing keeps the config, and a round
+ * reaches its project through the entry, which reconcile moves: those
+ * rounds go on, and only a project gone drops its own. */
+void provbase_drop_rounds(struct provbase *b);
+/* cfg is in force: the provider's projects follow it (ops: the
+ * provider's, whose ctx is b), and rounds provbase_drop_rounds dropped
+ * start again. 0 or a negative errno from projset_reconcile. */
+int provbase_configure(struct provbase *b, const struct config *cfg,
+		       const struct projset_ops *ops);
 /* Drops every project (drop gets ctx, the provider's state). */
 void provbase_fini(struct provbase *b, void (*drop)(void *ctx, struct projset_entry *e),
 		   void *ctx);
