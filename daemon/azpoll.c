@@ -818,6 +818,7 @@ round_evaluate(struct azround *r, struct findings *f)
 {
 	struct azproject *p = r->p;
 	const struct cfg_checks *ck = &p->e.cfg->checks;
+	const struct cfg_azure_project *own = cfg_azure_project(p->e.cfg);
 	time_t now = util_now();
 	struct azure_secret_input sin = {
 		.client_id = p->kv.client_id,
@@ -828,9 +829,9 @@ round_evaluate(struct azround *r, struct findings *f)
 		.sp_missing = r->sp_missing,
 		.identity_tenant = r->id ? r->id->tenant_id : NULL,
 		.atlas_tenant = p->kv.tenant_id,
-		.hint = p->e.cfg->client_secret_hint,
-		.has_configured_expiry = p->e.cfg->has_client_secret_expires,
-		.configured_expiry = p->e.cfg->client_secret_expires,
+		.hint = own ? own->client_secret_hint : NULL,
+		.has_configured_expiry = own && own->has_client_secret_expires,
+		.configured_expiry = own ? own->client_secret_expires : 0,
 	};
 	struct ear_memory mem = {.key_id = p->key_id, .key_first_seen = p->key_first_seen};
 	const char **cidrs = NULL;

@@ -152,7 +152,7 @@ static const struct keydef azure_keys[] = {
 static int
 h_project_identity(struct ctx *c, const struct node *v, void *obj, const struct keydef *k UNUSED)
 {
-	struct cfg_project *p = obj;
+	struct cfg_azure_project *p = obj;
 	static const struct keydef self = KEY("identity", h_identity, 0);
 
 	p->identity = calloc(1, sizeof(*p->identity));
@@ -166,7 +166,7 @@ h_project_identity(struct ctx *c, const struct node *v, void *obj, const struct 
 static int
 h_secret_expires(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 {
-	struct cfg_project *p = obj;
+	struct cfg_azure_project *p = obj;
 
 	if (h_time(c, v, obj, k) < 0)
 		return -EINVAL;
@@ -192,8 +192,8 @@ h_hint(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
 
 static const struct keydef project_keys[] = {
 	KEY("client_secret_expires", h_secret_expires,
-	    offsetof(struct cfg_project, client_secret_expires)),
-	KEY("client_secret_hint", h_hint, offsetof(struct cfg_project, client_secret_hint)),
+	    offsetof(struct cfg_azure_project, client_secret_expires)),
+	KEY("client_secret_hint", h_hint, offsetof(struct cfg_azure_project, client_secret_hint)),
 	KEY("identity", h_project_identity, 0),
 	{0},
 };
@@ -225,8 +225,10 @@ azure_free(struct cfg_provider *base)
 }
 
 static void
-azure_project_free(struct cfg_project *p)
+azure_project_free(void *block)
 {
+	struct cfg_azure_project *p = block;
+
 	free(p->client_secret_hint);
 	if (p->identity != NULL)
 		identity_free(p->identity);
@@ -240,14 +242,17 @@ const struct cfg_section azure_config = {
 	.keys = azure_keys,
 	.free = azure_free,
 	.project_keys = project_keys,
+	.project_size = sizeof(struct cfg_azure_project),
 	.project_free = azure_project_free,
 };
 
 const struct cfg_azure_identity *
 cfg_project_identity(const struct config *cfg, const struct cfg_project *p)
 {
-	if (p != NULL && p->identity != NULL)
-		return p->identity;
+	const struct cfg_azure_project *own = p != NULL ? cfg_azure_project(p) : NULL;
+
+	if (own != NULL && own->identity != NULL)
+		return own->identity;
 	if (cfg != NULL && cfg_azure(cfg)->identity.type != AZID_NONE)
 		return &cfg_azure(cfg)->identity;
 	return NULL;

@@ -40,11 +40,27 @@ struct cfg_azure {
 	char *ca_file;
 };
 
+/* A project entry's `azure:` block. */
+struct cfg_azure_project {
+	/* what Atlas's Azure app secret is known to be */
+	bool has_client_secret_expires;
+	time_t client_secret_expires;
+	char *client_secret_hint;
+	struct cfg_azure_identity *identity; /* NULL: use the global one */
+};
+
 /* The `azure:` part of cfg (never NULL for a loaded config). */
 static inline struct cfg_azure *
 cfg_azure(const struct config *cfg)
 {
 	return (struct cfg_azure *)cfg->provider[PROV_AZURE];
+}
+
+/* The project's `azure:` block, or NULL when its entry has none. */
+static inline const struct cfg_azure_project *
+cfg_azure_project(const struct cfg_project *p)
+{
+	return p->block[PROV_AZURE];
 }
 
 /* The identity that applies to a project (its own or the global one), or

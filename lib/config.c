@@ -2092,6 +2092,20 @@ table_copy(struct keydef *dst, const struct keydef *src)
 	return n;
 }
 
+/* a project entry's `<name>:`, into the provider's own struct */
+static int
+h_project_block(struct ctx *c, const struct node *v, void *obj, const struct keydef *k)
+{
+	struct cfg_project *p = obj;
+	void **block = &p->block[k->aux];
+
+	if (*block == NULL && (*block = calloc(1, kms_find(k->aux)->config->project_size)) == NULL) {
+		cfg_oom(c);
+		return -ENOMEM;
+	}
+	return walk_map(c, v, k->sub, *block, NULL);
+}
+
 /* The fixed keys, then each provider's: the providers are kms_table's,
  * and their sections are theirs (lib/<name>_config.c). */
 static void
@@ -2112,7 +2126,8 @@ tables_build(struct ctx *c)
 			(struct keydef)KEY(d->name, h_provider, 0, .aux = (int)d->id, .sub = sec->keys);
 		if (sec->project_keys != NULL)
 			c->project_keys[np++] =
-				(struct keydef)KEY(d->name, h_block, 0, .sub = sec->project_keys);
+				(struct keydef)KEY(d->name, h_project_block, 0, .aux = (int)d->id,
+						   .sub = sec->project_keys);
 		assert(nt <= CFG_MAX_KEYS && np <= CFG_MAX_KEYS);
 	}
 	c->top_keys[nt] = (struct keydef){0};
@@ -2402,9 +2417,13 @@ project_free(struct cfg_project *p)
 {
 	free(p->id);
 	free(p->name);
-	for (size_t i = 0; i < kms_count; i++)
-		if (kms_table[i]->config->project_free != NULL)
-			kms_table[i]->config->project_free(p);
+	for (size_t i = 0; i < kms_count; i++) {
+		const struct kms_desc *d = kms_table[i];
+
+		if (p->block[d->id] != NULL && d->config->project_free != NULL)
+			d->config->project_free(p->block[d->id]);
+		free(p->block[d->id]);
+	}
 }
 
 int

@@ -73,13 +73,10 @@ struct cfg_project {
 	char *id;   /* 24 hex */
 	char *name; /* defaults to id */
 	enum provider expect_provider; /* PROV_NONE: not set */
-	/* the project's `azure:` block (lib/azure_config.c): what Atlas's
-	 * Azure app secret is known to be, and the identity to read with */
-	bool has_client_secret_expires;
-	time_t client_secret_expires;
-	char *client_secret_hint;
-	struct cfg_azure_identity *identity; /* NULL: use the global one */
-	struct cfg_checks checks;            /* global merged with overrides */
+	/* each provider's block of the entry (`<name>:`), a struct of the
+	 * provider's own (lib/<name>_config.h); NULL when the entry has none */
+	void *block[PROV__COUNT];
+	struct cfg_checks checks; /* global merged with overrides */
 	int line, column;
 };
 

@@ -98,10 +98,12 @@ struct cfg_section {
 	size_t size;
 	const struct keydef *keys; /* of `<name>:` */
 	void (*free)(struct cfg_provider *p); /* what it holds, not itself */
-	/* its block in a project entry, offsets into struct cfg_project
-	 * (NULL: it has none), and what project_free must let go of */
+	/* its block in a project entry (NULL: it has none): the keys, with
+	 * offsets into a struct of project_size bytes that config.c allocates
+	 * as cfg_project.block[], and what that struct holds, to free */
 	const struct keydef *project_keys;
-	void (*project_free)(struct cfg_project *p);
+	size_t project_size;
+	void (*project_free)(void *block);
 };
 
 /* ---- what a section's reader may use --------------------------------------- */

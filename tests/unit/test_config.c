@@ -716,8 +716,10 @@ test_defaults(void **state UNUSED)
 	assert_string_equal(p->id, "65a1b2c3d4e5f60718293a00");
 	assert_string_equal(p->name, p->id);
 	assert_int_equal(p->expect_provider, PROV_NONE);
-	assert_false(p->has_client_secret_expires);
-	assert_null(p->identity);
+	/* no azure: block, so none is allocated */
+	assert_null(cfg_azure_project(p));
+	for (size_t i = 0; i < PROV__COUNT; i++)
+		assert_null(p->block[i]);
 	assert_int_equal(p->line, 6);
 	assert_int_equal(p->column, 5);
 	for (const struct cfg_checks *ck = &cfg->checks;; ck = &p->checks) {
@@ -774,6 +776,7 @@ test_override_merge(void **state UNUSED)
 		      "  azure.key_age: {enabled: false}\n"
 		      "  key_expiry: {enabled: false}\n");
 	const struct cfg_project *a = &cfg->projects[0], *b = &cfg->projects[1];
+	const struct cfg_azure_project *bz;
 
 	/* global */
 	assert_int_equal(cfg->checks.key_age.warning, 60 * 86400);
@@ -800,14 +803,16 @@ test_override_merge(void **state UNUSED)
 	assert_true(cfg_azure(cfg)->base.configured);
 	assert_ptr_equal(cfg_project_identity(cfg, a), &cfg_azure(cfg)->identity);
 	assert_int_equal(cfg_azure(cfg)->identity.type, AZID_MANAGED_IDENTITY);
-	assert_non_null(b->identity);
-	assert_ptr_equal(cfg_project_identity(cfg, b), b->identity);
-	assert_int_equal(b->identity->type, AZID_WORKLOAD_IDENTITY);
-	assert_string_equal(b->identity->tenant_id, "contoso.onmicrosoft.com");
-	assert_string_equal(b->identity->token_file, "/run/token");
-	assert_true(b->has_client_secret_expires);
-	assert_int_equal(b->client_secret_expires, 1803898800); /* 2027-03-01T11:00:00Z */
-	assert_string_equal(b->client_secret_hint, "Xy9");
+	bz = cfg_azure_project(b);
+	assert_non_null(bz);
+	assert_non_null(bz->identity);
+	assert_ptr_equal(cfg_project_identity(cfg, b), bz->identity);
+	assert_int_equal(bz->identity->type, AZID_WORKLOAD_IDENTITY);
+	assert_string_equal(bz->identity->tenant_id, "contoso.onmicrosoft.com");
+	assert_string_equal(bz->identity->token_file, "/run/token");
+	assert_true(bz->has_client_secret_expires);
+	assert_int_equal(bz->client_secret_expires, 1803898800); /* 2027-03-01T11:00:00Z */
+	assert_string_equal(bz->client_secret_hint, "Xy9");
 	cfg_free(cfg);
 
 	/* the later spelling of one switch wins */
@@ -1621,10 +1626,11 @@ test_full_example(void **state UNUSED)
 	p = &cfg->projects[0];
 	assert_string_equal(p->name, "payments-prod");
 	assert_int_equal(p->expect_provider, PROV_AZURE);
-	assert_true(p->has_client_secret_expires);
-	util_format_time(p->client_secret_expires, t, sizeof(t));
+	assert_non_null(cfg_azure_project(p));
+	assert_true(cfg_azure_project(p)->has_client_secret_expires);
+	util_format_time(cfg_azure_project(p)->client_secret_expires, t, sizeof(t));
 	assert_string_equal(t, "2027-03-01T00:00:00Z");
-	assert_string_equal(p->client_secret_hint, "Xy9");
+	assert_string_equal(cfg_azure_project(p)->client_secret_hint, "Xy9");
 	assert_int_equal(cfg_project_identity(cfg, p)->type, AZID_MANAGED_IDENTITY);
 	assert_int_equal(p->checks.key_age.warning, 80 * 86400);
 	assert_int_equal(cfg->checks.key_age.warning, 75 * 86400);

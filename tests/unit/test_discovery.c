@@ -248,7 +248,8 @@ test_view(void **state UNUSED)
 	assert_string_equal(v.cfg.projects[1].id, G1);
 	assert_string_equal(v.cfg.projects[1].name, "a");
 	assert_int_equal(v.cfg.projects[1].expect_provider, PROV_NONE);
-	assert_null(v.cfg.projects[1].identity);
+	for (size_t i = 0; i < PROV__COUNT; i++)
+		assert_null(v.cfg.projects[1].block[i]);
 	assert_int_equal(v.cfg.projects[1].checks.key_age.warning, 10 * 86400);
 	/* no name: the id */
 	assert_string_equal(v.cfg.projects[2].name, "65a1b2c3d4e5f60718293a04");
